@@ -1,0 +1,48 @@
+# Quick start: `make run` and `make test` on a machine with only python3 (3.11).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format lock example bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+# Reinstall when the pins or the package metadata change.
+$(STAMP): $(BIN)/python constraints.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/care-demand $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+# Regenerate the built-in synthetic example from its ground-truth file.
+example: $(STAMP)
+	$(BIN)/care-demand-example
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/calibration.py
+
+# Re-resolve the pinned versions (needs network access to the package index).
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^care.demand' > constraints.txt.new
+	sed -i '1i # Exact versions every machine installs (CI included). Regenerate with `make lock`.' constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

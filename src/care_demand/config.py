@@ -1,0 +1,44 @@
+"""Typed configuration shared by the library and the ``care-demand`` command.
+
+The dataclasses here are the schema of ``configs/``: Hydra registers them in its
+ConfigStore (see :mod:`care_demand.cli`) and library functions take them as plain objects,
+so tests and notebooks build them directly without Hydra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The repository's configs/ folder (the package is installed in editable mode by `make`).
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass
+class CareLeaverConfig:
+    """Who counts as a care leaver and for how long (Children (Leaving Care) Act 2000)."""
+
+    min_exit_age: float = 16.0
+    min_weeks_in_care: float = 13.0
+    start_age: float = 18.0
+    end_age: float = 21.0
+
+
+@dataclass
+class DataConfig:
+    """Where a council's data is and how it is read (``configs/data/default.yaml``)."""
+
+    path: str | None = None
+    lenient: bool = False
+    pseudonym_key_env: str = "CARE_DEMAND_PSEUDONYM_KEY"
+    pseudonym_key_file: str = "~/.config/care_demand/pseudonym.key"
+    link_gap_days: int = 7
+    rereferral_days: int = 365
+    care_leaver: CareLeaverConfig = field(default_factory=CareLeaverConfig)
+    placement_groups_file: str = "mappings/placement_groups.yaml"
+    exit_reasons_file: str = "mappings/exit_reasons.yaml"
+
+    def resolve(self, relative: str) -> Path:
+        """Resolve a mapping file name against the configs/ folder."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else CONFIG_DIR / candidate
