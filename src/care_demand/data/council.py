@@ -1,0 +1,78 @@
+"""The council's records as read from its files: validated, pseudonymised, merged across years."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["CouncilData"]
+
+# Column order of each table (documented in docs/input_formats.md, renamed to snake_case).
+HEADER_COLUMNS = ("child_id", "sex", "dob")
+EPISODE_COLUMNS = (
+    "child_id",
+    "decom",
+    "dec",
+    "rne",
+    "ls",
+    "cin",
+    "place",
+    "place_provider",
+    "rec",
+    "placement_group",
+)
+CIN_COLUMNS = (
+    "child_id",
+    "dob",
+    "referral_date",
+    "referral_nfa",
+    "assessment_start",
+    "assessment_end",
+    "cin_plan_start",
+    "cin_plan_end",
+    "s47_start",
+    "icpc_date",
+    "icpc_not_required",
+    "cp_start",
+    "cp_end",
+    "closure_date",
+    "closure_reason",
+)
+EARLY_HELP_COLUMNS = ("child_id", "dob", "start", "end", "end_reason")
+
+
+@dataclass
+class CouncilData:
+    """Everything read from one council folder.
+
+    Tables hold pseudonymous ``child_id`` strings only; dates are ``datetime64[ns]`` with
+    ``NaT`` for blank (open) dates; codes are upper-case strings with ``<NA>`` for blank.
+
+    Attributes:
+        header: one row per child: ``HEADER_COLUMNS``.
+        episodes: SSDA903 episodes merged across returns (the latest return wins for an
+            episode identified by child and DECOM), sorted by child and DECOM:
+            ``EPISODE_COLUMNS``; ``placement_group`` comes from the PLACE/PLACE_PROVIDER mapping.
+        cin: CIN census rows (``CIN_COLUMNS``; ``referral_nfa`` and ``icpc_not_required`` are
+            booleans) or ``None`` when the council supplied no census.
+        early_help: early-help episodes (``EARLY_HELP_COLUMNS``) or ``None``.
+        window_start: 1 April of the earliest SSDA903 collection year.
+        window_end: 31 March of the latest SSDA903 collection year.
+        fingerprint: SHA-256 of the input files' bytes (names and contents), for caching.
+        dropped: rows dropped in lenient mode, per rule name (empty when none were dropped).
+    """
+
+    header: pd.DataFrame
+    episodes: pd.DataFrame
+    cin: pd.DataFrame | None
+    early_help: pd.DataFrame | None
+    window_start: pd.Timestamp
+    window_end: pd.Timestamp
+    fingerprint: str
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        """``"continuum"`` when the CIN census or early help is present, else ``"care_only"``."""
+        return "continuum" if (self.cin is not None or self.early_help is not None) else "care_only"
