@@ -42,3 +42,28 @@ class DataConfig:
         """Resolve a mapping file name against the configs/ folder."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else CONFIG_DIR / candidate
+
+
+# The built-in synthetic example shipped inside the package.
+EXAMPLE_DATA_DIR = Path(__file__).resolve().parent / "example_data"
+
+
+@dataclass
+class OutputConfig:
+    """What the run writes (``configs/output/default.yaml``)."""
+
+    # Published tables replace counts from 1 to this value with a marker (DOMAIN.md: 1-5).
+    suppress_max: int = 5
+    suppression_marker: str = "[c]"
+    # Dates on which stocks are counted in the data summary: 31 March of each year.
+    stock_month: int = 3
+    stock_day: int = 31
+
+
+@dataclass
+class AppConfig:
+    """The whole run: one typed tree composed by Hydra from ``configs/``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    seed: int = 20220331
