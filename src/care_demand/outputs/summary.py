@@ -1,0 +1,195 @@
+"""The data summary: what the council's history says, before any modelling.
+
+Counts by state at each 31 March of the observation window, arrivals per financial year and
+the data-quality result, as tidy tables and a short Markdown page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from care_demand import vocab
+from care_demand.config import OutputConfig
+from care_demand.data import EventHistory
+from care_demand.outputs.disclosure import suppress_small_counts
+
+__all__ = ["DataSummary", "summarise_history"]
+
+_STATE_LABELS = {
+    vocab.EARLY_HELP: "Early help",
+    vocab.ASSESSMENT: "Assessment",
+    vocab.CIN: "Child in need",
+    vocab.CP: "Child protection plan",
+    vocab.CARE: "Children in care",
+    vocab.CARE_LEAVER: "Care leavers (18-20)",
+}
+_ARRIVAL_LABELS = {
+    "referral": "Referrals to children's social care",
+    "early_help_request": "Early-help requests",
+    "care_entry": "Entries to care",
+}
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Tables and text describing one council's history.
+
+    Attributes:
+        stocks: tidy counts at each 31 March: ``date``, ``state``, ``placement_group``
+            (``all`` for the state total), ``children``.
+        arrivals: ``financial_year`` (e.g. ``2021/22``), ``kind``, ``arrivals``.
+        markdown: the summary page with small counts suppressed.
+    """
+
+    stocks: pd.DataFrame
+    arrivals: pd.DataFrame
+    markdown: str
+
+
+def stock_dates(history: EventHistory, output: OutputConfig) -> list[pd.Timestamp]:
+    """The statutory count dates (31 March by default) inside the observation window."""
+    dates = []
+    for year in range(history.window_start.year, history.window_end.year + 1):
+        date = pd.Timestamp(year=year, month=output.stock_month, day=output.stock_day)
+        if history.window_start <= date <= history.window_end:
+            dates.append(date)
+    return dates
+
+
+def financial_year(dates: pd.Series) -> pd.Series:
+    """Label dates with their April-March financial year, e.g. ``2021/22``."""
+    start_year = dates.dt.year - (dates.dt.month < 4).astype(int)
+    return start_year.astype(str) + "/" + ((start_year + 1) % 100).astype(str).str.zfill(2)
+
+
+def _stocks(history: EventHistory, dates: list[pd.Timestamp]) -> pd.DataFrame:
+    rows = []
+    for date in dates:
+        by_state = history.stock(date, by=("state",))
+        for state in vocab.STATES:
+            rows.append((date, state, "all", int(by_state.get(state, 0))))
+        by_group = history.stock(date, by=("state", "placement_group"))
+        for group in vocab.PLACEMENT_GROUPS:
+            rows.append((date, vocab.CARE, group, int(by_group.get((vocab.CARE, group), 0))))
+    return pd.DataFrame(rows, columns=["date", "state", "placement_group", "children"])
+
+
+def _arrivals(history: EventHistory) -> pd.DataFrame:
+    arrivals = history.arrivals
+    if arrivals.empty:
+        return pd.DataFrame(columns=["financial_year", "kind", "arrivals"])
+    table = (
+        arrivals.assign(financial_year=financial_year(arrivals["date"]))
+        .groupby(["financial_year", "kind"], observed=True)
+        .size()
+        .rename("arrivals")
+        .reset_index()
+    )
+    return table.sort_values(["kind", "financial_year"], ignore_index=True)
+
+
+def _month_name(month: int) -> str:
+    return pd.Timestamp(year=2000, month=month, day=1).strftime("%B")
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def summarise_history(
+    history: EventHistory,
+    output: OutputConfig,
+    *,
+    synthetic: bool,
+    dropped: dict[str, int] | None = None,
+) -> DataSummary:
+    """Summarise ``history``: stocks at each count date, arrivals per financial year."""
+    dates = stock_dates(history, output)
+    stocks = _stocks(history, dates)
+    arrivals = _arrivals(history)
+
+    totals = stocks[stocks["placement_group"] == "all"].copy()
+    totals["state"] = totals["state"].map(_STATE_LABELS)
+    wide = totals.pivot(index="state", columns="date", values="children")
+    wide = wide.reindex([_STATE_LABELS[s] for s in vocab.STATES])
+    wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
+    wide = wide.reset_index().rename(columns={"state": "State"})
+    count_columns = [c for c in wide.columns if c != "State"]
+    wide = suppress_small_counts(
+        wide, count_columns, output.suppress_max, output.suppression_marker
+    )
+
+    care = stocks[(stocks["state"] == vocab.CARE) & (stocks["placement_group"] != "all")]
+    care_wide = care.pivot(index="placement_group", columns="date", values="children")
+    care_wide = care_wide.reindex(list(vocab.PLACEMENT_GROUPS))
+    care_wide.columns = [d.strftime("%d %b %Y") for d in care_wide.columns]
+    care_wide = care_wide.reset_index().rename(columns={"placement_group": "Placement group"})
+    care_wide = suppress_small_counts(
+        care_wide, count_columns, output.suppress_max, output.suppression_marker
+    )
+
+    lines = [
+        "# Data summary",
+        "",
+    ]
+    if synthetic:
+        lines += [
+            "**Synthetic data.** This is the built-in example council: invented children whose "
+            "totals are tuned to Dorset Council's published figures. It describes no real child.",
+            "",
+        ]
+    mode_text = {
+        "continuum": "continuum (SSDA903, CIN census and/or early help): the whole journey "
+        "from early help to care is modelled",
+        "care_only": "care only (SSDA903 alone): entries to care are the arrivals",
+    }[history.mode]
+    lines += [
+        f"- Mode: {mode_text}.",
+        f"- Observation window: {history.window_start:%d %B %Y} to {history.window_end:%d %B %Y}.",
+        f"- Data fingerprint: `{history.fingerprint[:16]}`.",
+    ]
+    if dropped:
+        total = sum(dropped.values())
+        lines.append(f"- Lenient mode: {total} invalid rows dropped:")
+        lines += [f"  - {rule}: {n}" for rule, n in sorted(dropped.items())]
+    else:
+        lines.append("- Validation: every file passed every check; no rows were dropped.")
+    lines += [
+        "",
+        f"## Children by state at {output.stock_day} {_month_name(output.stock_month)}",
+        "",
+        "A child is counted once, in their highest level of need "
+        "(care > child protection > child in need > assessment > early help).",
+        "",
+        _markdown_table(wide),
+        "",
+        "## Children in care by placement group",
+        "",
+        _markdown_table(care_wide),
+        "",
+        "## Arrivals per financial year (April-March)",
+        "",
+    ]
+    if arrivals.empty:
+        lines.append("No arrivals in the window.")
+    else:
+        arr = arrivals.copy()
+        arr["kind"] = arr["kind"].map(_ARRIVAL_LABELS).fillna(arr["kind"])
+        arr_wide = arr.pivot(index="kind", columns="financial_year", values="arrivals")
+        arr_wide = arr_wide.fillna(0).astype(int).reset_index().rename(columns={"kind": "Arrival"})
+        year_cols = [c for c in arr_wide.columns if c != "Arrival"]
+        arr_wide = suppress_small_counts(
+            arr_wide, year_cols, output.suppress_max, output.suppression_marker
+        )
+        lines.append(_markdown_table(arr_wide))
+    lines += [
+        "",
+        f"Counts from 1 to {output.suppress_max} are shown as `{output.suppression_marker}`.",
+        "",
+    ]
+    return DataSummary(stocks=stocks, arrivals=arrivals, markdown="\n".join(lines))
