@@ -53,7 +53,7 @@ EXTERNAL_EQUIVALENT: Final[dict[str, str]] = {
     INHOUSE_RESIDENTIAL: EXTERNAL_RESIDENTIAL,
 }
 
-# Reasons a period of care ends (grouped SSDA903 REC codes; see configs/data/exit_reasons.yaml).
+# Reasons a period of care ends (grouped SSDA903 REC codes; see configs/mappings/exit_reasons.yaml).
 RETURN_HOME: Final = "return_home"
 SGO_CAO: Final = "sgo_cao"
 ADOPTION: Final = "adoption"
