@@ -1,0 +1,93 @@
+"""In-house placement capacity: foster households, children's homes and Harbour outreach.
+
+Plain dataclasses (the schema of ``configs/capacity/``). Times are calendar dates in config
+and months from the projection start inside the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CapacityConfig",
+    "FosteringConfig",
+    "HarbourConfig",
+    "HomeConfig",
+    "PlacementPolicy",
+]
+
+
+@dataclass
+class FosteringConfig:
+    """The pool of approved mainstream in-house fostering households.
+
+    Recruitment is a pipeline: enquiries arrive (Poisson per month), a share goes on to a
+    formal assessment, which ends after a lag in approval or withdrawal. Approved households
+    resign or retire with a constant monthly probability.
+    """
+
+    households: int = 133
+    places_per_household: list[float] = field(default_factory=lambda: [0.45, 0.40, 0.15])
+    enquiries_per_month: float = 19.8
+    enquiry_to_assessment: float = 0.12
+    assessment_months: float = 6.0
+    assessment_to_approval: float = 0.75
+    annual_attrition: float = 0.12
+    # Households that can take a child at once (not every approved place is usable:
+    # matching, carers' breaks, sibling groups).
+    usable_share: float = 0.9
+
+
+@dataclass
+class HomeConfig:
+    """One in-house (or block-contracted) children's home."""
+
+    name: str = "home"
+    beds: int = 1
+    opens: str = "2000-01-01"
+    closes: str | None = None
+    min_age: float = 10.0
+    max_age: float = 18.0
+    # Share of beds that can be filled at once (matching of young people in one home).
+    max_occupancy: float = 1.0
+
+
+@dataclass
+class HarbourConfig:
+    """Harbour outreach (No Wrong Door model) for adolescents on the edge of care."""
+
+    caseload: list[list] = field(default_factory=list)  # [[date, places], ...] piecewise
+    min_age: float = 13.0
+    max_age: float = 18.0
+    support_months: float = 6.0
+    # Multiplier on the hazard of entering care while supported: log-normal (median, sd of log).
+    care_entry_multiplier_median: float = 0.6
+    care_entry_multiplier_log_sd: float = 0.3
+    # Multiplier on the hazard of moving out of residential care for children it supported.
+    residential_step_down_multiplier_median: float = 1.5
+    residential_step_down_multiplier_log_sd: float = 0.3
+
+
+@dataclass
+class PlacementPolicy:
+    """How children are matched to placements when in-house places run out."""
+
+    # A child placed externally for want of an in-house place moves back in-house when one
+    # frees up, if they have been external for at most this many months (0 = never).
+    step_back_within_months: float = 6.0
+    # Probability that an external placement is outside the council's area, by group.
+    out_of_area: dict[str, float] = field(
+        default_factory=lambda: {"ifa": 0.55, "external_residential": 0.8}
+    )
+
+
+@dataclass
+class CapacityConfig:
+    """All in-house capacity the simulation knows about."""
+
+    fostering: FosteringConfig = field(default_factory=FosteringConfig)
+    homes: list[HomeConfig] = field(default_factory=list)
+    harbour: HarbourConfig = field(default_factory=HarbourConfig)
+    policy: PlacementPolicy = field(default_factory=PlacementPolicy)
+    # When false, in-house groups are unlimited (used by the expected-value check).
+    enforce: bool = True

@@ -1,0 +1,747 @@
+"""One replicate of the flow model: a SimPy environment of children moving through services.
+
+Each child is an entity whose next move is drawn, when it enters a state, from the
+piecewise-constant competing hazards of that state (by age band and time already in the
+state), and scheduled as one SimPy event. Arrivals, foster-carer recruitment and attrition,
+children's homes opening and closing, Harbour outreach and the monthly monitor are SimPy
+processes in the same environment.
+
+Random numbers are tied to entities, not to the order of events, so that two scenarios run
+with the same seed give the same children the same luck (common random numbers): child ``i``
+arriving in month ``m`` with kind ``k`` draws from row ``i`` of a uniform block seeded by
+``(seed, replicate, k, m)``; capacity processes have streams of their own.
+
+Time is in months from the projection start; ages are kept as a birth time in months.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from math import floor, log
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy.stats import poisson
+
+from care_demand import vocab
+from care_demand.calibration.hazard_exposure import MOVE
+from care_demand.simulation.system import (
+    ARRIVAL_STATES,
+    CODES,
+    FIRST_CARE,
+    LEAVER,
+    N_GROUPS,
+    CareSystem,
+    code_of,
+)
+
+__all__ = ["EXIT_REASONS", "REPORT_AGE_BANDS", "ReplicateModel", "ReplicateResult"]
+
+# Reasons a child leaves every service (exit-array axis).
+EXIT_REASONS: tuple[str, ...] = (*vocab.CARE_EXITS, vocab.CLOSED, "aged_out")
+_EXIT = {name: i for i, name in enumerate(EXIT_REASONS)}
+# Age bands for reporting stocks: the five childhood bands and 18+.
+REPORT_AGE_BANDS: tuple[str, ...] = vocab.AGE_BAND_NAMES
+_AGE_EDGES_M = [12.0 * low for _, low, _ in vocab.AGE_BANDS[1:5]]  # band edges under 18
+_REPORT_EDGES_Y = np.array([low for _, low, _ in vocab.AGE_BANDS[1:]])
+_DUR_EDGES_M = [low for _, low, _ in vocab.DURATION_BANDS[1:]]
+_ADULT_M = 18.0 * 12.0
+_N_AGE = len(_AGE_EDGES_M)
+_N_DUR = len(_DUR_EDGES_M)
+_ROW = 24  # uniforms pre-drawn per child; more are drawn on demand
+
+_INHOUSE_FOSTER = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.INHOUSE_FOSTER)
+_IFA = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.IFA)
+_INHOUSE_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.INHOUSE_RESIDENTIAL)
+_EXTERNAL_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.EXTERNAL_RESIDENTIAL)
+_SUPPORTED = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)
+_FAMILY = tuple(FIRST_CARE + vocab.PLACEMENT_GROUPS.index(g) for g in vocab.FOSTER_GROUPS)
+_EDGE_OF_CARE = (code_of(vocab.ASSESSMENT), code_of(vocab.CIN), code_of(vocab.CP))
+
+# Event actions.
+_MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
+
+# Random stream ids (the second element of every spawn key).
+_S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
+
+
+@dataclass
+class ReplicateResult:
+    """Monthly records of one replicate (month ``m`` covers months ``[m, m+1)``).
+
+    ``stocks``: children at each month end ``(month, code, report age band)``;
+    ``flows``: moves ``(month, from, to)`` with index 0 meaning outside services and
+    ``code + 1`` a state (arrivals are from 0, exits to 0);
+    ``exits``: ``(month, EXIT_REASONS)``; ``arrivals``: ``(month, kind)`` including referrals
+    closed with no further action; ``placement_days``: ``(month, group)``;
+    ``capacity``, ``occupancy``, ``shortfall``: in-house places, children in them and children
+    placed externally for want of one, at month end ``(month, [foster, residential])``;
+    ``out_of_area``: children in care placed outside the area at month end;
+    ``outreach``: children supported by Harbour outreach at month end.
+    """
+
+    replicate: int
+    stocks: np.ndarray
+    flows: np.ndarray
+    exits: np.ndarray
+    arrivals: np.ndarray
+    placement_days: np.ndarray
+    capacity: np.ndarray
+    occupancy: np.ndarray
+    shortfall: np.ndarray
+    out_of_area: np.ndarray
+    outreach: np.ndarray
+    events: int
+
+
+class _Child:
+    """One child's place in the system (internal to the engine)."""
+
+    __slots__ = (
+        "birth",
+        "care_start",
+        "code",
+        "entered",
+        "home",
+        "idx",
+        "k",
+        "key",
+        "ooa",
+        "outreach",
+        "refills",
+        "u",
+        "version",
+        "waiting_since",
+    )
+
+    def __init__(self, idx: int, birth: float, key: tuple[int, ...], u: list[float]) -> None:
+        self.idx = idx
+        self.birth = birth
+        self.key = key
+        self.u = u
+        self.k = 0
+        self.refills = 0
+        self.code = -1
+        self.entered = 0.0
+        self.care_start = 0.0
+        self.version = 0
+        self.home = -1
+        self.ooa = False
+        self.outreach = 0  # 0 never, 1 supported now, 2 supported earlier
+        self.waiting_since = -1.0
+
+
+def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
+    """Per code: (destinations, table[age][dur] = (total, cumulative rates))."""
+    per_code: dict[int, list[tuple[str, np.ndarray]]] = {}
+    for position, (state, group, dest) in enumerate(pairs):
+        code = code_of(state, group)
+        rate = rates[position]
+        if multipliers is not None:
+            rate = rate * multipliers.get((code, dest), 1.0)
+        per_code.setdefault(code, []).append((dest, rate))
+    out: list = [None] * len(CODES)
+    for code, items in per_code.items():
+        dests = tuple(d for d, _ in items)
+        stack = np.stack([r for _, r in items])  # (dest, age, dur)
+        cum = np.cumsum(stack, axis=0)
+        table = [
+            [(float(cum[-1, a, d]), cum[:, a, d].tolist()) for d in range(stack.shape[2])]
+            for a in range(stack.shape[1])
+        ]
+        out[code] = (dests, table)
+    return out
+
+
+class ReplicateModel:
+    """One replicate: build with a system, a replicate number and the run's seed; ``run()``."""
+
+    def __init__(self, system: CareSystem, replicate: int, seed: int) -> None:
+        self.system = system
+        self.replicate = replicate
+        self.seed = seed
+        self.horizon = float(system.horizon_months)
+        cap = system.capacity
+        draw = replicate % system.draws.rates.shape[0]
+        pairs = list(system.draws.index.pairs)
+        self._entry = system.draws.entry[draw] if system.draws.entry is not None else None
+        self._move = system.draws.move[draw] if system.draws.move is not None else None
+        self._entry_cum = None if self._entry is None else np.cumsum(self._entry, 1).tolist()
+        self._move_cum = None if self._move is None else np.cumsum(self._move, 1).tolist()
+
+        effects = self._rng(_S_EFFECTS, 0, 0)
+        harbour = cap.harbour
+        m_entry = float(
+            np.exp(
+                np.log(harbour.care_entry_multiplier_median)
+                + harbour.care_entry_multiplier_log_sd * effects.standard_normal()
+            )
+        )
+        m_step = float(
+            np.exp(
+                np.log(harbour.residential_step_down_multiplier_median)
+                + harbour.residential_step_down_multiplier_log_sd * effects.standard_normal()
+            )
+        )
+        rates = system.draws.rates[draw]
+        self._tab = _tables(rates, pairs)
+        supported = {(code, vocab.CARE): m_entry for code in _EDGE_OF_CARE}
+        supported.update({(code, MOVE): m_step for code in (_INHOUSE_RES, _EXTERNAL_RES)})
+        self._tab_supported = _tables(rates, pairs, supported)
+        self.harbour_effects = (m_entry, m_step)
+
+        h = system.horizon_months
+        n_codes = len(CODES)
+        self.stocks = np.zeros((h, n_codes, len(REPORT_AGE_BANDS)), dtype=np.int32)
+        self.flows = np.zeros((h, n_codes + 1, n_codes + 1), dtype=np.int32)
+        self.exits = np.zeros((h, len(EXIT_REASONS)), dtype=np.int32)
+        self.arrivals = np.zeros((h, len(system.arrival_kinds)), dtype=np.int32)
+        self.placement_days = np.zeros((h, N_GROUPS), dtype=np.float64)
+        self.capacity_rec = np.zeros((h, 2), dtype=np.int32)
+        self.occupancy_rec = np.zeros((h, 2), dtype=np.int32)
+        self.shortfall_rec = np.zeros((h, 2), dtype=np.int32)
+        self.ooa_rec = np.zeros(h, dtype=np.int32)
+        self.outreach_rec = np.zeros(h, dtype=np.int32)
+        self.events = 0
+
+        self.env = simpy.Environment()
+        self._codes = np.full(1024, -1, dtype=np.int16)
+        self._births = np.zeros(1024, dtype=np.float64)
+        self._n = 0
+        self._group_count = [0] * N_GROUPS
+        self._group_since = [0.0] * N_GROUPS
+        self._ooa = 0
+        # In-house capacity.
+        self._enforce = cap.enforce
+        self._foster_children: dict[int, _Child] = {}
+        self._households: list[int] = []
+        self._foster_cap = 0
+        self._homes = [h_ for h_ in cap.homes]
+        self._home_open = [False] * len(self._homes)
+        self._home_beds = [
+            floor(home.beds * home.max_occupancy + 1e-9) for home in self._homes
+        ]
+        self._home_children: list[dict[int, _Child]] = [{} for _ in self._homes]
+        self._waiting: dict[int, dict[int, _Child]] = {_IFA: {}, _EXTERNAL_RES: {}}
+        self._outreach_now = 0
+        self._outreach_cap = 0
+        self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
+
+    # ----------------------------------------------------------------- randomness
+    def _rng(self, stream: int, a: int, b: int) -> np.random.Generator:
+        key = (self.replicate, stream, a, b)
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key))
+        )
+
+    def _u(self, c: _Child) -> float:
+        k = c.k
+        if k == len(c.u):
+            c.refills += 1
+            c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+            k = 0
+        c.k = k + 1
+        return c.u[k]
+
+    # ----------------------------------------------------------------- bookkeeping
+    def _slot(self, birth: float) -> int:
+        n = self._n
+        if n == len(self._codes):
+            self._codes = np.concatenate([self._codes, np.full(n, -1, dtype=np.int16)])
+            self._births = np.concatenate([self._births, np.zeros(n)])
+        self._births[n] = birth
+        self._n = n + 1
+        return n
+
+    def _occupy(self, group: int, delta: int, now: float) -> None:
+        """Track children per placement group and integrate placement-days."""
+        self.placement_days[min(int(now), len(self.placement_days) - 1), group] += (
+            self._group_count[group] * (now - self._group_since[group]) * vocab.DAYS_PER_MONTH
+        )
+        self._group_since[group] = now
+        self._group_count[group] += delta
+
+    def _set_code(self, c: _Child, code: int, now: float, record: bool = True) -> None:
+        old = c.code
+        if old >= FIRST_CARE and old < LEAVER:
+            self._occupy(old - FIRST_CARE, -1, now)
+            if c.ooa:
+                self._ooa -= 1
+                c.ooa = False
+            if old == _INHOUSE_FOSTER:
+                self._foster_children.pop(c.idx, None)
+            elif old == _INHOUSE_RES and c.home >= 0:
+                del self._home_children[c.home][c.idx]
+                c.home = -1
+            elif old in self._waiting:
+                self._waiting[old].pop(c.idx, None)
+        if code >= FIRST_CARE and code < LEAVER:
+            self._occupy(code - FIRST_CARE, 1, now)
+        if record:
+            self.flows[min(int(now), len(self.flows) - 1), old + 1, code + 1] += 1
+        c.code = code
+        c.entered = now
+        self._codes[c.idx] = code
+
+    # ----------------------------------------------------------------- hazards
+    def _schedule(self, c: _Child, now: float) -> None:
+        """Draw the child's next move from its current state and schedule it."""
+        code = c.code
+        c.version += 1
+        if code == LEAVER:
+            end = c.birth + 12.0 * self.system.care_leaver_end_age
+            if end < self.horizon:
+                self._at(c, end, _LEAVER_END, 0)
+            return
+        limit = min(self.horizon, c.birth + _ADULT_M)
+        supported = c.outreach == 1 or (c.outreach and code in (_INHOUSE_RES, _EXTERNAL_RES))
+        spec = (self._tab_supported if supported else self._tab)[code]
+        if spec is None:
+            raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
+        table = spec[1]
+        e = -log(1.0 - self._u(c))
+        birth = c.birth
+        entered = c.entered
+        a = bisect_right(_AGE_EDGES_M, now - birth)
+        d = bisect_right(_DUR_EDGES_M, now - entered)
+        t = now
+        while True:
+            nxt = limit
+            if a < _N_AGE:
+                edge = birth + _AGE_EDGES_M[a]
+                if edge < nxt:
+                    nxt = edge
+            if d < _N_DUR:
+                edge = entered + _DUR_EDGES_M[d]
+                if edge < nxt:
+                    nxt = edge
+            total, cum = table[a][d]
+            step = total * (nxt - t)
+            if total > 0.0 and step >= e:
+                when = t + e / total
+                x = self._u(c) * total
+                j = 0
+                while cum[j] <= x and j < len(cum) - 1:
+                    j += 1
+                self._at(c, when, _MOVE_ON, j)
+                return
+            e -= step
+            t = nxt
+            if t >= limit:
+                break
+            if a < _N_AGE and t >= birth + _AGE_EDGES_M[a]:
+                a += 1
+            if d < _N_DUR and t >= entered + _DUR_EDGES_M[d]:
+                d += 1
+        if limit < self.horizon:
+            self._at(c, limit, _AT_18, 0)
+
+    def _at(self, c: _Child, when: float, action: int, dest: int) -> None:
+        event = self.env.timeout(when - self.env.now, (c, c.version, action, dest))
+        event.callbacks.append(self._fire)
+
+    def _fire(self, event: simpy.Event) -> None:
+        c, version, action, dest = event.value
+        if version != c.version:
+            return  # superseded: the child moved for another reason first
+        self.events += 1
+        now = self.env.now
+        code = c.code
+        if action == _MOVE_ON:
+            name = self._tab[code][0][dest]
+            if code < FIRST_CARE:
+                if name == vocab.CLOSED:
+                    self._leave(c, now, vocab.CLOSED)
+                elif name == vocab.CARE:
+                    self._enter_care(c, now)
+                else:
+                    self._set_code(c, code_of(name), now)
+                    self._maybe_outreach(c, now)
+                    self._schedule(c, now)
+            elif name == MOVE:
+                self._move_placement(c, now)
+            else:
+                self._leave(c, now, name)
+        elif action == _AT_18:
+            self._leave(c, now, vocab.AGE_18 if code >= FIRST_CARE else vocab.CLOSED)
+        elif action == _LEAVER_START:
+            self._set_code(c, LEAVER, now)
+            self._schedule(c, now)
+        else:  # _LEAVER_END
+            self._leave(c, now, "aged_out")
+
+    # ----------------------------------------------------------------- moves
+    def _leave(self, c: _Child, now: float, reason: str) -> None:
+        code = c.code
+        in_care = FIRST_CARE <= code < LEAVER
+        freed = code if code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
+        self._set_code(c, -1, now)
+        c.version += 1
+        self.exits[min(int(now), len(self.exits) - 1), _EXIT[reason]] += 1
+        if in_care:
+            age = (now - c.birth) / 12.0
+            if (
+                age >= self.system.care_leaver_min_exit_age
+                and now - c.care_start >= self.system.care_leaver_min_months
+            ):
+                start = max(now, c.birth + _ADULT_M)
+                if (
+                    start < c.birth + 12.0 * self.system.care_leaver_end_age
+                    and start < self.horizon
+                ):
+                    if start <= now:
+                        self._set_code(c, LEAVER, now)
+                        self._schedule(c, now)
+                    else:
+                        self._at(c, start, _LEAVER_START, 0)
+        if freed >= 0:
+            self._fill_vacancy(freed, now)
+
+    def _enter_care(self, c: _Child, now: float, group: int | None = None) -> None:
+        if group is None:
+            band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
+            group = self._pick(self._entry_cum[band], c)
+        c.care_start = now
+        self._place(c, FIRST_CARE + group, now)
+
+    def _move_placement(self, c: _Child, now: float) -> None:
+        origin = c.code - FIRST_CARE
+        probs = self._move_cum[origin]
+        if c.outreach and c.code in (_INHOUSE_RES, _EXTERNAL_RES):
+            # Harbour step-down: a supported young person's move is to a family placement.
+            target = self._pick(probs, c, allowed=_FAMILY)
+        else:
+            target = self._pick(probs, c)
+        freed = c.code if c.code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
+        self._place(c, FIRST_CARE + target, now)
+        if freed >= 0:
+            self._fill_vacancy(freed, now)
+
+    def _pick(self, cum: list[float], c: _Child, allowed: tuple[int, ...] | None = None) -> int:
+        x = self._u(c)
+        if allowed is not None:
+            weights = [
+                cum[i - FIRST_CARE] - (cum[i - FIRST_CARE - 1] if i > FIRST_CARE else 0.0)
+                for i in allowed
+            ]
+            total = sum(weights)
+            if total > 0.0:
+                x *= total
+                for code, w in zip(allowed, weights, strict=True):
+                    x -= w
+                    if x < 0.0:
+                        return code - FIRST_CARE
+                return allowed[-1] - FIRST_CARE
+        x *= cum[-1]
+        for i, value in enumerate(cum):
+            if x < value:
+                return i
+        return len(cum) - 1
+
+    def _place(self, c: _Child, code: int, now: float) -> None:
+        """Place a child in care, preferring ``code``; full in-house groups overflow outside."""
+        waiting = False
+        home = -1
+        age = (now - c.birth) / 12.0
+        if code == _SUPPORTED and age < 16.0:
+            code = _INHOUSE_FOSTER  # supported accommodation is for 16-17s only
+        if code == c.code and code in (_INHOUSE_FOSTER, _INHOUSE_RES):
+            home = c.home  # a move between in-house carers or within the home keeps a place
+        elif self._enforce and code == _INHOUSE_FOSTER:
+            if len(self._foster_children) >= self._foster_cap:
+                code, waiting = _IFA, True
+        elif self._enforce and code == _INHOUSE_RES:
+            home = self._free_home(age)
+            if home < 0:
+                code, waiting = _EXTERNAL_RES, True
+        self._set_code(c, code, now)
+        if code == _INHOUSE_FOSTER:
+            self._foster_children[c.idx] = c
+        elif code == _INHOUSE_RES and home >= 0:
+            c.home = home
+            self._home_children[home][c.idx] = c
+        if waiting:
+            c.waiting_since = now
+            self._waiting[code][c.idx] = c
+        p = self._p_ooa.get(code, 0.0)
+        if p > 0.0 and self._u(c) < p:
+            c.ooa = True
+            self._ooa += 1
+        self._schedule(c, now)
+
+    def _free_home(self, age: float) -> int:
+        for i, home in enumerate(self._homes):
+            if (
+                self._home_open[i]
+                and home.min_age <= age < home.max_age
+                and len(self._home_children[i]) < self._home_beds[i]
+            ):
+                return i
+        return -1
+
+    def _fill_vacancy(self, code: int, now: float) -> None:
+        """Offer freed in-house places to children waiting outside, longest-waiting first."""
+        window = self.system.capacity.policy.step_back_within_months
+        if not self._enforce or window <= 0:
+            return
+        external = _IFA if code == _INHOUSE_FOSTER else _EXTERNAL_RES
+        queue = self._waiting[external]
+        for idx in list(queue):
+            c = queue[idx]
+            if now - c.waiting_since > window:
+                del queue[idx]
+                continue
+            if code == _INHOUSE_FOSTER:
+                if len(self._foster_children) >= self._foster_cap:
+                    return
+            elif self._free_home((now - c.birth) / 12.0) < 0:
+                continue
+            del queue[idx]
+            c.waiting_since = -1.0
+            self._place(c, code, now)
+
+    def _displace(self, children: list[_Child], now: float) -> None:
+        """Children whose in-house placement closed move to the external equivalent."""
+        for c in children:
+            target = _IFA if c.code == _INHOUSE_FOSTER else _EXTERNAL_RES
+            self._place(c, target, now)
+
+    # ----------------------------------------------------------------- outreach
+    def _maybe_outreach(self, c: _Child, now: float) -> None:
+        harbour = self.system.capacity.harbour
+        if c.outreach or self._outreach_now >= self._outreach_cap:
+            return
+        age = (now - c.birth) / 12.0
+        if harbour.min_age <= age < harbour.max_age:
+            c.outreach = 1
+            self._outreach_now += 1
+            end = self.env.timeout(harbour.support_months, c)
+            end.callbacks.append(self._end_outreach)
+
+    def _end_outreach(self, event: simpy.Event) -> None:
+        c = event.value
+        c.outreach = 2
+        self._outreach_now -= 1
+        if 0 <= c.code < FIRST_CARE:
+            self._schedule(c, self.env.now)  # back to the usual hazards from now on
+
+    # ----------------------------------------------------------------- processes
+    def _new_child(self, birth: float, key: tuple[int, ...], u: list[float]) -> _Child:
+        return _Child(self._slot(birth), birth, key, u)
+
+    def _start_caseload(self) -> None:
+        caseload = self.system.caseload
+        if caseload.empty:
+            return
+        u = self._rng(_S_CASELOAD, 0, 0).random((len(caseload), _ROW))
+        ages = caseload["age"].to_numpy(dtype=float)
+        codes = caseload["code"].to_numpy(dtype=int)
+        in_state = caseload["months_in_state"].to_numpy(dtype=float)
+        in_care = caseload["months_in_care"].to_numpy(dtype=float)
+        for i in range(len(caseload)):
+            c = self._new_child(-12.0 * ages[i], (-1, 0, i), u[i].tolist())
+            code = int(codes[i])
+            c.care_start = -in_care[i]
+            if FIRST_CARE <= code < LEAVER:
+                self._place_initial(c, code)
+            else:
+                self._set_code(c, code, 0.0, record=False)
+            c.entered = -in_state[i]
+            self._schedule(c, 0.0)
+
+    def _place_initial(self, c: _Child, code: int) -> None:
+        """Children already placed keep their placement; in-house ones take a place."""
+        self._set_code(c, code, 0.0, record=False)
+        if code == _INHOUSE_FOSTER:
+            self._foster_children[c.idx] = c
+        elif code == _INHOUSE_RES:
+            home = self._free_home(max(0.0, -c.birth / 12.0))
+            if home < 0:  # more children than beds at the start: they hold an extra place
+                home = 0 if self._homes else -1
+            if home >= 0:
+                c.home = home
+                self._home_children[home][c.idx] = c
+        p = self._p_ooa.get(code, 0.0)
+        if p > 0.0 and self._u(c) < p:
+            c.ooa = True
+            self._ooa += 1
+
+    def _arrivals(self):
+        system = self.system
+        kinds = system.arrival_kinds
+        path = self.replicate % system.arrival_intensity.shape[0]
+        intensity = system.arrival_intensity[path]
+        for month in range(system.horizon_months):
+            batch = []
+            for k, _kind in enumerate(kinds):
+                u0 = self._rng(_S_COUNTS, k, month).random()
+                n = int(poisson.ppf(u0, intensity[month, k])) if intensity[month, k] > 0 else 0
+                if n == 0:
+                    continue
+                self.arrivals[month, k] += n
+                block = self._rng(_S_ARRIVALS, k, month).random((n, _ROW))
+                ages = system.arrival_ages[k]
+                for i in range(n):
+                    row = block[i].tolist()
+                    when = month + row[0]
+                    age = float(ages[min(int(row[1] * len(ages)), len(ages) - 1)])
+                    batch.append((when, k, i, age, row))
+            batch.sort(key=lambda item: item[0])
+            for when, k, i, age, row in batch:
+                if when > self.env.now:
+                    yield self.env.timeout(when - self.env.now)
+                birth = when - 12.0 * age
+                c = self._new_child(birth, (k, month, i), row)
+                c.k = 2
+                state = ARRIVAL_STATES[kinds[k]]
+                self.events += 1
+                if state == vocab.ASSESSMENT and self._u(c) < system.referral_nfa_share:
+                    month_now = min(int(when), len(self.flows) - 1)
+                    self.flows[month_now, 0, 0] += 1  # referral closed at once (NFA)
+                    continue
+                if state == vocab.CARE:
+                    self._enter_care(c, when)
+                else:
+                    self._set_code(c, code_of(state), when)
+                    self._maybe_outreach(c, when)
+                    self._schedule(c, when)
+            if self.env.now < month + 1:
+                yield self.env.timeout(month + 1 - self.env.now)
+
+    def _fostering(self):
+        cfg = self.system.capacity.fostering
+        rng = self._rng(_S_FOSTERING, 0, 0)
+        sizes = np.asarray(cfg.places_per_household, dtype=float)
+        sizes = sizes / sizes.sum()
+        self._households = (rng.choice(len(sizes), size=cfg.households, p=sizes) + 1).tolist()
+        self._update_foster_cap(0.0)
+        monthly_attrition = 1.0 - (1.0 - cfg.annual_attrition) ** (1.0 / 12.0)
+        for month in range(self.system.horizon_months):
+            yield self.env.timeout(month + 0.5 - self.env.now)
+            assessments = rng.binomial(
+                rng.poisson(cfg.enquiries_per_month), cfg.enquiry_to_assessment
+            )
+            approvals = rng.binomial(assessments, cfg.assessment_to_approval)
+            for _ in range(approvals):
+                places = int(rng.choice(len(sizes), p=sizes)) + 1
+                done = self.env.timeout(cfg.assessment_months, places)
+                done.callbacks.append(self._approve)
+            leaving = rng.binomial(len(self._households), monthly_attrition)
+            for _ in range(leaving):
+                self._households.pop(int(rng.integers(len(self._households))))
+            if leaving:
+                self._update_foster_cap(self.env.now, rng)
+
+    def _approve(self, event: simpy.Event) -> None:
+        self._households.append(event.value)
+        self._update_foster_cap(self.env.now)
+
+    def _update_foster_cap(self, now: float, rng: np.random.Generator | None = None) -> None:
+        """Recount in-house foster places; children of carers who left move to an IFA."""
+        cfg = self.system.capacity.fostering
+        before = self._foster_cap
+        self._foster_cap = floor(sum(self._households) * cfg.usable_share + 1e-9)
+        if not self._enforce:
+            return
+        lost = before - self._foster_cap
+        excess = min(len(self._foster_children) - self._foster_cap, lost)
+        if excess > 0 and rng is not None:
+            ids = sorted(self._foster_children)
+            chosen = rng.choice(len(ids), size=excess, replace=False)
+            self._displace([self._foster_children[ids[i]] for i in sorted(chosen)], now)
+        elif self._foster_cap > before:
+            self._fill_vacancy(_INHOUSE_FOSTER, now)
+
+    def _homes_process(self):
+        start = self.system.start
+        changes = []
+        for i, home in enumerate(self._homes):
+            opens = _months_between(start, pd.Timestamp(home.opens))
+            changes.append((max(opens, 0.0), i, True))
+            if home.closes is not None:
+                changes.append((_months_between(start, pd.Timestamp(home.closes)), i, False))
+        for when, i, opening in sorted(changes):
+            if when >= self.horizon:
+                break
+            if when > self.env.now:
+                yield self.env.timeout(when - self.env.now)
+            self._home_open[i] = opening
+            if opening:
+                self._fill_vacancy(_INHOUSE_RES, self.env.now)
+            else:
+                self._displace(list(self._home_children[i].values()), self.env.now)
+
+    def _harbour_process(self):
+        steps = sorted(
+            (_months_between(self.system.start, pd.Timestamp(str(date))), int(places))
+            for date, places in self.system.capacity.harbour.caseload
+        )
+        for when, places in steps:
+            if when >= self.horizon:
+                break
+            if when > self.env.now:
+                yield self.env.timeout(when - self.env.now)
+            self._outreach_cap = places
+
+    def _monitor(self):
+        edges = _REPORT_EDGES_Y
+        n_codes = len(CODES)
+        n_bands = len(REPORT_AGE_BANDS)
+        for month in range(self.system.horizon_months):
+            yield self.env.timeout(month + 1 - self.env.now)
+            now = self.env.now
+            for g in range(N_GROUPS):
+                self._occupy(g, 0, now - 1e-9)
+                self._group_since[g] = now
+            n = self._n
+            codes = self._codes[:n].astype(np.int64)
+            live = codes >= 0
+            ages = (now - self._births[:n][live]) / 12.0
+            bands = np.searchsorted(edges, ages, side="right")
+            counts = np.bincount(codes[live] * n_bands + bands, minlength=n_codes * n_bands)
+            self.stocks[month] = counts.reshape(n_codes, n_bands)
+            home_places = sum(b for b, o in zip(self._home_beds, self._home_open, strict=True) if o)
+            home_children = sum(len(h) for h in self._home_children)
+            self.capacity_rec[month] = (self._foster_cap, home_places)
+            self.occupancy_rec[month] = (len(self._foster_children), home_children)
+            self.shortfall_rec[month] = (
+                len(self._waiting[_IFA]),
+                len(self._waiting[_EXTERNAL_RES]),
+            )
+            self.ooa_rec[month] = self._ooa
+            self.outreach_rec[month] = self._outreach_now
+
+    # ----------------------------------------------------------------- run
+    def run(self) -> ReplicateResult:
+        """Simulate the horizon and return the monthly records."""
+        env = self.env
+        if self._enforce:
+            env.process(self._fostering())
+            env.process(self._homes_process())
+        env.process(self._harbour_process())
+        # Capacity is in place before the caseload takes its places.
+        env.run(until=1e-9)
+        self._start_caseload()
+        env.process(self._arrivals())
+        env.process(self._monitor())
+        env.run(until=self.horizon + 1e-9)
+        return ReplicateResult(
+            replicate=self.replicate,
+            stocks=self.stocks,
+            flows=self.flows,
+            exits=self.exits,
+            arrivals=self.arrivals,
+            placement_days=self.placement_days,
+            capacity=self.capacity_rec,
+            occupancy=self.occupancy_rec,
+            shortfall=self.shortfall_rec,
+            out_of_area=self.ooa_rec,
+            outreach=self.outreach_rec,
+            events=self.events,
+        )
+
+
+def _months_between(start: pd.Timestamp, date: pd.Timestamp) -> float:
+    return (date - start).days / vocab.DAYS_PER_MONTH

@@ -1,0 +1,163 @@
+"""Run replicates (serially or in parallel processes) and summarise them.
+
+Each replicate's randomness depends only on the run seed and the replicate number, so a
+parallel run gives exactly the results of a serial one, and two scenarios run with the same
+seed share their random numbers (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from care_demand import vocab
+from care_demand.simulation.engine import (
+    EXIT_REASONS,
+    REPORT_AGE_BANDS,
+    ReplicateModel,
+    ReplicateResult,
+)
+from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem
+
+__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates"]
+
+QUANTILES: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+
+# Levels of need, to classify moves between states outside care as steps up or down.
+_LEVEL = {vocab.EARLY_HELP: 1, vocab.ASSESSMENT: 2, vocab.CIN: 2, vocab.CP: 3}
+
+
+def _run_chunk(system: CareSystem, replicates: Sequence[int], seed: int) -> list[ReplicateResult]:
+    return [ReplicateModel(system, r, seed).run() for r in replicates]
+
+
+def run_replicates(
+    system: CareSystem,
+    n_replicates: int,
+    seed: int,
+    n_jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 5,
+) -> list[ReplicateResult]:
+    """Run replicates ``0 .. n_replicates-1``; ``n_jobs`` processes (``-1`` = all cores).
+
+    ``progress`` is called with the number of replicates finished so far.
+    """
+    if n_replicates < 1:
+        raise ValueError(f"n_replicates is {n_replicates}; expected at least 1")
+    chunks = [
+        list(range(i, min(i + chunk_size, n_replicates)))
+        for i in range(0, n_replicates, chunk_size)
+    ]
+    results: list[ReplicateResult] = []
+    if n_jobs == 1:
+        for chunk in chunks:
+            results.extend(_run_chunk(system, chunk, seed))
+            if progress is not None:
+                progress(len(results))
+    else:
+        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
+        for done in parallel(delayed(_run_chunk)(system, chunk, seed) for chunk in chunks):
+            results.extend(done)
+            if progress is not None:
+                progress(len(results))
+    results.sort(key=lambda r: r.replicate)
+    return results
+
+
+def _code_label(code: int) -> str:
+    name = CODES[code]
+    return name.split(":", 1)[1] if name.startswith("care:") else name
+
+
+def _flow_series(flows: np.ndarray) -> dict[str, np.ndarray]:
+    """Named monthly flows from a ``(month, from+1, to+1)`` matrix."""
+    out: dict[str, np.ndarray] = {}
+    care = slice(FIRST_CARE + 1, LEAVER + 1)
+    out["placement_move"] = flows[:, care, care].sum(axis=(1, 2))
+    out["entry_to_care"] = flows[:, : FIRST_CARE + 1, care].sum(axis=(1, 2))
+    up = np.zeros(flows.shape[0], dtype=np.int64)
+    down = np.zeros(flows.shape[0], dtype=np.int64)
+    for a, level_a in _LEVEL.items():
+        for b, level_b in _LEVEL.items():
+            series = flows[:, CODES.index(a) + 1, CODES.index(b) + 1]
+            if level_b > level_a:
+                up += series
+            elif level_b < level_a:
+                down += series
+    out["step_up"] = up
+    out["step_down"] = down
+    out["referral_nfa"] = flows[:, 0, 0]
+    return out
+
+
+def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> pd.DataFrame:
+    """Every replicate's monthly figures as one tidy table.
+
+    Columns: ``replicate``, ``month`` (the month's last day), ``measure``, ``category``,
+    ``age_band`` (``all`` unless broken down by age) and ``value``. Measures:
+    ``children`` (at month end; categories: each state, each placement group, ``care`` in
+    total; by age band as well), ``arrivals`` (by kind), ``flow`` (``step_up``,
+    ``step_down``, ``entry_to_care``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``),
+    ``placement_days`` (by group), ``capacity`` / ``occupancy`` / ``shortfall`` (in-house
+    foster and residential), ``out_of_area`` and ``outreach``.
+    """
+    months = pd.date_range(system.start, periods=system.horizon_months, freq="ME")
+    frames = []
+    for res in results:
+        blocks: list[tuple[str, str, str, np.ndarray]] = []
+        by_code = res.stocks.sum(axis=2)
+        for code in range(len(CODES)):
+            label = _code_label(code)
+            blocks.append(("children", label, "all", by_code[:, code]))
+            for b, band in enumerate(REPORT_AGE_BANDS):
+                blocks.append(("children", label, band, res.stocks[:, code, b]))
+        care_total = res.stocks[:, FIRST_CARE:LEAVER, :].sum(axis=1)
+        blocks.append(("children", vocab.CARE, "all", care_total.sum(axis=1)))
+        for b, band in enumerate(REPORT_AGE_BANDS):
+            blocks.append(("children", vocab.CARE, band, care_total[:, b]))
+        for k, kind in enumerate(system.arrival_kinds):
+            blocks.append(("arrivals", kind, "all", res.arrivals[:, k]))
+        for name, series in _flow_series(res.flows).items():
+            blocks.append(("flow", name, "all", series))
+        for e, reason in enumerate(EXIT_REASONS):
+            blocks.append(("flow", f"exit:{reason}", "all", res.exits[:, e]))
+        for g, group in enumerate(vocab.PLACEMENT_GROUPS):
+            blocks.append(("placement_days", group, "all", res.placement_days[:, g]))
+        for i, group in enumerate((vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL)):
+            blocks.append(("capacity", group, "all", res.capacity[:, i]))
+            blocks.append(("occupancy", group, "all", res.occupancy[:, i]))
+            blocks.append(("shortfall", group, "all", res.shortfall[:, i]))
+        blocks.append(("out_of_area", vocab.CARE, "all", res.out_of_area))
+        blocks.append(("outreach", "harbour", "all", res.outreach))
+        n = len(months)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "replicate": res.replicate,
+                    "month": np.tile(months, len(blocks)),
+                    "measure": np.repeat([b[0] for b in blocks], n),
+                    "category": np.repeat([b[1] for b in blocks], n),
+                    "age_band": np.repeat([b[2] for b in blocks], n),
+                    "value": np.concatenate([np.asarray(b[3], dtype=float) for b in blocks]),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def quantile_table(replicates: pd.DataFrame) -> pd.DataFrame:
+    """Quantiles across replicates: one row per month, measure, category and age band.
+
+    Columns ``p5 p10 p25 p50 p75 p90 p95`` and ``mean`` (and ``replicates``, the count).
+    """
+    keys = ["month", "measure", "category", "age_band"]
+    grouped = replicates.groupby(keys, sort=False, observed=True)["value"]
+    out = grouped.quantile(list(QUANTILES)).unstack()
+    out.columns = [f"p{round(q * 100)}" for q in QUANTILES]
+    out["mean"] = grouped.mean()
+    out["replicates"] = grouped.size()
+    return out.reset_index()

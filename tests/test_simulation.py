@@ -1,0 +1,173 @@
+"""The flow model: expected values, capacity, conservation and reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from care_demand import vocab
+from care_demand.calibration.hazard_exposure import FULL_INDEX
+from care_demand.calibration.hazards import HazardDraws
+from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, HomeConfig
+from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel
+from care_demand.simulation.expected import expected_stocks
+from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem, code_of
+
+KINDS = ("referral", "early_help_request", "care_entry")
+MONTHLY = {  # constant monthly hazards by state and destination
+    "early_help": {"assessment": 0.03, "closed": 0.15},
+    "assessment": {"cin": 0.25, "cp": 0.05, "early_help": 0.06, "care": 0.02, "closed": 0.3},
+    "cin": {"cp": 0.02, "early_help": 0.02, "care": 0.01, "closed": 0.1},
+    "cp": {"cin": 0.06, "early_help": 0.01, "care": 0.02, "closed": 0.04},
+    "care": {
+        "move": 0.03,
+        "return_home": 0.012,
+        "sgo_cao": 0.006,
+        "adoption": 0.004,
+        "care_exit_other": 0.003,
+    },
+}
+
+
+def constant_draws(n_draws: int = 1) -> HazardDraws:
+    rates = np.zeros((n_draws, len(FULL_INDEX.pairs), 5, 5))
+    for p, (state, _group, dest) in enumerate(FULL_INDEX.pairs):
+        rates[:, p] = MONTHLY[state][dest]
+    n_groups = len(vocab.PLACEMENT_GROUPS)
+    entry = np.full((n_draws, 5, n_groups), 1.0)
+    entry[:, :, vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)] = 0.0
+    entry /= entry.sum(axis=2, keepdims=True)
+    move = np.tile(entry[:, :1, :], (1, n_groups, 1))
+    return HazardDraws(rates=rates, index=FULL_INDEX, entry=entry, move=move)
+
+
+def small_system(
+    horizon: int = 24,
+    ages: float = 1.0,
+    capacity: CapacityConfig | None = None,
+    intensity: tuple[float, float, float] = (60.0, 80.0, 2.0),
+) -> CareSystem:
+    n_case = 300
+    codes = [code_of(vocab.CIN)] * 150 + [code_of(vocab.CARE, vocab.IFA)] * 150
+    caseload = pd.DataFrame(
+        {"code": codes, "age": ages, "months_in_state": 4.0, "months_in_care": 6.0}
+    )
+    assert len(caseload) == n_case
+    arrival = np.zeros((2, horizon, 3))
+    arrival[:, :, :] = intensity
+    return CareSystem(
+        start=pd.Timestamp("2022-04-01"),
+        horizon_months=horizon,
+        draws=constant_draws(),
+        arrival_kinds=KINDS,
+        arrival_intensity=arrival,
+        arrival_ages=tuple(np.full(10, ages) for _ in KINDS),
+        referral_nfa_share=0.25,
+        caseload=caseload,
+        capacity=capacity if capacity is not None else CapacityConfig(enforce=False),
+    )
+
+
+def test_mean_stocks_match_forward_equations_within_monte_carlo_error() -> None:
+    system = small_system(horizon=24)
+    expected = expected_stocks(system)
+    results = run_replicates(system, n_replicates=60, seed=11)
+    stocks = np.stack([r.stocks.sum(axis=2) for r in results])  # (rep, month, code)
+    mean = stocks.mean(axis=0)
+    se = stocks.std(axis=0, ddof=1) / np.sqrt(len(results))
+    for month in (5, 11, 23):
+        for code in range(LEAVER):
+            if expected[month, code] < 5:
+                continue
+            z = (mean[month, code] - expected[month, code]) / max(se[month, code], 0.5)
+            assert abs(z) < 4.5, (CODES[code], month, mean[month, code], expected[month, code])
+
+
+def test_forward_equations_refuse_hazards_that_vary_with_age() -> None:
+    system = small_system()
+    system.draws.rates[0, 0, 2, :] *= 2.0
+    with pytest.raises(ValueError, match="do not vary by age"):
+        expected_stocks(system)
+
+
+def enforced_capacity() -> CapacityConfig:
+    return CapacityConfig(
+        homes=[
+            HomeConfig(name="existing", beds=4, min_age=0.0),
+            HomeConfig(name="new", beds=3, opens="2023-01-01", min_age=0.0),
+        ],
+        harbour=HarbourConfig(caseload=[["2022-04-01", 20]], min_age=0.0),
+    )
+
+
+def test_capacity_is_never_exceeded_and_shortfall_goes_external() -> None:
+    system = small_system(horizon=36, capacity=enforced_capacity())
+    for res in run_replicates(system, n_replicates=4, seed=3):
+        assert (res.occupancy <= res.capacity).all()
+        assert res.shortfall.sum() > 0  # four beds cannot hold everyone
+        # Children waiting for an in-house place sit in the external equivalent.
+        ifa = code_of(vocab.CARE, vocab.IFA)
+        assert (res.stocks[:, ifa].sum(axis=1) >= res.shortfall[:, 0]).all()
+        assert res.capacity[:8, 1].max() == 4 and res.capacity[-1, 1] == 7
+        assert res.outreach.max() <= 20
+
+
+def test_children_are_conserved() -> None:
+    system = small_system(horizon=24, capacity=enforced_capacity())
+    res = ReplicateModel(system, 0, seed=5).run()
+    stocks = res.stocks.sum(axis=2).sum(axis=1)
+    inflow = res.flows[:, 0, 1:].sum(axis=1)
+    outflow = res.flows[:, 1:, 0].sum(axis=1)
+    start = len(system.caseload)
+    # Every child present at the end entered (caseload or arrival) and has not left.
+    assert stocks[-1] == start + inflow.sum() - outflow.sum()
+    assert np.array_equal(np.diff(stocks), (inflow - outflow)[1:])
+    # Every exit has a reason; care leavers arise only from care exits.
+    assert res.exits.sum() == outflow.sum()
+
+
+def test_same_seed_same_results_serial_or_parallel() -> None:
+    system = small_system(horizon=12, capacity=enforced_capacity())
+    serial = run_replicates(system, n_replicates=4, seed=9, n_jobs=1)
+    parallel = run_replicates(system, n_replicates=4, seed=9, n_jobs=2, chunk_size=1)
+    for a, b in zip(serial, parallel, strict=True):
+        assert np.array_equal(a.stocks, b.stocks)
+        assert np.array_equal(a.flows, b.flows)
+        assert np.array_equal(a.placement_days, b.placement_days)
+    other = run_replicates(system, n_replicates=1, seed=10)[0]
+    assert not np.array_equal(other.stocks, serial[0].stocks)
+
+
+def test_common_random_numbers_keep_unchanged_children_identical() -> None:
+    base = small_system(horizon=12)
+    more = small_system(horizon=12, intensity=(72.0, 80.0, 2.0))
+    a = ReplicateModel(base, 0, seed=1).run()
+    b = ReplicateModel(more, 0, seed=1).run()
+    # Early-help requests and entries to care are unchanged: same counts, month by month.
+    assert np.array_equal(a.arrivals[:, 1:], b.arrivals[:, 1:])
+    assert (b.arrivals[:, 0] >= a.arrivals[:, 0]).all()
+    assert b.arrivals[:, 0].sum() > a.arrivals[:, 0].sum()
+
+
+def test_quantile_table_orders_quantiles() -> None:
+    system = small_system(horizon=6)
+    results = run_replicates(system, n_replicates=5, seed=2)
+    reps = replicate_table(results, system)
+    table = quantile_table(reps)
+    care = table[
+        (table.measure == "children") & (table.category == "care") & (table.age_band == "all")
+    ]
+    assert len(care) == 6
+    cols = ["p5", "p10", "p25", "p50", "p75", "p90", "p95"]
+    assert (care[cols].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    assert set(EXIT_REASONS) <= {
+        c.split(":", 1)[1] for c in table.category if c.startswith("exit:")
+    }
+    # Care in total equals the sum over placement groups.
+    month = reps[(reps.measure == "children") & (reps.age_band == "all")]
+    wide = month.pivot_table(index=["replicate", "month"], columns="category", values="value")
+    groups = list(vocab.PLACEMENT_GROUPS)
+    assert np.allclose(wide[groups].sum(axis=1), wide["care"])
+    assert FIRST_CARE == 4
