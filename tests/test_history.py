@@ -924,3 +924,48 @@ def test_arrivals_are_inside_the_window(random_history: tuple[CouncilData, Event
     dob = arrivals["child_id"].map(council.header.set_index("child_id")["dob"])
     expected = (arrivals["date"] - dob).dt.days / 365.25
     assert np.allclose(arrivals["age"], expected)
+
+
+def test_arrivals_from_outside_drop_step_ups_and_entries_from_cp() -> None:
+    spells = pd.DataFrame(
+        {
+            "child_id": ["a", "a", "b", "b", "c"],
+            "state": ["early_help", "assessment", "cp", "care", "care"],
+            "start": pd.to_datetime(
+                ["2020-01-01", "2020-03-01", "2020-01-10", "2020-05-01", "2020-06-01"]
+            ),
+            "prev_state": ["none", "early_help", "none", "cp", "none"],
+        }
+    )
+    arrivals = pd.DataFrame(
+        {
+            "child_id": ["a", "a", "b", "b", "c", "d"],
+            "date": pd.to_datetime(
+                ["2020-01-01", "2020-03-01", "2020-01-10", "2020-05-01", "2020-06-01", "2020-07-01"]
+            ),
+            "kind": [
+                "early_help_request",
+                "referral",
+                "referral",
+                "care_entry",
+                "care_entry",
+                "referral",
+            ],
+        }
+    )
+    history = EventHistory(
+        spells=spells,
+        arrivals=arrivals,
+        children=pd.DataFrame(),
+        window_start=pd.Timestamp("2019-04-01"),
+        window_end=pd.Timestamp("2021-03-31"),
+        mode="continuum",
+        fingerprint="x",
+    )
+    outside = history.arrivals_from_outside()
+    assert list(zip(outside.child_id, outside.kind, strict=True)) == [
+        ("a", "early_help_request"),
+        ("b", "referral"),
+        ("c", "care_entry"),
+        ("d", "referral"),  # closed with no further action: still from outside
+    ]

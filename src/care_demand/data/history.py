@@ -188,6 +188,35 @@ class EventHistory:
         counts = moves.groupby(["from_state", "to_state"], sort=True).size()
         return counts.rename("count").astype("int64").reset_index()
 
+    def arrivals_from_outside(self) -> pd.DataFrame:
+        """Arrivals of children who were in no service just before (``arrivals`` columns).
+
+        A referral is from outside unless it starts a spell that follows another spell of
+        the child (a step up from early help, say); a referral closed with no further action
+        counts as from outside. Early-help requests already exclude step-downs. An entry to
+        care is from outside when its first care spell follows no other spell. These are the
+        arrivals a projection draws; steps between services come from the hazards.
+        """
+        arrivals = self.arrivals
+        linked = self.spells.loc[
+            self.spells["prev_state"] != vocab.NONE, ["child_id", "start", "state"]
+        ]
+        internal = arrivals.merge(
+            linked.rename(columns={"start": "date"}), on=["child_id", "date"], how="left"
+        )
+        follows = (
+            ((internal["kind"] == "referral") & internal["state"].isin(_REFERRAL_STATES))
+            | ((internal["kind"] == "care_entry") & (internal["state"] == vocab.CARE))
+        ).to_numpy()
+        keys = internal.loc[follows, ["child_id", "date", "kind"]].drop_duplicates()
+        marked = arrivals.merge(keys.assign(_inside=True), how="left", on=list(keys.columns))
+        outside = marked["_inside"].isna().to_numpy()
+        return arrivals.loc[outside].reset_index(drop=True)
+
+
+# States a referral can open: the spell that starts on the referral date.
+_REFERRAL_STATES = (vocab.ASSESSMENT, vocab.CIN, vocab.CP)
+
 
 def _check_by(by: Sequence[str], columns: Iterable[str]) -> tuple[str, ...]:
     by = (by,) if isinstance(by, str) else tuple(by)
