@@ -1,0 +1,47 @@
+"""Reading a council folder into :class:`~care_demand.data.council.CouncilData`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from care_demand.config import DataConfig
+from care_demand.data.council import CouncilData
+from care_demand.data.problems import InvalidDataError
+from care_demand.data.validate import check_folder
+
+__all__ = ["load_council"]
+
+log = logging.getLogger(__name__)
+
+
+def load_council(path: str | Path | None, config: DataConfig | None = None) -> CouncilData:
+    """Read, check, pseudonymise and merge a council's files.
+
+    ``path`` is a folder in the layout of docs/input_formats.md (``None``: ``config.path``,
+    else the built-in synthetic example). SSDA903 returns are merged across years (the latest
+    return wins for an episode, identified by child and DECOM) and PLACE / PLACE_PROVIDER are
+    mapped to placement groups with ``config.placement_groups_file``.
+
+    Raises :class:`InvalidDataError` (``str(exc)`` is the readable report, ``exc.report`` the
+    :class:`ValidationReport`) when any error is found and ``config.lenient`` is false. When
+    lenient, rows with errors are dropped and counted per rule in ``CouncilData.dropped``;
+    the error is still raised if nothing usable is left. Warnings never stop the load.
+    """
+    config = config or DataConfig()
+    result = check_folder(path, config)
+    report = result.report
+    if result.data is None or (not report.ok and not config.lenient):
+        raise InvalidDataError(report)
+    if result.dropped or report.problems:
+        total = sum(result.dropped.values())
+        per_rule = ", ".join(f"{rule} {n}" for rule, n in result.dropped.items()) or "none"
+        log.warning(
+            "%s: %d error(s), %d warning(s); %d row(s) dropped (%s)",
+            report.folder,
+            len(report.errors),
+            len(report.warnings),
+            total,
+            per_rule,
+        )
+    return result.data
