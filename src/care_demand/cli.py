@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from care_demand.config import CONFIG_DIR, AppConfig, DataConfig
+from care_demand.errors import CareDemandError
 
 __all__ = ["main", "validate_entry", "validate_main"]
 
@@ -35,6 +36,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         run(config, run_dir)
+    except CareDemandError as exc:
+        print(f"care-demand: {exc}", file=sys.stderr)
+        sys.exit(2)
     except InvalidDataError as exc:
         print(exc.report.format(), file=sys.stderr)
         print(

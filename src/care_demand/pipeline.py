@@ -14,6 +14,7 @@ from pathlib import Path
 from care_demand import __version__
 from care_demand.config import EXAMPLE_DATA_DIR, AppConfig
 from care_demand.data import EventHistory, build_history, load_council
+from care_demand.errors import CareDemandError
 from care_demand.outputs.disclosure import suppress_small_counts
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
@@ -44,12 +45,13 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
     """Run the job on ``config`` and publish its outputs in ``run_dir``.
 
     Raises ``InvalidDataError`` (with every problem found) when the data fail validation
-    and ``config.data.lenient`` is false; nothing is written in that case.
+    and ``config.data.lenient`` is false, and ``CareDemandError`` for other problems with
+    the inputs or settings; nothing is written in either case.
     """
     run_dir = Path(run_dir)
     folder, synthetic = data_folder(config)
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise CareDemandError(
             f"data.path={config.data.path!r}: no such folder. Give the folder that holds the "
             "council's SSDA903 files (see docs/input_formats.md)."
         )

@@ -18,7 +18,7 @@ from typing import overload
 
 import pandas as pd
 
-from care_demand.config import DataConfig
+from care_demand.config import EXAMPLE_DATA_DIR, DataConfig
 
 __all__ = ["EXAMPLE_DATA_DIR", "EXAMPLE_KEY", "PseudonymKeyError", "pseudonymise", "resolve_key"]
 
@@ -27,7 +27,6 @@ PSEUDONYM_HEX_DIGITS = 12
 # The key used for the built-in synthetic example only. It is published on purpose: the
 # example holds no real children, and a fixed key keeps its outputs the same on every machine.
 EXAMPLE_KEY = b"care_demand synthetic example key (public, not for real data)"
-EXAMPLE_DATA_DIR = Path(__file__).resolve().parents[1] / "example_data"
 
 
 class PseudonymKeyError(ValueError):

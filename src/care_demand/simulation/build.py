@@ -1,0 +1,118 @@
+"""Build a :class:`CareSystem` from the event history and the calibrated models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from care_demand import vocab
+from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel
+from care_demand.calibration.hazards import HazardDraws
+from care_demand.data import EventHistory
+from care_demand.simulation.capacity import CapacityConfig
+from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at
+
+__all__ = ["OutsideArrivals", "build_system", "nfa_share", "projection_start"]
+
+# Ages of arrivals are drawn from the most recent years of the history.
+_AGE_SAMPLE_YEARS = 3
+
+
+@dataclass(frozen=True)
+class OutsideArrivals:
+    """A history view whose arrivals are only those from outside services.
+
+    Arrival trends are fitted on this view so that the projection does not count a step up
+    from early help both as an arrival and as a transition.
+    """
+
+    arrivals: pd.DataFrame
+    window_start: pd.Timestamp
+    window_end: pd.Timestamp
+    fingerprint: str
+
+    @classmethod
+    def of(cls, history: EventHistory) -> OutsideArrivals:
+        """The outside arrivals of ``history``."""
+        return cls(
+            arrivals=history.arrivals_from_outside(),
+            window_start=history.window_start,
+            window_end=history.window_end,
+            fingerprint=history.fingerprint,
+        )
+
+
+def projection_start(history: EventHistory) -> pd.Timestamp:
+    """The first month after the observation window."""
+    return (history.window_end + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+
+
+def nfa_share(history: EventHistory) -> float:
+    """Share of outside referrals that opened no spell (no further action)."""
+    outside = history.arrivals_from_outside()
+    referrals = outside[outside["kind"] == "referral"]
+    if referrals.empty:
+        return 0.0
+    opened = history.spells[["child_id", "start"]].drop_duplicates()
+    matched = referrals.merge(
+        opened.rename(columns={"start": "date"}).assign(_spell=True),
+        on=["child_id", "date"],
+        how="left",
+    )
+    return float(matched["_spell"].isna().mean())
+
+
+def _age_samples(history: EventHistory, kinds: Sequence[str]) -> tuple[np.ndarray, ...]:
+    outside = history.arrivals_from_outside()
+    recent = outside[outside["date"] > history.window_end - pd.DateOffset(years=_AGE_SAMPLE_YEARS)]
+    samples = []
+    for kind in kinds:
+        ages = recent.loc[recent["kind"] == kind, "age"].to_numpy(dtype=float)
+        if ages.size == 0:
+            ages = outside.loc[outside["kind"] == kind, "age"].to_numpy(dtype=float)
+        if ages.size == 0:
+            raise ValueError(f"no {kind} arrivals in the history to take ages from")
+        samples.append(np.sort(np.clip(ages, 0.0, 17.99)))
+    return tuple(samples)
+
+
+def build_system(
+    history: EventHistory,
+    draws: HazardDraws,
+    arrivals: ArrivalModel,
+    capacity: CapacityConfig,
+    *,
+    horizon_months: int,
+    n_paths: int,
+    seed: int,
+    arrival_levers: Sequence[ArrivalLever] = (),
+) -> CareSystem:
+    """Everything one run needs, from the history and the fitted models.
+
+    ``arrivals`` must have been fitted on :class:`OutsideArrivals`. The caseload is the
+    children open on the last day of the history.
+    """
+    start = projection_start(history)
+    kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
+    if history.mode == "care_only":
+        kinds = tuple(k for k in kinds if ARRIVAL_STATES[k] == vocab.CARE)
+    paths = arrivals.sample_paths(
+        start, horizon_months, n_paths, seed, include_noise=False, levers=arrival_levers
+    )
+    intensity = paths.sel(kind=list(kinds)).to_numpy()
+    caseload = caseload_at(history.spells, history.window_end)
+    return CareSystem(
+        start=start,
+        horizon_months=horizon_months,
+        draws=draws,
+        arrival_kinds=kinds,
+        arrival_intensity=np.ascontiguousarray(intensity),
+        arrival_ages=_age_samples(history, kinds),
+        referral_nfa_share=nfa_share(history) if "referral" in kinds else 0.0,
+        caseload=caseload,
+        capacity=capacity,
+        mode=history.mode,
+    )

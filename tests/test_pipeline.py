@@ -1,0 +1,134 @@
+"""The main job end to end: outputs, failure handling and the command-line entry points."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from care_demand.config import EXAMPLE_DATA_DIR, AppConfig, DataConfig
+from care_demand.data import InvalidDataError
+from care_demand.pipeline import run
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    run(AppConfig(), out)
+    return out
+
+
+def test_run_writes_the_data_summary(example_run: Path) -> None:
+    names = {p.name for p in example_run.iterdir()}
+    assert {"data_summary.md", "stocks_31_march.csv", "arrivals_by_year.csv"} <= names
+    assert "run_details.json" in names
+    summary = (example_run / "data_summary.md").read_text()
+    assert "Synthetic data" in summary
+    assert "Mode: continuum" in summary
+    stocks = pd.read_csv(example_run / "stocks_31_march.csv")
+    # Counts at each 31 March of the window: 2016 .. 2022.
+    assert sorted(stocks["date"].unique()) == [f"{y}-03-31" for y in range(2016, 2023)]
+    care = stocks[(stocks.state == "care") & (stocks.placement_group == "all")]
+    assert care["children"].astype(int).between(300, 700).all()
+    details = json.loads((example_run / "run_details.json").read_text())
+    assert details["synthetic_data"] is True and len(details["data_fingerprint"]) == 64
+
+
+def test_outputs_carry_no_child_ids(example_run: Path) -> None:
+    header = pd.read_csv(EXAMPLE_DATA_DIR / "ssda903" / "header_2022.csv", dtype=str)
+    raw_ids = set(header["CHILD"])
+    for path in example_run.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert not any(f",{cid}," in text or f" {cid} " in text for cid in raw_ids), path
+            assert "C" not in {
+                tok[:1]
+                for tok in text.split()
+                if len(tok) == 13 and tok[1:].isalnum() and tok[1:].lower() == tok[1:]
+            }
+
+
+def test_same_inputs_give_identical_outputs(example_run: Path, tmp_path: Path) -> None:
+    run(AppConfig(), tmp_path)
+    for name in ("data_summary.md", "stocks_31_march.csv", "arrivals_by_year.csv"):
+        assert (tmp_path / name).read_bytes() == (example_run / name).read_bytes()
+
+
+def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(example_run, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    bad = tmp_path / "bad"
+    shutil.copytree(EXAMPLE_DATA_DIR, bad)
+    episodes = bad / "ssda903" / "episodes_2022.csv"
+    lines = episodes.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[1] = "31/02/2021"  # DECOM that is not a date
+    lines[1] = ",".join(fields)
+    episodes.write_text("\n".join(lines) + "\n")
+    config = AppConfig(data=DataConfig(path=str(bad)))
+    with pytest.raises(InvalidDataError) as err:
+        run(config, out)
+    assert "bad_date" in str(err.value) and "episodes_2022.csv" in str(err.value)
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+    # Lenient mode drops the row, says so, and runs.
+    lenient = AppConfig(data=DataConfig(path=str(bad), lenient=True))
+    result = run(lenient, tmp_path / "lenient")
+    dropped = json.loads((tmp_path / "lenient" / "dropped_rows.json").read_text())
+    # The bad row itself, plus whatever its loss exposes (here the previous return's
+    # still-open copy of the episode runs past the 18th birthday).
+    assert dropped["bad_date"] == 1
+    summary = (tmp_path / "lenient" / "data_summary.md").read_text()
+    assert f"{sum(dropped.values())} invalid rows dropped" in summary
+    assert all(f"{rule}: {n}" in summary for rule, n in dropped.items())
+    assert result.history.mode == "continuum"
+
+
+def test_care_only_mode_with_ssda903_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", data / "ssda903")
+    result = run(AppConfig(data=DataConfig(path=str(data))), tmp_path / "out")
+    assert result.history.mode == "care_only"
+    assert set(result.history.spells["state"]) <= {"care", "care_leaver"}
+    assert "Mode: care only" in (tmp_path / "out" / "data_summary.md").read_text()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / args[0]), *args[1:]], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_validate_command_reports_problems_and_exit_status(tmp_path: Path) -> None:
+    good = _cli("care-demand-validate", str(EXAMPLE_DATA_DIR))
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = tmp_path / "bad"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", bad / "ssda903")
+    header = bad / "ssda903" / "header_2020.csv"
+    header.write_text(header.read_text().replace(",", ";"))
+    result = _cli("care-demand-validate", str(bad))
+    assert result.returncode == 1
+    assert "wrong_delimiter" in result.stdout and "header_2020.csv" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    missing = _cli("care-demand-validate", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "not a folder" in missing.stderr
+
+
+def test_care_demand_command_accepts_overrides(tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    result = _cli("care-demand", f"hydra.run.dir={out}", "seed=7")
+    assert result.returncode == 0, result.stderr
+    assert str(out.resolve()) in result.stdout
+    assert json.loads((out / "run_details.json").read_text())["seed"] == 7
+    bad = _cli("care-demand", f"hydra.run.dir={tmp_path / 'x'}", f"data.path={tmp_path}/none")
+    assert bad.returncode != 0
+    assert "no such folder" in bad.stderr and "Traceback" not in bad.stderr
