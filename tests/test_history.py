@@ -969,3 +969,43 @@ def test_arrivals_from_outside_drop_step_ups_and_entries_from_cp() -> None:
         ("c", "care_entry"),
         ("d", "referral"),  # closed with no further action: still from outside
     ]
+
+
+def test_truncate_censors_spells_open_at_the_cut() -> None:
+    spells = pd.DataFrame(
+        {
+            "child_id": ["a", "a", "b"],
+            "state": ["cin", "cp", "care"],
+            "start": pd.to_datetime(["2019-01-01", "2019-06-01", "2020-05-01"]),
+            "end": pd.to_datetime(["2019-06-01", "2020-02-01", pd.NaT]),
+            "next_state": ["cp", "none", pd.NA],
+            "next_group": [pd.NA, pd.NA, pd.NA],
+            "exit_reason": [pd.NA, "closed", pd.NA],
+        }
+    )
+    arrivals = pd.DataFrame(
+        {
+            "child_id": ["a", "b"],
+            "date": pd.to_datetime(["2019-01-01", "2020-05-01"]),
+            "kind": ["referral", "care_entry"],
+        }
+    )
+    history = EventHistory(
+        spells=spells,
+        arrivals=arrivals,
+        children=pd.DataFrame(),
+        window_start=pd.Timestamp("2018-04-01"),
+        window_end=pd.Timestamp("2021-03-31"),
+        mode="continuum",
+        fingerprint="f",
+    )
+    cut = history.truncate("2019-12-31")
+    assert cut.window_end == pd.Timestamp("2019-12-31")
+    assert list(cut.spells["state"]) == ["cin", "cp"]  # care starts after the cut
+    cp = cut.spells.iloc[1]
+    assert pd.isna(cp["end"]) and pd.isna(cp["next_state"]) and pd.isna(cp["exit_reason"])
+    assert cut.spells.iloc[0]["next_state"] == "cp"  # closed before the cut: unchanged
+    assert list(cut.arrivals["kind"]) == ["referral"]
+    assert cut.fingerprint != history.fingerprint
+    with pytest.raises(ValueError, match="outside the window"):
+        history.truncate("2022-01-01")

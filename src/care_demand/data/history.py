@@ -16,6 +16,7 @@ day ``d`` when ``start <= d < end``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +188,33 @@ class EventHistory:
             )
         counts = moves.groupby(["from_state", "to_state"], sort=True).size()
         return counts.rename("count").astype("int64").reset_index()
+
+    def truncate(self, end: str | pd.Timestamp) -> EventHistory:
+        """The history as it would have been known on ``end`` (a backtest's cut).
+
+        Spells starting after ``end`` are dropped; spells open on ``end`` become open
+        (right-censored) with no next state or exit reason; arrivals after ``end`` are
+        dropped; ``window_end`` becomes ``end``. The fingerprint records the cut.
+        """
+        cut = pd.Timestamp(end).normalize()
+        if not self.window_start < cut <= self.window_end:
+            raise ValueError(
+                f"cut {cut.date()} is outside the window {self.window_start.date()} to "
+                f"{self.window_end.date()}"
+            )
+        spells = self.spells.loc[self.spells["start"] <= cut].copy()
+        still_open = spells["end"].isna() | (spells["end"] > cut)
+        spells.loc[still_open, "end"] = pd.NaT
+        for column in ("next_state", "next_group", "exit_reason"):
+            spells.loc[still_open, column] = pd.NA
+        arrivals = self.arrivals.loc[self.arrivals["date"] <= cut].reset_index(drop=True)
+        return dataclasses.replace(
+            self,
+            spells=spells.reset_index(drop=True),
+            arrivals=arrivals,
+            window_end=cut,
+            fingerprint=f"{self.fingerprint}:cut:{cut.date()}",
+        )
 
     def arrivals_from_outside(self) -> pd.DataFrame:
         """Arrivals of children who were in no service just before (``arrivals`` columns).
