@@ -16,10 +16,15 @@ from care_demand.data import InvalidDataError
 from care_demand.pipeline import run
 
 
+def data_only(**data: object) -> AppConfig:
+    """A configuration that validates and summarises the data only."""
+    return AppConfig(data=DataConfig(**data), run_until="data")  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
-def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def example_run(tmp_path_factory: pytest.TempPathFactory, quick_config: AppConfig) -> Path:
     out = tmp_path_factory.mktemp("run")
-    run(AppConfig(), out)
+    run(quick_config, out)
     return out
 
 
@@ -53,10 +58,40 @@ def test_outputs_carry_no_child_ids(example_run: Path) -> None:
             }
 
 
-def test_same_inputs_give_identical_outputs(example_run: Path, tmp_path: Path) -> None:
-    run(AppConfig(), tmp_path)
-    for name in ("data_summary.md", "stocks_31_march.csv", "arrivals_by_year.csv"):
-        assert (tmp_path / name).read_bytes() == (example_run / name).read_bytes()
+def test_run_writes_calibration_and_projection(example_run: Path) -> None:
+    for name in (
+        "calibration/hazards.csv",
+        "calibration/placements.csv",
+        "calibration/diagnostics.json",
+        "calibration/arrival_forecast.csv",
+        "calibration/arrival_components.png",
+        "projection/quantiles.csv",
+        "projection/children_in_care_fan.png",
+        "projection/children_in_care_fan.svg",
+    ):
+        assert (example_run / name).is_file(), name
+    diagnostics = json.loads((example_run / "calibration/diagnostics.json").read_text())
+    assert diagnostics["max_rhat"] <= 1.01 and diagnostics["divergences"] == 0
+    q = pd.read_csv(example_run / "projection/quantiles.csv", parse_dates=["month"])
+    care = q[(q.measure == "children") & (q.category == "care") & (q.age_band == "all")]
+    assert len(care) == 60 and care["month"].min() == pd.Timestamp("2022-04-30")
+    assert (care["p10"] <= care["p50"]).all() and (care["p50"] <= care["p90"]).all()
+    # The first month continues from the 416 children in care at 31 March 2022.
+    assert 350 <= care.iloc[0]["p50"] <= 480
+
+
+def test_same_inputs_give_identical_outputs(
+    example_run: Path, tmp_path: Path, quick_config: AppConfig
+) -> None:
+    run(quick_config, tmp_path)
+    for name in (
+        "data_summary.md",
+        "stocks_31_march.csv",
+        "arrivals_by_year.csv",
+        "calibration/hazards.csv",
+        "projection/quantiles.csv",
+    ):
+        assert (tmp_path / name).read_bytes() == (example_run / name).read_bytes(), name
 
 
 def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: Path) -> None:
@@ -71,7 +106,7 @@ def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: P
     fields[1] = "31/02/2021"  # DECOM that is not a date
     lines[1] = ",".join(fields)
     episodes.write_text("\n".join(lines) + "\n")
-    config = AppConfig(data=DataConfig(path=str(bad)))
+    config = data_only(path=str(bad))
     with pytest.raises(InvalidDataError) as err:
         run(config, out)
     assert "bad_date" in str(err.value) and "episodes_2022.csv" in str(err.value)
@@ -80,8 +115,7 @@ def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: P
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
 
     # Lenient mode drops the row, says so, and runs.
-    lenient = AppConfig(data=DataConfig(path=str(bad), lenient=True))
-    result = run(lenient, tmp_path / "lenient")
+    result = run(data_only(path=str(bad), lenient=True), tmp_path / "lenient")
     dropped = json.loads((tmp_path / "lenient" / "dropped_rows.json").read_text())
     # The bad row itself, plus whatever its loss exposes (here the previous return's
     # still-open copy of the episode runs past the 18th birthday).
@@ -95,7 +129,7 @@ def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: P
 def test_care_only_mode_with_ssda903_alone(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", data / "ssda903")
-    result = run(AppConfig(data=DataConfig(path=str(data))), tmp_path / "out")
+    result = run(data_only(path=str(data)), tmp_path / "out")
     assert result.history.mode == "care_only"
     assert set(result.history.spells["state"]) <= {"care", "care_leaver"}
     assert "Mode: care only" in (tmp_path / "out" / "data_summary.md").read_text()
@@ -123,12 +157,21 @@ def test_validate_command_reports_problems_and_exit_status(tmp_path: Path) -> No
     assert missing.returncode == 2 and "not a folder" in missing.stderr
 
 
-def test_care_demand_command_accepts_overrides(tmp_path: Path) -> None:
+def test_care_demand_command_accepts_overrides(tmp_path: Path, calibration_cache: Path) -> None:
     out = tmp_path / "cli"
-    result = _cli("care-demand", f"hydra.run.dir={out}", "seed=7")
+    result = _cli(
+        "care-demand",
+        f"hydra.run.dir={out}",
+        "seed=7",
+        "simulation.replicates=2",
+        "simulation.horizon_months=12",
+        f"calibration.cache_dir={calibration_cache}",
+    )
     assert result.returncode == 0, result.stderr
     assert str(out.resolve()) in result.stdout
     assert json.loads((out / "run_details.json").read_text())["seed"] == 7
     bad = _cli("care-demand", f"hydra.run.dir={tmp_path / 'x'}", f"data.path={tmp_path}/none")
     assert bad.returncode != 0
     assert "no such folder" in bad.stderr and "Traceback" not in bad.stderr
+    wrong = _cli("care-demand", f"hydra.run.dir={tmp_path / 'y'}", "run_until=everything")
+    assert wrong.returncode == 2 and "run_until" in wrong.stderr

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from care_demand.calibration.arrivals import ArrivalSettings
+from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.simulation.capacity import CapacityConfig
+
 # The repository's configs/ folder (the package is installed in editable mode by `make`).
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -61,9 +65,35 @@ class OutputConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """Calibration settings (``configs/calibration/default.yaml``)."""
+
+    hazards: HazardSettings = field(default_factory=HazardSettings)
+    arrivals: ArrivalSettings = field(default_factory=ArrivalSettings)
+    # Where fitted posteriors are kept and reused while the data and settings are unchanged.
+    cache_dir: str = ".cache/calibration"
+
+
+@dataclass
+class SimulationConfig:
+    """Flow-model run settings (``configs/simulation/default.yaml``)."""
+
+    horizon_months: int = 60
+    replicates: int = 200
+    n_jobs: int = -1
+    chunk_size: int = 5
+
+
+@dataclass
 class AppConfig:
     """The whole run: one typed tree composed by Hydra from ``configs/``."""
 
     data: DataConfig = field(default_factory=DataConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     seed: int = 20220331
+    # How far the run goes: "data" (validate and summarise only), "calibration" (also fit
+    # the hazards and arrival trends) or "simulation" (also project: the full run).
+    run_until: str = "simulation"

@@ -1,4 +1,4 @@
-"""The main job: load and validate -> build the event history -> summarise -> write.
+"""The main job: load and validate -> event history -> calibrate -> simulate -> report.
 
 Plain Python with typed config objects; :mod:`care_demand.cli` wraps it in Hydra.
 """
@@ -11,26 +11,51 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from care_demand import __version__
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from care_demand import __version__, vocab
+from care_demand.calibration.arrivals import ArrivalModel
+from care_demand.calibration.hazards import HazardModel
 from care_demand.config import EXAMPLE_DATA_DIR, AppConfig
-from care_demand.data import EventHistory, build_history, load_council
-from care_demand.errors import CareDemandError
+from care_demand.data import CouncilData, EventHistory, build_history, load_council
+from care_demand.errors import CareDemandError, ConfigError
+from care_demand.outputs.charts import fan_chart, save_figure
 from care_demand.outputs.disclosure import suppress_small_counts
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
+from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
+from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 
-__all__ = ["RunResult", "data_folder", "run"]
+__all__ = ["STAGES", "Calibrated", "RunResult", "calibrate", "data_folder", "load", "run"]
+
+# How far a run goes (``run_until``), in order.
+STAGES = ("data", "calibration", "simulation")
 
 log = logging.getLogger("care_demand")
+
+SYNTHETIC_CAPTION = (
+    "Synthetic data: the built-in example council, invented children with Dorset-like totals."
+)
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """The fitted models of one run."""
+
+    hazards: HazardModel
+    arrivals: ArrivalModel
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run produced: the run folder, the files written and the history used."""
+    """What a run produced: the run folder, the files written, the history and projection."""
 
     run_dir: Path
     files: list[Path]
     history: EventHistory
+    quantiles: pd.DataFrame | None
 
 
 def data_folder(config: AppConfig) -> tuple[Path, bool]:
@@ -41,21 +66,15 @@ def data_folder(config: AppConfig) -> tuple[Path, bool]:
     return path, path == EXAMPLE_DATA_DIR.resolve()
 
 
-def run(config: AppConfig, run_dir: str | Path) -> RunResult:
-    """Run the job on ``config`` and publish its outputs in ``run_dir``.
-
-    Raises ``InvalidDataError`` (with every problem found) when the data fail validation
-    and ``config.data.lenient`` is false, and ``CareDemandError`` for other problems with
-    the inputs or settings; nothing is written in either case.
-    """
-    run_dir = Path(run_dir)
+def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
+    """Load, validate and build the event history; also says whether the data are synthetic."""
     folder, synthetic = data_folder(config)
     if not folder.is_dir():
         raise CareDemandError(
             f"data.path={config.data.path!r}: no such folder. Give the folder that holds the "
             "council's SSDA903 files (see docs/input_formats.md)."
         )
-    log.info("Reading %s%s", "the built-in synthetic example" if synthetic else folder, "")
+    log.info("Reading %s", "the built-in synthetic example" if synthetic else folder)
     council = load_council(folder, config.data)
     history = build_history(council, config.data)
     log.info(
@@ -72,10 +91,54 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             sum(council.dropped.values()),
             ", ".join(f"{rule} {n}" for rule, n in sorted(council.dropped.items())),
         )
+    return council, history, synthetic
 
+
+def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
+    """Fit the transition hazards (reusing a cached posterior) and the arrival trends."""
+    cache = Path(config.calibration.cache_dir).expanduser()
+    log.info("Calibrating transition hazards (cache: %s)", cache)
+    hazards = HazardModel(config.calibration.hazards).fit(history, cache_dir=cache)
+    log.info(
+        "Hazards %s: max R-hat %.3f, min bulk ESS %.0f, %d divergences",
+        "reused from the cache" if hazards.from_cache_ else "sampled",
+        hazards.diagnostics_["max_rhat"],
+        hazards.diagnostics_["min_ess_bulk"],
+        hazards.diagnostics_["divergences"],
+    )
+    log.info("Fitting arrival trends")
+    arrivals = ArrivalModel(config.calibration.arrivals).fit(OutsideArrivals.of(history))
+    return Calibrated(hazards=hazards, arrivals=arrivals)
+
+
+def _monthly_care(history: EventHistory) -> pd.Series:
+    months = pd.date_range(history.window_start, history.window_end, freq="ME")
+    counts = history.stocks_at(months)
+    care = counts[counts["state"] == vocab.CARE].set_index("date")["count"]
+    return care.astype(float)
+
+
+def run(config: AppConfig, run_dir: str | Path) -> RunResult:
+    """Run the job on ``config`` and publish its outputs in ``run_dir``.
+
+    Raises ``InvalidDataError`` (with every problem found) when the data fail validation
+    and ``config.data.lenient`` is false, ``ConvergenceError`` when the hazards' sampler
+    fails its checks, and ``CareDemandError`` for other problems with the inputs or
+    settings; nothing is written in any of these cases.
+    """
+    run_dir = Path(run_dir)
+    if config.run_until not in STAGES:
+        raise ConfigError(
+            f"run_until={config.run_until!r} (configs/config.yaml): expected one of "
+            f"{', '.join(STAGES)}"
+        )
+    council, history, synthetic = load(config)
     summary = summarise_history(
         history, config.output, synthetic=synthetic, dropped=council.dropped
     )
+    fitted = calibrate(history, config) if config.run_until != "data" else None
+    projection = _project(history, fitted, config) if config.run_until == "simulation" else None
+
     with RunFolder(run_dir) as out:
         out.write_text("data_summary.md", summary.markdown)
         out.write_csv(
@@ -100,18 +163,109 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             out.write_text(
                 "dropped_rows.json", json.dumps(council.dropped, indent=2, sort_keys=True)
             )
+        if fitted is not None:
+            start = projection_start(history)
+            _write_calibration(out, fitted, start, config.simulation.horizon_months)
+        if projection is not None:
+            quantiles = projection
+            out.write_csv("projection/quantiles.csv", quantiles)
+            care_q = quantiles[
+                (quantiles["measure"] == "children")
+                & (quantiles["category"] == vocab.CARE)
+                & (quantiles["age_band"] == "all")
+            ]
+            fan = fan_chart(
+                _monthly_care(history),
+                care_q,
+                title="Children in care: recorded and projected (baseline)",
+                ylabel="Children in care at month end",
+                caption=SYNTHETIC_CAPTION if synthetic else "",
+            )
+            save_figure(fan, out.path("projection/children_in_care_fan.png"))
         details = {
             "package_version": __version__,
             "synthetic_data": synthetic,
-            "data_folder": "built-in example" if synthetic else str(folder),
+            "data_folder": "built-in example" if synthetic else str(data_folder(config)[0]),
             "data_fingerprint": council.fingerprint,
+            "calibration_fingerprint": fitted.hazards.fingerprint_ if fitted else None,
             "mode": history.mode,
             "seed": config.seed,
+            "run_until": config.run_until,
             "config": dataclasses.asdict(config),
         }
         out.write_text("run_details.json", json.dumps(details, indent=2, default=str) + "\n")
-    files = sorted(p for p in run_dir.iterdir() if p.is_file())
-    print(f"\ncare-demand: outputs written to {run_dir.resolve()}")
+    files = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    _print_summary(run_dir, projection, synthetic, history.mode)
+    return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
+
+
+def _project(history: EventHistory, fitted: Calibrated, config: AppConfig) -> pd.DataFrame:
+    """Simulate the replicates and summarise them as quantiles."""
+    sim = config.simulation
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1,)))
+    draws = fitted.hazards.draw(sim.replicates, rng)
+    system = build_system(
+        history,
+        draws,
+        fitted.arrivals,
+        config.capacity,
+        horizon_months=sim.horizon_months,
+        n_paths=sim.replicates,
+        seed=config.seed,
+        care_leaver=config.data.care_leaver,
+    )
+    log.info(
+        "Simulating %d replicates x %d months from %s (%d children open at the start)",
+        sim.replicates,
+        sim.horizon_months,
+        f"{system.start:%Y-%m-%d}",
+        len(system.caseload),
+    )
+    with tqdm(total=sim.replicates, desc="Replicates", unit="rep", leave=False) as bar:
+        results = run_replicates(
+            system,
+            sim.replicates,
+            config.seed,
+            n_jobs=sim.n_jobs,
+            chunk_size=sim.chunk_size,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    return quantile_table(replicate_table(results, system))
+
+
+def _write_calibration(
+    out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int
+) -> None:
+    hazards = fitted.hazards
+    out.write_csv("calibration/hazards.csv", hazards.summary(cred=0.9))
+    out.write_csv("calibration/placements.csv", hazards.placement_summary(cred=0.9))
+    diagnostics = {k: v for k, v in hazards.diagnostics_.items()}
+    diagnostics["from_cache"] = bool(hazards.from_cache_)
+    out.write_text(
+        "calibration/diagnostics.json", json.dumps(diagnostics, indent=2, default=str) + "\n"
+    )
+    arrivals = fitted.arrivals
+    out.write_csv("calibration/arrival_forecast.csv", arrivals.forecast(start, horizon))
+    save_figure(arrivals.components_figure(), out.path("calibration/arrival_components.png"))
+
+
+def _print_summary(
+    run_dir: Path, quantiles: pd.DataFrame | None, synthetic: bool, mode: str
+) -> None:
+    print(f"\nMode: {'whole continuum' if mode == 'continuum' else 'care only (SSDA903 alone)'}")
+    if quantiles is not None:
+        care = quantiles[
+            (quantiles["measure"] == "children")
+            & (quantiles["category"] == vocab.CARE)
+            & (quantiles["age_band"] == "all")
+        ].sort_values("month")
+        first, last = care.iloc[0], care.iloc[-1]
+        print(
+            f"Children in care: {first['p50']:.0f} at the end of "
+            f"{pd.Timestamp(first['month']):%b %Y}, projected {last['p50']:.0f} (80% interval "
+            f"{last['p10']:.0f}-{last['p90']:.0f}) at the end of "
+            f"{pd.Timestamp(last['month']):%b %Y}."
+        )
+    print(f"care-demand: outputs written to {run_dir.resolve()}")
     if synthetic:
         print("(built-in synthetic example: invented children, Dorset-like totals)")
-    return RunResult(run_dir=run_dir, files=files, history=history)

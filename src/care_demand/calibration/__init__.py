@@ -1,0 +1,45 @@
+"""Calibration: turn the event history into the parameters the flow model runs on.
+
+- :class:`HazardModel` (PyMC): transition hazards by state, destination, age band and time
+  in state, with partial pooling; placement group on entry to care and after a move.
+- :class:`ArrivalModel` (Prophet): monthly arrivals from outside services with trend,
+  school-year seasonality and the pandemic lockdowns; sample paths for each replicate.
+- Levers (:class:`HazardLever`, :class:`ArrivalLever`) that scenarios use to change them.
+"""
+
+from __future__ import annotations
+
+from care_demand.calibration.arrivals import (
+    ArrivalLever,
+    ArrivalModel,
+    ArrivalSettings,
+    LockdownPeriod,
+    monthly_arrivals,
+)
+from care_demand.calibration.hazard_exposure import MOVE, TRANSITIONS, HazardIndex
+from care_demand.calibration.hazard_levers import HazardLever, apply_levers
+from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.calibration.hazards import (
+    ConvergenceError,
+    HazardDraws,
+    HazardModel,
+    NotFittedError,
+)
+
+__all__ = [
+    "MOVE",
+    "TRANSITIONS",
+    "ArrivalLever",
+    "ArrivalModel",
+    "ArrivalSettings",
+    "ConvergenceError",
+    "HazardDraws",
+    "HazardIndex",
+    "HazardLever",
+    "HazardModel",
+    "HazardSettings",
+    "LockdownPeriod",
+    "NotFittedError",
+    "apply_levers",
+    "monthly_arrivals",
+]

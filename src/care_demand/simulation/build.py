@@ -11,6 +11,7 @@ import pandas as pd
 from care_demand import vocab
 from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel
 from care_demand.calibration.hazards import HazardDraws
+from care_demand.config import CareLeaverConfig
 from care_demand.data import EventHistory
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at
@@ -89,6 +90,7 @@ def build_system(
     n_paths: int,
     seed: int,
     arrival_levers: Sequence[ArrivalLever] = (),
+    care_leaver: CareLeaverConfig | None = None,
 ) -> CareSystem:
     """Everything one run needs, from the history and the fitted models.
 
@@ -104,6 +106,7 @@ def build_system(
     )
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)
+    leaver = care_leaver if care_leaver is not None else CareLeaverConfig()
     return CareSystem(
         start=start,
         horizon_months=horizon_months,
@@ -115,4 +118,7 @@ def build_system(
         caseload=caseload,
         capacity=capacity,
         mode=history.mode,
+        care_leaver_end_age=leaver.end_age,
+        care_leaver_min_exit_age=leaver.min_exit_age,
+        care_leaver_min_months=leaver.min_weeks_in_care * 7 / vocab.DAYS_PER_MONTH,
     )

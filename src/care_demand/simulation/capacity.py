@@ -7,6 +7,7 @@ and months from the projection start inside the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CapacityConfig",
@@ -56,7 +57,7 @@ class HomeConfig:
 class HarbourConfig:
     """Harbour outreach (No Wrong Door model) for adolescents on the edge of care."""
 
-    caseload: list[list] = field(default_factory=list)  # [[date, places], ...] piecewise
+    caseload: list[Any] = field(default_factory=list)  # [[date, places], ...] piecewise
     min_age: float = 13.0
     max_age: float = 18.0
     support_months: float = 6.0

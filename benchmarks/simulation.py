@@ -1,0 +1,162 @@
+"""Speed and memory of the flow model, printed (never asserted in tests).
+
+Prints, measured in one run on this machine:
+
+1. bare SimPy's event rate (processes each waiting exponential delays) and the model's
+   child-transition events per second, and their ratio (target: at least 50%);
+2. the default run on the example (``care-demand`` with 200 replicates, calibration cached):
+   wall time and peak memory of the whole process tree (targets: 60 s, 1.5 GB);
+3. how time grows with replicates and with caseload size (1x, 4x, 16x the example).
+
+Run: ``.venv/bin/python benchmarks/simulation.py`` (after ``make run`` has cached the
+calibration; otherwise the first step calibrates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+from care_demand.config import AppConfig
+from care_demand.pipeline import calibrate, load
+from care_demand.simulation.build import build_system
+from care_demand.simulation.engine import ReplicateModel
+from care_demand.simulation.system import CareSystem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bare_simpy_rate(n_entities: int = 3000, horizon: float = 60.0, seed: int = 1) -> float:
+    """Events per second of bare SimPy: processes waiting exponential delays (mean 2)."""
+    delays = np.random.default_rng(seed).exponential(2.0, size=200_000).tolist()
+    env = simpy.Environment()
+    counter = [0]
+
+    def entity(offset: int):
+        i = offset
+        while True:
+            yield env.timeout(delays[i % len(delays)])
+            counter[0] += 1
+            i += 7
+
+    for k in range(n_entities):
+        env.process(entity(k))
+    started = time.perf_counter()
+    env.run(until=horizon)
+    return counter[0] / (time.perf_counter() - started)
+
+
+def model_rate(system: CareSystem, replicates: int, seed: int) -> tuple[float, float]:
+    """Child-transition events per second and seconds per replicate, serial."""
+    events = 0
+    started = time.perf_counter()
+    for r in range(replicates):
+        events += ReplicateModel(system, r, seed).run().events
+    elapsed = time.perf_counter() - started
+    return events / elapsed, elapsed / replicates
+
+
+def scaled(system: CareSystem, factor: int) -> CareSystem:
+    """The same system with ``factor`` times the caseload and arrivals."""
+    caseload = system.caseload.loc[np.repeat(system.caseload.index, factor)]
+    return dataclasses.replace(
+        system,
+        caseload=caseload.reset_index(drop=True),
+        arrival_intensity=system.arrival_intensity * factor,
+    )
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def default_run() -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB, whole process tree) of the default ``care-demand``."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [str(Path(sys.executable).parent / "care-demand"), f"hydra.run.dir={out}"]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        peak = [0]
+
+        def watch() -> None:
+            while proc.poll() is None:
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        _, err = proc.communicate()
+        elapsed = time.perf_counter() - started
+        watcher.join()
+        if proc.returncode != 0:
+            raise SystemExit(f"care-demand failed:\n{err.decode()[-2000:]}")
+    return elapsed, peak[0] / 1024.0
+
+
+def main() -> None:
+    config = AppConfig()
+    _, history, _ = load(config)
+    fitted = calibrate(history, config)
+    draws = fitted.hazards.draw(8, np.random.default_rng(1))
+    system = build_system(
+        history,
+        draws,
+        fitted.arrivals,
+        config.capacity,
+        horizon_months=60,
+        n_paths=8,
+        seed=config.seed,
+    )
+    print(f"caseload at start: {len(system.caseload)} children; horizon 60 months")
+
+    bare = bare_simpy_rate()
+    rate, per_rep = model_rate(system, 4, config.seed)
+    bare_after = bare_simpy_rate()
+    bare_mean = (bare + bare_after) / 2
+    print(f"bare SimPy: {bare_mean:,.0f} events/s (before {bare:,.0f}, after {bare_after:,.0f})")
+    print(f"model:      {rate:,.0f} child-transition events/s ({per_rep:.2f} s per replicate)")
+    print(f"ratio model / bare SimPy: {rate / bare_mean:.0%} (target >= 50%)")
+
+    print("\ncaseload scaling (serial, 2 replicates each):")
+    base = None
+    for factor in (1, 4, 16):
+        _, seconds = model_rate(scaled(system, factor), 2, config.seed)
+        base = base or seconds
+        print(f"  {factor:>2}x caseload: {seconds:6.2f} s per replicate ({seconds / base:.1f}x)")
+
+    print("\ndefault run (care-demand, 200 replicates, calibration cached):")
+    wall, peak_mb = default_run()
+    print(
+        f"  wall {wall:.1f} s (target <= 60 s); peak memory {peak_mb:,.0f} MB (target < 1,536 MB)"
+    )
+    print(
+        f"  replicates scale linearly: about {per_rep:.2f} s each on one core; the run uses "
+        f"{os.cpu_count()} cores"
+    )
+
+
+if __name__ == "__main__":
+    main()

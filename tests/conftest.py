@@ -1,0 +1,38 @@
+"""Shared fixtures: the built-in example, read and calibrated once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from care_demand.config import AppConfig, CalibrationConfig, SimulationConfig
+from care_demand.data import EventHistory
+from care_demand.pipeline import Calibrated, calibrate, load
+
+
+@pytest.fixture(scope="session")
+def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One calibration cache for the session: the example is sampled once, then reused."""
+    return tmp_path_factory.mktemp("calibration-cache")
+
+
+@pytest.fixture(scope="session")
+def quick_config(calibration_cache: Path) -> AppConfig:
+    """The default configuration with few replicates and the session's calibration cache."""
+    return AppConfig(
+        calibration=CalibrationConfig(cache_dir=str(calibration_cache)),
+        simulation=SimulationConfig(replicates=8, n_jobs=2, chunk_size=4),
+    )
+
+
+@pytest.fixture(scope="session")
+def example_history(quick_config: AppConfig) -> EventHistory:
+    """The built-in example's event history."""
+    return load(quick_config)[1]
+
+
+@pytest.fixture(scope="session")
+def example_calibrated(example_history: EventHistory, quick_config: AppConfig) -> Calibrated:
+    """The example's fitted hazards and arrival trends (default settings)."""
+    return calibrate(example_history, quick_config)

@@ -1,0 +1,565 @@
+"""Tests of the transition hazards: exposure, censoring, caching, convergence and levers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from care_demand import vocab
+from care_demand.calibration.hazard_exposure import (
+    FULL_INDEX,
+    HazardIndex,
+    SpellDataError,
+    classify_exits,
+    compute_exposure,
+    placement_counts,
+)
+from care_demand.calibration.hazard_levers import HazardLever, apply_levers, lever_factor
+from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.calibration.hazard_simulate import simulate_spells
+from care_demand.calibration.hazards import (
+    ConvergenceError,
+    HazardConvergenceWarning,
+    HazardModel,
+    NotFittedError,
+)
+from care_demand.errors import ConfigError
+
+DPM = vocab.DAYS_PER_MONTH
+DPY = vocab.DAYS_PER_YEAR
+WS, WE = pd.Timestamp("2019-04-01"), pd.Timestamp("2021-03-31")
+COLUMNS = (
+    "child_id",
+    "state",
+    "placement_group",
+    "start",
+    "end",
+    "next_state",
+    "next_group",
+    "exit_reason",
+    "dob",
+    "care_period",
+)
+
+
+def spells(*rows: dict) -> pd.DataFrame:
+    """A spells table (docs/event_history.md) from partial rows."""
+    base = {
+        "child_id": "C1",
+        "state": vocab.CIN,
+        "placement_group": None,
+        "end": pd.NaT,
+        "next_state": None,
+        "next_group": None,
+        "exit_reason": None,
+        "care_period": None,
+    }
+    frame = pd.DataFrame([{**base, "child_id": f"C{i}", **row} for i, row in enumerate(rows)])
+    for col in ("start", "end", "dob"):
+        frame[col] = pd.to_datetime(frame[col])
+    for col in ("state", "placement_group", "next_state", "next_group", "exit_reason"):
+        frame[col] = pd.Series(frame[col].to_numpy(dtype=object), dtype="str")
+    frame["care_period"] = pd.array(frame["care_period"], dtype="Int64")
+    return frame[list(COLUMNS)]
+
+
+def cell(
+    table: pd.DataFrame, state: str, destination: str, age: str, dur: str, group: str | None = None
+) -> pd.Series:
+    rows = table[
+        (table["state"] == state)
+        & (table["destination"] == destination)
+        & (table["age_band"] == age)
+        & (table["duration_band"] == dur)
+    ]
+    rows = rows[rows["group"].isna()] if group is None else rows[rows["group"] == group]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def months(a: pd.Timestamp, b: pd.Timestamp) -> float:
+    return (b - a) / pd.Timedelta(days=DPM)
+
+
+# ---------------------------------------------------------------- exposure (exact, fast)
+def test_exposure_splits_at_an_age_band_edge():
+    dob = pd.Timestamp("2015-01-01")
+    fifth = dob + pd.Timedelta(days=5 * DPY)
+    start, end = fifth - pd.Timedelta(days=20), fifth + pd.Timedelta(days=30)
+    table = compute_exposure(
+        spells(
+            {"start": start, "end": end, "dob": dob, "next_state": "none", "exit_reason": "closed"}
+        ),
+        WS,
+        WE,
+    )
+    before = cell(table, "cin", "closed", "1_4", "0_3m")
+    after = cell(table, "cin", "closed", "5_9", "0_3m")
+    assert before["exposure_months"] == pytest.approx(20 / DPM)
+    assert after["exposure_months"] == pytest.approx(30 / DPM)
+    assert (before["events"], after["events"]) == (0, 1)
+    assert table["exposure_months"].sum() == pytest.approx(4 * 50 / DPM)  # 4 destinations
+    assert table["events"].sum() == 1
+
+
+def test_exposure_splits_at_duration_band_edges():
+    start = pd.Timestamp("2019-06-01")
+    end = start + pd.Timedelta(days=7.5 * DPM)
+    table = compute_exposure(
+        spells(
+            {"state": "cp", "start": start, "end": end, "dob": "2012-01-01", "next_state": "cin"}
+        ),
+        WS,
+        WE,
+    )
+    got = {
+        k: cell(table, "cp", "cin", "5_9", k)["exposure_months"] for k in vocab.DURATION_BAND_NAMES
+    }
+    assert got == pytest.approx(
+        {"0_3m": 3.0, "3_6m": 3.0, "6_12m": 1.5, "12_24m": 0.0, "24m_plus": 0.0}
+    )
+    assert cell(table, "cp", "cin", "5_9", "6_12m")["events"] == 1
+
+
+def test_left_truncation_counts_only_time_inside_the_window():
+    before = WS - pd.Timedelta(days=7 * DPM)
+    table = compute_exposure(
+        spells(
+            {
+                "start": before,
+                "end": WS + pd.Timedelta(days=2 * DPM),
+                "dob": "2010-01-01",
+                "next_state": "cp",
+            },
+            {
+                "start": before,
+                "end": WS - pd.Timedelta(days=10),
+                "dob": "2010-01-01",
+                "next_state": "cp",
+            },  # ended before the window: contributes nothing
+        ),
+        WS,
+        WE,
+    )
+    hit = cell(table, "cin", "cp", "5_9", "6_12m")
+    assert hit["exposure_months"] == pytest.approx(2.0)
+    assert hit["events"] == 1
+    assert table.loc[table["destination"] == "cp", "exposure_months"].sum() == pytest.approx(2)
+    assert table["events"].sum() == 1
+
+
+def test_open_spells_are_right_censored_at_the_window_end():
+    start = WE - pd.Timedelta(days=2 * DPM)
+    table = compute_exposure(
+        spells({"state": "early_help", "start": start, "dob": "2014-06-01"}), WS, WE
+    )
+    assert cell(table, "early_help", "closed", "5_9", "0_3m")["exposure_months"] == pytest.approx(
+        2.0
+    )
+    assert table["events"].sum() == 0
+
+
+def test_the_18th_birthday_ends_exposure_without_an_event():
+    dob = pd.Timestamp("2002-06-10")
+    adult = dob + pd.Timedelta(days=18 * DPY)
+    start = adult - pd.Timedelta(days=40)
+    table = compute_exposure(
+        spells(
+            {
+                "start": start,
+                "end": adult.floor("D"),
+                "dob": dob,
+                "next_state": "none",
+                "exit_reason": "closed",
+            },
+            {
+                "state": "care",
+                "placement_group": "ifa",
+                "start": start,
+                "end": adult.floor("D"),
+                "dob": dob,
+                "next_state": "care_leaver",
+                "exit_reason": "age_18",
+                "care_period": 1,
+            },
+        ),
+        WS,
+        WE,
+    )
+    assert table["events"].sum() == 0
+    expected = months(start, adult.floor("D"))
+    assert cell(table, "cin", "closed", "16_17", "0_3m")["exposure_months"] == pytest.approx(
+        expected
+    )
+    assert cell(table, "care", "move", "16_17", "0_3m", "ifa")["exposure_months"] == pytest.approx(
+        expected
+    )
+
+
+def test_exit_destinations_follow_next_state_and_exit_reason():
+    common = {"start": "2020-01-01", "end": "2020-03-01", "dob": "2012-01-01"}
+    table = spells(
+        {**common, "state": "cin", "next_state": "none", "exit_reason": "closed"},
+        {**common, "state": "assessment", "next_state": "care", "next_group": "ifa"},
+        {
+            **common,
+            "state": "care",
+            "placement_group": "ifa",
+            "next_state": "care",
+            "next_group": "kinship_foster",
+            "care_period": 1,
+        },
+        {
+            **common,
+            "state": "care",
+            "placement_group": "ifa",
+            "next_state": "none",
+            "exit_reason": "return_home",
+            "care_period": 1,
+        },
+        {
+            **common,
+            "state": "care",
+            "placement_group": "ifa",
+            "next_state": "care_leaver",
+            "exit_reason": "age_18",
+            "care_period": 1,
+        },
+        {**common, "state": "care_leaver", "next_state": "none", "exit_reason": "aged_out"},
+        {**common, "state": "early_help", "next_state": "cin"},  # not a modelled exit
+        {"start": "2020-01-01", "dob": "2012-01-01", "state": "cp"},  # open
+    )
+    assert list(classify_exits(table)) == [
+        "closed",
+        "care",
+        "move",
+        "return_home",
+        "censored",
+        "censored",
+        "other:cin",
+        "censored",
+    ]
+
+
+def test_exposure_totals_match_a_direct_computation():
+    rng = np.random.default_rng(11)
+    n = 400
+    start_day = rng.integers(-900, 700, n).astype(float)  # days after the window start
+    end_day = start_day + rng.integers(1, 900, n)
+    dob_day = start_day - rng.integers(0, 17 * 365, n)
+    window = (WE - WS).days
+    is_open = end_day > window
+    day = pd.Timedelta(days=1)
+    table = spells(
+        *[
+            {
+                "state": "cp",
+                "start": WS + s * day,
+                "dob": WS + d * day,
+                "end": pd.NaT if o else WS + e * day,
+                "next_state": None if o else "cin",
+            }
+            for s, e, d, o in zip(start_day, end_day, dob_day, is_open, strict=True)
+        ]
+    )
+    adult = dob_day + 18 * DPY
+    stop = np.minimum(np.minimum(end_day, window), adult)
+    expected = np.clip(stop - np.maximum(start_day, 0), 0, None).sum() / DPM
+    events = (~is_open & (end_day > 0) & (end_day < adult - 1)).sum()
+    got = compute_exposure(table, WS, WE)
+    cin_rows = got["destination"] == "cin"
+    assert got.loc[cin_rows, "exposure_months"].sum() == pytest.approx(expected)
+    assert got.loc[cin_rows, "events"].sum() == events
+    assert 0 < events < n
+
+
+def test_placement_counts_use_first_spells_inside_the_window():
+    dob = "2015-01-01"
+    table = spells(
+        {
+            "state": "care",
+            "placement_group": "ifa",
+            "start": "2019-05-01",
+            "end": "2019-08-01",
+            "dob": dob,
+            "next_state": "care",
+            "next_group": "kinship_foster",
+            "care_period": 1,
+        },
+        {
+            "state": "care",
+            "placement_group": "kinship_foster",
+            "start": "2019-08-01",
+            "dob": dob,
+            "care_period": 1,
+        },
+        {
+            "state": "care",
+            "placement_group": "ifa",
+            "start": "2018-05-01",
+            "end": "2019-05-01",
+            "dob": "2003-01-01",
+            "next_state": "none",
+            "exit_reason": "sgo_cao",
+            "care_period": 1,
+        },
+    )
+    table.loc[1, "child_id"] = "C0"  # the second placement of the same period of care
+    entry, move = placement_counts(table, WS, WE)
+    assert entry.to_numpy().sum() == 1 and entry.loc["1_4", "ifa"] == 1
+    assert move.to_numpy().sum() == 1 and move.loc["ifa", "kinship_foster"] == 1
+
+
+def test_bad_spells_name_the_row_and_column():
+    with pytest.raises(SpellDataError, match="lacks column"):
+        compute_exposure(
+            spells({"start": "2020-01-01", "dob": "2010-01-01"}).drop(columns="dob"), WS, WE
+        )
+    with pytest.raises(SpellDataError, match=r"row 1 .*column 'end'.*before it starts"):
+        compute_exposure(
+            spells(
+                {"start": "2020-01-01", "dob": "2010-01-01"},
+                {"start": "2020-01-01", "end": "2019-01-01", "dob": "2010-01-01"},
+            ),
+            WS,
+            WE,
+        )
+    with pytest.raises(SpellDataError, match="placement_group"):
+        compute_exposure(
+            spells({"state": "care", "start": "2020-01-01", "dob": "2010-01-01"}), WS, WE
+        )
+
+
+# ---------------------------------------------------------------- levers and settings (fast)
+def test_levers_multiply_the_chosen_cells_only():
+    rates = np.ones(FULL_INDEX.shape)
+    lever = HazardLever(
+        state="cin",
+        destination="care",
+        multiplier=0.5,
+        start="2022-06-01",
+        age_bands=("10_15", "16_17"),
+    )
+    out = apply_levers(rates, FULL_INDEX, [lever], "2022-06-15")
+    p = FULL_INDEX.position("cin", None, "care")
+    assert np.all(out[p, 3:, :] == 0.5)
+    changed = out != 1.0
+    assert changed.sum() == 2 * len(vocab.DURATION_BANDS)
+    assert np.array_equal(apply_levers(rates, FULL_INDEX, [lever], "2022-05-31"), rates)
+    assert np.all(rates == 1.0)  # the input is not modified
+
+
+def test_lever_ramp_is_linear_and_levers_multiply():
+    lever = HazardLever(
+        state="care",
+        group="ifa",
+        destination="move",
+        multiplier=0.6,
+        start="2023-01-10",
+        ramp_months=4,
+    )
+    factors = [lever_factor(lever, f"2023-{m:02d}-15") for m in range(1, 7)]
+    assert factors == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.6, 0.6])
+    all_groups = HazardLever(state="care", destination="move", multiplier=2.0, start="2020-01")
+    draws = np.ones((3, *FULL_INDEX.shape))
+    out = apply_levers(draws, FULL_INDEX, [lever, all_groups], "2023-02-01")
+    ifa = FULL_INDEX.position("care", "ifa", "move")
+    kin = FULL_INDEX.position("care", "kinship_foster", "move")
+    assert np.allclose(out[:, ifa], 1.6) and np.allclose(out[:, kin], 2.0)
+
+
+def test_levers_reject_unknown_transitions_and_bad_values():
+    with pytest.raises(ConfigError, match="no modelled hazard"):
+        apply_levers(
+            np.ones(FULL_INDEX.shape),
+            FULL_INDEX,
+            [HazardLever(state="cin", destination="adoption", multiplier=0.5, start="2022-01-01")],
+            "2022-02-01",
+        )
+    with pytest.raises(ConfigError, match="age band"):
+        apply_levers(
+            np.ones(FULL_INDEX.shape),
+            FULL_INDEX,
+            [
+                HazardLever(
+                    state="cin",
+                    destination="care",
+                    multiplier=0.5,
+                    start="2022-01-01",
+                    age_bands=("teen",),
+                )
+            ],
+            "2022-02-01",
+        )
+    with pytest.raises(ConfigError, match="multiplier"):
+        HazardLever(state="cin", destination="care", multiplier=-1.0, start="2022-01-01")
+
+
+def test_settings_from_mapping_checks_names_and_ranges():
+    settings = HazardSettings.from_mapping({"sampler": {"draws": 500}})
+    assert settings.sampler.draws == 500 and settings.priors.alpha_sd == 2.0
+    with pytest.raises(ConfigError, match="drawz"):
+        HazardSettings.from_mapping({"sampler": {"drawz": 5}})
+    with pytest.raises(ConfigError, match="target_accept"):
+        HazardSettings.from_mapping({"sampler": {"target_accept": 1.2}})
+
+
+def test_results_need_a_fit():
+    model = HazardModel()
+    with pytest.raises(NotFittedError, match="fit"):
+        model.summary()
+    with pytest.raises(NotFittedError):
+        model.draw_hazards(3, np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- MCMC (slow)
+TRUE_RATE = {"assessment": 0.012, "closed": 0.02}  # per month, constant
+
+
+def censored_history(seed: int = 2024) -> SimpleNamespace:
+    """Early-help spells with constant hazards, heavily censored and left-truncated."""
+    index = HazardIndex.for_strata([("early_help", None)])
+    rates = np.empty(index.shape)
+    for p, (_, _, dest) in enumerate(index.pairs):
+        rates[p] = TRUE_RATE[dest]
+    table = simulate_spells(
+        rates,
+        index,
+        1500,
+        WS,
+        WE,
+        np.random.default_rng(seed),
+        lead_years=2.0,
+        age_range=(1.0, 15.0),
+    )
+    return SimpleNamespace(
+        spells=table, window_start=WS, window_end=WE, fingerprint=f"censored-{seed}"
+    )
+
+
+def quick_settings(**sampler: int) -> HazardSettings:
+    settings = HazardSettings()
+    settings.sampler.draws = sampler.get("draws", 1000)
+    settings.sampler.tune = sampler.get("tune", 700)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    history = censored_history()
+    cache = tmp_path_factory.mktemp("hazard-cache")
+    model = HazardModel(quick_settings()).fit(history, cache_dir=cache)
+    return SimpleNamespace(history=history, cache=cache, model=model)
+
+
+@pytest.mark.slow
+def test_censoring_is_handled_where_a_naive_estimate_fails(fitted):
+    table = fitted.history.spells
+    ended = table["end"].notna()
+    seen = ~ended | (table["end"] > WS)  # spells observed inside the window
+    assert (~ended[seen]).mean() > 0.5  # heavy right censoring
+    assert table.loc[seen, "start"].lt(WS).mean() > 0.3  # left truncation
+    model = fitted.model
+    assert not model.from_cache_ and model.diagnostics_["converged"]
+
+    draws = model.draw(2000, np.random.default_rng(5)).rates
+    months_ = model.exposure_["exposure_months"].to_numpy().reshape(model.index_.shape)
+    for p, (_, _, dest) in enumerate(model.index_.pairs):
+        truth = TRUE_RATE[dest]
+        pooled = (draws[:, p] * months_[p]).sum(axis=(1, 2)) / months_[p].sum()
+        low, mid, high = np.quantile(pooled, [0.05, 0.5, 0.95])
+        assert low <= truth <= high, dest
+        # Poisson standard error of a rate from the expected number of events.
+        se = truth / np.sqrt(truth * months_[p].sum())
+        assert abs(mid - truth) <= 3 * se, dest
+
+    # 1 / mean duration of the spells that closed inside the window ignores the open ones
+    # (and the part before the window): it overstates the total hazard several-fold.
+    closed = table[ended & (table["end"] >= WS)]
+    naive = 1.0 / ((closed["end"] - closed["start"]).dt.days.mean() / DPM)
+    total = sum(TRUE_RATE.values())
+    se_naive = naive / np.sqrt(len(closed))
+    assert naive > 1.5 * total and naive - total > 10 * se_naive
+
+
+@pytest.mark.slow
+def test_sparse_cells_get_wide_finite_intervals(fitted):
+    table = fitted.model.summary(cred=0.9)
+    assert np.isfinite(table[["mean", "median", "lower", "upper"]].to_numpy()).all()
+    assert (table["lower"] > 0).all()
+    width = np.log(table["upper"] / table["lower"])
+    for dest in TRUE_RATE:
+        rows = table["destination"] == dest
+        unseen = rows & (table["age_band"] == "under_1")  # no child starts under 1
+        assert (table.loc[unseen, "exposure"] == 0).all()
+        busiest = table.loc[rows, "exposure"].idxmax()
+        assert width[unseen].min() > width[busiest]
+
+
+@pytest.mark.slow
+def test_cache_is_reused_and_invalidated_by_new_data(fitted):
+    again = HazardModel(quick_settings()).fit(fitted.history, cache_dir=fitted.cache)
+    assert again.from_cache_
+    assert again.fingerprint_ == fitted.model.fingerprint_
+    pd.testing.assert_frame_equal(again.summary(), fitted.model.summary())
+    rng = np.random.default_rng(1)
+    assert np.array_equal(
+        again.draw_hazards(4, rng), fitted.model.draw_hazards(4, np.random.default_rng(1))
+    )
+
+    new_files = SimpleNamespace(**vars(fitted.history))
+    new_files.fingerprint = "other files"
+    refit = HazardModel(quick_settings()).fit(new_files, cache_dir=fitted.cache)
+    assert not refit.from_cache_
+
+    observed = fitted.history.spells["end"].isna()
+    new_spells = SimpleNamespace(**vars(fitted.history))
+    new_spells.spells = fitted.history.spells.drop(index=observed.idxmax())  # an open spell
+    refit = HazardModel(quick_settings()).fit(new_spells, cache_dir=fitted.cache)
+    assert not refit.from_cache_
+    assert len({fitted.model.fingerprint_, refit.fingerprint_}) == 2
+    assert len(list(fitted.cache.glob("hazards_*.nc"))) == 3
+
+
+@pytest.mark.slow
+def test_a_bad_fit_raises_convergence_error_or_warns():
+    history = censored_history(seed=7)
+    with pytest.raises(ConvergenceError, match=r"sampler\.draws"):
+        HazardModel(quick_settings(draws=15, tune=10)).fit(history)
+    settings = quick_settings(draws=15, tune=10)
+    settings.checks.on_failure = "warn"
+    with pytest.warns(HazardConvergenceWarning, match="bulk ESS"):
+        model = HazardModel(settings).fit(history)
+    assert model.diagnostics_["converged"] is False
+
+
+@pytest.mark.slow
+def test_care_hazards_and_placement_shares():
+    index = HazardIndex.for_strata([("care", g) for g in vocab.PLACEMENT_GROUPS])
+    rates = np.full(index.shape, 0.01)
+    for p, (_, group, dest) in enumerate(index.pairs):
+        if dest == "adoption" and group != "placed_for_adoption":
+            rates[p] = 0.0  # never happens: these pairs see no event
+    n = {("care", g): (300 if g in vocab.FOSTER_GROUPS else 60) for g in vocab.PLACEMENT_GROUPS}
+    table = simulate_spells(rates, index, n, WS, WE, np.random.default_rng(3))
+    history = SimpleNamespace(spells=table, window_start=WS, window_end=WE, fingerprint="care")
+    model = HazardModel(quick_settings()).fit(history)
+    assert model.diagnostics_["pairs_without_events"] >= 1
+    draws = model.draw(50, np.random.default_rng(2))
+    assert draws.rates.shape == (50, *model.index_.shape)
+    assert np.isfinite(draws.rates).all() and (draws.rates > 0).all()
+    assert np.allclose(draws.entry.sum(axis=-1), 1) and np.allclose(draws.move.sum(axis=-1), 1)
+    # Dirichlet-multinomial: the posterior mean share is (prior + count) / (total).
+    shares = model.placement_summary()
+    entry = shares[shares["kind"] == "entry"]
+    row = entry[entry["from"] == "10_15"]
+    counts = row["count"].to_numpy()
+    assert counts.sum() > 20
+    observed = counts / counts.sum()
+    assert np.abs(row["mean"].to_numpy() - observed).max() < 0.1
+    never = model.summary()
+    never = never[(never["destination"] == "adoption") & (never["group"] == "ifa")]
+    assert never["events"].sum() == 0 and (never["upper"] < 0.01).all()
