@@ -58,16 +58,23 @@ def _simulated_history(seed: int = 20220131) -> Any:
 
     rng = np.random.default_rng(seed)
     n_pair, n_age, n_dur = FULL_INDEX.shape
-    log_rate = (np.log(rng.uniform(0.005, 0.1, n_pair))[:, None, None]
-                + rng.normal(0.0, 0.5, (n_pair, n_age))[:, :, None]
-                + rng.normal(0.0, 0.3, (n_pair, n_dur))[:, None, :])
+    log_rate = (
+        np.log(rng.uniform(0.005, 0.1, n_pair))[:, None, None]
+        + rng.normal(0.0, 0.5, (n_pair, n_age))[:, :, None]
+        + rng.normal(0.0, 0.3, (n_pair, n_dur))[:, None, :]
+    )
     start, end = pd.Timestamp("2015-04-01"), pd.Timestamp("2022-03-31")
     counts = {s: (6000 if s[0] != "care" else 600) for s in FULL_INDEX.strata}
     spells = simulate_spells(np.exp(log_rate), FULL_INDEX, counts, start, end, rng)
     truth = FULL_INDEX.cells()
     truth["rate_per_month"] = np.exp(log_rate).ravel()
-    return SimpleNamespace(spells=spells, window_start=start, window_end=end,
-                           fingerprint=f"simulated-{seed}", truth=truth)
+    return SimpleNamespace(
+        spells=spells,
+        window_start=start,
+        window_end=end,
+        fingerprint=f"simulated-{seed}",
+        truth=truth,
+    )
 
 
 def _recovery(summary: pd.DataFrame, truth: pd.DataFrame) -> None:
@@ -79,16 +86,23 @@ def _recovery(summary: pd.DataFrame, truth: pd.DataFrame) -> None:
     positive = rate > 0
     rel = (both["median"] / rate - 1).abs()
     busy = positive & (both["events"] >= 100)
-    print(f"  cells compared:                 {len(both)} ({int((~positive).sum())} with a true "
-          "rate of 0, which no interval of a log-linear model can contain)")
-    print(f"  truth inside 90% interval:      {inside[positive].mean():.1%} of cells with a "
-          f"positive true rate")
+    print(
+        f"  cells compared:                 {len(both)} ({int((~positive).sum())} with a true "
+        "rate of 0, which no interval of a log-linear model can contain)"
+    )
+    print(
+        f"  truth inside 90% interval:      {inside[positive].mean():.1%} of cells with a "
+        f"positive true rate"
+    )
     if (~positive).any():
-        print("  zero-rate cells, upper < 0.005: "
-              f"{(both.loc[~positive, 'upper'] < 0.005).mean():.1%}")
+        print(
+            f"  zero-rate cells, upper < 0.005: {(both.loc[~positive, 'upper'] < 0.005).mean():.1%}"
+        )
     if busy.any():
-        print(f"  cells with >= 100 events:       {int(busy.sum())}; median |error| "
-              f"{rel[busy].median():.1%}, within 15%: {(rel[busy] <= 0.15).mean():.1%}")
+        print(
+            f"  cells with >= 100 events:       {int(busy.sum())}; median |error| "
+            f"{rel[busy].median():.1%}, within 15%: {(rel[busy] <= 0.15).mean():.1%}"
+        )
 
 
 def _hazards(history: Any, truth: pd.DataFrame | None) -> None:
@@ -96,8 +110,10 @@ def _hazards(history: Any, truth: pd.DataFrame | None) -> None:
     from care_demand.calibration.hazards import HazardModel
 
     settings = HazardSettings()
-    print(f"spells: {len(history.spells):,}; window {history.window_start.date()} to "
-          f"{history.window_end.date()}")
+    print(
+        f"spells: {len(history.spells):,}; window {history.window_start.date()} to "
+        f"{history.window_end.date()}"
+    )
     with tempfile.TemporaryDirectory(prefix="hazard-cache-") as cache:
         started = time.perf_counter()
         cold = HazardModel(settings).fit(history, cache_dir=cache)
@@ -107,17 +123,25 @@ def _hazards(history: Any, truth: pd.DataFrame | None) -> None:
         warm_s = time.perf_counter() - started
     diag = cold.diagnostics_
     pairs, n_age, n_dur = cold.index_.shape
-    print(f"model: {pairs} state/destination pairs, {pairs * n_age * n_dur} cells, "
-          f"{int(cold.exposure_['events'].sum()):,} events, "
-          f"{cold.exposure_['exposure_months'].sum():,.0f} exposure months")
-    print(f"cold fit: {cold_s:6.1f} s (target <= {COLD_TARGET_S:.0f} s; of which sampling and "
-          f"checks {diag['sampling_seconds']:.1f} s)")
-    print(f"warm fit: {warm_s:6.1f} s (target <= {WARM_TARGET_S:.0f} s; reused cache: "
-          f"{warm.from_cache_})")
-    print(f"sampler: {diag['chains']} chains x {diag['draws']} draws; max R-hat "
-          f"{diag['max_rhat']:.4f} ({diag['worst_rhat']}); min bulk ESS "
-          f"{diag['min_ess_bulk']:.0f} ({diag['worst_ess']}); divergences {diag['divergences']}; "
-          f"converged: {diag['converged']}")
+    print(
+        f"model: {pairs} state/destination pairs, {pairs * n_age * n_dur} cells, "
+        f"{int(cold.exposure_['events'].sum()):,} events, "
+        f"{cold.exposure_['exposure_months'].sum():,.0f} exposure months"
+    )
+    print(
+        f"cold fit: {cold_s:6.1f} s (target <= {COLD_TARGET_S:.0f} s; of which sampling and "
+        f"checks {diag['sampling_seconds']:.1f} s)"
+    )
+    print(
+        f"warm fit: {warm_s:6.1f} s (target <= {WARM_TARGET_S:.0f} s; reused cache: "
+        f"{warm.from_cache_})"
+    )
+    print(
+        f"sampler: {diag['chains']} chains x {diag['draws']} draws; max R-hat "
+        f"{diag['max_rhat']:.4f} ({diag['worst_rhat']}); min bulk ESS "
+        f"{diag['min_ess_bulk']:.0f} ({diag['worst_ess']}); divergences {diag['divergences']}; "
+        f"converged: {diag['converged']}"
+    )
     own, children = _peak_mb()
     print(f"peak memory: {own:,.0f} MB in this process, {children:,.0f} MB in a sampler process")
     if truth is not None:
@@ -128,10 +152,16 @@ def _hazards(history: Any, truth: pd.DataFrame | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulated", action="store_true",
-                        help="use a simulated spells table instead of the example")
-    parser.add_argument("--fresh-compile", action="store_true",
-                        help="compile into an empty PyTensor cache (a first-ever run)")
+    parser.add_argument(
+        "--simulated",
+        action="store_true",
+        help="use a simulated spells table instead of the example",
+    )
+    parser.add_argument(
+        "--fresh-compile",
+        action="store_true",
+        help="compile into an empty PyTensor cache (a first-ever run)",
+    )
     args = parser.parse_args(argv)
     if args.fresh_compile:  # must happen before PyTensor is imported
         flags = os.environ.get("PYTENSOR_FLAGS", "")

@@ -563,3 +563,30 @@ def test_care_hazards_and_placement_shares():
     never = model.summary()
     never = never[(never["destination"] == "adoption") & (never["group"] == "ifa")]
     assert never["events"].sum() == 0 and (never["upper"] < 0.01).all()
+
+
+def test_entry_preference_lever_reweights_and_renormalises() -> None:
+    from care_demand.calibration.hazard_levers import EntryPreferenceLever, apply_entry_levers
+
+    groups = ("kinship_foster", "inhouse_foster", "ifa")
+    bands = ("under_1", "16_17")
+    entry = np.array([[0.2, 0.5, 0.3], [0.1, 0.3, 0.6]])
+    lever = EntryPreferenceLever(
+        group="kinship_foster",
+        multiplier=2.0,
+        start="2023-01-01",
+        age_bands=("under_1",),
+        ramp_months=2,
+    )
+    before = apply_entry_levers(entry, groups, bands, [lever], "2022-12-15")
+    assert np.allclose(before, entry)
+    half = apply_entry_levers(entry, groups, bands, [lever], "2023-01-10")  # factor 1.5
+    assert np.allclose(half[0], np.array([0.3, 0.5, 0.3]) / 1.1)
+    full = apply_entry_levers(entry, groups, bands, [lever], "2023-06-01")
+    assert np.allclose(full[0], np.array([0.4, 0.5, 0.3]) / 1.2)
+    assert np.allclose(full[1], entry[1])  # other age bands untouched
+    assert np.allclose(full.sum(axis=-1), 1.0)
+    with pytest.raises(ConfigError, match="unknown placement group"):
+        apply_entry_levers(
+            entry, groups, bands, [EntryPreferenceLever("nowhere", 2, "2023")], "2023-06-01"
+        )

@@ -17,7 +17,12 @@ from care_demand.calibration.arrivals import (
     monthly_arrivals,
 )
 from care_demand.calibration.hazard_exposure import MOVE, TRANSITIONS, HazardIndex
-from care_demand.calibration.hazard_levers import HazardLever, apply_levers
+from care_demand.calibration.hazard_levers import (
+    EntryPreferenceLever,
+    HazardLever,
+    apply_entry_levers,
+    apply_levers,
+)
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.calibration.hazards import (
     ConvergenceError,
@@ -33,6 +38,7 @@ __all__ = [
     "ArrivalModel",
     "ArrivalSettings",
     "ConvergenceError",
+    "EntryPreferenceLever",
     "HazardDraws",
     "HazardIndex",
     "HazardLever",
@@ -40,6 +46,7 @@ __all__ = [
     "HazardSettings",
     "LockdownPeriod",
     "NotFittedError",
+    "apply_entry_levers",
     "apply_levers",
     "monthly_arrivals",
 ]

@@ -62,8 +62,17 @@ _AGE_NAMES = tuple(name for name, _, _ in HAZARD_AGE_BANDS)
 _AGE_LOW = np.array([low for _, low, _ in HAZARD_AGE_BANDS])
 _DUR_LOW = np.array([low for _, low, _ in vocab.DURATION_BANDS])
 _MAX_AGE = HAZARD_AGE_BANDS[-1][2]
-_REQUIRED = ("child_id", "state", "placement_group", "start", "end", "next_state",
-             "next_group", "exit_reason", "dob")
+_REQUIRED = (
+    "child_id",
+    "state",
+    "placement_group",
+    "start",
+    "end",
+    "next_state",
+    "next_group",
+    "exit_reason",
+    "dob",
+)
 _DAY = pd.Timedelta(days=1)
 _EPOCH = pd.Timestamp("1970-01-01")
 
@@ -164,13 +173,21 @@ def _validate(spells: pd.DataFrame) -> None:
     _fail(spells, ~np.isin(state, vocab.STATES), "state", f"state must be one of {vocab.STATES}")
     care = state == vocab.CARE
     group = _text(spells, "placement_group")
-    _fail(spells, care & ~np.isin(group, vocab.PLACEMENT_GROUPS), "placement_group",
-          "a care spell needs a placement group from vocab.PLACEMENT_GROUPS")
+    _fail(
+        spells,
+        care & ~np.isin(group, vocab.PLACEMENT_GROUPS),
+        "placement_group",
+        "a care spell needs a placement group from vocab.PLACEMENT_GROUPS",
+    )
     _fail(spells, spells["start"].isna().to_numpy(), "start", "start date is missing")
     _fail(spells, spells["dob"].isna().to_numpy(), "dob", "date of birth is missing")
     ends = spells["end"].notna().to_numpy()
-    _fail(spells, ends & (spells["end"] < spells["start"]).fillna(False).to_numpy(), "end",
-          "a spell cannot end before it starts")
+    _fail(
+        spells,
+        ends & (spells["end"] < spells["start"]).fillna(False).to_numpy(),
+        "end",
+        "a spell cannot end before it starts",
+    )
 
 
 def classify_exits(spells: pd.DataFrame) -> pd.Series:
@@ -219,8 +236,9 @@ class _Observed:
     event: np.ndarray  # bool: the spell's end is an observed event
 
 
-def _observe(spells: pd.DataFrame, window_start: pd.Timestamp,
-             window_end: pd.Timestamp) -> _Observed:
+def _observe(
+    spells: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp
+) -> _Observed:
     _validate(spells)
     state = _text(spells, "state")
     group = _text(spells, "placement_group")
@@ -251,10 +269,14 @@ def _observe(spells: pd.DataFrame, window_start: pd.Timestamp,
     event = (dest >= 0) & ~np.isnan(end) & (end <= we) & (end < adult - 1.0) & (t1 > t0)
     keep = t1 > t0
     return _Observed(
-        rows=rows[keep], stratum=stratum[keep], dest=dest[keep], start=start[keep],
+        rows=rows[keep],
+        stratum=stratum[keep],
+        dest=dest[keep],
+        start=start[keep],
         age0=((start - dob) / vocab.DAYS_PER_YEAR)[keep],
         d0=((t0 - start) / vocab.DAYS_PER_MONTH)[keep],
-        d1=((t1 - start) / vocab.DAYS_PER_MONTH)[keep], event=event[keep],
+        d1=((t1 - start) / vocab.DAYS_PER_MONTH)[keep],
+        event=event[keep],
     )
 
 
@@ -275,8 +297,9 @@ def _pieces(obs: _Observed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return length, age_band, dur_band, last
 
 
-def compute_exposure(spells: pd.DataFrame, window_start: pd.Timestamp,
-                     window_end: pd.Timestamp) -> pd.DataFrame:
+def compute_exposure(
+    spells: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp
+) -> pd.DataFrame:
     """Tidy exposure and events for every cell of every modelled pair.
 
     Returns one row per (state, group, destination, age_band, duration_band) in
@@ -288,8 +311,9 @@ def compute_exposure(spells: pd.DataFrame, window_start: pd.Timestamp,
     n_age, n_dur = len(_AGE_NAMES), len(_DUR_LOW)
     n_strata = len(ALL_STRATA)
     cell = (obs.stratum[:, None] * n_age + age_band) * n_dur + dur_band
-    exposure = np.bincount(cell.ravel(), weights=length.ravel(),
-                           minlength=n_strata * n_age * n_dur).reshape(n_strata, n_age, n_dur)
+    exposure = np.bincount(
+        cell.ravel(), weights=length.ravel(), minlength=n_strata * n_age * n_dur
+    ).reshape(n_strata, n_age, n_dur)
 
     offsets = np.cumsum([0] + [len(TRANSITIONS[s]) for s, _ in ALL_STRATA])
     ev = obs.event
@@ -306,8 +330,9 @@ def compute_exposure(spells: pd.DataFrame, window_start: pd.Timestamp,
     return table
 
 
-def placement_counts(spells: pd.DataFrame, window_start: pd.Timestamp,
-                     window_end: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def placement_counts(
+    spells: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Counts for the placement shares.
 
     Returns ``(entry, move)``: ``entry`` has one row per hazard age band and one column per
@@ -327,22 +352,30 @@ def placement_counts(spells: pd.DataFrame, window_start: pd.Timestamp,
     move = np.zeros((len(groups), len(groups)), dtype=np.int64)
 
     def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
-        return (pd.DataFrame(entry, index=age_index, columns=pd.Index(groups, name="group")),
-                pd.DataFrame(move, index=from_index, columns=pd.Index(groups, name="to_group")))
+        return (
+            pd.DataFrame(entry, index=age_index, columns=pd.Index(groups, name="group")),
+            pd.DataFrame(move, index=from_index, columns=pd.Index(groups, name="to_group")),
+        )
 
     if care.empty:
         return tables()
     if "care_period" not in care.columns:
         raise SpellDataError("spells table lacks column 'care_period' needed for care entries")
-    _fail(care, care["care_period"].isna().to_numpy(), "care_period",
-          "a care spell needs its period-of-care number")
+    _fail(
+        care,
+        care["care_period"].isna().to_numpy(),
+        "care_period",
+        "a care spell needs its period-of-care number",
+    )
 
     first_start = care.groupby(["child_id", "care_period"], sort=False)["start"].transform("min")
-    first = care.loc[(care["start"] == first_start) & (care["start"] >= ws)
-                     & (care["start"] <= we)]
+    first = care.loc[(care["start"] == first_start) & (care["start"] >= ws) & (care["start"] <= we)]
     first = first.drop_duplicates(["child_id", "care_period"])
-    age = np.clip(((first["start"] - first["dob"]) / _DAY).to_numpy(dtype=float)
-                  / vocab.DAYS_PER_YEAR, 0.0, None)
+    age = np.clip(
+        ((first["start"] - first["dob"]) / _DAY).to_numpy(dtype=float) / vocab.DAYS_PER_YEAR,
+        0.0,
+        None,
+    )
     child = age < _MAX_AGE
     band = np.searchsorted(_AGE_LOW, age[child], side="right") - 1
     g = pd.Index(groups).get_indexer(_text(first, "placement_group")[child])

@@ -25,7 +25,13 @@ import pandas as pd
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.errors import ConfigError
 
-__all__ = ["HazardLever", "apply_levers", "lever_factor"]
+__all__ = [
+    "EntryPreferenceLever",
+    "HazardLever",
+    "apply_entry_levers",
+    "apply_levers",
+    "lever_factor",
+]
 
 
 @dataclass(frozen=True)
@@ -56,16 +62,20 @@ class HazardLever:
     def __post_init__(self) -> None:
         label = self.label
         if not np.isfinite(self.multiplier) or self.multiplier < 0:
-            raise ConfigError(f"hazard lever {label!r}: multiplier must be a finite number "
-                              f">= 0, got {self.multiplier!r}")
+            raise ConfigError(
+                f"hazard lever {label!r}: multiplier must be a finite number "
+                f">= 0, got {self.multiplier!r}"
+            )
         if self.ramp_months < 0:
-            raise ConfigError(f"hazard lever {label!r}: ramp_months must be >= 0, "
-                              f"got {self.ramp_months!r}")
+            raise ConfigError(
+                f"hazard lever {label!r}: ramp_months must be >= 0, got {self.ramp_months!r}"
+            )
         try:
             pd.Timestamp(self.start)
         except (TypeError, ValueError):
-            raise ConfigError(f"hazard lever {label!r}: start {self.start!r} is not a date") \
-                from None
+            raise ConfigError(
+                f"hazard lever {label!r}: start {self.start!r} is not a date"
+            ) from None
         object.__setattr__(self, "age_bands", tuple(self.age_bands))
 
     @property
@@ -90,24 +100,33 @@ def lever_factor(lever: HazardLever, date: Any) -> float:
 
 
 def _cells(lever: HazardLever, index: HazardIndex) -> tuple[np.ndarray, np.ndarray]:
-    pairs = np.array([s == lever.state and d == lever.destination
-                      and (lever.group is None or g == lever.group)
-                      for s, g, d in index.pairs])
+    pairs = np.array(
+        [
+            s == lever.state
+            and d == lever.destination
+            and (lever.group is None or g == lever.group)
+            for s, g, d in index.pairs
+        ]
+    )
     if not pairs.any():
         raise ConfigError(
             f"hazard lever {lever.label!r}: no modelled hazard {lever.state}/"
             f"{lever.group or '*'} -> {lever.destination}; modelled transitions are "
-            f"{sorted({f'{s} -> {d}' for s, _, d in index.pairs})}")
+            f"{sorted({f'{s} -> {d}' for s, _, d in index.pairs})}"
+        )
     unknown = sorted(set(lever.age_bands) - set(index.age_bands))
     if unknown:
-        raise ConfigError(f"hazard lever {lever.label!r}: unknown age band(s) {unknown}; "
-                          f"expected some of {list(index.age_bands)}")
+        raise ConfigError(
+            f"hazard lever {lever.label!r}: unknown age band(s) {unknown}; "
+            f"expected some of {list(index.age_bands)}"
+        )
     ages = np.array([not lever.age_bands or a in lever.age_bands for a in index.age_bands])
     return pairs, ages
 
 
-def apply_levers(rates: np.ndarray, index: HazardIndex, levers: Sequence[HazardLever],
-                 date: Any) -> np.ndarray:
+def apply_levers(
+    rates: np.ndarray, index: HazardIndex, levers: Sequence[HazardLever], date: Any
+) -> np.ndarray:
     """Rates with the levers' effect in the month containing ``date``.
 
     ``rates`` has shape ``(..., pair, age_band, duration_band)`` labelled by ``index`` (for
@@ -122,3 +141,64 @@ def apply_levers(rates: np.ndarray, index: HazardIndex, levers: Sequence[HazardL
         pairs, ages = _cells(lever, index)
         factor[np.ix_(pairs, ages)] *= lever_factor(lever, date)
     return rates * factor
+
+
+@dataclass(frozen=True)
+class EntryPreferenceLever:
+    """Reweight the placement group children enter care in, from a date on.
+
+    The entry shares of ``group`` (for the given age bands, all when empty) are multiplied by
+    ``multiplier`` and each age band's shares renormalised to sum to one: a multiplier of 1.5
+    on ``kinship_foster`` makes kinship placements half as likely again at entry, taken
+    proportionally from the other groups. Ramps like :class:`HazardLever`.
+    """
+
+    group: str
+    multiplier: float
+    start: Any
+    age_bands: tuple[str, ...] = ()
+    ramp_months: int = 0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = self.name or f"entry preference {self.group}"
+        if not np.isfinite(self.multiplier) or self.multiplier < 0:
+            raise ConfigError(
+                f"{label!r}: multiplier must be a finite number >= 0, got {self.multiplier!r}"
+            )
+        if self.ramp_months < 0:
+            raise ConfigError(f"{label!r}: ramp_months must be >= 0, got {self.ramp_months!r}")
+        object.__setattr__(self, "age_bands", tuple(self.age_bands))
+
+
+def apply_entry_levers(
+    entry: np.ndarray,
+    groups: Sequence[str],
+    age_bands: Sequence[str],
+    levers: Sequence[EntryPreferenceLever],
+    date: Any,
+) -> np.ndarray:
+    """Entry shares ``(..., age_band, group)`` with the levers' effect in ``date``'s month."""
+    entry = np.asarray(entry, dtype=float)
+    factor = np.ones(entry.shape[-2:])
+    for lever in levers:
+        if lever.group not in groups:
+            raise ConfigError(
+                f"entry preference lever: unknown placement group "
+                f"{lever.group!r}; expected one of {list(groups)}"
+            )
+        unknown = sorted(set(lever.age_bands) - set(age_bands))
+        if unknown:
+            raise ConfigError(f"entry preference lever: unknown age band(s) {unknown}")
+        rows = np.array([not lever.age_bands or a in lever.age_bands for a in age_bands])
+        step = HazardLever(
+            state="care",
+            destination="move",
+            multiplier=lever.multiplier,
+            start=lever.start,
+            ramp_months=lever.ramp_months,
+        )
+        factor[rows, list(groups).index(lever.group)] *= lever_factor(step, date)
+    weighted = entry * factor
+    totals = weighted.sum(axis=-1, keepdims=True)
+    return np.divide(weighted, totals, out=entry.copy(), where=totals > 0)

@@ -47,12 +47,16 @@ def log_rates(post: Any, draw_ids: np.ndarray | None = None) -> np.ndarray:
         values = values.reshape(-1, *values.shape[2:])
         return values if draw_ids is None else values[draw_ids]
 
-    return (flat("alpha")[:, :, None, None] + flat("beta_age")[:, :, :, None]
-            + flat("gamma_dur")[:, :, None, :])
+    return (
+        flat("alpha")[:, :, None, None]
+        + flat("beta_age")[:, :, :, None]
+        + flat("gamma_dur")[:, :, None, :]
+    )
 
 
-def _crude_log_rate(exposure: pd.DataFrame, index: HazardIndex,
-                    settings: HazardSettings) -> np.ndarray:
+def _crude_log_rate(
+    exposure: pd.DataFrame, index: HazardIndex, settings: HazardSettings
+) -> np.ndarray:
     """Crude pooled log rate per pair; care pairs are pooled over the placement groups."""
     p = settings.priors
     stratum = exposure.drop_duplicates(["state", "group", "age_band", "duration_band"])
@@ -60,9 +64,15 @@ def _crude_log_rate(exposure: pd.DataFrame, index: HazardIndex,
     events = exposure.groupby(["state", "destination"])["events"].sum()
     # One stratum per non-care state, so grouping by state gives a non-care pair its own
     # crude rate and pools a care pair over the placement groups.
-    return np.log(np.array(
-        [(events[(s, d)] + p.crude_events) / (months[s] + p.crude_months)
-         for s, _, d in index.pairs], dtype=float))
+    return np.log(
+        np.array(
+            [
+                (events[(s, d)] + p.crude_events) / (months[s] + p.crude_months)
+                for s, _, d in index.pairs
+            ],
+            dtype=float,
+        )
+    )
 
 
 def _centre_weights(events: np.ndarray, months: np.ndarray, keep_axis: int) -> np.ndarray:
@@ -86,8 +96,10 @@ def _data_basis(band_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     zero_sum = np.linalg.svd(np.eye(n_band) - 1.0 / n_band)[0][:, : n_band - 1]
     events = band_events.astype(float)
     total = np.where(events.sum(axis=1) > 0, events.sum(axis=1), 1.0)
-    info_bands = (np.einsum("pa,ab->pab", events, np.eye(n_band))
-                  - events[:, :, None] * events[:, None, :] / total[:, None, None])
+    info_bands = (
+        np.einsum("pa,ab->pab", events, np.eye(n_band))
+        - events[:, :, None] * events[:, None, :] / total[:, None, None]
+    )
     info = np.einsum("ab,pac,cd->pbd", zero_sum, info_bands, zero_sum)
     information, vectors = np.linalg.eigh(info)
     return np.einsum("ab,pbc->pac", zero_sum, vectors), np.clip(information, 0.0, None)
@@ -115,40 +127,68 @@ def _band_effects(axis: str, scale: Any, band_events: np.ndarray, typical_sd: fl
     return (pt.as_tensor(basis) * coords[:, None, :]).sum(axis=2)
 
 
-def _nuts(months: np.ndarray, events: np.ndarray, crude: np.ndarray, index: HazardIndex,
-          settings: HazardSettings) -> Any:
+def _nuts(
+    months: np.ndarray,
+    events: np.ndarray,
+    crude: np.ndarray,
+    index: HazardIndex,
+    settings: HazardSettings,
+) -> Any:
     """NUTS draws of alpha, beta_age, gamma_dur (and the scales) of pairs with events."""
     import pymc as pm
 
     w_age = _centre_weights(events, months, keep_axis=1)
     w_dur = _centre_weights(events, months, keep_axis=2)
     observed = months.ravel() > 0
-    coords = {"pair": index.pair_labels(), "age_band": list(index.age_bands),
-              "duration_band": list(index.duration_bands)}
+    coords = {
+        "pair": index.pair_labels(),
+        "age_band": list(index.age_bands),
+        "duration_band": list(index.duration_bands),
+    }
     pri, s = settings.priors, settings.sampler
     with pm.Model(coords=coords):
         alpha = pm.Normal("alpha", mu=crude, sigma=pri.alpha_sd, dims="pair")
-        sigma_age = pm.Deterministic("sigma_age", pri.sigma_floor + pm.HalfNormal(
-            "sigma_age_excess", sigma=pri.sigma_age_scale, dims="pair"), dims="pair")
-        sigma_dur = pm.Deterministic("sigma_dur", pri.sigma_floor + pm.HalfNormal(
-            "sigma_dur_excess", sigma=pri.sigma_dur_scale, dims="pair"), dims="pair")
+        sigma_age = pm.Deterministic(
+            "sigma_age",
+            pri.sigma_floor
+            + pm.HalfNormal("sigma_age_excess", sigma=pri.sigma_age_scale, dims="pair"),
+            dims="pair",
+        )
+        sigma_dur = pm.Deterministic(
+            "sigma_dur",
+            pri.sigma_floor
+            + pm.HalfNormal("sigma_dur_excess", sigma=pri.sigma_dur_scale, dims="pair"),
+            dims="pair",
+        )
         raw_age = _band_effects("age", sigma_age, events.sum(axis=2), pri.typical_effect)
         raw_dur = _band_effects("dur", sigma_dur, events.sum(axis=1), pri.typical_effect)
-        beta = pm.Deterministic("beta_age", raw_age - (raw_age * w_age).sum(axis=1)[:, None],
-                                dims=("pair", "age_band"))
-        gamma = pm.Deterministic("gamma_dur", raw_dur - (raw_dur * w_dur).sum(axis=1)[:, None],
-                                 dims=("pair", "duration_band"))
+        beta = pm.Deterministic(
+            "beta_age", raw_age - (raw_age * w_age).sum(axis=1)[:, None], dims=("pair", "age_band")
+        )
+        gamma = pm.Deterministic(
+            "gamma_dur",
+            raw_dur - (raw_dur * w_dur).sum(axis=1)[:, None],
+            dims=("pair", "duration_band"),
+        )
         log_rate = alpha[:, None, None] + beta[:, :, None] + gamma[:, None, :]
         mu = months.ravel()[observed] * pm.math.exp(log_rate.flatten()[observed])
         pm.Poisson("events", mu=mu, observed=events.ravel()[observed])
         with warnings.catch_warnings():
             # PyTensor warns when no BLAS library is linked; this model has no matrix products.
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS",
-                                    category=UserWarning)
-            idata = pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, cores=s.cores,
-                              target_accept=s.target_accept, random_seed=s.random_seed,
-                              progressbar=s.progressbar, compute_convergence_checks=False,
-                              idata_kwargs={"log_likelihood": False})
+            warnings.filterwarnings(
+                "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
+            )
+            idata = pm.sample(
+                draws=s.draws,
+                tune=s.tune,
+                chains=s.chains,
+                cores=s.cores,
+                target_accept=s.target_accept,
+                random_seed=s.random_seed,
+                progressbar=s.progressbar,
+                compute_convergence_checks=False,
+                idata_kwargs={"log_likelihood": False},
+            )
     keep = ["alpha", "beta_age", "gamma_dur", "sigma_age", "sigma_dur"]
     return idata.posterior[keep], idata.sample_stats
 
@@ -157,15 +197,15 @@ def _seed(settings: HazardSettings, part: int) -> int:
     return int(np.random.SeedSequence([settings.sampler.random_seed, part]).generate_state(1)[0])
 
 
-def _unobserved_alpha(months: np.ndarray, crude: np.ndarray, n: int,
-                      settings: HazardSettings) -> np.ndarray:
+def _unobserved_alpha(
+    months: np.ndarray, crude: np.ndarray, n: int, settings: HazardSettings
+) -> np.ndarray:
     """Exact log-rate draws ``(n, pair)`` for pairs with no event: Gamma posterior."""
     import pymc as pm
 
     shape = settings.priors.unobserved_shape
     rate = shape / np.exp(crude) + months.sum(axis=(1, 2))
-    draws = pm.draw(pm.Gamma.dist(alpha=shape, beta=rate), draws=n,
-                    random_seed=_seed(settings, 2))
+    draws = pm.draw(pm.Gamma.dist(alpha=shape, beta=rate), draws=n, random_seed=_seed(settings, 2))
     return np.log(np.maximum(np.asarray(draws).reshape(n, -1), np.finfo(float).tiny))
 
 
@@ -177,8 +217,9 @@ def _dirichlet_prior(counts: np.ndarray, settings: HazardSettings) -> np.ndarray
     return np.broadcast_to(conc, counts.shape).copy()
 
 
-def _placement_shares(entry: pd.DataFrame, move: pd.DataFrame, n: int,
-                      settings: HazardSettings) -> dict[str, np.ndarray]:
+def _placement_shares(
+    entry: pd.DataFrame, move: pd.DataFrame, n: int, settings: HazardSettings
+) -> dict[str, np.ndarray]:
     """Exact posterior draws ``(n, row, group)`` of the entry and move shares."""
     import pymc as pm
 
@@ -186,8 +227,9 @@ def _placement_shares(entry: pd.DataFrame, move: pd.DataFrame, n: int,
     for part, (name, counts) in enumerate((("p_entry", entry), ("p_move", move)), start=3):
         values = counts.to_numpy()
         conc = _dirichlet_prior(values, settings) + values
-        out[name] = np.asarray(pm.draw(pm.Dirichlet.dist(a=conc), draws=n,
-                                       random_seed=_seed(settings, part)))
+        out[name] = np.asarray(
+            pm.draw(pm.Dirichlet.dist(a=conc), draws=n, random_seed=_seed(settings, part))
+        )
     return out
 
 
@@ -198,8 +240,12 @@ def _diagnose(post: Any, stats: Any, index: HazardIndex) -> dict[str, Any]:
 
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
     values = log_rates(post).reshape(n_chain, n_draw, -1)
-    cells = [f"{p} {a} {k}" for p in index.pair_labels() for a in index.age_bands
-             for k in index.duration_bands]
+    cells = [
+        f"{p} {a} {k}"
+        for p in index.pair_labels()
+        for a in index.age_bands
+        for k in index.duration_bands
+    ]
     data = xr.Dataset({"x": (("chain", "draw", "cell"), values)})
     rhat = az.rhat(data)["x"].to_numpy()
     ess = az.ess(data, method="bulk")["x"].to_numpy()
@@ -212,8 +258,13 @@ def _diagnose(post: Any, stats: Any, index: HazardIndex) -> dict[str, Any]:
     }
 
 
-def sample_posterior(exposure: pd.DataFrame, index: HazardIndex, entry: pd.DataFrame | None,
-                     move: pd.DataFrame | None, settings: HazardSettings) -> tuple[Any, dict]:
+def sample_posterior(
+    exposure: pd.DataFrame,
+    index: HazardIndex,
+    entry: pd.DataFrame | None,
+    move: pd.DataFrame | None,
+    settings: HazardSettings,
+) -> tuple[Any, dict]:
     """Posterior draws for every pair of ``index`` (and placement shares when given).
 
     ``exposure`` is the tidy table of :func:`compute_exposure` restricted to ``index`` (same
@@ -234,8 +285,13 @@ def sample_posterior(exposure: pd.DataFrame, index: HazardIndex, entry: pd.DataF
     gamma = np.zeros((n, shape[0], shape[2]))
     sigma_age = np.full((n, shape[0]), np.nan)
     sigma_dur = np.full((n, shape[0]), np.nan)
-    diagnostics: dict[str, Any] = {"max_rhat": 1.0, "worst_rhat": "", "min_ess_bulk": float(n),
-                                   "worst_ess": "", "divergences": 0}
+    diagnostics: dict[str, Any] = {
+        "max_rhat": 1.0,
+        "worst_rhat": "",
+        "min_ess_bulk": float(n),
+        "worst_ess": "",
+        "divergences": 0,
+    }
     stats = None
     if seen.any():
         sub = HazardIndex(tuple(p for p, k in zip(index.pairs, seen, strict=True) if k))
@@ -247,12 +303,21 @@ def sample_posterior(exposure: pd.DataFrame, index: HazardIndex, entry: pd.DataF
             return values.reshape(n, *values.shape[2:])
 
         alpha[:, seen], beta[:, seen], gamma[:, seen] = (
-            flat("alpha"), flat("beta_age"), flat("gamma_dur"))
+            flat("alpha"),
+            flat("beta_age"),
+            flat("gamma_dur"),
+        )
         sigma_age[:, seen], sigma_dur[:, seen] = flat("sigma_age"), flat("sigma_dur")
     if (~seen).any():
         alpha[:, ~seen] = _unobserved_alpha(months[~seen], crude[~seen], n, settings)
-    diagnostics.update({"chains": n_chain, "draws": n_draw, "pairs_sampled": int(seen.sum()),
-                        "pairs_without_events": int((~seen).sum())})
+    diagnostics.update(
+        {
+            "chains": n_chain,
+            "draws": n_draw,
+            "pairs_sampled": int(seen.sum()),
+            "pairs_without_events": int((~seen).sum()),
+        }
+    )
 
     def array(values: np.ndarray, *dims: str) -> tuple[tuple[str, ...], np.ndarray]:
         return ("chain", "draw", *dims), values.reshape(n_chain, n_draw, *values.shape[1:])
@@ -265,15 +330,23 @@ def sample_posterior(exposure: pd.DataFrame, index: HazardIndex, entry: pd.DataF
         "sigma_dur": array(sigma_dur, "pair"),
     }
     coords: dict[str, Any] = {
-        "chain": np.arange(n_chain), "draw": np.arange(n_draw), "pair": index.pair_labels(),
-        "age_band": list(index.age_bands), "duration_band": list(index.duration_bands),
+        "chain": np.arange(n_chain),
+        "draw": np.arange(n_draw),
+        "pair": index.pair_labels(),
+        "age_band": list(index.age_bands),
+        "duration_band": list(index.duration_bands),
     }
     if entry is not None and move is not None:
         shares = _placement_shares(entry, move, n, settings)
         variables["p_entry"] = array(shares["p_entry"], "entry_age_band", "group")
         variables["p_move"] = array(shares["p_move"], "from_group", "group")
-        coords.update({"entry_age_band": list(entry.index), "from_group": list(move.index),
-                       "group": list(entry.columns)})
+        coords.update(
+            {
+                "entry_age_band": list(entry.index),
+                "from_group": list(move.index),
+                "group": list(entry.columns),
+            }
+        )
     posterior = xr.Dataset(variables, coords=coords)
     groups = {"posterior": posterior}
     if stats is not None:

@@ -94,8 +94,11 @@ class HazardSettings:
         data = dict(data or {})
         parts: dict[str, Any] = {}
         for f in fields(cls):
-            schema = {"priors": HazardPriors, "sampler": SamplerSettings,
-                      "checks": ConvergenceChecks}[f.name]
+            schema = {
+                "priors": HazardPriors,
+                "sampler": SamplerSettings,
+                "checks": ConvergenceChecks,
+            }[f.name]
             given = dict(data.pop(f.name, None) or {})
             known = {g.name for g in fields(schema)}
             unknown = sorted(set(given) - known)
@@ -135,17 +138,24 @@ class HazardSettings:
             if not value > 0:
                 raise ConfigError(f"hazard settings: {name} must be > 0, got {value!r}")
         if self.priors.placement_strength < 0:
-            raise ConfigError("hazard settings: priors.placement_strength must be >= 0, "
-                             f"got {self.priors.placement_strength!r}")
+            raise ConfigError(
+                "hazard settings: priors.placement_strength must be >= 0, "
+                f"got {self.priors.placement_strength!r}"
+            )
         if self.sampler.tune < 0:
-            raise ConfigError(f"hazard settings: sampler.tune must be >= 0, got "
-                             f"{self.sampler.tune!r}")
+            raise ConfigError(
+                f"hazard settings: sampler.tune must be >= 0, got {self.sampler.tune!r}"
+            )
         if not 0.5 <= self.sampler.target_accept < 1:
-            raise ConfigError("hazard settings: sampler.target_accept must be in [0.5, 1), got "
-                             f"{self.sampler.target_accept!r}")
+            raise ConfigError(
+                "hazard settings: sampler.target_accept must be in [0.5, 1), got "
+                f"{self.sampler.target_accept!r}"
+            )
         if self.checks.on_failure not in ("raise", "warn"):
-            raise ConfigError("hazard settings: checks.on_failure must be 'raise' or 'warn', "
-                             f"got {self.checks.on_failure!r}")
+            raise ConfigError(
+                "hazard settings: checks.on_failure must be 'raise' or 'warn', "
+                f"got {self.checks.on_failure!r}"
+            )
 
     def fingerprint_payload(self) -> dict[str, Any]:
         """The settings that change the posterior (priors and sampler, not display/checks)."""

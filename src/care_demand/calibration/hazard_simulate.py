@@ -31,8 +31,9 @@ def _next_edge(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
     return padded[pos]
 
 
-def _run(rates: np.ndarray, age0: np.ndarray,
-         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _run(
+    rates: np.ndarray, age0: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Duration (months) and destination slot (-1: reached 18) for one stratum's spells."""
     n = len(age0)
     d = np.zeros(n)
@@ -111,8 +112,9 @@ def simulate_spells(
         exit_reason = np.full(n, None, dtype=object)
         if care:
             exits = (slot >= 0) & (destination != MOVE)
-            next_state = np.where(destination == MOVE, vocab.CARE,
-                                  np.where(exits, vocab.NONE, vocab.CARE_LEAVER))
+            next_state = np.where(
+                destination == MOVE, vocab.CARE, np.where(exits, vocab.NONE, vocab.CARE_LEAVER)
+            )
             exit_reason[exits] = destination[exits]
             exit_reason[reached] = vocab.AGE_18
         else:
@@ -122,20 +124,22 @@ def simulate_spells(
         to_care = next_state == vocab.CARE
         next_group[to_care] = rng.choice(groups, size=int(to_care.sum()))
         open_ = np.asarray(end > we)
-        frame = pd.DataFrame({
-            "child_id": [f"S{serial + i:07d}" for i in range(n)],
-            "state": state,
-            "placement_group": group,
-            "start": start,
-            "end": end.where(~open_),
-            "next_state": np.where(open_, None, next_state),
-            "next_group": np.where(open_, None, next_group),
-            "exit_reason": np.where(open_, None, exit_reason),
-            "dob": dob,
-            "age_at_start": age0,
-            "entered_before_window": (start < ws),
-            "care_period": pd.array([1 if care else pd.NA] * n, dtype="Int64"),
-        })
+        frame = pd.DataFrame(
+            {
+                "child_id": [f"S{serial + i:07d}" for i in range(n)],
+                "state": state,
+                "placement_group": group,
+                "start": start,
+                "end": end.where(~open_),
+                "next_state": np.where(open_, None, next_state),
+                "next_group": np.where(open_, None, next_group),
+                "exit_reason": np.where(open_, None, exit_reason),
+                "dob": dob,
+                "age_at_start": age0,
+                "entered_before_window": (start < ws),
+                "care_period": pd.array([1 if care else pd.NA] * n, dtype="Int64"),
+            }
+        )
         frames.append(frame)
         serial += n
     out = pd.concat(frames, ignore_index=True)

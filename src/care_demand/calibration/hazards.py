@@ -154,27 +154,40 @@ class HazardModel:
         else:
             started = time.perf_counter()
             self.posterior_, self.diagnostics_ = sample_posterior(
-                exposure, index, entry if has_care else None, move if has_care else None,
-                self.settings)
+                exposure,
+                index,
+                entry if has_care else None,
+                move if has_care else None,
+                self.settings,
+            )
             self.diagnostics_["sampling_seconds"] = round(time.perf_counter() - started, 2)
             self.from_cache_ = False
             if cache is not None:
-                _save_cache(cache, self.fingerprint_, self.posterior_, self.diagnostics_,
-                            self.settings)
+                _save_cache(
+                    cache, self.fingerprint_, self.posterior_, self.diagnostics_, self.settings
+                )
         self._check_convergence()
         return self
 
-    def _fingerprint(self, data_fingerprint: str, exposure: pd.DataFrame, entry: pd.DataFrame,
-                     move: pd.DataFrame) -> str:
+    def _fingerprint(
+        self, data_fingerprint: str, exposure: pd.DataFrame, entry: pd.DataFrame, move: pd.DataFrame
+    ) -> str:
         digest = hashlib.sha256()
-        head = {"data": str(data_fingerprint), "settings": self.settings.fingerprint_payload(),
-                "version": __version__, "format": _CACHE_FORMAT}
+        head = {
+            "data": str(data_fingerprint),
+            "settings": self.settings.fingerprint_payload(),
+            "version": __version__,
+            "format": _CACHE_FORMAT,
+        }
         digest.update(json.dumps(head, sort_keys=True).encode())
         labels = exposure[["state", "group", "destination", "age_band", "duration_band"]]
         digest.update("\n".join(labels.fillna("").agg("|".join, axis=1)).encode())
-        for values in (exposure["exposure_months"].to_numpy(dtype=np.float64),
-                       exposure["events"].to_numpy(dtype=np.int64),
-                       entry.to_numpy(dtype=np.int64), move.to_numpy(dtype=np.int64)):
+        for values in (
+            exposure["exposure_months"].to_numpy(dtype=np.float64),
+            exposure["events"].to_numpy(dtype=np.int64),
+            entry.to_numpy(dtype=np.int64),
+            move.to_numpy(dtype=np.int64),
+        ):
             digest.update(np.ascontiguousarray(values).tobytes())
         return digest.hexdigest()
 
@@ -183,27 +196,37 @@ class HazardModel:
         problems: list[str] = []
         advice: dict[str, str] = {}
         if diag["max_rhat"] > checks.max_rhat:
-            problems.append(f"max R-hat {diag['max_rhat']:.4f} > {checks.max_rhat} "
-                            f"(worst: {diag['worst_rhat']})")
+            problems.append(
+                f"max R-hat {diag['max_rhat']:.4f} > {checks.max_rhat} "
+                f"(worst: {diag['worst_rhat']})"
+            )
             advice["tune"] = f"more tuning (sampler.tune {sampler.tune} -> {2 * sampler.tune})"
         if diag["max_rhat"] > checks.max_rhat or diag["min_ess_bulk"] < checks.min_ess_bulk:
             advice["draws"] = f"more draws (sampler.draws {sampler.draws} -> {2 * sampler.draws})"
         if diag["min_ess_bulk"] < checks.min_ess_bulk:
-            problems.append(f"min bulk ESS {diag['min_ess_bulk']:.0f} < {checks.min_ess_bulk:.0f} "
-                            f"(worst: {diag['worst_ess']})")
+            problems.append(
+                f"min bulk ESS {diag['min_ess_bulk']:.0f} < {checks.min_ess_bulk:.0f} "
+                f"(worst: {diag['worst_ess']})"
+            )
         if diag["divergences"] > checks.max_divergences:
-            problems.append(f"{diag['divergences']} divergent transitions "
-                            f"(allowed {checks.max_divergences})")
+            problems.append(
+                f"{diag['divergences']} divergent transitions (allowed {checks.max_divergences})"
+            )
             higher = min(0.99, round(1 - (1 - sampler.target_accept) / 2, 3))
             advice["target_accept"] = (
                 f"a higher sampler.target_accept ({sampler.target_accept} -> {higher}) or "
-                "narrower priors (priors.sigma_age_scale, priors.sigma_dur_scale)")
+                "narrower priors (priors.sigma_age_scale, priors.sigma_dur_scale)"
+            )
         diag["converged"] = not problems
         if not problems:
             return
-        message = ("transition hazards did not converge: " + "; ".join(problems) + ". Try "
-                   + ", ".join(advice.values())
-                   + ". For an exploratory run only, set checks.on_failure: warn.")
+        message = (
+            "transition hazards did not converge: "
+            + "; ".join(problems)
+            + ". Try "
+            + ", ".join(advice.values())
+            + ". For an exploratory run only, set checks.on_failure: warn."
+        )
         if checks.on_failure == "warn":
             warnings.warn(message, HazardConvergenceWarning, stacklevel=3)
         else:
@@ -249,11 +272,12 @@ class HazardModel:
         mean, lower, upper and the observed count."""
         self._require_fit()
         if "p_entry" not in self.posterior_.posterior:
-            return pd.DataFrame(columns=["kind", "from", "to", "mean", "lower", "upper",
-                                         "count"])
+            return pd.DataFrame(columns=["kind", "from", "to", "mean", "lower", "upper", "count"])
         parts = []
-        for kind, name, counts in (("entry", "p_entry", self.entry_counts_),
-                                   ("move", "p_move", self.move_counts_)):
+        for kind, name, counts in (
+            ("entry", "p_entry", self.entry_counts_),
+            ("move", "p_move", self.move_counts_),
+        ):
             values = self.posterior_.posterior[name].to_numpy()
             values = values.reshape(-1, *values.shape[2:])
             low, high = np.quantile(values, [(1 - cred) / 2, (1 + cred) / 2], axis=0)
@@ -302,9 +326,11 @@ def _modelled_strata(exposure: pd.DataFrame) -> list[tuple[str, str | None]]:
     if care_seen:
         strata.extend((vocab.CARE, g) for g in vocab.PLACEMENT_GROUPS)
     if not strata:
-        raise SpellDataError("no exposure inside the observation window: the spells table has no "
-                         "modelled spell (early_help, assessment, cin, cp, care) that overlaps "
-                         "[window_start, window_end]")
+        raise SpellDataError(
+            "no exposure inside the observation window: the spells table has no "
+            "modelled spell (early_help, assessment, cin, cp, care) that overlaps "
+            "[window_start, window_end]"
+        )
     return strata
 
 
@@ -331,8 +357,13 @@ def _load_cache(paths: tuple[Path, Path], fingerprint: str) -> tuple[Any, dict] 
     return idata, dict(meta["diagnostics"])
 
 
-def _save_cache(paths: tuple[Path, Path], fingerprint: str, idata: Any,
-                diagnostics: dict[str, Any], settings: HazardSettings) -> None:
+def _save_cache(
+    paths: tuple[Path, Path],
+    fingerprint: str,
+    idata: Any,
+    diagnostics: dict[str, Any],
+    settings: HazardSettings,
+) -> None:
     import pymc as pm
 
     nc, sidecar = paths

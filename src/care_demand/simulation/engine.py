@@ -50,7 +50,7 @@ _DUR_EDGES_M = [low for _, low, _ in vocab.DURATION_BANDS[1:]]
 _ADULT_M = 18.0 * 12.0
 _N_AGE = len(_AGE_EDGES_M)
 _N_DUR = len(_DUR_EDGES_M)
-_ROW = 16  # uniforms pre-drawn per child; more are drawn on demand
+_ROW = 24  # uniforms pre-drawn per child; more are drawn on demand
 
 _INHOUSE_FOSTER = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.INHOUSE_FOSTER)
 _IFA = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.IFA)
@@ -195,7 +195,10 @@ class ReplicateModel:
         h = system.horizon_months
         n_codes = len(CODES)
         self.stocks = np.zeros((h, n_codes, len(REPORT_AGE_BANDS)), dtype=np.int32)
-        self.flows = np.zeros((h, n_codes + 1, n_codes + 1), dtype=np.int32)
+        # Moves are counted in a flat list (cheaper than numpy scalar updates), reshaped at the end.
+        self._flow_width = n_codes + 1
+        self._flows = [0] * (h * self._flow_width * self._flow_width)
+        self._last_month = h - 1
         self.exits = np.zeros((h, len(EXIT_REASONS)), dtype=np.int32)
         self.arrivals = np.zeros((h, len(system.arrival_kinds)), dtype=np.int32)
         self.placement_days = np.zeros((h, N_GROUPS), dtype=np.float64)
@@ -206,6 +209,8 @@ class ReplicateModel:
         self.outreach_rec = np.zeros(h, dtype=np.int32)
         self.events = 0
 
+        self._arrival_ages = [ages.tolist() for ages in system.arrival_ages]
+        self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
         self._codes = np.full(1024, -1, dtype=np.int16)
         self._births = np.zeros(1024, dtype=np.float64)
@@ -220,9 +225,7 @@ class ReplicateModel:
         self._foster_cap = 0
         self._homes = [h_ for h_ in cap.homes]
         self._home_open = [False] * len(self._homes)
-        self._home_beds = [
-            floor(home.beds * home.max_occupancy + 1e-9) for home in self._homes
-        ]
+        self._home_beds = [floor(home.beds * home.max_occupancy + 1e-9) for home in self._homes]
         self._home_children: list[dict[int, _Child]] = [{} for _ in self._homes]
         self._waiting: dict[int, dict[int, _Child]] = {_IFA: {}, _EXTERNAL_RES: {}}
         self._outreach_now = 0
@@ -257,11 +260,16 @@ class ReplicateModel:
 
     def _occupy(self, group: int, delta: int, now: float) -> None:
         """Track children per placement group and integrate placement-days."""
-        self.placement_days[min(int(now), len(self.placement_days) - 1), group] += (
+        self.placement_days[min(int(now), self._last_month), group] += (
             self._group_count[group] * (now - self._group_since[group]) * vocab.DAYS_PER_MONTH
         )
         self._group_since[group] = now
         self._group_count[group] += delta
+
+    def _count_flow(self, now: float, origin: int, target: int) -> None:
+        month = min(int(now), self._last_month)
+        width = self._flow_width
+        self._flows[(month * width + origin) * width + target] += 1
 
     def _set_code(self, c: _Child, code: int, now: float, record: bool = True) -> None:
         old = c.code
@@ -280,7 +288,7 @@ class ReplicateModel:
         if code >= FIRST_CARE and code < LEAVER:
             self._occupy(code - FIRST_CARE, 1, now)
         if record:
-            self.flows[min(int(now), len(self.flows) - 1), old + 1, code + 1] += 1
+            self._count_flow(now, old + 1, code + 1)
         c.code = code
         c.entered = now
         self._codes[c.idx] = code
@@ -379,7 +387,7 @@ class ReplicateModel:
         freed = code if code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
         self._set_code(c, -1, now)
         c.version += 1
-        self.exits[min(int(now), len(self.exits) - 1), _EXIT[reason]] += 1
+        self.exits[min(int(now), self._last_month), _EXIT[reason]] += 1
         if in_care:
             age = (now - c.birth) / 12.0
             if (
@@ -572,18 +580,25 @@ class ReplicateModel:
         """Each month, draw the month's arrivals and schedule each at its own time."""
         system = self.system
         path = self.replicate % system.arrival_intensity.shape[0]
-        intensity = system.arrival_intensity[path]
+        intensity = system.arrival_intensity[path, : system.horizon_months]
+        n_kinds = intensity.shape[1]
+        u0 = np.array(
+            [
+                [self._rng(_S_COUNTS, k, month).random() for k in range(n_kinds)]
+                for month in range(system.horizon_months)
+            ]
+        )
+        # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
+        counts = np.where(intensity > 0, poisson.ppf(u0, np.maximum(intensity, 1e-12)), 0)
+        counts = counts.astype(np.int64)
+        self.arrivals += counts.astype(np.int32)
         for month in range(system.horizon_months):
             if month > self.env.now:
                 yield self.env.timeout(month - self.env.now)
-            for k in range(len(system.arrival_kinds)):
-                lam = float(intensity[month, k])
-                u0 = self._rng(_S_COUNTS, k, month).random()
-                # Inverse-CDF counts: a scenario with more arrivals keeps these and adds more.
-                n = int(poisson.ppf(u0, lam)) if lam > 0 else 0
+            for k in range(n_kinds):
+                n = int(counts[month, k])
                 if n == 0:
                     continue
-                self.arrivals[month, k] += n
                 block = self._rng(_S_ARRIVALS, k, month).random((n, _ROW)).tolist()
                 for i, row in enumerate(block):
                     event = self.env.timeout(month + row[0] - self.env.now, (k, month, i, row))
@@ -591,16 +606,15 @@ class ReplicateModel:
 
     def _arrive(self, event: simpy.Event) -> None:
         k, month, i, row = event.value
-        system = self.system
         now = self.env.now
-        ages = system.arrival_ages[k]
-        age = float(ages[min(int(row[1] * len(ages)), len(ages) - 1)])
+        ages = self._arrival_ages[k]
+        age = ages[min(int(row[1] * len(ages)), len(ages) - 1)]
         c = self._new_child(now - 12.0 * age, (k, month, i), row)
         c.k = 2
-        state = ARRIVAL_STATES[system.arrival_kinds[k]]
+        state = self._arrival_states[k]
         self.events += 1
-        if state == vocab.ASSESSMENT and self._u(c) < system.referral_nfa_share:
-            self.flows[min(int(now), len(self.flows) - 1), 0, 0] += 1  # closed at once (NFA)
+        if state == vocab.ASSESSMENT and self._u(c) < self.system.referral_nfa_share:
+            self._count_flow(now, 0, 0)  # referral closed at once (NFA)
         elif state == vocab.CARE:
             self._enter_care(c, now)
         else:
@@ -728,7 +742,9 @@ class ReplicateModel:
         return ReplicateResult(
             replicate=self.replicate,
             stocks=self.stocks,
-            flows=self.flows,
+            flows=np.asarray(self._flows, dtype=np.int32).reshape(
+                len(self.stocks), self._flow_width, self._flow_width
+            ),
             exits=self.exits,
             arrivals=self.arrivals,
             placement_days=self.placement_days,
