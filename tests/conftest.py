@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from care_demand.config import AppConfig, CalibrationConfig, SimulationConfig
+from care_demand.config import AppConfig, load_config
 from care_demand.data import EventHistory
 from care_demand.pipeline import Calibrated, calibrate, load
 
@@ -19,10 +19,14 @@ def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def quick_config(calibration_cache: Path) -> AppConfig:
-    """The default configuration with few replicates and the session's calibration cache."""
-    return AppConfig(
-        calibration=CalibrationConfig(cache_dir=str(calibration_cache)),
-        simulation=SimulationConfig(replicates=8, n_jobs=2, chunk_size=4),
+    """The shipped configuration with few replicates and the session's calibration cache."""
+    return load_config(
+        [
+            f"calibration.cache_dir={calibration_cache}",
+            "simulation.replicates=8",
+            "simulation.n_jobs=2",
+            "simulation.chunk_size=4",
+        ]
     )
 
 

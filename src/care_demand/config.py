@@ -97,3 +97,20 @@ class AppConfig:
     # How far the run goes: "data" (validate and summarise only), "calibration" (also fit
     # the hazards and arrival trends) or "simulation" (also project: the full run).
     run_until: str = "simulation"
+
+
+def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
+    """Compose ``configs/`` exactly as ``care-demand`` does, with Hydra-style overrides.
+
+    For notebooks and tests: ``load_config(["simulation.replicates=20", "seed=7"])`` gives
+    the same typed configuration the command line would, so the YAML files stay the single
+    source of every number.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    ConfigStore.instance().store(name="base_config", node=AppConfig)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        composed = compose(config_name="config", overrides=list(overrides))
+    return OmegaConf.to_object(composed)  # type: ignore[return-value]
