@@ -490,25 +490,37 @@ class ReplicateModel:
         return -1
 
     def _fill_vacancy(self, code: int, now: float) -> None:
-        """Offer freed in-house places to children waiting outside, longest-waiting first."""
+        """Offer freed in-house places to children waiting outside, longest-waiting first.
+
+        The queue is in order of waiting time, so children past the step-back window are
+        dropped from its front and the search stops at the first child who fits.
+        """
         window = self.system.capacity.policy.step_back_within_months
         if not self._enforce or window <= 0:
             return
         external = _IFA if code == _INHOUSE_FOSTER else _EXTERNAL_RES
         queue = self._waiting[external]
-        for idx in list(queue):
-            c = queue[idx]
-            if now - c.waiting_since > window:
-                del queue[idx]
-                continue
+        while queue:
+            idx, c = next(iter(queue.items()))
+            if now - c.waiting_since <= window:
+                break
+            del queue[idx]
+        while queue:
+            chosen = None
             if code == _INHOUSE_FOSTER:
                 if len(self._foster_children) >= self._foster_cap:
                     return
-            elif self._free_home((now - c.birth) / 12.0) < 0:
-                continue
-            del queue[idx]
-            c.waiting_since = -1.0
-            self._place(c, code, now)
+                chosen = next(iter(queue.values()))
+            else:
+                for c in queue.values():
+                    if self._free_home((now - c.birth) / 12.0) >= 0:
+                        chosen = c
+                        break
+            if chosen is None:
+                return
+            del queue[chosen.idx]
+            chosen.waiting_since = -1.0
+            self._place(chosen, code, now)
 
     def _displace(self, children: list[_Child], now: float) -> None:
         """Children whose in-house placement closed move to the external equivalent."""
