@@ -81,7 +81,7 @@ class SimulationConfig:
     horizon_months: int = 60
     replicates: int = 200
     n_jobs: int = -1
-    chunk_size: int = 5
+    chunk_size: int = 20
 
 
 @dataclass
