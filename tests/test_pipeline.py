@@ -175,3 +175,31 @@ def test_care_demand_command_accepts_overrides(tmp_path: Path, calibration_cache
     assert "no such folder" in bad.stderr and "Traceback" not in bad.stderr
     wrong = _cli("care-demand", f"hydra.run.dir={tmp_path / 'y'}", "run_until=everything")
     assert wrong.returncode == 2 and "run_until" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_care_only_data_are_calibrated_and_projected(
+    tmp_path: Path, calibration_cache: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", data / "ssda903")
+    config = load_config(
+        [
+            f"data.path={data}",
+            f"calibration.cache_dir={calibration_cache}",
+            "simulation.replicates=4",
+            "simulation.horizon_months=12",
+            "simulation.n_jobs=1",
+        ]
+    )
+    result = run(config, tmp_path / "out")
+    assert result.quantiles is not None
+    q = result.quantiles
+    arrivals = set(q.loc[q["measure"] == "arrivals", "category"])
+    assert arrivals == {"care_entry"}  # entries to care are the arrivals
+    outside_care = q[
+        (q["measure"] == "children") & q["category"].isin(["early_help", "assessment", "cin", "cp"])
+    ]
+    assert (outside_care["p95"] == 0).all()
+    care = q[(q.measure == "children") & (q.category == "care") & (q.age_band == "all")]
+    assert 300 <= care.iloc[0]["p50"] <= 500
