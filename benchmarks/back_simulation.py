@@ -1,0 +1,78 @@
+"""Back-simulation of the flow model on the built-in example (printed, not a test).
+
+From the caseload of 1 April 2018, with hazards and arrival trends fitted on April 2015 -
+March 2018 only, project three years and compare the simulated stocks of 31 March 2020 and
+2021 with the example's recorded stocks. Two variants: arrivals from the fitted trend
+(a true forecast) and the arrivals that were recorded (checks the flow model alone).
+
+Run: ``.venv/bin/python benchmarks/back_simulation.py [--replicates N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from care_demand.calibration import monthly_arrivals
+from care_demand.config import load_config
+from care_demand.pipeline import calibrate, load
+from care_demand.simulation.build import OutsideArrivals, build_system
+from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+
+CUT = pd.Timestamp("2018-03-31")
+CHECK_DATES = (pd.Timestamp("2020-03-31"), pd.Timestamp("2021-03-31"))
+STATES = ("early_help", "assessment", "cin", "cp", "care", "care_leaver")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=40)
+    args = parser.parse_args()
+    config = load_config(["calibration.cache_dir=.cache/back_simulation"])
+    _, history, _ = load(config)
+    cut = history.truncate(CUT)
+    fitted = calibrate(cut, config)
+    n = args.replicates
+    draws = fitted.hazards.draw(n, np.random.default_rng(1))
+    system = build_system(
+        cut,
+        draws,
+        fitted.arrivals,
+        config.capacity,
+        horizon_months=36,
+        n_paths=n,
+        seed=config.seed,
+        care_leaver=config.data.care_leaver,
+    )
+    recorded = monthly_arrivals(
+        OutsideArrivals.of(history).arrivals, CUT + pd.Timedelta(days=1), CHECK_DATES[-1]
+    )
+    wide = recorded.pivot(index="month", columns="kind", values="count")
+    wide = wide.reindex(columns=list(system.arrival_kinds)).fillna(0.0).to_numpy(float)
+    variants = {
+        "forecast arrivals": system,
+        "recorded arrivals": dataclasses.replace(system, arrival_intensity=wide[None].copy()),
+    }
+    for label, sys_ in variants.items():
+        results = run_replicates(sys_, n, config.seed, n_jobs=-1, chunk_size=10)
+        q = quantile_table(replicate_table(results, sys_))
+        print(f"\n== {label} ({n} replicates) ==")
+        print(f"{'date':<11}{'state':<13}{'recorded':>9}{'P5':>8}{'P50':>8}{'P95':>8}  inside")
+        for date in CHECK_DATES:
+            actual = history.stock(date)
+            rows = q[(q.measure == "children") & (q.age_band == "all") & (q.month == date)]
+            rows = rows.set_index("category")
+            for state in STATES:
+                p5, p50, p95 = rows.loc[state, ["p5", "p50", "p95"]]
+                inside = "yes" if p5 <= actual[state] <= p95 else "no"
+                print(
+                    f"{date:%Y-%m-%d} {state:<13}{actual[state]:>9}{p5:>8.0f}{p50:>8.0f}"
+                    f"{p95:>8.0f}  {inside}"
+                )
+
+
+if __name__ == "__main__":
+    main()
