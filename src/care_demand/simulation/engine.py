@@ -60,6 +60,10 @@ _EXTERNAL_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.EXTERNAL_RESIDEN
 _SUPPORTED = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)
 _FAMILY = tuple(FIRST_CARE + vocab.PLACEMENT_GROUPS.index(g) for g in vocab.FOSTER_GROUPS)
 _EDGE_OF_CARE = (code_of(vocab.ASSESSMENT), code_of(vocab.CIN), code_of(vocab.CP))
+# Codes of the states outside care, by name (destinations of moves between services).
+_STATE_CODE = {
+    state: code_of(state) for state in (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)
+}
 
 # Event actions.
 _MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
@@ -213,6 +217,7 @@ class ReplicateModel:
         self._arrival_ages = [ages.tolist() for ages in system.arrival_ages]
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
+        self._fire_cb = self._fire
         self._codes = np.full(1024, -1, dtype=np.int16)
         self._births = np.zeros(1024, dtype=np.float64)
         self._n = 0
@@ -348,8 +353,8 @@ class ReplicateModel:
             self._at(c, limit, _AT_18, 0)
 
     def _at(self, c: _Child, when: float, action: int, dest: int) -> None:
-        event = self.env.timeout(when - self.env.now, (c, c.version, action, dest))
-        event.callbacks.append(self._fire)
+        env = self.env
+        env.timeout(when - env.now, (c, c.version, action, dest)).callbacks.append(self._fire_cb)
 
     def _fire(self, event: simpy.Event) -> None:
         c, version, action, dest = event.value
@@ -366,7 +371,7 @@ class ReplicateModel:
                 elif name == vocab.CARE:
                     self._enter_care(c, now)
                 else:
-                    self._set_code(c, code_of(name), now)
+                    self._set_code(c, _STATE_CODE[name], now)
                     self._maybe_outreach(c, now)
                     self._schedule(c, now)
             elif name == MOVE:
