@@ -929,19 +929,35 @@ def test_arrivals_are_inside_the_window(random_history: tuple[CouncilData, Event
 def test_arrivals_from_outside_drop_step_ups_and_entries_from_cp() -> None:
     spells = pd.DataFrame(
         {
-            "child_id": ["a", "a", "b", "b", "c"],
-            "state": ["early_help", "assessment", "cp", "care", "care"],
+            "child_id": ["a", "a", "b", "b", "c", "e", "e"],
+            "state": ["early_help", "assessment", "cp", "care", "care", "cp", "assessment"],
             "start": pd.to_datetime(
-                ["2020-01-01", "2020-03-01", "2020-01-10", "2020-05-01", "2020-06-01"]
+                [
+                    "2020-01-01",
+                    "2020-03-01",
+                    "2020-01-10",
+                    "2020-05-01",
+                    "2020-06-01",
+                    "2020-01-05",
+                    "2020-08-01",
+                ]
             ),
-            "prev_state": ["none", "early_help", "none", "cp", "none"],
+            "prev_state": ["none", "early_help", "none", "cp", "none", "none", "cp"],
         }
     )
     arrivals = pd.DataFrame(
         {
-            "child_id": ["a", "a", "b", "b", "c", "d"],
+            "child_id": ["a", "a", "b", "b", "c", "d", "e"],
             "date": pd.to_datetime(
-                ["2020-01-01", "2020-03-01", "2020-01-10", "2020-05-01", "2020-06-01", "2020-07-01"]
+                [
+                    "2020-01-01",
+                    "2020-03-01",
+                    "2020-01-10",
+                    "2020-05-01",
+                    "2020-06-01",
+                    "2020-07-01",
+                    "2020-08-01",
+                ]
             ),
             "kind": [
                 "early_help_request",
@@ -949,6 +965,7 @@ def test_arrivals_from_outside_drop_step_ups_and_entries_from_cp() -> None:
                 "referral",
                 "care_entry",
                 "care_entry",
+                "referral",
                 "referral",
             ],
         }
@@ -968,6 +985,7 @@ def test_arrivals_from_outside_drop_step_ups_and_entries_from_cp() -> None:
         ("b", "referral"),
         ("c", "care_entry"),
         ("d", "referral"),  # closed with no further action: still from outside
+        ("e", "referral"),  # a new referral after a CP plan: the plan closes, this arrives
     ]
 
 

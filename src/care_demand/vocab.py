@@ -64,6 +64,26 @@ CARE_EXITS: Final[tuple[str, ...]] = (RETURN_HOME, SGO_CAO, ADOPTION, AGE_18, CA
 # Reason a spell outside care ends with no onward service.
 CLOSED: Final = "closed"
 
+# A move between placements within a period of care.
+MOVE: Final = "move"
+
+# The moves the model follows from each state (competing risks). A recorded move outside
+# these (for example a new referral while on a CP plan) is a closure followed by a new
+# arrival from outside services.
+TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
+    EARLY_HELP: (ASSESSMENT, CLOSED),
+    ASSESSMENT: (CIN, CP, EARLY_HELP, CARE, CLOSED),
+    CIN: (CP, EARLY_HELP, CARE, CLOSED),
+    CP: (CIN, EARLY_HELP, CARE, CLOSED),
+    CARE: (MOVE, RETURN_HOME, SGO_CAO, ADOPTION, CARE_EXIT_OTHER),
+}
+
+
+def is_modelled_move(origin: str, target: str) -> bool:
+    """Whether the model follows a move from state ``origin`` to state ``target``."""
+    return target in TRANSITIONS.get(origin, ())
+
+
 # Age bands (years, lower bound inclusive, upper exclusive) used for hazards and reporting.
 AGE_BANDS: Final[tuple[tuple[str, float, float], ...]] = (
     ("under_1", 0.0, 1.0),

@@ -43,16 +43,10 @@ __all__ = [
     "placement_counts",
 ]
 
-MOVE: Final = "move"
+MOVE: Final = vocab.MOVE
 CENSORED: Final = "censored"
 
-TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
-    vocab.EARLY_HELP: (vocab.ASSESSMENT, vocab.CLOSED),
-    vocab.ASSESSMENT: (vocab.CIN, vocab.CP, vocab.EARLY_HELP, vocab.CARE, vocab.CLOSED),
-    vocab.CIN: (vocab.CP, vocab.EARLY_HELP, vocab.CARE, vocab.CLOSED),
-    vocab.CP: (vocab.CIN, vocab.EARLY_HELP, vocab.CARE, vocab.CLOSED),
-    vocab.CARE: (MOVE, vocab.RETURN_HOME, vocab.SGO_CAO, vocab.ADOPTION, vocab.CARE_EXIT_OTHER),
-}
+TRANSITIONS: Final = vocab.TRANSITIONS
 NON_CARE_STATES: Final = (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)
 # Hazards cover childhood: the age bands below 18.
 HAZARD_AGE_BANDS: Final[tuple[tuple[str, float, float], ...]] = tuple(
@@ -194,8 +188,9 @@ def classify_exits(spells: pd.DataFrame) -> pd.Series:
     """Destination of each spell's end for the hazard model.
 
     Returns a string Series aligned with ``spells``: a destination from ``TRANSITIONS``,
-    ``"censored"`` (open, care exit at 18, care leaver spells), or ``"other:<state>"`` for an
-    end the model does not cover (censored for every modelled destination).
+    ``"censored"`` (open, care exit at 18, care leaver spells), or ``"other:<state>"`` for a
+    care spell's end the model does not cover (censored for every modelled destination).
+    Outside care, a move the model does not follow counts as ``closed``.
     """
     state = _text(spells, "state")
     nxt = _text(spells, "next_state")
@@ -214,11 +209,12 @@ def classify_exits(spells: pd.DataFrame) -> pd.Series:
     for s in NON_CARE_STATES:
         rows = (state == s) & ~open_
         closed = rows & ((nxt == vocab.NONE) | (reason == vocab.CLOSED))
-        out[closed] = vocab.CLOSED
         known = rows & ~closed & np.isin(nxt, TRANSITIONS[s])
         out[known] = nxt[known]
-        other = rows & ~closed & ~known
-        out[other] = "other:" + nxt[other]
+        # A move the model does not follow from this state (a new referral while on a CP
+        # plan, say) is a closure here; the next spell is an arrival from outside
+        # (EventHistory.arrivals_from_outside), so no child is lost or counted twice.
+        out[rows & ~known] = vocab.CLOSED
     return pd.Series(out, index=spells.index, dtype="string", name="destination")
 
 

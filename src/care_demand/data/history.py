@@ -217,18 +217,29 @@ class EventHistory:
         )
 
     def arrivals_from_outside(self) -> pd.DataFrame:
-        """Arrivals of children who were in no service just before (``arrivals`` columns).
+        """Arrivals the projection draws from outside services (``arrivals`` columns).
 
-        A referral is from outside unless it starts a spell that follows another spell of
-        the child (a step up from early help, say); a referral closed with no further action
-        counts as from outside. Early-help requests already exclude step-downs. An entry to
-        care is from outside when its first care spell follows no other spell. These are the
-        arrivals a projection draws; steps between services come from the hazards.
+        An arrival is internal, and left out, when the spell it opens follows another spell
+        by a move the model follows (``vocab.TRANSITIONS``): a referral that steps a child
+        up from early help, an entry to care from CIN or CP. Everything else is from outside:
+        a first referral, a referral closed with no further action, a new referral while on
+        a plan (the model closes the plan and the referral arrives), an early-help request
+        (step-downs are already excluded), an entry to care from no service.
         """
         arrivals = self.arrivals
-        linked = self.spells.loc[
-            self.spells["prev_state"] != vocab.NONE, ["child_id", "start", "state"]
-        ]
+        spells = self.spells
+        modelled = (
+            np.array(
+                [
+                    vocab.is_modelled_move(p, s)
+                    for p, s in zip(spells["prev_state"], spells["state"], strict=True)
+                ],
+                dtype=bool,
+            )
+            if len(spells)
+            else np.zeros(0, dtype=bool)
+        )
+        linked = spells.loc[modelled, ["child_id", "start", "state"]]
         internal = arrivals.merge(
             linked.rename(columns={"start": "date"}), on=["child_id", "date"], how="left"
         )
