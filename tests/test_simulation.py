@@ -13,7 +13,7 @@ from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, HomeC
 from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel
 from care_demand.simulation.expected import expected_stocks
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
-from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem, code_of
+from care_demand.simulation.system import CODES, LEAVER, CareSystem, code_of
 
 KINDS = ("referral", "early_help_request", "care_entry")
 MONTHLY = {  # constant monthly hazards by state and destination
@@ -49,12 +49,10 @@ def small_system(
     capacity: CapacityConfig | None = None,
     intensity: tuple[float, float, float] = (60.0, 80.0, 2.0),
 ) -> CareSystem:
-    n_case = 300
     codes = [code_of(vocab.CIN)] * 150 + [code_of(vocab.CARE, vocab.IFA)] * 150
     caseload = pd.DataFrame(
         {"code": codes, "age": ages, "months_in_state": 4.0, "months_in_care": 6.0}
     )
-    assert len(caseload) == n_case
     arrival = np.zeros((2, horizon, 3))
     arrival[:, :, :] = intensity
     return CareSystem(
@@ -170,4 +168,3 @@ def test_quantile_table_orders_quantiles() -> None:
     wide = month.pivot_table(index=["replicate", "month"], columns="category", values="value")
     groups = list(vocab.PLACEMENT_GROUPS)
     assert np.allclose(wide[groups].sum(axis=1), wide["care"])
-    assert FIRST_CARE == 4

@@ -13,18 +13,17 @@ import sys
 from pathlib import Path
 
 import hydra
-from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from care_demand.config import CONFIG_DIR, AppConfig, DataConfig
+from care_demand.config import CONFIG_DIR, AppConfig, DataConfig, register_schema
 from care_demand.errors import CareDemandError
 
 __all__ = ["main", "validate_entry", "validate_main"]
 
 log = logging.getLogger("care_demand")
 
-ConfigStore.instance().store(name="base_config", node=AppConfig)
+register_schema()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

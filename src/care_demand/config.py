@@ -99,6 +99,13 @@ class AppConfig:
     run_until: str = "simulation"
 
 
+def register_schema() -> None:
+    """Register :class:`AppConfig` as ``base_config`` in Hydra's ConfigStore."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="base_config", node=AppConfig)
+
+
 def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
     """Compose ``configs/`` exactly as ``care-demand`` does, with Hydra-style overrides.
 
@@ -107,10 +114,9 @@ def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
     source of every number.
     """
     from hydra import compose, initialize_config_dir
-    from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    ConfigStore.instance().store(name="base_config", node=AppConfig)
+    register_schema()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
         composed = compose(config_name="config", overrides=list(overrides))
     return OmegaConf.to_object(composed)  # type: ignore[return-value]

@@ -239,7 +239,7 @@ def _write_calibration(
     hazards = fitted.hazards
     out.write_csv("calibration/hazards.csv", hazards.summary(cred=0.9))
     out.write_csv("calibration/placements.csv", hazards.placement_summary(cred=0.9))
-    diagnostics = {k: v for k, v in hazards.diagnostics_.items()}
+    diagnostics = dict(hazards.diagnostics_)
     diagnostics["from_cache"] = bool(hazards.from_cache_)
     out.write_text(
         "calibration/diagnostics.json", json.dumps(diagnostics, indent=2, default=str) + "\n"

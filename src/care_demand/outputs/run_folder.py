@@ -28,7 +28,6 @@ class RunFolder:
     def __init__(self, final_dir: str | Path) -> None:
         self.final_dir = Path(final_dir)
         self.staging_dir = self.final_dir / f".staging-{os.getpid()}"
-        self._written: list[Path] = []
 
     def __enter__(self) -> RunFolder:
         self.final_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +51,6 @@ class RunFolder:
         """Return the staging path for output ``name`` (sub-folders are created)."""
         target = self.staging_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._written.append(target)
         return target
 
     def write_text(self, name: str, text: str) -> Path:

@@ -51,9 +51,8 @@ def projection_start(history: EventHistory) -> pd.Timestamp:
     return (history.window_end + pd.Timedelta(days=1)).to_period("M").to_timestamp()
 
 
-def nfa_share(history: EventHistory) -> float:
-    """Share of outside referrals that opened no spell (no further action)."""
-    outside = history.arrivals_from_outside()
+def nfa_share(history: EventHistory, outside: pd.DataFrame) -> float:
+    """Share of referrals from outside (``outside``) that opened no spell (no further action)."""
     referrals = outside[outside["kind"] == "referral"]
     if referrals.empty:
         return 0.0
@@ -66,8 +65,9 @@ def nfa_share(history: EventHistory) -> float:
     return float(matched["_spell"].isna().mean())
 
 
-def _age_samples(history: EventHistory, kinds: Sequence[str]) -> tuple[np.ndarray, ...]:
-    outside = history.arrivals_from_outside()
+def _age_samples(
+    history: EventHistory, outside: pd.DataFrame, kinds: Sequence[str]
+) -> tuple[np.ndarray, ...]:
     recent = outside[outside["date"] > history.window_end - pd.DateOffset(years=_AGE_SAMPLE_YEARS)]
     samples = []
     for kind in kinds:
@@ -106,6 +106,7 @@ def build_system(
     )
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)
+    outside = history.arrivals_from_outside()
     leaver = care_leaver if care_leaver is not None else CareLeaverConfig()
     return CareSystem(
         start=start,
@@ -113,8 +114,8 @@ def build_system(
         draws=draws,
         arrival_kinds=kinds,
         arrival_intensity=np.ascontiguousarray(intensity),
-        arrival_ages=_age_samples(history, kinds),
-        referral_nfa_share=nfa_share(history) if "referral" in kinds else 0.0,
+        arrival_ages=_age_samples(history, outside, kinds),
+        referral_nfa_share=nfa_share(history, outside) if "referral" in kinds else 0.0,
         caseload=caseload,
         capacity=capacity,
         mode=history.mode,

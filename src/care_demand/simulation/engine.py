@@ -479,11 +479,15 @@ class ReplicateModel:
         if waiting:
             c.waiting_since = now
             self._waiting[code][c.idx] = c
+        self._draw_out_of_area(c, code)
+        self._schedule(c, now)
+
+    def _draw_out_of_area(self, c: _Child, code: int) -> None:
+        """An external placement is outside the area with the configured probability."""
         p = self._p_ooa.get(code, 0.0)
         if p > 0.0 and self._u(c) < p:
             c.ooa = True
             self._ooa += 1
-        self._schedule(c, now)
 
     def _free_home(self, age: float) -> int:
         for i, home in enumerate(self._homes):
@@ -589,10 +593,7 @@ class ReplicateModel:
             if home >= 0:
                 c.home = home
                 self._home_children[home][c.idx] = c
-        p = self._p_ooa.get(code, 0.0)
-        if p > 0.0 and self._u(c) < p:
-            c.ooa = True
-            self._ooa += 1
+        self._draw_out_of_area(c, code)
 
     def _arrivals(self):
         """Each month, draw the month's arrivals and schedule each at its own time."""

@@ -14,27 +14,15 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.config import CareLeaverConfig
+from care_demand.data.history import SPELL_COLUMNS as HISTORY_SPELL_COLUMNS
 from care_demand.synthetic import engine as eng
 from care_demand.synthetic.ssda903 import CareRecords
 
 __all__ = ["SPELL_COLUMNS", "true_arrivals", "true_spells"]
 
-SPELL_COLUMNS: Final = (
-    "child_id",
-    "state",
-    "placement_group",
-    "start",
-    "end",
-    "next_state",
-    "next_group",
-    "exit_reason",
-    "dob",
-    "age_at_start",
-    "entered_before_window",
-    "care_period",
-    "legal_status",
-    "entry_route",
-)
+# The event history's spell columns; true spells carry no ``prev_state`` (the linking the
+# data layer does is not needed when the next state is known).
+SPELL_COLUMNS: Final = tuple(c for c in HISTORY_SPELL_COLUMNS if c != "prev_state")
 _STATE_NAMES: Final = np.array(
     [vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP] + [vocab.CARE] * 9, dtype=object
 )

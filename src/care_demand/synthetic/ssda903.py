@@ -275,19 +275,7 @@ def build_care_records(truth: GroundTruth, journeys: eng.Journeys, u: Any) -> Ca
             rows.append((*episode, end[last], rec, ""))
         else:
             rows.append((*episode, -1, "", ""))
-    episodes = pd.DataFrame(
-        rows,
-        columns=[
-            "CHILD",
-            "DECOM",
-            "RNE",
-            "LS",
-            "CIN",
-            "PLACE",
-            "PLACE_PROVIDER",
-            "DEC",
-            "REC",
-            "REASON_PLACE_CHANGE",
-        ],
-    )
+    # Every Episodes column up to REASON_PLACE_CHANGE; postcodes and URN stay blank.
+    columns = EPISODE_COLUMNS[: EPISODE_COLUMNS.index("REASON_PLACE_CHANGE") + 1]
+    episodes = pd.DataFrame(rows, columns=list(columns))
     return CareRecords(episodes=episodes, spell_ls=spell_ls, period_emergency=emergency)
