@@ -8,16 +8,20 @@ takes plain objects so tests and notebooks can call it without Hydra.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from care_demand.config import CONFIG_DIR, AppConfig, DataConfig, register_schema
 from care_demand.errors import CareDemandError
+from care_demand.scenarios.compare import STATUS_FILE
 
 __all__ = ["main", "validate_entry", "validate_main"]
 
@@ -31,22 +35,42 @@ def _hydra_main(cfg: DictConfig) -> None:
     from care_demand.data import InvalidDataError
     from care_demand.pipeline import run
 
-    config: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    scenario = str(cfg.scenario.name)
     try:
+        config: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+        if multirun:
+            # Scenarios already run side by side; each runs its replicates in one process
+            # (results do not depend on it).
+            config.simulation.n_jobs = 1
         run(config, run_dir)
-    except CareDemandError as exc:
-        print(f"care-demand: {exc}", file=sys.stderr)
+    except (CareDemandError, InvalidDataError, OmegaConfBaseException) as exc:
+        if isinstance(exc, InvalidDataError):
+            message = exc.report.format() + (
+                "\n\nThe data did not pass validation, so nothing was written. Correct the "
+                "rows above, or run with data.lenient=true to drop them (the counts dropped "
+                "per rule are then reported in the run's outputs)."
+            )
+        else:
+            message = str(exc)
+        _fail(run_dir, scenario, message, multirun)
+    except Exception as exc:  # an unexpected failure of one scenario must not stop the others
+        if not multirun:
+            raise
+        log.exception("scenario %s failed", scenario)
+        _fail(run_dir, scenario, f"unexpected error: {type(exc).__name__}: {exc}", multirun)
+
+
+def _fail(run_dir: Path, scenario: str, message: str, multirun: bool) -> None:
+    """Report a failed run: exit at once, or in a multirun record it and let the others go on."""
+    print(f"care-demand ({scenario}): {message}", file=sys.stderr)
+    if not multirun:
         sys.exit(2)
-    except InvalidDataError as exc:
-        print(exc.report.format(), file=sys.stderr)
-        print(
-            "\nThe data did not pass validation, so nothing was written. Correct the rows "
-            "above, or run with data.lenient=true to drop them (the counts dropped per rule "
-            "are then reported in the run's outputs).",
-            file=sys.stderr,
-        )
-        sys.exit(2)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    status = {"scenario": scenario, "ok": False, "error": message}
+    (run_dir / STATUS_FILE).write_text(json.dumps(status), encoding="utf-8")
 
 
 def main() -> None:

@@ -12,10 +12,15 @@ from pathlib import Path
 
 from care_demand.calibration.arrivals import ArrivalSettings
 from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.errors import ConfigError
+from care_demand.scenarios.schema import ScenarioConfig
+from care_demand.scenarios.validate import validate_config
 from care_demand.simulation.capacity import CapacityConfig
 
 # The repository's configs/ folder (the package is installed in editable mode by `make`).
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# The scenario files (a Hydra config group, linked into configs/ as ``scenario``).
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @dataclass
@@ -93,6 +98,7 @@ class AppConfig:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     seed: int = 20220331
     # How far the run goes: "data" (validate and summarise only), "calibration" (also fit
     # the hazards and arrival trends) or "simulation" (also project: the full run).
@@ -114,9 +120,25 @@ def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
     source of every number.
     """
     from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     register_schema()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        composed = compose(config_name="config", overrides=list(overrides))
-    return OmegaConf.to_object(composed)  # type: ignore[return-value]
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            composed = compose(config_name="config", overrides=list(overrides))
+        config: AppConfig = OmegaConf.to_object(composed)  # type: ignore[assignment]
+    except (HydraException, OmegaConfBaseException) as exc:
+        message = str(exc).split("\nConfig search path:", 1)[0].strip()
+        if exc.__cause__ is not None:  # the type check that failed, with the field's full key
+            message += f": {exc.__cause__}"
+        raise ConfigError(f"the configuration could not be composed: {message}") from None
+    validate_config(config, scenario_file(config), CONFIG_DIR)
+    return config
+
+
+def scenario_file(config: AppConfig) -> Path | None:
+    """The file in ``scenarios/`` the run's scenario comes from (``None`` if there is none)."""
+    path = SCENARIO_DIR / f"{config.scenario.name}.yaml"
+    return path if path.is_file() else None

@@ -18,13 +18,15 @@ from tqdm import tqdm
 from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
-from care_demand.config import EXAMPLE_DATA_DIR, AppConfig
+from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario_file
 from care_demand.data import CouncilData, EventHistory, build_history, load_council
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.outputs.charts import fan_chart, save_figure
 from care_demand.outputs.disclosure import suppress_small_counts
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
+from care_demand.scenarios import scenario_levers, validate_config
+from care_demand.scenarios.compare import KEY_MEASURES_FILE, STATUS_FILE, key_measures
 from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 
@@ -132,12 +134,16 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             f"run_until={config.run_until!r} (configs/config.yaml): expected one of "
             f"{', '.join(STAGES)}"
         )
+    validate_config(config, scenario_file(config), CONFIG_DIR)
+    log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
     council, history, synthetic = load(config)
     summary = summarise_history(
         history, config.output, synthetic=synthetic, dropped=council.dropped
     )
     fitted = calibrate(history, config) if config.run_until != "data" else None
-    projection = _project(history, fitted, config) if config.run_until == "simulation" else None
+    projection, replicates = (
+        _project(history, fitted, config) if config.run_until == "simulation" else (None, None)
+    )
 
     with RunFolder(run_dir) as out:
         out.write_text("data_summary.md", summary.markdown)
@@ -166,9 +172,11 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
         if fitted is not None:
             start = projection_start(history)
             _write_calibration(out, fitted, start, config.simulation.horizon_months)
+        out.write_text("scenario.md", _scenario_markdown(config))
         if projection is not None:
             quantiles = projection
             out.write_csv("projection/quantiles.csv", quantiles)
+            out.write_csv(KEY_MEASURES_FILE, key_measures(replicates))
             care_q = quantiles[
                 (quantiles["measure"] == "children")
                 & (quantiles["category"] == vocab.CARE)
@@ -177,7 +185,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             fan = fan_chart(
                 _monthly_care(history),
                 care_q,
-                title="Children in care: recorded and projected (baseline)",
+                title=f"Children in care: recorded and projected ({config.scenario.name})",
                 ylabel="Children in care at month end",
                 caption=SYNTHETIC_CAPTION if synthetic else "",
             )
@@ -191,19 +199,24 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             "mode": history.mode,
             "seed": config.seed,
             "run_until": config.run_until,
+            "scenario": config.scenario.name,
             "config": dataclasses.asdict(config),
         }
         out.write_text("run_details.json", json.dumps(details, indent=2, default=str) + "\n")
+        out.write_text(STATUS_FILE, json.dumps({"scenario": config.scenario.name, "ok": True}))
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
     return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
 
 
-def _project(history: EventHistory, fitted: Calibrated, config: AppConfig) -> pd.DataFrame:
-    """Simulate the replicates and summarise them as quantiles."""
+def _project(
+    history: EventHistory, fitted: Calibrated, config: AppConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate the replicates; return their quantiles and the replicate table."""
     sim = config.simulation
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1,)))
     draws = fitted.hazards.draw(sim.replicates, rng)
+    levers = scenario_levers(config.scenario)
     system = build_system(
         history,
         draws,
@@ -213,6 +226,9 @@ def _project(history: EventHistory, fitted: Calibrated, config: AppConfig) -> pd
         n_paths=sim.replicates,
         seed=config.seed,
         care_leaver=config.data.care_leaver,
+        arrival_levers=levers.arrivals,
+        hazard_levers=levers.hazards,
+        entry_levers=levers.entry,
     )
     log.info(
         "Simulating %d replicates x %d months from %s (%d children open at the start)",
@@ -230,7 +246,41 @@ def _project(history: EventHistory, fitted: Calibrated, config: AppConfig) -> pd
             chunk_size=sim.chunk_size,
             progress=lambda done: bar.update(done - bar.n),
         )
-    return quantile_table(replicate_table(results, system))
+    replicates = replicate_table(results, system)
+    return quantile_table(replicates), replicates
+
+
+def _scenario_markdown(config: AppConfig) -> str:
+    """What the run's scenario assumes, in plain English, with its levers."""
+    scenario = config.scenario
+    lines = [f"# Scenario: {scenario.title}", "", f"`{scenario.name}`", ""]
+    if scenario.description:
+        lines += [scenario.description.strip(), ""]
+    levers = [
+        *(("Arrivals", n, lv) for n, lv in sorted(scenario.arrival_levers.items())),
+        *(("Transition hazard", n, lv) for n, lv in sorted(scenario.hazard_levers.items())),
+        *(("Placement at entry", n, lv) for n, lv in sorted(scenario.entry_levers.items())),
+    ]
+    if levers:
+        lines += [
+            "| Lever | Kind | Change | From | Ramp (months) | Source |",
+            "|---|---|---|---|---|---|",
+        ]
+        for kind, name, lever in levers:
+            target = getattr(lever, "kind", None) or getattr(lever, "group", None) or ""
+            if kind == "Transition hazard":
+                group = f"/{lever.group}" if lever.group else ""
+                target = f"{lever.state}{group} -> {lever.destination}"
+            lines.append(
+                f"| {name} | {kind}: {target} | x{lever.multiplier:g} | {lever.start} | "
+                f"{lever.ramp_months} | {lever.source or 'see the scenario file'} |"
+            )
+        lines.append("")
+    lines.append(
+        "Capacity and cost settings of the run are listed in full in `run_details.json`; "
+        "the scenario file in `scenarios/` cites the source of each."
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _write_calibration(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel
+from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.config import CareLeaverConfig
 from care_demand.data import EventHistory
@@ -90,12 +91,15 @@ def build_system(
     n_paths: int,
     seed: int,
     arrival_levers: Sequence[ArrivalLever] = (),
+    hazard_levers: Sequence[HazardLever] = (),
+    entry_levers: Sequence[EntryPreferenceLever] = (),
     care_leaver: CareLeaverConfig | None = None,
 ) -> CareSystem:
     """Everything one run needs, from the history and the fitted models.
 
     ``arrivals`` must have been fitted on :class:`OutsideArrivals`. The caseload is the
-    children open on the last day of the history.
+    children open on the last day of the history. Levers are a scenario's changes to
+    arrivals, transition hazards and placement at entry from given dates.
     """
     start = projection_start(history)
     kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
@@ -122,4 +126,6 @@ def build_system(
         care_leaver_end_age=leaver.end_age,
         care_leaver_min_exit_age=leaver.min_exit_age,
         care_leaver_min_months=leaver.min_weeks_in_care * 7 / vocab.DAYS_PER_MONTH,
+        hazard_levers=tuple(hazard_levers),
+        entry_levers=tuple(entry_levers),
     )

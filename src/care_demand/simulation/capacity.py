@@ -14,8 +14,38 @@ __all__ = [
     "FosteringConfig",
     "HarbourConfig",
     "HomeConfig",
+    "MockingbirdConfig",
     "PlacementPolicy",
+    "RecruitmentChange",
 ]
+
+
+@dataclass
+class RecruitmentChange:
+    """A change to foster-carer recruitment from a date on (a marketing campaign, say).
+
+    Multiplies the monthly enquiries and the share of enquiries going on to assessment from
+    the month containing ``start``, reached linearly over ``ramp_months``.
+    """
+
+    start: str = "2022-04-01"
+    enquiries_multiplier: float = 1.0
+    conversion_multiplier: float = 1.0
+    ramp_months: int = 0
+
+
+@dataclass
+class MockingbirdConfig:
+    """Mockingbird constellations: a hub carer supporting a group of fostering households.
+
+    Households in a constellation resign less often; the attrition multiplier is uncertain,
+    drawn once per replicate from a log-normal (median, standard deviation of its log).
+    """
+
+    constellations: list[Any] = field(default_factory=list)  # [[date, number], ...] piecewise
+    households_per_constellation: int = 10
+    attrition_multiplier_median: float = 0.6
+    attrition_multiplier_log_sd: float = 0.3
 
 
 @dataclass
@@ -37,6 +67,9 @@ class FosteringConfig:
     # Households that can take a child at once (not every approved place is usable:
     # matching, carers' breaks, sibling groups).
     usable_share: float = 0.9
+    # Changes to recruitment from a date on, by name (scenarios add entries).
+    recruitment: dict[str, RecruitmentChange] = field(default_factory=dict)
+    mockingbird: MockingbirdConfig = field(default_factory=MockingbirdConfig)
 
 
 @dataclass
@@ -76,6 +109,9 @@ class PlacementPolicy:
     # A child placed externally for want of an in-house place moves back in-house when one
     # frees up, if they have been external for at most this many months (0 = never).
     step_back_within_months: float = 6.0
+    # Commissioning rule: a child whose placement would be with an agency (IFA, external
+    # residential) is placed in-house instead when an in-house place fits.
+    inhouse_first: bool = True
     # Probability that an external placement is outside the council's area, by group.
     out_of_area: dict[str, float] = field(
         default_factory=lambda: {"ifa": 0.55, "external_residential": 0.8}
@@ -87,7 +123,8 @@ class CapacityConfig:
     """All in-house capacity the simulation knows about."""
 
     fostering: FosteringConfig = field(default_factory=FosteringConfig)
-    homes: list[HomeConfig] = field(default_factory=list)
+    # Children's homes by name: a scenario adds a home, or changes one, by its name.
+    homes: dict[str, HomeConfig] = field(default_factory=dict)
     harbour: HarbourConfig = field(default_factory=HarbourConfig)
     policy: PlacementPolicy = field(default_factory=PlacementPolicy)
     # When false, in-house groups are unlimited (used by the expected-value check).

@@ -28,6 +28,7 @@ from scipy.stats import poisson
 
 from care_demand import vocab
 from care_demand.calibration.hazard_exposure import MOVE
+from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
 from care_demand.simulation.system import (
     ARRIVAL_STATES,
     CODES,
@@ -173,29 +174,47 @@ class ReplicateModel:
         pairs = list(system.draws.index.pairs)
         self._entry = system.draws.entry[draw] if system.draws.entry is not None else None
         self._move = system.draws.move[draw] if system.draws.move is not None else None
-        self._entry_cum = None if self._entry is None else np.cumsum(self._entry, 1).tolist()
         self._move_cum = None if self._move is None else np.cumsum(self._move, 1).tolist()
 
         effects = self._rng(_S_EFFECTS, 0, 0)
         harbour = cap.harbour
-        m_entry = float(
-            np.exp(
-                np.log(harbour.care_entry_multiplier_median)
-                + harbour.care_entry_multiplier_log_sd * effects.standard_normal()
-            )
+        m_entry = _lognormal(
+            harbour.care_entry_multiplier_median, harbour.care_entry_multiplier_log_sd, effects
         )
-        m_step = float(
-            np.exp(
-                np.log(harbour.residential_step_down_multiplier_median)
-                + harbour.residential_step_down_multiplier_log_sd * effects.standard_normal()
-            )
+        m_step = _lognormal(
+            harbour.residential_step_down_multiplier_median,
+            harbour.residential_step_down_multiplier_log_sd,
+            effects,
         )
-        rates = system.draws.rates[draw]
-        self._tab = _tables(rates, pairs)
+        mockingbird = cap.fostering.mockingbird
+        self._m_mockingbird = _lognormal(
+            mockingbird.attrition_multiplier_median,
+            mockingbird.attrition_multiplier_log_sd,
+            effects,
+        )
+        self.harbour_effects = (m_entry, m_step)
         supported = {(code, vocab.CARE): m_entry for code in _EDGE_OF_CARE}
         supported.update({(code, MOVE): m_step for code in (_INHOUSE_RES, _EXTERNAL_RES)})
-        self._tab_supported = _tables(rates, pairs, supported)
-        self.harbour_effects = (m_entry, m_step)
+        # Scenario levers change hazards from a date on: the horizon is cut into epochs at
+        # every month a lever's factor changes, with one set of tables per epoch.
+        index = system.draws.index
+        rates = system.draws.rates[draw]
+        epochs = _epoch_starts(system)
+        self._epoch_edges = [float(m) for m in epochs[1:]] + [float("inf")]
+        self._tabs = []
+        self._tabs_supported = []
+        self._entry_cums = []
+        for month in epochs:
+            date = system.start + pd.DateOffset(months=month)
+            epoch_rates = apply_levers(rates, index, system.hazard_levers, date)
+            self._tabs.append(_tables(epoch_rates, pairs))
+            self._tabs_supported.append(_tables(epoch_rates, pairs, supported))
+            if self._entry is not None:
+                entry = apply_entry_levers(
+                    self._entry, vocab.PLACEMENT_GROUPS, index.age_bands, system.entry_levers, date
+                )
+                self._entry_cums.append(np.cumsum(entry, 1).tolist())
+        self._tab = self._tabs[0]
 
         h = system.horizon_months
         n_codes = len(CODES)
@@ -226,10 +245,11 @@ class ReplicateModel:
         self._ooa = 0
         # In-house capacity.
         self._enforce = cap.enforce
+        self._inhouse_first = cap.enforce and cap.policy.inhouse_first
         self._foster_children: dict[int, _Child] = {}
         self._households: list[int] = []
         self._foster_cap = 0
-        self._homes = [h_ for h_ in cap.homes]
+        self._homes = list(cap.homes.values())
         self._home_open = [False] * len(self._homes)
         self._home_beds = [floor(home.beds * home.max_occupancy + 1e-9) for home in self._homes]
         self._home_children: list[dict[int, _Child]] = [{} for _ in self._homes]
@@ -311,10 +331,13 @@ class ReplicateModel:
             return
         limit = min(self.horizon, c.birth + _ADULT_M)
         supported = c.outreach == 1 or (c.outreach and code in (_INHOUSE_RES, _EXTERNAL_RES))
-        spec = (self._tab_supported if supported else self._tab)[code]
-        if spec is None:
+        tabs = self._tabs_supported if supported else self._tabs
+        if tabs[0][code] is None:
             raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
-        table = spec[1]
+        edges = self._epoch_edges
+        ep = bisect_right(edges, now)
+        epoch_end = edges[ep]
+        table = tabs[ep][code][1]
         e = -log(1.0 - self._u(c))
         birth = c.birth
         entered = c.entered
@@ -322,7 +345,7 @@ class ReplicateModel:
         d = bisect_right(_DUR_EDGES_M, now - entered)
         t = now
         while True:
-            nxt = limit
+            nxt = limit if limit < epoch_end else epoch_end
             if a < _N_AGE:
                 edge = birth + _AGE_EDGES_M[a]
                 if edge < nxt:
@@ -349,6 +372,10 @@ class ReplicateModel:
                 a += 1
             if d < _N_DUR and t >= entered + _DUR_EDGES_M[d]:
                 d += 1
+            if t >= epoch_end:
+                ep += 1
+                epoch_end = edges[ep]
+                table = tabs[ep][code][1]
         if limit < self.horizon:
             self._at(c, limit, _AT_18, 0)
 
@@ -416,7 +443,8 @@ class ReplicateModel:
     def _enter_care(self, c: _Child, now: float, group: int | None = None) -> None:
         if group is None:
             band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
-            group = self._pick(self._entry_cum[band], c)
+            cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
+            group = self._pick(cums[band], c)
         c.care_start = now
         self._place(c, FIRST_CARE + group, now)
 
@@ -463,6 +491,13 @@ class ReplicateModel:
             code = _INHOUSE_FOSTER  # supported accommodation is for 16-17s only
         if code == c.code and code in (_INHOUSE_FOSTER, _INHOUSE_RES):
             home = c.home  # a move between in-house carers or within the home keeps a place
+        elif self._inhouse_first and code == _IFA:
+            if len(self._foster_children) < self._foster_cap:
+                code = _INHOUSE_FOSTER  # an in-house carer is free: no agency placement
+        elif self._inhouse_first and code == _EXTERNAL_RES:
+            home = self._free_home(age)
+            if home >= 0:
+                code = _INHOUSE_RES
         elif self._enforce and code == _INHOUSE_FOSTER:
             if len(self._foster_children) >= self._foster_cap:
                 code, waiting = _IFA, True
@@ -642,24 +677,54 @@ class ReplicateModel:
             self._schedule(c, now)
 
     def _fostering(self):
+        """Recruitment (enquiries -> assessments -> approvals) and attrition, month by month.
+
+        Each month's recruitment and resignations draw from streams of their own, so a
+        scenario that changes recruitment from some date leaves the carers of every month
+        before its first approvals exactly as in the baseline.
+        """
         cfg = self.system.capacity.fostering
-        rng = self._rng(_S_FOSTERING, 0, 0)
         sizes = np.asarray(cfg.places_per_household, dtype=float)
         sizes = sizes / sizes.sum()
+        rng = self._rng(_S_FOSTERING, 0, 0)
         self._households = (rng.choice(len(sizes), size=cfg.households, p=sizes) + 1).tolist()
         self._update_foster_cap(0.0)
-        monthly_attrition = 1.0 - (1.0 - cfg.annual_attrition) ** (1.0 / 12.0)
+        base_attrition = 1.0 - (1.0 - cfg.annual_attrition) ** (1.0 / 12.0)
+        start = self.system.start
+        changes = [
+            (_month_index(start, ch.start), ch.ramp_months, ch) for ch in cfg.recruitment.values()
+        ]
+        mockingbird = sorted(
+            (_month_index(start, date), int(n)) for date, n in cfg.mockingbird.constellations
+        )
         for month in range(self.system.horizon_months):
             yield self.env.timeout(month + 0.5 - self.env.now)
-            assessments = rng.binomial(
-                rng.poisson(cfg.enquiries_per_month), cfg.enquiry_to_assessment
-            )
+            rng = self._rng(_S_FOSTERING, 1, month)  # recruitment
+            enquiries, conversion = cfg.enquiries_per_month, cfg.enquiry_to_assessment
+            for first, ramp, change in changes:
+                share = _ramp_share(first, ramp, month)
+                enquiries *= 1.0 + (change.enquiries_multiplier - 1.0) * share
+                conversion *= 1.0 + (change.conversion_multiplier - 1.0) * share
+            assessments = rng.binomial(rng.poisson(enquiries), min(conversion, 1.0))
             approvals = rng.binomial(assessments, cfg.assessment_to_approval)
             for _ in range(approvals):
                 places = int(rng.choice(len(sizes), p=sizes)) + 1
                 done = self.env.timeout(cfg.assessment_months, places)
                 done.callbacks.append(self._approve)
-            leaving = rng.binomial(len(self._households), monthly_attrition)
+            # Households in a Mockingbird constellation resign less often.
+            constellations = 0
+            for first, n in mockingbird:
+                if month >= first:
+                    constellations = n
+            covered = min(
+                1.0,
+                constellations
+                * cfg.mockingbird.households_per_constellation
+                / max(len(self._households), 1),
+            )
+            attrition = base_attrition * (1.0 - covered * (1.0 - self._m_mockingbird))
+            rng = self._rng(_S_FOSTERING, 2, month)  # resignations
+            leaving = rng.binomial(len(self._households), min(attrition, 1.0))
             for _ in range(leaving):
                 self._households.pop(int(rng.integers(len(self._households))))
             if leaving:
@@ -789,6 +854,32 @@ class ReplicateModel:
             outreach=self.outreach_rec,
             events=self.events,
         )
+
+
+def _lognormal(median: float, log_sd: float, rng: np.random.Generator) -> float:
+    """One draw of an uncertain multiplier (always consumes one normal from ``rng``)."""
+    return float(np.exp(np.log(median) + log_sd * rng.standard_normal()))
+
+
+def _month_index(start: pd.Timestamp, date: object) -> int:
+    stamp = pd.Timestamp(str(date))
+    return (stamp.year - start.year) * 12 + (stamp.month - start.month)
+
+
+def _ramp_share(first: int, ramp: int, month: int) -> float:
+    """Share of a change in effect in ``month``: 0 before ``first``, rising over ``ramp``."""
+    if month < first:
+        return 0.0
+    return 1.0 if ramp <= 0 else min(1.0, (month - first + 1) / ramp)
+
+
+def _epoch_starts(system: CareSystem) -> list[int]:
+    """Months (from the start) at which some hazard or entry lever's factor changes; 0 first."""
+    months = {0}
+    for lever in (*system.hazard_levers, *system.entry_levers):
+        first = _month_index(system.start, lever.start)
+        months.update(range(first, first + max(lever.ramp_months, 1)))
+    return sorted(m for m in months if 0 <= m < system.horizon_months)
 
 
 def _months_between(start: pd.Timestamp, date: pd.Timestamp) -> float:

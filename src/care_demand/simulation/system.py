@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.simulation.capacity import CapacityConfig
 
@@ -70,6 +71,8 @@ class CareSystem:
         care_leaver_end_age: age at which a care leaver's service ends.
         care_leaver_min_exit_age: minimum age at leaving care to become a care leaver.
         care_leaver_min_months: minimum months in care to become a care leaver.
+        hazard_levers: scenario changes to transition hazards from a date on.
+        entry_levers: scenario changes to the placement groups children enter care in.
     """
 
     start: pd.Timestamp
@@ -85,6 +88,8 @@ class CareSystem:
     care_leaver_end_age: float = 21.0
     care_leaver_min_exit_age: float = 16.0
     care_leaver_min_months: float = 3.0
+    hazard_levers: tuple[HazardLever, ...] = ()
+    entry_levers: tuple[EntryPreferenceLever, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []

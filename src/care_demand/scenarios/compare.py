@@ -1,0 +1,280 @@
+"""Compare scenarios with the baseline, replicate by replicate.
+
+Every scenario run with the same seed gives replicate ``r`` the same posterior draw, the
+same arrival path and the same children's luck (common random numbers), so the difference
+scenario minus baseline is taken within each replicate before it is summarised: its
+interval shows the uncertainty about the difference, far narrower than the difference of
+two independent intervals.
+
+Each run folder holds ``status.json`` and, when it succeeded,
+``projection/key_measures_by_replicate.csv`` (and ``finance/costs_by_replicate.csv`` when
+costed). :func:`compare_runs` reads them; :class:`CompareScenarios` is the Hydra callback
+that does so at the end of a multirun (``care-demand -m scenario=...``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "KEY_MEASURES",
+    "STATUS_FILE",
+    "CompareScenarios",
+    "Comparison",
+    "compare_runs",
+    "comparison_markdown",
+    "key_measures",
+    "write_comparison",
+]
+
+log = logging.getLogger("care_demand")
+
+STATUS_FILE = "status.json"
+KEY_MEASURES_FILE = "projection/key_measures_by_replicate.csv"
+COSTS_FILE = "finance/costs_by_replicate.csv"
+BASELINE = "baseline"
+
+# Measures compared at each 31 March (and at the end of the horizon), with their labels.
+KEY_MEASURES: dict[str, str] = {
+    "children_in_care": "Children in care",
+    "external_placements": "External placements (IFA and external residential)",
+    "external_residential": "External residential placements",
+    "out_of_area": "Children placed out of area",
+    "shortfall": "Children placed externally for want of an in-house place",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison of a set of scenario runs.
+
+    ``headline``: one row per scenario: the measures at the end of the horizon and the
+    cumulative cost, each as P50, P10 and P90, and the paired difference from the baseline.
+    ``by_year``: the same per 31 March (and per financial year for costs).
+    ``failed``: scenarios whose run failed, with the reason.
+    """
+
+    headline: pd.DataFrame
+    by_year: pd.DataFrame
+    failed: dict[str, str]
+
+
+def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
+    """The compared measures per replicate and month, from a simulation's replicate table.
+
+    Columns ``replicate``, ``month``, ``measure`` (see :data:`KEY_MEASURES`) and ``value``.
+    """
+    rep = replicates[replicates["age_band"] == "all"]
+    children = rep[rep["measure"] == "children"]
+
+    def total(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        out = frame.groupby(["replicate", "month"], as_index=False)["value"].sum()
+        return out.assign(measure=name)
+
+    parts = [
+        total(children[children["category"] == "care"], "children_in_care"),
+        total(
+            children[children["category"].isin(["ifa", "external_residential"])],
+            "external_placements",
+        ),
+        total(children[children["category"] == "external_residential"], "external_residential"),
+        total(rep[rep["measure"] == "out_of_area"], "out_of_area"),
+        total(rep[rep["measure"] == "shortfall"], "shortfall"),
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    return out[["replicate", "month", "measure", "value"]]
+
+
+def _read_status(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / STATUS_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _quantiles(values: pd.Series) -> dict[str, float]:
+    v = values.to_numpy(dtype=float)
+    return {
+        "p10": float(np.quantile(v, 0.10)),
+        "p50": float(np.quantile(v, 0.50)),
+        "p90": float(np.quantile(v, 0.90)),
+        "mean": float(v.mean()),
+    }
+
+
+def _per_replicate(run_dir: Path) -> pd.DataFrame:
+    """Replicate x period x measure values: stocks at each 31 March, costs per year and total."""
+    key = pd.read_csv(run_dir / KEY_MEASURES_FILE, parse_dates=["month"])
+    march = key[key["month"].dt.month == 3]
+    last = key[key["month"] == key["month"].max()]
+    parts = [
+        march.assign(period=march["month"].dt.strftime("%Y-%m-%d")),
+        last.assign(period="end"),
+    ]
+    frame = pd.concat(parts, ignore_index=True)[["replicate", "period", "measure", "value"]]
+    costs_path = run_dir / COSTS_FILE
+    if costs_path.is_file():
+        costs = pd.read_csv(costs_path)
+        yearly = costs.groupby(["replicate", "financial_year"], as_index=False)["value"].sum()
+        yearly = yearly.rename(columns={"financial_year": "period"}).assign(measure="cost")
+        total = costs.groupby("replicate", as_index=False)["value"].sum()
+        total = total.assign(period="total", measure="cost")
+        frame = pd.concat([frame, yearly, total], ignore_index=True)
+    return frame.drop_duplicates(["replicate", "period", "measure"], keep="last")
+
+
+def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
+    """Compare the scenario runs in ``run_dirs`` with the one named ``baseline``."""
+    values: dict[str, pd.DataFrame] = {}
+    failed: dict[str, str] = {}
+    for run_dir in run_dirs:
+        status = _read_status(Path(run_dir))
+        if status is None:
+            continue
+        name = status.get("scenario", Path(run_dir).name)
+        if not status.get("ok", False):
+            failed[name] = status.get("error", "unknown error")
+            continue
+        if not (Path(run_dir) / KEY_MEASURES_FILE).is_file():
+            failed[name] = f"the run wrote no {KEY_MEASURES_FILE} (run_until was not simulation)"
+            continue
+        values[name] = _per_replicate(Path(run_dir))
+    rows = []
+    base = values.get(BASELINE)
+    for name, frame in values.items():
+        paired = None
+        if base is not None and name != BASELINE:
+            if set(frame["replicate"]) != set(base["replicate"]):
+                raise ValueError(
+                    f"scenario {name!r} and the baseline do not share their replicates; "
+                    "run them with the same seed and number of replicates"
+                )
+            paired = frame.merge(
+                base, on=["replicate", "period", "measure"], suffixes=("", "_base")
+            )
+            paired["diff"] = paired["value"] - paired["value_base"]
+        for (period, measure), group in frame.groupby(["period", "measure"], sort=False):
+            row: dict[str, Any] = {"scenario": name, "period": period, "measure": measure}
+            row.update(_quantiles(group["value"]))
+            if paired is not None:
+                sel = paired[(paired["period"] == period) & (paired["measure"] == measure)]
+                diff = _quantiles(sel["diff"])
+                row.update({f"diff_{k}": v for k, v in diff.items()})
+            rows.append(row)
+    by_year = pd.DataFrame(rows)
+    if by_year.empty:
+        return Comparison(headline=by_year, by_year=by_year, failed=failed)
+    order = {name: i for i, name in enumerate([BASELINE, *sorted(set(values) - {BASELINE})])}
+    by_year = by_year.sort_values(
+        ["scenario", "measure", "period"], key=lambda s: s.map(order) if s.name == "scenario" else s
+    ).reset_index(drop=True)
+    head = by_year[by_year["period"].isin(["end", "total"])].copy()
+    return Comparison(headline=head.reset_index(drop=True), by_year=by_year, failed=failed)
+
+
+def _fmt(value: float, money: bool) -> str:
+    if money:
+        return f"£{value / 1e6:,.1f}m"
+    return f"{value:,.0f}"
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    """The headline comparison as a Markdown table (P50 and P10-P90; difference from baseline)."""
+    lines = [
+        "# Scenario comparison",
+        "",
+        "Figures are the median (P50) and 80% interval (P10-P90) across replicates. Differences"
+        " are paired: scenario minus baseline within each replicate (common random numbers).",
+        "Stocks are at the end of the projection; cost is cumulative over the projection.",
+        "",
+    ]
+    head = comparison.headline
+    if not head.empty:
+        measures = [m for m in [*KEY_MEASURES, "cost"] if m in set(head["measure"])]
+        header = (
+            "| Scenario | "
+            + " | ".join(KEY_MEASURES.get(m, "Cumulative cost") for m in measures)
+            + " |"
+        )
+        lines += [header, "|" + "---|" * (len(measures) + 1)]
+        for name, group in head.groupby("scenario", sort=False):
+            cells = []
+            for m in measures:
+                row = group[group["measure"] == m].iloc[0]
+                money = m == "cost"
+                cell = f"{_fmt(row.p50, money)} ({_fmt(row.p10, money)}-{_fmt(row.p90, money)})"
+                if "diff_p50" in row and pd.notna(row.get("diff_p50")):
+                    cell += (
+                        f"; vs baseline {_sign(row.diff_p50, money)} "
+                        f"({_sign(row.diff_p10, money)} to {_sign(row.diff_p90, money)})"
+                    )
+                cells.append(cell)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if comparison.failed:
+        lines += ["", "## Scenarios that failed", ""]
+        lines += [f"- **{name}**: {reason}" for name, reason in sorted(comparison.failed.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _sign(value: float, money: bool) -> str:
+    text = _fmt(abs(value), money)
+    return f"-{text}" if value < 0 else f"+{text}"
+
+
+def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
+    """Write ``comparison.md``, ``comparison_headline.csv`` and ``comparison_by_year.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [
+        out_dir / "comparison.md",
+        out_dir / "comparison_headline.csv",
+        out_dir / "comparison_by_year.csv",
+    ]
+    files[0].write_text(comparison_markdown(comparison), encoding="utf-8")
+    comparison.headline.to_csv(files[1], index=False)
+    comparison.by_year.to_csv(files[2], index=False)
+    if comparison.failed:
+        path = out_dir / "failed_scenarios.json"
+        path.write_text(json.dumps(comparison.failed, indent=2) + "\n", encoding="utf-8")
+        files.append(path)
+    return files
+
+
+try:  # Hydra is a dependency of the command line; the library works without it.
+    from hydra.experimental.callback import Callback as _Callback
+except ImportError:  # pragma: no cover
+    _Callback = object  # type: ignore[assignment,misc]
+
+
+class CompareScenarios(_Callback):  # type: ignore[misc]
+    """Hydra callback: at the end of a multirun, compare its scenarios with the baseline."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Write the comparison into the sweep folder; exit with status 1 if a run failed."""
+        sweep = Path(str(config.hydra.sweep.dir))
+        run_dirs = sorted(p for p in sweep.iterdir() if (p / STATUS_FILE).is_file())
+        if not run_dirs:
+            return
+        comparison = compare_runs(run_dirs)
+        out = sweep / "comparison"
+        write_comparison(comparison, out)
+        print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
+        if not comparison.headline.empty and BASELINE not in set(comparison.headline["scenario"]):
+            print("(no baseline in this multirun, so no differences from it)")
+        if comparison.failed:
+            for name, reason in sorted(comparison.failed.items()):
+                print(f"care-demand: scenario {name} failed: {reason}", file=sys.stderr)
+            print(
+                f"care-demand: {len(comparison.failed)} scenario(s) failed; the others' outputs "
+                "are complete.",
+                file=sys.stderr,
+            )
+            sys.exit(1)

@@ -1,0 +1,59 @@
+"""Turn a scenario's lever settings into the lever objects calibration and simulation use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from care_demand.calibration.arrivals import ArrivalLever
+from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
+from care_demand.scenarios.schema import ScenarioConfig
+
+__all__ = ["ScenarioLevers", "scenario_levers"]
+
+
+@dataclass(frozen=True)
+class ScenarioLevers:
+    """A scenario's levers on arrivals, transition hazards and placement at entry."""
+
+    arrivals: tuple[ArrivalLever, ...] = ()
+    hazards: tuple[HazardLever, ...] = ()
+    entry: tuple[EntryPreferenceLever, ...] = ()
+
+
+def scenario_levers(scenario: ScenarioConfig) -> ScenarioLevers:
+    """The lever objects of ``scenario``, in name order (so results do not depend on file order)."""
+    arrivals = tuple(
+        ArrivalLever(
+            kind=lever.kind,
+            multiplier=float(lever.multiplier),
+            start=str(lever.start),
+            ramp_months=int(lever.ramp_months),
+            name=name,
+        )
+        for name, lever in sorted(scenario.arrival_levers.items())
+    )
+    hazards = tuple(
+        HazardLever(
+            state=lever.state,
+            destination=lever.destination,
+            multiplier=float(lever.multiplier),
+            start=str(lever.start),
+            group=lever.group,
+            age_bands=tuple(lever.age_bands),
+            ramp_months=int(lever.ramp_months),
+            name=name,
+        )
+        for name, lever in sorted(scenario.hazard_levers.items())
+    )
+    entry = tuple(
+        EntryPreferenceLever(
+            group=lever.group,
+            multiplier=float(lever.multiplier),
+            start=str(lever.start),
+            age_bands=tuple(lever.age_bands),
+            ramp_months=int(lever.ramp_months),
+            name=name,
+        )
+        for name, lever in sorted(scenario.entry_levers.items())
+    )
+    return ScenarioLevers(arrivals=arrivals, hazards=hazards, entry=entry)

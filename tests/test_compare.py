@@ -1,0 +1,110 @@
+"""Scenario comparison: paired differences, failed scenarios, the multirun end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from care_demand.pipeline import Calibrated
+from care_demand.scenarios.compare import compare_runs, comparison_markdown, write_comparison
+
+
+def _fake_run(folder: Path, name: str, values: np.ndarray, ok: bool = True) -> Path:
+    """A run folder with key measures ``values`` (replicate, month) for every measure."""
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(
+        json.dumps({"scenario": name, "ok": ok, "error": None if ok else "capacity bad"})
+    )
+    if ok:
+        months = pd.date_range("2022-04-30", periods=values.shape[1], freq="ME")
+        rows = [
+            {"replicate": r, "month": m, "measure": measure, "value": values[r, i]}
+            for measure in ("children_in_care", "external_placements")
+            for r in range(values.shape[0])
+            for i, m in enumerate(months)
+        ]
+        (folder / "projection").mkdir()
+        pd.DataFrame(rows).to_csv(folder / "projection/key_measures_by_replicate.csv", index=False)
+    return folder
+
+
+def test_differences_are_paired_replicate_by_replicate(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    luck = rng.normal(400, 30, size=(200, 24))  # shared across scenarios (same seed)
+    base = _fake_run(tmp_path / "0", "baseline", luck)
+    less = _fake_run(tmp_path / "1", "fewer", luck - 12)
+    broken = _fake_run(tmp_path / "2", "broken", luck, ok=False)
+    comparison = compare_runs([base, less, broken])
+    head = comparison.headline.set_index(["scenario", "measure"])
+    row = head.loc[("fewer", "children_in_care")]
+    # The paired difference is exactly -12 in every replicate, although each scenario's own
+    # interval is about 75 children wide.
+    assert row["diff_p10"] == pytest.approx(-12) and row["diff_p90"] == pytest.approx(-12)
+    assert row["p90"] - row["p10"] > 60
+    assert comparison.failed == {"broken": "capacity bad"}
+    by_year = comparison.by_year
+    assert set(by_year["period"]) == {"2023-03-31", "2024-03-31", "end"}
+    text = comparison_markdown(comparison)
+    assert "vs baseline -12 (-12 to -12)" in text and "broken" in text
+    files = write_comparison(comparison, tmp_path / "out")
+    assert {f.name for f in files} >= {"comparison.md", "failed_scenarios.json"}
+
+
+def test_scenarios_with_different_replicates_are_refused(tmp_path: Path) -> None:
+    luck = np.ones((10, 12))
+    base = _fake_run(tmp_path / "0", "baseline", luck)
+    other = _fake_run(tmp_path / "1", "other", np.ones((5, 12)))
+    with pytest.raises(ValueError, match="do not share their replicates"):
+        compare_runs([base, other])
+
+
+BROKEN = """# @package _global_
+scenario:
+  name: broken
+  title: A scenario with an impossible capacity
+capacity:
+  homes:
+    existing:
+      beds: -4
+"""
+
+
+def test_a_multirun_with_a_failing_scenario_keeps_the_others(
+    tmp_path: Path, example_calibrated: Calibrated, calibration_cache: Path
+) -> None:
+    extra = tmp_path / "extra"
+    (extra / "scenario").mkdir(parents=True)
+    (extra / "scenario" / "broken.yaml").write_text(BROKEN)
+    sweep = tmp_path / "sweep"
+    command = [
+        sys.executable,
+        "-m",
+        "care_demand.cli",
+        "-m",
+        "scenario=baseline,broken,demand_surge",
+        "simulation.replicates=4",
+        "simulation.horizon_months=15",
+        f"calibration.cache_dir={calibration_cache}",
+        f"hydra.sweep.dir={sweep}",
+        f"hydra.searchpath=[file://{extra}]",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "scenario broken failed" in done.stderr
+    assert "capacity.homes.existing.beds" in done.stderr
+    assert "Traceback" not in done.stderr
+    for name in ("baseline", "demand_surge"):
+        (folder,) = sweep.glob(f"*_{name}")
+        assert (folder / "projection/quantiles.csv").is_file()
+    head = pd.read_csv(sweep / "comparison/comparison_headline.csv")
+    assert set(head["scenario"]) == {"baseline", "demand_surge"}
+    surge = head[(head["scenario"] == "demand_surge") & (head["measure"] == "children_in_care")]
+    assert surge["diff_p50"].iloc[0] >= 0  # more referrals never mean fewer children in care
+    failed = json.loads((sweep / "comparison/failed_scenarios.json").read_text())
+    assert "beds" in failed["broken"]
