@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format lock example bench clean
+.PHONY: run baseline test lint format lock example bench clean
+
+# The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
+SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,10 @@ $(STAMP): $(BIN)/python constraints.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/care-demand -m scenario=$(SCENARIOS) $(ARGS)
+
+# One run of the baseline alone (outputs/DATE/TIME).
+baseline: $(STAMP)
 	$(BIN)/care-demand $(ARGS)
 
 test: $(STAMP)

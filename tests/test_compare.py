@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from care_demand.pipeline import Calibrated
 from care_demand.scenarios.compare import compare_runs, comparison_markdown, write_comparison
@@ -108,3 +109,11 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     assert surge["diff_p50"].iloc[0] >= 0  # more referrals never mean fewer children in care
     failed = json.loads((sweep / "comparison/failed_scenarios.json").read_text())
     assert "beds" in failed["broken"]
+    # Savings are paired against the baseline; the multirun's workbook holds every scenario.
+    saving = pd.read_csv(sweep / "comparison/savings.csv")
+    assert set(saving["scenario"]) == {"demand_surge"}
+    first = saving[(saving["measure"] == "saving") & (saving["line"] == "total")].iloc[0]
+    assert first["p10"] <= first["p50"] <= first["p90"]
+    book = load_workbook(sweep / "comparison/finance_workbook.xlsx", read_only=True)
+    costs = list(book["Costs by line and year"].values)
+    assert {row[0] for row in costs[1:]} == {"baseline", "demand_surge"}

@@ -13,6 +13,7 @@ from pathlib import Path
 from care_demand.calibration.arrivals import ArrivalSettings
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.errors import ConfigError
+from care_demand.finance.schema import CostConfig
 from care_demand.scenarios.schema import ScenarioConfig
 from care_demand.scenarios.validate import validate_config
 from care_demand.simulation.capacity import CapacityConfig
@@ -97,6 +98,7 @@ class AppConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    costs: CostConfig = field(default_factory=CostConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     seed: int = 20220331

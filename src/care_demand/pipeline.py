@@ -21,12 +21,19 @@ from care_demand.calibration.hazards import HazardModel
 from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario_file
 from care_demand.data import CouncilData, EventHistory, build_history, load_council
 from care_demand.errors import CareDemandError, ConfigError
+from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
 from care_demand.outputs.charts import fan_chart, save_figure
 from care_demand.outputs.disclosure import suppress_small_counts
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
+from care_demand.outputs.workbook import demand_capacity_table, write_workbook
 from care_demand.scenarios import scenario_levers, validate_config
-from care_demand.scenarios.compare import KEY_MEASURES_FILE, STATUS_FILE, key_measures
+from care_demand.scenarios.compare import (
+    COSTS_FILE,
+    KEY_MEASURES_FILE,
+    STATUS_FILE,
+    key_measures,
+)
 from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 
@@ -135,6 +142,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             f"{', '.join(STAGES)}"
         )
     validate_config(config, scenario_file(config), CONFIG_DIR)
+    validate_costs(config.costs, source=_costs_source(config))
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
     council, history, synthetic = load(config)
     summary = summarise_history(
@@ -177,6 +185,12 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             quantiles = projection
             out.write_csv("projection/quantiles.csv", quantiles)
             out.write_csv(KEY_MEASURES_FILE, key_measures(replicates))
+            costed = cost_replicates(replicates, config.costs, config.seed)
+            costs = cost_summary(costed)
+            out.write_csv(COSTS_FILE, costed)
+            out.write_csv("finance/cost_summary.csv", costs)
+            out.write_csv("finance/demand_capacity.csv", demand_capacity_table(projection))
+            out.write_csv("finance/assumptions.csv", assumptions_table(config))
             care_q = quantiles[
                 (quantiles["measure"] == "children")
                 & (quantiles["category"] == vocab.CARE)
@@ -203,6 +217,16 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             "config": dataclasses.asdict(config),
         }
         out.write_text("run_details.json", json.dumps(details, indent=2, default=str) + "\n")
+        if projection is not None:
+            write_workbook(
+                out.path("finance/workbook.xlsx"),
+                summary=_headline(projection, costs, config),
+                costs=costs,
+                savings=None,
+                demand_capacity=demand_capacity_table(projection),
+                assumptions=assumptions_table(config),
+                run_details={k: v for k, v in details.items() if k != "config"},
+            )
         out.write_text(STATUS_FILE, json.dumps({"scenario": config.scenario.name, "ok": True}))
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
@@ -248,6 +272,62 @@ def _project(
         )
     replicates = replicate_table(results, system)
     return quantile_table(replicates), replicates
+
+
+def _costs_source(config: AppConfig) -> str:
+    """The file to name in cost errors: the scenario's if it sets costs, else the default."""
+    path = scenario_file(config)
+    if path is not None and "\ncosts:" in "\n" + path.read_text(encoding="utf-8"):
+        return f"scenarios/{path.name}"
+    return "configs/costs/default.yaml"
+
+
+def assumptions_table(config: AppConfig) -> pd.DataFrame:
+    """Every cost assumption and scenario lever, with its unit and source (workbook sheet)."""
+    rows = cost_assumptions(config.costs)
+    scenario = config.scenario
+    levers = []
+    for kind, table in (
+        ("arrival lever", scenario.arrival_levers),
+        ("hazard lever", scenario.hazard_levers),
+        ("entry lever", scenario.entry_levers),
+    ):
+        for name, lever in sorted(table.items()):
+            levers.append(
+                {
+                    "section": f"scenario {scenario.name}: {kind}",
+                    "item": f"{name}: from {lever.start}, over {lever.ramp_months} months",
+                    "value": float(lever.multiplier),
+                    "unit": "multiplier",
+                    "price_year": "",
+                    "source": lever.source or f"scenarios/{scenario.name}.yaml",
+                }
+            )
+    return pd.concat([rows, pd.DataFrame(levers, columns=rows.columns)], ignore_index=True)
+
+
+def _headline(quantiles: pd.DataFrame, costs: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
+    """Headline figures for the workbook's summary sheet."""
+    last = quantiles["month"].max()
+    end = quantiles[(quantiles["month"] == last) & (quantiles["age_band"] == "all")]
+    end = end.set_index(["measure", "category"])
+    rows = [("Scenario", config.scenario.title, "")]
+    for label, key in (
+        ("Children in care", ("children", vocab.CARE)),
+        ("Children in IFA placements", ("children", vocab.IFA)),
+        ("Children in external residential", ("children", vocab.EXTERNAL_RESIDENTIAL)),
+        ("Children placed out of area", ("out_of_area", vocab.CARE)),
+    ):
+        if key in end.index:
+            row = end.loc[key]
+            when = f"{pd.Timestamp(last):%d %b %Y}"
+            rows.append((f"{label}, {when} (P50)", float(row["p50"]), "children"))
+            rows.append((f"{label}, {when} (P10)", float(row["p10"]), "children"))
+            rows.append((f"{label}, {when} (P90)", float(row["p90"]), "children"))
+    total = costs[(costs["kind"] == "total") & (costs["line"] == "total")]
+    for _, row in total.iterrows():
+        rows.append((f"Total cost {row['financial_year']} (P50)", float(row["p50"]), "GBP"))
+    return pd.DataFrame(rows, columns=["item", "value", "unit"])
 
 
 def _scenario_markdown(config: AppConfig) -> str:

@@ -14,6 +14,7 @@ that does so at the end of a multirun (``care-demand -m scenario=...``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -25,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from care_demand.finance import CostConfig, savings
+
 __all__ = [
     "KEY_MEASURES",
     "STATUS_FILE",
@@ -34,6 +37,7 @@ __all__ = [
     "comparison_markdown",
     "key_measures",
     "write_comparison",
+    "write_comparison_workbook",
 ]
 
 log = logging.getLogger("care_demand")
@@ -61,11 +65,15 @@ class Comparison:
     cumulative cost, each as P50, P10 and P90, and the paired difference from the baseline.
     ``by_year``: the same per 31 March (and per financial year for costs).
     ``failed``: scenarios whose run failed, with the reason.
+    ``savings``: each scenario's paired savings against the baseline by year, with the
+    cumulative saving, its net present value and progress against the savings target
+    (:func:`care_demand.finance.savings`, plus a ``scenario`` column); empty without costs.
     """
 
     headline: pd.DataFrame
     by_year: pd.DataFrame
     failed: dict[str, str]
+    savings: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +132,7 @@ def _per_replicate(run_dir: Path) -> pd.DataFrame:
     costs_path = run_dir / COSTS_FILE
     if costs_path.is_file():
         costs = pd.read_csv(costs_path)
+        costs = costs[costs["complete"].astype(bool)]  # whole financial years only
         yearly = costs.groupby(["replicate", "financial_year"], as_index=False)["value"].sum()
         yearly = yearly.rename(columns={"financial_year": "period"}).assign(measure="cost")
         total = costs.groupby("replicate", as_index=False)["value"].sum()
@@ -132,10 +141,15 @@ def _per_replicate(run_dir: Path) -> pd.DataFrame:
     return frame.drop_duplicates(["replicate", "period", "measure"], keep="last")
 
 
-def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
-    """Compare the scenario runs in ``run_dirs`` with the one named ``baseline``."""
+def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> Comparison:
+    """Compare the scenario runs in ``run_dirs`` with the one named ``baseline``.
+
+    With ``costs`` (the target, discount rate and deflator), each costed scenario's paired
+    savings against the baseline are summarised too.
+    """
     values: dict[str, pd.DataFrame] = {}
     failed: dict[str, str] = {}
+    costed: dict[str, pd.DataFrame] = {}
     for run_dir in run_dirs:
         status = _read_status(Path(run_dir))
         if status is None:
@@ -148,6 +162,8 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
             failed[name] = f"the run wrote no {KEY_MEASURES_FILE} (run_until was not simulation)"
             continue
         values[name] = _per_replicate(Path(run_dir))
+        if (Path(run_dir) / COSTS_FILE).is_file():
+            costed[name] = pd.read_csv(Path(run_dir) / COSTS_FILE)
     rows = []
     base = values.get(BASELINE)
     for name, frame in values.items():
@@ -173,12 +189,25 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
     by_year = pd.DataFrame(rows)
     if by_year.empty:
         return Comparison(headline=by_year, by_year=by_year, failed=failed)
+    saved = []
+    if costs is not None and BASELINE in costed:
+        for name in sorted(set(costed) - {BASELINE}):
+            table = savings(costed[BASELINE], costed[name], costs)
+            saved.append(table.assign(scenario=name))
+    saving_table = pd.concat(saved, ignore_index=True) if saved else pd.DataFrame()
+    if not saving_table.empty:
+        saving_table = saving_table[["scenario", *saving_table.columns[:-1]]]
     order = {name: i for i, name in enumerate([BASELINE, *sorted(set(values) - {BASELINE})])}
     by_year = by_year.sort_values(
         ["scenario", "measure", "period"], key=lambda s: s.map(order) if s.name == "scenario" else s
     ).reset_index(drop=True)
     head = by_year[by_year["period"].isin(["end", "total"])].copy()
-    return Comparison(headline=head.reset_index(drop=True), by_year=by_year, failed=failed)
+    return Comparison(
+        headline=head.reset_index(drop=True),
+        by_year=by_year,
+        failed=failed,
+        savings=saving_table,
+    )
 
 
 def _fmt(value: float, money: bool) -> str:
@@ -219,6 +248,40 @@ def comparison_markdown(comparison: Comparison) -> str:
                     )
                 cells.append(cell)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    sav = comparison.savings
+    if not sav.empty:
+        cumulative = sav[(sav["measure"] == "cumulative_saving") & (sav["line"] == "total")]
+        last = cumulative.groupby("scenario")["financial_year"].transform("max")
+        final = cumulative[cumulative["financial_year"] == last]
+        npv = sav[(sav["measure"] == "npv_to_date") & (sav["line"] == "total")]
+        npv = npv[
+            npv["financial_year"] == npv.groupby("scenario")["financial_year"].transform("max")
+        ]
+        lines += [
+            "",
+            "## Savings against the baseline",
+            "",
+            "Cumulative saving over the complete financial years projected (cash terms), P50 and"
+            " P10-P90, paired replicate by replicate; the share of replicates meeting the savings"
+            " target; and the net present value (Green Book discount rate, real terms).",
+            "",
+            "| Scenario | To | Cumulative saving | Target | Meets target | NPV |",
+            "|---|---|---|---|---|---|",
+        ]
+        for _, row in final.iterrows():
+            pv = npv[npv["scenario"] == row["scenario"]]
+            pv_text = (
+                f"{_sign(pv['p50'].iloc[0], True)} ({_sign(pv['p10'].iloc[0], True)} to "
+                f"{_sign(pv['p90'].iloc[0], True)})"
+                if not pv.empty
+                else ""
+            )
+            lines.append(
+                f"| {row['scenario']} | {row['financial_year']} | {_sign(row['p50'], True)} "
+                f"({_sign(row['p10'], True)} to {_sign(row['p90'], True)}) | "
+                f"{_fmt(row['target'], True)} | {row['p_meets_target']:.0%} of replicates | "
+                f"{pv_text} |"
+            )
     if comparison.failed:
         lines += ["", "## Scenarios that failed", ""]
         lines += [f"- **{name}**: {reason}" for name, reason in sorted(comparison.failed.items())]
@@ -230,8 +293,48 @@ def _sign(value: float, money: bool) -> str:
     return f"-{text}" if value < 0 else f"+{text}"
 
 
+def _stack(run_dirs: Sequence[Path], name: str) -> pd.DataFrame:
+    """One table from file ``name`` of every successful run, with a ``scenario`` column."""
+    frames = []
+    for run_dir in run_dirs:
+        status = _read_status(Path(run_dir))
+        path = Path(run_dir) / name
+        if status and status.get("ok") and path.is_file():
+            frame = pd.read_csv(path)
+            frames.append(frame.assign(scenario=status["scenario"])[["scenario", *frame.columns]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_comparison_workbook(
+    comparison: Comparison, run_dirs: Sequence[Path], path: Path, details: dict[str, Any]
+) -> Path | None:
+    """The finance workbook of a multirun: every scenario's costs, savings and capacity."""
+    from care_demand.outputs.workbook import write_workbook
+
+    costs = _stack(run_dirs, "finance/cost_summary.csv")
+    if costs.empty:
+        return None
+    head = comparison.headline
+    summary = pd.DataFrame(
+        {
+            "item": head["scenario"] + ": " + head["measure"] + " (" + head["period"] + ", P50)",
+            "value": head["p50"],
+            "unit": np.where(head["measure"] == "cost", "GBP", "children"),
+        }
+    )
+    return write_workbook(
+        path,
+        summary=summary,
+        costs=costs,
+        savings=comparison.savings if not comparison.savings.empty else None,
+        demand_capacity=_stack(run_dirs, "finance/demand_capacity.csv"),
+        assumptions=_stack(run_dirs, "finance/assumptions.csv"),
+        run_details=details,
+    )
+
+
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
-    """Write ``comparison.md``, ``comparison_headline.csv`` and ``comparison_by_year.csv``."""
+    """Write ``comparison.md``, the headline and by-year CSVs and ``savings.csv``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [
         out_dir / "comparison.md",
@@ -241,6 +344,10 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
     files[0].write_text(comparison_markdown(comparison), encoding="utf-8")
     comparison.headline.to_csv(files[1], index=False)
     comparison.by_year.to_csv(files[2], index=False)
+    if not comparison.savings.empty:
+        path = out_dir / "savings.csv"
+        comparison.savings.to_csv(path, index=False)
+        files.append(path)
     if comparison.failed:
         path = out_dir / "failed_scenarios.json"
         path.write_text(json.dumps(comparison.failed, indent=2) + "\n", encoding="utf-8")
@@ -263,9 +370,19 @@ class CompareScenarios(_Callback):  # type: ignore[misc]
         run_dirs = sorted(p for p in sweep.iterdir() if (p / STATUS_FILE).is_file())
         if not run_dirs:
             return
-        comparison = compare_runs(run_dirs)
+        from omegaconf import OmegaConf
+
+        costs = OmegaConf.to_object(config.costs) if "costs" in config else None
+        comparison = compare_runs(run_dirs, costs)
         out = sweep / "comparison"
         write_comparison(comparison, out)
+        details = {
+            "scenarios": ", ".join(sorted(set(comparison.by_year.get("scenario", [])))),
+            "failed": ", ".join(sorted(comparison.failed)) or "none",
+            "seed": int(config.seed),
+            "sweep_folder": str(sweep),
+        }
+        write_comparison_workbook(comparison, run_dirs, out / "finance_workbook.xlsx", details)
         print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
         if not comparison.headline.empty and BASELINE not in set(comparison.headline["scenario"]):
             print("(no baseline in this multirun, so no differences from it)")
