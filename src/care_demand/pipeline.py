@@ -120,10 +120,26 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     return Calibrated(hazards=hazards, arrivals=arrivals)
 
 
-def _monthly_care(history: EventHistory) -> pd.Series:
+def recorded_monthly(history: EventHistory) -> pd.DataFrame:
+    """Recorded children at each month end: ``month``, ``category``, ``children``.
+
+    Categories as in the projection: each state, each placement group and ``care`` in total.
+    """
     months = pd.date_range(history.window_start, history.window_end, freq="ME")
-    counts = history.stocks_at(months)
-    care = counts[counts["state"] == vocab.CARE].set_index("date")["count"]
+    counts = history.stocks_at(months, by=("state", "placement_group"))
+    counts["category"] = counts["placement_group"].where(
+        counts["state"] == vocab.CARE, counts["state"]
+    )
+    by_category = counts.groupby(["date", "category"], as_index=False)["count"].sum()
+    care = counts[counts["state"] == vocab.CARE].groupby("date", as_index=False)["count"].sum()
+    out = pd.concat([by_category, care.assign(category=vocab.CARE)], ignore_index=True)
+    out = out.rename(columns={"date": "month", "count": "children"})
+    return out.sort_values(["month", "category"], ignore_index=True)
+
+
+def _monthly_care(history: EventHistory) -> pd.Series:
+    recorded = recorded_monthly(history)
+    care = recorded[recorded["category"] == vocab.CARE].set_index("month")["children"]
     return care.astype(float)
 
 
@@ -169,6 +185,15 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             suppress_small_counts(
                 summary.arrivals,
                 ["arrivals"],
+                config.output.suppress_max,
+                config.output.suppression_marker,
+            ),
+        )
+        out.write_csv(
+            "recorded_monthly.csv",
+            suppress_small_counts(
+                recorded_monthly(history),
+                ["children"],
                 config.output.suppress_max,
                 config.output.suppression_marker,
             ),
