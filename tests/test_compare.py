@@ -65,6 +65,12 @@ def test_scenarios_with_different_replicates_are_refused(tmp_path: Path) -> None
         compare_runs([base, other])
 
 
+SAME = """# @package _global_
+scenario:
+  name: same
+  title: The baseline under another name
+"""
+
 BROKEN = """# @package _global_
 scenario:
   name: broken
@@ -82,13 +88,14 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     extra = tmp_path / "extra"
     (extra / "scenario").mkdir(parents=True)
     (extra / "scenario" / "broken.yaml").write_text(BROKEN)
+    (extra / "scenario" / "same.yaml").write_text(SAME)
     sweep = tmp_path / "sweep"
     command = [
         sys.executable,
         "-m",
         "care_demand.cli",
         "-m",
-        "scenario=baseline,broken,demand_surge",
+        "scenario=baseline,broken,demand_surge,same",
         "simulation.replicates=4",
         "simulation.horizon_months=15",
         f"calibration.cache_dir={calibration_cache}",
@@ -104,16 +111,20 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
         (folder,) = sweep.glob(f"*_{name}")
         assert (folder / "projection/quantiles.csv").is_file()
     head = pd.read_csv(sweep / "comparison/comparison_headline.csv")
-    assert set(head["scenario"]) == {"baseline", "demand_surge"}
+    assert set(head["scenario"]) == {"baseline", "demand_surge", "same"}
+    # A scenario that changes nothing differs from the baseline by exactly zero, cost included.
+    same = head[head["scenario"] == "same"]
+    assert set(same["measure"]) >= {"children_in_care", "external_placements", "cost"}
+    assert (same[["diff_p10", "diff_p50", "diff_p90"]] == 0).all().all()
     surge = head[(head["scenario"] == "demand_surge") & (head["measure"] == "children_in_care")]
     assert surge["diff_p50"].iloc[0] >= 0  # more referrals never mean fewer children in care
     failed = json.loads((sweep / "comparison/failed_scenarios.json").read_text())
     assert "beds" in failed["broken"]
     # Savings are paired against the baseline; the multirun's workbook holds every scenario.
     saving = pd.read_csv(sweep / "comparison/savings.csv")
-    assert set(saving["scenario"]) == {"demand_surge"}
+    assert set(saving["scenario"]) == {"demand_surge", "same"}
     first = saving[(saving["measure"] == "saving") & (saving["line"] == "total")].iloc[0]
     assert first["p10"] <= first["p50"] <= first["p90"]
     book = load_workbook(sweep / "comparison/finance_workbook.xlsx", read_only=True)
     costs = list(book["Costs by line and year"].values)
-    assert {row[0] for row in costs[1:]} == {"baseline", "demand_surge"}
+    assert {row[0] for row in costs[1:]} == {"baseline", "demand_surge", "same"}
