@@ -32,6 +32,10 @@ class CareLeaverConfig:
     min_weeks_in_care: float = 13.0
     start_age: float = 18.0
     end_age: float = 21.0
+    # Personal-adviser support from 21 to 25 for care leavers who ask for it (Children and
+    # Social Work Act 2017): the share still supported at 21, and the age support ends.
+    supported_to_25_share: float = 0.3
+    supported_end_age: float = 25.0
 
 
 @dataclass
@@ -65,6 +69,10 @@ class OutputConfig:
     # Published tables replace counts from 1 to this value with a marker (DOMAIN.md: 1-5).
     suppress_max: int = 5
     suppression_marker: str = "[c]"
+    # Also hide a second figure wherever a total and its parts would reveal a hidden count.
+    secondary_suppression: bool = True
+    # Children aged 0-17 in the council's area, for rates per 10,000 (None: counts only).
+    child_population: int | None = None
     # Dates on which stocks are counted in the data summary: 31 March of each year.
     stock_month: int = 3
     stock_day: int = 31

@@ -203,6 +203,18 @@ def _check_scenario(check: _Checker, scenario: Any) -> None:
         check.age_bands(f"{base}.age_bands", lever.age_bands)
 
 
+def _check_care_leavers(check: _Checker, leaver: Any) -> None:
+    base = "data.care_leaver"
+    check.probability(f"{base}.supported_to_25_share", leaver.supported_to_25_share)
+    if leaver.supported_end_age < leaver.end_age:
+        check.add(
+            f"{base}.supported_end_age",
+            f"is {leaver.supported_end_age}, before end_age {leaver.end_age}",
+        )
+    if leaver.end_age <= leaver.start_age:
+        check.add(f"{base}.end_age", f"is {leaver.end_age}, not after start_age {leaver.start_age}")
+
+
 def _check_simulation(check: _Checker, sim: Any) -> None:
     check.number("simulation.horizon_months", sim.horizon_months, 1)
     check.number("simulation.replicates", sim.replicates, 1)
@@ -217,6 +229,7 @@ def config_problems(
     _check_capacity(check, config.capacity)
     _check_scenario(check, config.scenario)
     _check_simulation(check, config.simulation)
+    _check_care_leavers(check, config.data.care_leaver)
     if extra is not None:
         extra(check)
     return check.problems

@@ -17,10 +17,17 @@ from care_demand.data import EventHistory
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at
 
-__all__ = ["OutsideArrivals", "build_system", "nfa_share", "projection_start"]
+__all__ = [
+    "OutsideArrivals",
+    "build_system",
+    "emergency_shares",
+    "nfa_share",
+    "projection_start",
+]
 
 # Ages of arrivals are drawn from the most recent years of the history.
 _AGE_SAMPLE_YEARS = 3
+_HAZARD_BANDS = tuple(band for band in vocab.AGE_BANDS if band[2] <= 18.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,26 @@ def nfa_share(history: EventHistory, outside: pd.DataFrame) -> float:
         how="left",
     )
     return float(matched["_spell"].isna().mean())
+
+
+def emergency_shares(history: EventHistory) -> tuple[float, ...]:
+    """Share of entries to care that were emergencies, by hazard age band at entry.
+
+    From the legal status that opened each period of care (``entry_route``). A band with no
+    entries takes the share over all ages; a history without care entries gives zeros.
+    """
+    spells = history.spells
+    entries = spells[spells["entry_route"].notna()]
+    if entries.empty:
+        return tuple(0.0 for _ in _HAZARD_BANDS)
+    emergency = (entries["entry_route"] == "emergency").to_numpy()
+    overall = float(emergency.mean())
+    ages = entries["age_at_start"].to_numpy(dtype=float)
+    shares = []
+    for _, low, high in _HAZARD_BANDS:
+        inside = (ages >= low) & (ages < high)
+        shares.append(float(emergency[inside].mean()) if inside.any() else overall)
+    return tuple(shares)
 
 
 def _age_samples(
@@ -126,6 +153,9 @@ def build_system(
         care_leaver_end_age=leaver.end_age,
         care_leaver_min_exit_age=leaver.min_exit_age,
         care_leaver_min_months=leaver.min_weeks_in_care * 7 / vocab.DAYS_PER_MONTH,
+        care_leaver_supported_share=leaver.supported_to_25_share,
+        care_leaver_supported_end_age=leaver.supported_end_age,
+        emergency_share=emergency_shares(history),
         hazard_levers=tuple(hazard_levers),
         entry_levers=tuple(entry_levers),
     )

@@ -71,6 +71,10 @@ class CareSystem:
         care_leaver_end_age: age at which a care leaver's service ends.
         care_leaver_min_exit_age: minimum age at leaving care to become a care leaver.
         care_leaver_min_months: minimum months in care to become a care leaver.
+        care_leaver_supported_share: share of care leavers still supported at the end age,
+            who go on to ``care_leaver_supported_end_age``.
+        care_leaver_supported_end_age: age at which extended care-leaver support ends.
+        emergency_share: share of entries to care that are emergencies, by hazard age band.
         hazard_levers: scenario changes to transition hazards from a date on.
         entry_levers: scenario changes to the placement groups children enter care in.
     """
@@ -88,6 +92,9 @@ class CareSystem:
     care_leaver_end_age: float = 21.0
     care_leaver_min_exit_age: float = 16.0
     care_leaver_min_months: float = 3.0
+    care_leaver_supported_share: float = 0.0
+    care_leaver_supported_end_age: float = 25.0
+    emergency_share: tuple[float, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()
     entry_levers: tuple[EntryPreferenceLever, ...] = ()
 
@@ -116,6 +123,12 @@ class CareSystem:
         for kind, ages in zip(self.arrival_kinds, self.arrival_ages, strict=False):
             if len(ages) == 0 or np.any((ages < 0) | (ages >= 18)):
                 problems.append(f"arrival ages for {kind} must be a non-empty sample in [0, 18)")
+        if not 0.0 <= self.care_leaver_supported_share <= 1.0:
+            problems.append("care_leaver_supported_share must be in [0, 1]")
+        if self.care_leaver_supported_end_age < self.care_leaver_end_age:
+            problems.append("care_leaver_supported_end_age is before care_leaver_end_age")
+        if any(not 0.0 <= s <= 1.0 for s in self.emergency_share):
+            problems.append("emergency shares must be in [0, 1]")
         if not 0.0 <= self.referral_nfa_share <= 1.0:
             problems.append(f"referral_nfa_share {self.referral_nfa_share} is not in [0, 1]")
         needed = {"code", "age", "months_in_state", "months_in_care"}
