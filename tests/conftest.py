@@ -8,7 +8,7 @@ import pytest
 
 from care_demand.config import AppConfig, load_config
 from care_demand.data import EventHistory
-from care_demand.pipeline import Calibrated, calibrate, load
+from care_demand.pipeline import Calibrated, calibrate, load, run
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +40,25 @@ def example_history(quick_config: AppConfig) -> EventHistory:
 def example_calibrated(example_history: EventHistory, quick_config: AppConfig) -> Calibrated:
     """The example's fitted hazards and arrival trends (default settings)."""
     return calibrate(example_history, quick_config)
+
+
+@pytest.fixture(scope="session")
+def report_config(calibration_cache: Path) -> AppConfig:
+    """Small settings for runs whose outputs (charts, report, tables) are inspected."""
+    return load_config(
+        [
+            f"calibration.cache_dir={calibration_cache}",
+            "simulation.replicates=8",
+            "simulation.horizon_months=24",
+            "simulation.n_jobs=2",
+            "simulation.chunk_size=4",
+        ]
+    )
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory: pytest.TempPathFactory, report_config: AppConfig) -> Path:
+    """A run folder of the example's baseline with small settings."""
+    out = tmp_path_factory.mktemp("report-run") / "0_baseline"
+    run(report_config, out)
+    return out

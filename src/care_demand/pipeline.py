@@ -22,8 +22,14 @@ from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario
 from care_demand.data import CouncilData, EventHistory, build_history, load_council
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
-from care_demand.outputs.charts import fan_chart, save_figure
-from care_demand.outputs.disclosure import suppress_small_counts
+from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
+from care_demand.outputs.disclosure import (
+    DisclosureRule,
+    suppress_arrivals,
+    suppress_recorded_monthly,
+    suppress_stocks,
+)
+from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
 from care_demand.outputs.workbook import demand_capacity_table, write_workbook
@@ -169,34 +175,14 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
         _project(history, fitted, config) if config.run_until == "simulation" else (None, None)
     )
 
+    rule = DisclosureRule.from_config(config.output)
     with RunFolder(run_dir) as out:
         out.write_text("data_summary.md", summary.markdown)
+        published_stocks = suppress_stocks(summary.stocks, rule)
+        out.write_csv("stocks_31_march.csv", published_stocks)
+        out.write_csv("arrivals_by_year.csv", suppress_arrivals(summary.arrivals, rule))
         out.write_csv(
-            "stocks_31_march.csv",
-            suppress_small_counts(
-                summary.stocks,
-                ["children"],
-                config.output.suppress_max,
-                config.output.suppression_marker,
-            ),
-        )
-        out.write_csv(
-            "arrivals_by_year.csv",
-            suppress_small_counts(
-                summary.arrivals,
-                ["arrivals"],
-                config.output.suppress_max,
-                config.output.suppression_marker,
-            ),
-        )
-        out.write_csv(
-            "recorded_monthly.csv",
-            suppress_small_counts(
-                recorded_monthly(history),
-                ["children"],
-                config.output.suppress_max,
-                config.output.suppression_marker,
-            ),
+            "recorded_monthly.csv", suppress_recorded_monthly(recorded_monthly(history), rule)
         )
         if council.dropped:
             out.write_text(
@@ -251,7 +237,12 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 demand_capacity=demand_capacity_table(projection),
                 assumptions=assumptions_table(config),
                 run_details={k: v for k, v in details.items() if k != "config"},
+                publication=published_stocks,
+                publication_note=rule.describe(),
             )
+        # Charts and the report are built from the files staged above.
+        write_run_charts(out.staging_dir, out.path("charts"))
+        write_run_report(out.staging_dir, out.path("report.html"), out.staging_dir / "charts")
         out.write_text(STATUS_FILE, json.dumps({"scenario": config.scenario.name, "ok": True}))
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
@@ -422,5 +413,7 @@ def _print_summary(
             f"{pd.Timestamp(last['month']):%b %Y}."
         )
     print(f"care-demand: outputs written to {run_dir.resolve()}")
+    if (run_dir / "report.html").is_file():
+        print(f"Report: {(run_dir / 'report.html').resolve()}")
     if synthetic:
         print("(built-in synthetic example: invented children, Dorset-like totals)")

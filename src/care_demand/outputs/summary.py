@@ -13,7 +13,11 @@ import pandas as pd
 from care_demand import vocab
 from care_demand.config import OutputConfig
 from care_demand.data import EventHistory
-from care_demand.outputs.disclosure import suppress_small_counts
+from care_demand.outputs.disclosure import (
+    DisclosureRule,
+    suppress_arrivals,
+    suppress_stocks,
+)
 
 __all__ = ["DataSummary", "summarise_history"]
 
@@ -112,26 +116,23 @@ def summarise_history(
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
     arrivals = _arrivals(history)
+    rule = DisclosureRule.from_config(output)
+    # Both tables come from one suppressed table, so the care total and its placement
+    # groups hide the same figures here as in stocks_31_march.csv.
+    published = suppress_stocks(stocks, rule)
 
-    totals = stocks[stocks["placement_group"] == "all"].copy()
+    totals = published[published["placement_group"] == "all"].copy()
     totals["state"] = totals["state"].map(_STATE_LABELS)
     wide = totals.pivot(index="state", columns="date", values="children")
     wide = wide.reindex([_STATE_LABELS[s] for s in vocab.STATES])
     wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
     wide = wide.reset_index().rename(columns={"state": "State"})
-    count_columns = [c for c in wide.columns if c != "State"]
-    wide = suppress_small_counts(
-        wide, count_columns, output.suppress_max, output.suppression_marker
-    )
 
-    care = stocks[(stocks["state"] == vocab.CARE) & (stocks["placement_group"] != "all")]
+    care = published[(published["state"] == vocab.CARE) & (published["placement_group"] != "all")]
     care_wide = care.pivot(index="placement_group", columns="date", values="children")
     care_wide = care_wide.reindex(list(vocab.PLACEMENT_GROUPS))
     care_wide.columns = [d.strftime("%d %b %Y") for d in care_wide.columns]
     care_wide = care_wide.reset_index().rename(columns={"placement_group": "Placement group"})
-    care_wide = suppress_small_counts(
-        care_wide, count_columns, output.suppress_max, output.suppression_marker
-    )
 
     lines = [
         "# Data summary",
@@ -178,18 +179,14 @@ def summarise_history(
     if arrivals.empty:
         lines.append("No arrivals in the window.")
     else:
-        arr = arrivals.copy()
+        arr = suppress_arrivals(arrivals, rule)
         arr["kind"] = arr["kind"].map(_ARRIVAL_LABELS).fillna(arr["kind"])
         arr_wide = arr.pivot(index="kind", columns="financial_year", values="arrivals")
-        arr_wide = arr_wide.fillna(0).astype(int).reset_index().rename(columns={"kind": "Arrival"})
-        year_cols = [c for c in arr_wide.columns if c != "Arrival"]
-        arr_wide = suppress_small_counts(
-            arr_wide, year_cols, output.suppress_max, output.suppression_marker
-        )
+        arr_wide = arr_wide.fillna("0").reset_index().rename(columns={"kind": "Arrival"})
         lines.append(_markdown_table(arr_wide))
     lines += [
         "",
-        f"Counts from 1 to {output.suppress_max} are shown as `{output.suppression_marker}`.",
+        rule.describe(),
         "",
     ]
     return DataSummary(stocks=stocks, arrivals=arrivals, markdown="\n".join(lines))

@@ -1,11 +1,13 @@
 """The finance workbook: one Excel file per run, written with openpyxl.
 
 Sheets, in order: Summary, Costs by line and year, Savings vs baseline, Placement demand vs
-capacity, Assumptions, Run details. Numbers are stored as numbers (never text) with a number
-format: money ``£#,##0``, counts ``#,##0``, shares ``0%``. Every sheet has a bold, frozen
-header row and set column widths. The function takes the tables it writes; it never runs
-the model. The file is written beside its final name and renamed into place, so a reader
-never sees half a workbook and a failed write leaves an earlier file intact.
+capacity, Assumptions, Run details, and (when given) Publication: recorded children at each
+31 March under disclosure control, the one sheet meant for publication. Numbers are
+stored as numbers (never text) with a number format: money ``£#,##0``, counts ``#,##0``,
+shares ``0%``. Every sheet has a bold, frozen header row and set column widths. The
+function takes the tables it writes; it never runs the model. The file is written beside
+its final name and renamed into place, so a reader never sees half a workbook and a failed
+write leaves an earlier file intact.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from care_demand import vocab
 __all__ = [
     "COUNT",
     "GBP",
+    "PUBLICATION_SHEET",
     "SHARE",
     "SHEETS",
     "demand_capacity_table",
@@ -51,6 +54,7 @@ SHEETS: tuple[str, ...] = (
     "Assumptions",
     "Run details",
 )
+PUBLICATION_SHEET = "Publication"
 
 _MONEY_COLUMNS = ("p10", "p50", "p90", "mean", "target", "value", "baseline", "scenario")
 _MIN_WIDTH, _MAX_WIDTH = 8, 70
@@ -114,6 +118,8 @@ def write_workbook(
     demand_capacity: pd.DataFrame,
     assumptions: pd.DataFrame,
     run_details: Mapping[str, object],
+    publication: pd.DataFrame | None = None,
+    publication_note: str = "",
 ) -> Path:
     """Write the finance workbook to ``path`` (atomically) and return ``path``.
 
@@ -132,6 +138,10 @@ def write_workbook(
             percentages).
         run_details: package version, seed, data fingerprint, date and anything else worth
             recording; nested values are written as text.
+        publication: recorded counts already under disclosure control (the published
+            ``stocks_31_march.csv``), written to a last sheet, ``Publication``; hidden
+            figures stay text (the marker), every other count is a number.
+        publication_note: the disclosure rule in words, written under that table.
 
     Raises ``ValueError`` (and writes nothing) when a table lacks the columns it needs.
     """
@@ -163,6 +173,8 @@ def write_workbook(
     )
     _assumptions_sheet(book.create_sheet(SHEETS[4]), assumptions)
     _details_sheet(book.create_sheet(SHEETS[5]), run_details)
+    if publication is not None:
+        _publication_sheet(book.create_sheet(PUBLICATION_SHEET), publication, publication_note)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -283,6 +295,24 @@ def _assumptions_sheet(sheet: Worksheet, assumptions: pd.DataFrame) -> None:
         cell = sheet.cell(row=r, column=value_col)
         if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
             cell.number_format = _unit_format(unit) or "General"
+
+
+def _publication_sheet(sheet: Worksheet, table: pd.DataFrame, note: str) -> None:
+    """Published counts: numbers where shown, the marker (text) where hidden."""
+    frame = table.copy()
+    for column in frame.columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        texts = frame[column].astype("string")
+        if column != "date" and numbers.notna().any():
+            frame[column] = [
+                int(n) if pd.notna(n) and float(n).is_integer() else t
+                for n, t in zip(numbers, texts, strict=True)
+            ]
+    frame = frame.astype(object).where(frame.notna(), None)
+    _table_sheet(sheet, frame, {c: COUNT for c in frame.columns if c != "date"})
+    if note:
+        sheet.append([])
+        sheet.append([note])
 
 
 def _details_sheet(sheet: Worksheet, details: Mapping[str, object]) -> None:

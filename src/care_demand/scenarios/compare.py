@@ -383,7 +383,13 @@ class CompareScenarios(_Callback):  # type: ignore[misc]
             "sweep_folder": str(sweep),
         }
         write_comparison_workbook(comparison, run_dirs, out / "finance_workbook.xlsx", details)
+        from care_demand.outputs.charts import write_comparison_charts
+        from care_demand.outputs.report import write_comparison_report
+
+        write_comparison_charts(sweep, out / "charts")
+        report = write_comparison_report(sweep, out / "report.html", out / "charts")
         print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
+        print(f"Report: {report.resolve()}")
         if not comparison.headline.empty and BASELINE not in set(comparison.headline["scenario"]):
             print("(no baseline in this multirun, so no differences from it)")
         if comparison.failed:

@@ -1,0 +1,171 @@
+"""Read a run folder (or a multirun's sweep folder) back from disk.
+
+Charts and the report are built from the files a run wrote, never from the model's objects,
+so they can be made again from any run folder. Every file is optional: a table a run did
+not write (``run_until=data``, say) is ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from care_demand.outputs.disclosure import DisclosureRule
+
+__all__ = ["RunFiles", "SweepFiles", "read_run", "read_sweep"]
+
+BASELINE = "baseline"
+
+
+def _csv(path: Path, dates: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={"children": "string", "arrivals": "string"})
+    for column in dates:
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The tables and texts of one run folder (``None`` or empty where not written)."""
+
+    path: Path
+    details: dict[str, Any]
+    scenario_markdown: str = ""
+    data_summary: str = ""
+    stocks: pd.DataFrame | None = None
+    arrivals: pd.DataFrame | None = None
+    recorded: pd.DataFrame | None = None
+    quantiles: pd.DataFrame | None = None
+    key_measures: pd.DataFrame | None = None
+    costs: pd.DataFrame | None = None
+    demand_capacity: pd.DataFrame | None = None
+    assumptions: pd.DataFrame | None = None
+    arrival_forecast: pd.DataFrame | None = None
+    diagnostics: dict[str, Any] | None = None
+    dropped: dict[str, int] | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's full configuration as recorded in ``run_details.json``."""
+        return self.details.get("config", {}) or {}
+
+    @property
+    def scenario(self) -> str:
+        """The scenario's name (``baseline``, ...)."""
+        return str(self.details.get("scenario") or self.config.get("scenario", {}).get("name"))
+
+    @property
+    def title(self) -> str:
+        """The scenario's title, or its name."""
+        return str(self.config.get("scenario", {}).get("title") or self.scenario)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the run read the built-in synthetic example."""
+        return bool(self.details.get("synthetic_data", False))
+
+    @property
+    def rule(self) -> DisclosureRule:
+        """The disclosure rule the run was configured with."""
+        return DisclosureRule.from_config(self.config.get("output", {}))
+
+    @property
+    def population(self) -> int | None:
+        """Children aged 0-17 in the area (for rates per 10,000), if configured."""
+        value = self.config.get("output", {}).get("child_population")
+        return int(value) if value else None
+
+    @property
+    def replicates(self) -> int | None:
+        """Number of simulated futures, if the run projected."""
+        if self.quantiles is None or "replicates" not in self.quantiles.columns:
+            return None
+        return int(self.quantiles["replicates"].max())
+
+
+def read_run(run_dir: str | Path) -> RunFiles:
+    """Read the files of the run folder ``run_dir``."""
+    path = Path(run_dir)
+    details = _json(path / "run_details.json") or {}
+    return RunFiles(
+        path=path,
+        details=details,
+        scenario_markdown=_text(path / "scenario.md"),
+        data_summary=_text(path / "data_summary.md"),
+        stocks=_csv(path / "stocks_31_march.csv", ("date",)),
+        arrivals=_csv(path / "arrivals_by_year.csv"),
+        recorded=_csv(path / "recorded_monthly.csv", ("month",)),
+        quantiles=_csv(path / "projection/quantiles.csv", ("month",)),
+        key_measures=_csv(path / "projection/key_measures_by_replicate.csv", ("month",)),
+        costs=_csv(path / "finance/cost_summary.csv"),
+        demand_capacity=_csv(path / "finance/demand_capacity.csv", ("month",)),
+        assumptions=_csv(path / "finance/assumptions.csv"),
+        arrival_forecast=_csv(path / "calibration/arrival_forecast.csv", ("month",)),
+        diagnostics=_json(path / "calibration/diagnostics.json"),
+        dropped=_json(path / "dropped_rows.json"),
+    )
+
+
+@dataclass(frozen=True)
+class SweepFiles:
+    """A multirun: each successful scenario's run folder and the comparison tables."""
+
+    path: Path
+    runs: dict[str, RunFiles]
+    headline: pd.DataFrame | None = None
+    by_year: pd.DataFrame | None = None
+    savings: pd.DataFrame | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> RunFiles | None:
+        """The baseline's run, if the multirun had one that succeeded."""
+        return self.runs.get(BASELINE)
+
+    @property
+    def reference(self) -> RunFiles | None:
+        """The run whose data and calibration stand for all (the baseline, or the first)."""
+        return self.baseline or next(iter(self.runs.values()), None)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the runs read the built-in synthetic example."""
+        return any(run.synthetic for run in self.runs.values())
+
+
+def read_sweep(sweep_dir: str | Path) -> SweepFiles:
+    """Read a multirun's sweep folder: the run folders that succeeded and ``comparison/``."""
+    path = Path(sweep_dir)
+    runs: dict[str, RunFiles] = {}
+    for folder in sorted(p for p in path.iterdir() if (p / "status.json").is_file()):
+        status = _json(folder / "status.json") or {}
+        if status.get("ok"):
+            run = read_run(folder)
+            runs[str(status.get("scenario") or run.scenario)] = run
+    order = [BASELINE, *sorted(set(runs) - {BASELINE})]
+    runs = {name: runs[name] for name in order if name in runs}
+    comparison = path / "comparison"
+    savings = _csv(comparison / "savings.csv")
+    return SweepFiles(
+        path=path,
+        runs=runs,
+        headline=_csv(comparison / "comparison_headline.csv"),
+        by_year=_csv(comparison / "comparison_by_year.csv"),
+        savings=savings,
+        failed=_json(comparison / "failed_scenarios.json") or {},
+    )
