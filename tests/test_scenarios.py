@@ -190,3 +190,20 @@ def test_inhouse_first_places_agency_bound_children_in_free_inhouse_places() -> 
     ifa = code_of(vocab.CARE, vocab.IFA) + 1
     into_ifa = [ReplicateModel(s, 0, 2).run().flows[:, :, ifa].sum() for s in (first, not_first)]
     assert into_ifa[0] == 0 < into_ifa[1]
+
+
+def test_help_lists_the_scenarios_and_the_settings_people_change() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "care_demand.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in SHIPPED:
+        assert name in done.stdout
+    for setting in ("data.path", "simulation.replicates", "care-demand-validate", "-m scenario="):
+        assert setting in done.stdout
