@@ -1,0 +1,287 @@
+"""The rolling-origin backtest: metrics on hand-made forecasts, a small real backtest on the
+example, and the messages for unusable settings."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from care_demand import vocab
+from care_demand.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    backtest,
+    central_interval,
+    load_backtest_config,
+    mase_scale,
+    pit_value,
+    score_forecast,
+    summarise,
+    validate_backtest,
+    withheld_counts,
+    write_backtest,
+)
+from care_demand.data import EventHistory
+from care_demand.errors import ConfigError
+
+# --------------------------------------------------------------------------------------
+# Metrics on hand-made forecasts
+# --------------------------------------------------------------------------------------
+
+
+def test_pit_is_the_share_below_with_ties_counted_half() -> None:
+    samples = np.array([1, 2, 2, 3])
+    assert pit_value(samples, 2) == 0.5  # one below, two ties
+    assert pit_value(samples, 2.5) == 0.75
+    assert pit_value(samples, 0) == 0.0
+    assert pit_value(samples, 3) == 0.875
+    assert pit_value(samples, 9) == 1.0
+
+
+def test_central_intervals_are_the_matching_quantiles() -> None:
+    samples = np.arange(1, 102)  # 1 .. 101: quantile q is 1 + 100 q
+    assert central_interval(samples, 0.5) == pytest.approx((26.0, 76.0))
+    assert central_interval(samples, 0.8) == pytest.approx((11.0, 91.0))
+    assert central_interval(samples, 0.9) == pytest.approx((6.0, 96.0))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        central_interval(samples, 1.2)
+
+
+def test_mase_scale_is_the_mean_absolute_h_month_change() -> None:
+    series = pd.Series([10.0, 12.0, 11.0, 15.0, 14.0])
+    assert mase_scale(series, 1) == 2.0  # |2|, |-1|, |4|, |-1|
+    assert mase_scale(series, 2) == pytest.approx(7 / 3)  # |1|, |3|, |3|
+    assert math.isnan(mase_scale(series, 5))  # no pair of months 5 apart
+
+
+def test_score_forecast_gives_exact_values() -> None:
+    samples = np.arange(8, 18)  # 8 .. 17, median 12.5
+    scores = score_forecast(samples, 10, naive=12, scale=2.0, levels=[0.5, 0.8])
+    assert scores["median"] == 12.5
+    assert scores["error"] == 2.5 and scores["abs_error"] == 2.5
+    assert scores["pct_error"] == 25.0 and scores["abs_pct_error"] == 25.0
+    assert scores["mase"] == 1.25
+    assert scores["naive_abs_error"] == 2.0
+    assert scores["pit"] == 0.25  # 8 and 9 below, 10 tied
+    assert (scores["lower_50"], scores["upper_50"]) == (10.25, 14.75)
+    assert scores["inside_50"] is False
+    assert scores["lower_80"] == pytest.approx(8.9) and scores["upper_80"] == pytest.approx(16.1)
+    assert scores["inside_80"] is True
+
+
+def test_score_forecast_leaves_undefined_ratios_empty() -> None:
+    scores = score_forecast(np.array([0.0, 1.0, 2.0]), 0, naive=0, scale=0.0, levels=[0.5])
+    assert math.isnan(scores["pct_error"]) and math.isnan(scores["mase"])
+    assert scores["abs_error"] == 1.0
+
+
+def test_summary_aggregates_over_cuts_with_binomial_uncertainty() -> None:
+    metrics = pd.DataFrame(
+        {
+            "horizon_months": [12] * 5,
+            "measure": ["care"] * 5,
+            "abs_pct_error": [1.0, 2.0, 3.0, 4.0, 50.0],
+            "pct_error": [1.0, -2.0, 3.0, 4.0, 50.0],
+            "mase": [0.5, 1.0, 1.5, 2.0, 9.0],
+            "pit": [0.1, 0.5, 0.6, 0.9, 1.0],
+            "inside_50": [True, False, True, True, False],
+            "scored": [True, True, True, True, False],  # the last one withheld
+        }
+    )
+    summary = summarise(metrics, [0.5])
+    care = summary[(summary["horizon_months"] == 12) & (summary["measure"] == "care")].iloc[0]
+    assert care["n"] == 4 and care["withheld"] == 1
+    assert care["mape"] == 2.5 and care["mean_pct_error"] == 1.5 and care["mean_mase"] == 1.25
+    assert care["coverage_50"] == 0.75
+    assert care["coverage_50_sd"] == pytest.approx(math.sqrt(0.5 * 0.5 / 4))
+    pooled = summary[(summary["horizon_months"] == "all") & (summary["measure"] == "all")]
+    assert len(pooled) == 1 and pooled["n"].iloc[0] == 4
+
+
+def test_small_counts_are_withheld_with_a_second_figure_where_a_total_would_tell() -> None:
+    measures = {"care": ["care"], **{g: [g] for g in vocab.PLACEMENT_GROUPS}, "cin": ["cin"]}
+    values = {g: 0 for g in vocab.PLACEMENT_GROUPS}
+    values.update(kinship_foster=3, inhouse_foster=10, ifa=7)
+    rows = [
+        {"care": 20, **values, "cin": 4},
+        {"care": 120, **{g: v * 6 for g, v in values.items()}, "cin": 40},
+    ]
+    recorded = pd.DataFrame(rows, index=pd.to_datetime(["2020-01-31", "2020-02-29"]))
+    hidden = withheld_counts(recorded[list(measures)], measures, suppress_max=5)
+    first = hidden.iloc[0]
+    # kinship (3) and cin (4) are small; ifa, the smallest other non-zero part of care, is
+    # withheld too so that care minus the shown groups does not give kinship.
+    assert set(first[first].index) == {"kinship_foster", "ifa", "cin"}
+    assert not hidden.iloc[1].any()
+
+
+# --------------------------------------------------------------------------------------
+# Settings that cannot be used
+# --------------------------------------------------------------------------------------
+
+
+def settings(**changes: object) -> BacktestConfig:
+    out = BacktestConfig()
+    for name, value in changes.items():
+        setattr(out, name, value)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cuts": ["2023-03-31"]}, r"backtest\.cuts .*2023-03-31 is outside the data window"),
+        ({"cuts": ["2016-03-31"]}, r"backtest\.cuts .*min_history_months=24"),
+        (
+            {"cuts": ["2021-09-30"], "horizons": [6, 12]},
+            r"backtest\.horizons .*12 months from the cut 2021-09-30.*past the end of the data",
+        ),
+        ({"cuts": ["2019-03-15"]}, r"backtest\.cuts .*not the last day of a month"),
+        ({"cuts": ["spring 2019"]}, r"backtest\.cuts .*is not a date"),
+        ({"horizons": [0, 12]}, r"backtest\.horizons"),
+        ({"levels": [0.5, 1.5]}, r"backtest\.levels .*1\.5"),
+        ({"replicates": 1}, r"backtest\.replicates"),
+        (
+            {"measures": {"care": ["care"], "x": ["fostering"]}},
+            r"backtest\.measures\.x .*fostering",
+        ),
+        ({"measures": {"care": ["care", "ifa"]}}, r"backtest\.measures\.care .*twice"),
+        ({"min_history_months": 12}, r"backtest\.min_history_months .*arrivals\.min_months=24"),
+    ],
+)
+def test_unusable_settings_name_the_setting(
+    example_history: EventHistory, changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_backtest(settings(**changes), example_history, arrival_min_months=24)
+
+
+def test_the_shipped_cuts_fit_the_example(example_history: EventHistory) -> None:
+    cuts = validate_backtest(load_backtest_config().backtest, example_history, 24)
+    assert cuts[0] == pd.Timestamp("2018-03-31") and cuts[-1] == pd.Timestamp("2020-03-31")
+
+
+def test_the_command_reports_a_bad_cut_without_a_traceback(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "care_demand.backtest.cli",
+        "backtest.cuts=[2023-03-31]",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "backtest.cuts" in done.stderr and "outside the data window" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run" / "backtest").exists()
+
+
+# --------------------------------------------------------------------------------------
+# A small real backtest on the example
+# --------------------------------------------------------------------------------------
+
+CUT = "2018-03-31"
+
+
+@pytest.fixture(scope="module")
+def small_backtest(
+    tmp_path_factory: pytest.TempPathFactory,
+    calibration_cache: Path,
+    example_history: EventHistory,
+) -> tuple[BacktestResult, Path]:
+    """One cut, 3 and 6 months ahead, 8 replicates, a shorter sampler run."""
+    config = load_backtest_config(
+        [
+            f"calibration.cache_dir={calibration_cache}",
+            "calibration.hazards.sampler.draws=1500",
+            "calibration.hazards.sampler.tune=700",
+            f"backtest.cuts=[{CUT}]",
+            "backtest.horizons=[3,6]",
+            "backtest.replicates=8",
+            "backtest.targets.horizon=6",
+            "simulation.n_jobs=2",
+            "simulation.chunk_size=4",
+        ]
+    )
+    result = backtest(example_history, config)
+    out = tmp_path_factory.mktemp("backtest")
+    write_backtest(result, out, config, synthetic=True)
+    return result, out
+
+
+@pytest.mark.slow
+def test_backtest_writes_its_tables_charts_and_summary(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    result, out = small_backtest
+    measures = list(load_backtest_config().backtest.measures)
+    for name in (
+        "backtest/forecasts.csv",
+        "backtest/metrics.csv",
+        "backtest/summary.csv",
+        "backtest/recorded.csv",
+        "backtest/calibration.csv",
+        "backtest/summary.md",
+        "backtest/charts/pit_histogram.png",
+        "backtest/charts/pit_histogram.svg",
+        "run_details.json",
+        *(f"backtest/charts/forecasts_{m}.png" for m in measures),
+    ):
+        assert (out / name).is_file(), name
+    details = json.loads((out / "run_details.json").read_text())
+    assert details["cuts"] == [CUT] and details["synthetic_data"] is True
+    text = (out / "backtest/summary.md").read_text()
+    assert "## Targets" in text and "6-month error of the median, children in care" in text
+    assert "| 2018-03-31 | 6 | 2018-09-30 |" in text
+    forecasts = pd.read_csv(out / "backtest/forecasts.csv", parse_dates=["cut", "month"])
+    assert len(forecasts) == 6 * len(measures)
+    care = forecasts[forecasts["measure"] == "care"]
+    assert care["month"].min() == pd.Timestamp("2018-04-30")
+    assert (care["lower_90"] <= care["lower_50"]).all() and (
+        care["lower_50"] <= care["median"]
+    ).all()
+    assert (care["median"] <= care["upper_50"]).all() and (
+        care["upper_50"] <= care["upper_90"]
+    ).all()
+    assert result.calibration["max_rhat"].iloc[0] <= 1.01
+
+
+@pytest.mark.slow
+def test_backtest_metrics_agree_with_the_record_and_the_intervals(
+    small_backtest: tuple[BacktestResult, Path], example_history: EventHistory
+) -> None:
+    result, out = small_backtest
+    metrics = pd.read_csv(out / "backtest/metrics.csv", parse_dates=["cut", "date"])
+    assert len(metrics) == 2 * len(result.measures)
+    for horizon, date in ((3, "2018-06-30"), (6, "2018-09-30")):
+        row = metrics[(metrics["measure"] == "care") & (metrics["horizon_months"] == horizon)]
+        assert row["date"].iloc[0] == pd.Timestamp(date)
+        assert int(row["actual"].iloc[0]) == example_history.stock(date)[vocab.CARE]
+        assert int(row["naive"].iloc[0]) == example_history.stock(CUT)[vocab.CARE]
+    scored = metrics[metrics["scored"]].copy()
+    assert len(scored) >= len(metrics) - 6
+    actual = pd.to_numeric(scored["actual"])
+    for level in ("50", "80", "90"):
+        low, high = scored[f"lower_{level}"], scored[f"upper_{level}"]
+        inside = scored[f"inside_{level}"].astype(str) == "True"
+        assert (inside == ((low <= actual) & (actual <= high))).all(), level
+    pit = pd.to_numeric(scored["pit"])
+    assert pit.between(0, 1).all()
+    # A record below every replicate has PIT 0 and lies outside every interval.
+    assert (scored.loc[pit == 0, "inside_90"].astype(str) == "False").all()
+    error = pd.to_numeric(scored["abs_error"])
+    assert np.allclose(pd.to_numeric(scored["abs_pct_error"]), 100 * error / actual, atol=1e-3)
+    summary = pd.read_csv(out / "backtest/summary.csv")
+    per_measure = summary[summary["measure"] != "all"]
+    assert (per_measure["n"] + per_measure["withheld"] == 1).all()
+    pooled = summary[(summary["horizon_months"] == "all") & (summary["measure"] == "all")].iloc[0]
+    assert pooled["n"] == len(scored)
+    inside_90 = (scored["inside_90"].astype(str) == "True").mean()
+    assert pooled["coverage_90"] == pytest.approx(inside_90, abs=1e-4)
