@@ -190,6 +190,21 @@ def test_lockdown_effect_is_fitted_as_a_dip(full_model: ArrivalModel) -> None:
     assert before["lockdown"].iloc[0] == 0.0
 
 
+def test_a_lockdown_barely_in_the_history_is_not_fitted() -> None:
+    # Data to March 2020 hold only nine days of the first lockdown: one month's noise
+    # cannot identify its effect, so it is left out; with the third lockdown's two months
+    # (to March 2021) both are fitted.
+    data = synthetic_monthly(7, end="2021-03-01")
+    short = ArrivalModel().fit(data[data["month"] <= "2020-03-01"])
+    assert short.regressors_ == ()
+    full = ArrivalModel().fit(data)
+    assert full.regressors_ == ("lockdown_first", "lockdown_third")
+    paths = short.sample_paths(pd.Timestamp("2020-04-01"), 12, 200, seed=1)
+    referrals = paths.sel(kind="referral").to_numpy()
+    # No effect of any size set by one month: next year's referrals stay near their level.
+    assert np.quantile(referrals.sum(axis=1), 0.95) < 2 * 12 * 300
+
+
 def test_lockdowns_do_not_drag_the_trend(holdout: tuple[ArrivalModel, pd.DataFrame]) -> None:
     model, _ = holdout
     forecast = model.forecast(None, 12)

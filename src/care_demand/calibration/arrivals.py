@@ -116,6 +116,8 @@ class ArrivalSettings:
         changepoint_range: share of the history in which the trend may change.
         lockdowns: periods fitted as regressors (the share of each month's days inside).
         lockdown_prior_scale: prior scale of the lockdown coefficients.
+        lockdown_min_months: a lockdown is fitted only when the history holds at least this
+            many months of it (a share of each month's days, summed).
         trend_damping: factor by which the trend's slope shrinks each month past the
             history (1 = Prophet's linear extrapolation; 0.95 lets the trend run on for about
             19 months' worth of its final slope, then level off).
@@ -138,6 +140,7 @@ class ArrivalSettings:
     changepoint_range: float = 0.8
     lockdowns: list[LockdownPeriod] = field(default_factory=_default_lockdowns)
     lockdown_prior_scale: float = 10.0
+    lockdown_min_months: float = 2.0
     trend_damping: float = 1.0
     interval_width: float = 0.8
     parameter_uncertainty: bool = True
@@ -474,8 +477,13 @@ class ArrivalModel:
                 f"need at least {self.settings.min_months} (arrivals.min_months)"
             )
         design = self._design(months)
+        # A lockdown of which the history holds too little (one month at the end of the
+        # window, say) cannot be told apart from the noise of that month: fitting it would
+        # let one observation set an effect of any size, so its months are left to the trend.
         self.regressors_ = tuple(
-            lock.name for lock in self.settings.lockdowns if design[lock.name].gt(0).any()
+            lock.name
+            for lock in self.settings.lockdowns
+            if design[lock.name].sum() >= self.settings.lockdown_min_months
         )
         self.kinds_ = kinds
         kept = monthly[monthly["kind"].isin(kinds)]
