@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 import simpy
 from scipy.stats import poisson
+from simpy.events import NORMAL
 
 from care_demand import vocab
 from care_demand.calibration.hazard_exposure import MOVE
 from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
+from care_demand.simulation.paths import TO_AT_18, TO_CARE, TO_ENGINE, HazardArrays, draw_paths
 from care_demand.simulation.system import (
     ARRIVAL_STATES,
     CODES,
@@ -68,6 +70,12 @@ _STATE_CODE = {
 
 # Event actions.
 _MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
+# Outcomes of a move drawn from the hazards, besides the code of another state outside care
+# (for states outside care) or an index into EXIT_REASONS (for care).
+_TO_CLOSED, _TO_CARE, _TO_MOVE = -1, -2, -3
+_X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _EXIT["aged_out"]
+# What an arrival is, besides the code of the state outside care it enters.
+_ARRIVE_NFA, _ARRIVE_CARE = -1, -2
 
 # Random stream ids (the second element of every spawn key).
 _S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
@@ -102,13 +110,37 @@ class ReplicateResult:
     events: int
 
 
+class _Due(simpy.Event):
+    """An event scheduled with ``env.schedule``, triggered and with its value when made.
+
+    The engine's lighter equivalent of ``env.timeout(delay, value)`` followed by
+    ``callbacks.append(callback)``, for the one event per child's move: each engine makes
+    a subclass per callback (:func:`_event_class`) that carries the environment and the
+    callback, so that making an event sets only its value.
+    """
+
+    _ok = True
+
+    def __init__(self, value) -> None:
+        self._value = value
+
+
+def _event_class(env: simpy.Environment, callback) -> type[_Due]:
+    """Events of ``env`` processed by ``callback``."""
+    return type("_Due", (_Due,), {"env": env, "callbacks": [callback]})
+
+
 class _Child:
-    """One child's place in the system (internal to the engine)."""
+    """One child's place in the system (internal to the engine).
+
+    ``due`` is the child's pending move; an event that is no longer ``due`` was superseded.
+    """
 
     __slots__ = (
         "birth",
         "care_start",
         "code",
+        "due",
         "entered",
         "home",
         "idx",
@@ -118,7 +150,6 @@ class _Child:
         "outreach",
         "refills",
         "u",
-        "version",
         "waiting_since",
     )
 
@@ -132,15 +163,24 @@ class _Child:
         self.code = -1
         self.entered = 0.0
         self.care_start = 0.0
-        self.version = 0
+        self.due = None
         self.home = -1
         self.ooa = False
         self.outreach = 0  # 0 never, 1 supported now, 2 supported earlier
         self.waiting_since = -1.0
 
 
+def _outcome(code: int, dest: str) -> int:
+    """What a move to ``dest`` from ``code`` does (see ``_TO_*``), as an integer."""
+    if code < FIRST_CARE:
+        if dest == vocab.CLOSED:
+            return _TO_CLOSED
+        return _TO_CARE if dest == vocab.CARE else _STATE_CODE[dest]
+    return _TO_MOVE if dest == MOVE else _EXIT[dest]
+
+
 def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
-    """Per code: (destinations, table[age][dur] = (total, cumulative rates))."""
+    """Per code: (outcomes, table[age][dur] = (total, cumulative rates))."""
     per_code: dict[int, list[tuple[str, np.ndarray]]] = {}
     for position, (state, group, dest) in enumerate(pairs):
         code = code_of(state, group)
@@ -150,7 +190,7 @@ def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipl
         per_code.setdefault(code, []).append((dest, rate))
     out: list = [None] * len(CODES)
     for code, items in per_code.items():
-        dests = tuple(d for d, _ in items)
+        dests = tuple(_outcome(code, d) for d, _ in items)
         stack = np.stack([r for _, r in items])  # (dest, age, dur)
         cum = np.cumsum(stack, axis=0)
         table = [
@@ -214,18 +254,19 @@ class ReplicateModel:
                     self._entry, vocab.PLACEMENT_GROUPS, index.age_bands, system.entry_levers, date
                 )
                 self._entry_cums.append(np.cumsum(entry, 1).tolist())
-        self._tab = self._tabs[0]
+        self._leaver_end = 12.0 * system.care_leaver_end_age
 
         h = system.horizon_months
         n_codes = len(CODES)
         self.stocks = np.zeros((h, n_codes, len(REPORT_AGE_BANDS)), dtype=np.int32)
-        # Moves are counted in a flat list (cheaper than numpy scalar updates), reshaped at the end.
+        # Moves, exits and placement-days are counted in flat lists (cheaper than numpy
+        # scalar updates) and reshaped at the end.
         self._flow_width = n_codes + 1
         self._flows = [0] * (h * self._flow_width * self._flow_width)
         self._last_month = h - 1
-        self.exits = np.zeros((h, len(EXIT_REASONS)), dtype=np.int32)
+        self._exits = [0] * (h * len(EXIT_REASONS))
         self.arrivals = np.zeros((h, len(system.arrival_kinds)), dtype=np.int32)
-        self.placement_days = np.zeros((h, N_GROUPS), dtype=np.float64)
+        self._placement_days = [0.0] * (h * N_GROUPS)
         self.capacity_rec = np.zeros((h, 2), dtype=np.int32)
         self.occupancy_rec = np.zeros((h, 2), dtype=np.int32)
         self.shortfall_rec = np.zeros((h, 2), dtype=np.int32)
@@ -236,7 +277,9 @@ class ReplicateModel:
         self._arrival_ages = [ages.tolist() for ages in system.arrival_ages]
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
-        self._fire_cb = self._fire
+        self._fire_event = _event_class(self.env, self._fire)
+        self._step_event = _event_class(self.env, self._step)
+        self._arrival_event = _event_class(self.env, self._arrive)
         self._codes = np.full(1024, -1, dtype=np.int16)
         self._births = np.zeros(1024, dtype=np.float64)
         self._n = 0
@@ -267,33 +310,49 @@ class ReplicateModel:
 
     def _u(self, c: _Child) -> float:
         k = c.k
-        if k == len(c.u):
-            c.refills += 1
-            c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+        u = c.u
+        if k == len(u):
+            u = self._refill(c)
             k = 0
         c.k = k + 1
-        return c.u[k]
+        return u[k]
+
+    def _refill(self, c: _Child) -> list[float]:
+        """A fresh row of uniforms for a child who has used up its row."""
+        c.refills += 1
+        c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+        c.k = 0
+        return c.u
 
     # ----------------------------------------------------------------- bookkeeping
-    def _slot(self, birth: float) -> int:
+    def _new_child(self, birth: float, key: tuple[int, ...], u: list[float]) -> _Child:
         n = self._n
         if n == len(self._codes):
-            self._codes = np.concatenate([self._codes, np.full(n, -1, dtype=np.int16)])
-            self._births = np.concatenate([self._births, np.zeros(n)])
+            self._grow()
         self._births[n] = birth
         self._n = n + 1
-        return n
+        return _Child(n, birth, key, u)
+
+    def _grow(self) -> None:
+        n = len(self._codes)
+        self._codes = np.concatenate([self._codes, np.full(n, -1, dtype=np.int16)])
+        self._births = np.concatenate([self._births, np.zeros(n)])
 
     def _occupy(self, group: int, delta: int, now: float) -> None:
         """Track children per placement group and integrate placement-days."""
-        self.placement_days[min(int(now), self._last_month), group] += (
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        self._placement_days[month * N_GROUPS + group] += (
             self._group_count[group] * (now - self._group_since[group]) * vocab.DAYS_PER_MONTH
         )
         self._group_since[group] = now
         self._group_count[group] += delta
 
     def _count_flow(self, now: float, origin: int, target: int) -> None:
-        month = min(int(now), self._last_month)
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
         width = self._flow_width
         self._flows[(month * width + origin) * width + target] += 1
 
@@ -321,106 +380,153 @@ class ReplicateModel:
 
     # ----------------------------------------------------------------- hazards
     def _schedule(self, c: _Child, now: float) -> None:
-        """Draw the child's next move from its current state and schedule it."""
+        """Draw the child's next move from its current state and schedule it.
+
+        The hot path of the model: the uniforms are taken from the child's row inline and
+        the tables are walked with local variables.
+        """
         code = c.code
-        c.version += 1
+        c.due = None
+        birth = c.birth
+        horizon = self.horizon
         if code == LEAVER:
-            end = c.birth + 12.0 * self.system.care_leaver_end_age
-            if end < self.horizon:
+            end = birth + self._leaver_end
+            if end < horizon:
                 self._at(c, end, _LEAVER_END, 0)
             return
-        limit = min(self.horizon, c.birth + _ADULT_M)
-        supported = c.outreach == 1 or (c.outreach and code in (_INHOUSE_RES, _EXTERNAL_RES))
-        tabs = self._tabs_supported if supported else self._tabs
-        if tabs[0][code] is None:
-            raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
+        limit = birth + _ADULT_M
+        if horizon <= limit:
+            limit = horizon
+        outreach = c.outreach
+        if outreach == 1 or (outreach and code in (_INHOUSE_RES, _EXTERNAL_RES)):
+            tabs = self._tabs_supported
+        else:
+            tabs = self._tabs
         edges = self._epoch_edges
         ep = bisect_right(edges, now)
         epoch_end = edges[ep]
-        table = tabs[ep][code][1]
-        e = -log(1.0 - self._u(c))
-        birth = c.birth
+        state = tabs[ep][code]
+        if state is None:
+            raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
+        table = state[1]
+        k = c.k
+        u = c.u
+        if k == len(u):
+            u = self._refill(c)
+            k = 0
+        c.k = k + 1
+        e = -log(1.0 - u[k])
         entered = c.entered
-        a = bisect_right(_AGE_EDGES_M, now - birth)
-        d = bisect_right(_DUR_EDGES_M, now - entered)
+        age_edges = _AGE_EDGES_M
+        dur_edges = _DUR_EDGES_M
+        a = bisect_right(age_edges, now - birth)
+        d = bisect_right(dur_edges, now - entered)
         t = now
         while True:
             nxt = limit if limit < epoch_end else epoch_end
             if a < _N_AGE:
-                edge = birth + _AGE_EDGES_M[a]
+                edge = birth + age_edges[a]
                 if edge < nxt:
                     nxt = edge
             if d < _N_DUR:
-                edge = entered + _DUR_EDGES_M[d]
+                edge = entered + dur_edges[d]
                 if edge < nxt:
                     nxt = edge
             total, cum = table[a][d]
             step = total * (nxt - t)
             if total > 0.0 and step >= e:
                 when = t + e / total
-                x = self._u(c) * total
-                j = 0
-                while cum[j] <= x and j < len(cum) - 1:
-                    j += 1
-                self._at(c, when, _MOVE_ON, j)
+                k = c.k
+                if k == len(u):
+                    u = self._refill(c)
+                    k = 0
+                c.k = k + 1
+                j = bisect_right(cum, u[k] * total)  # the first destination past the draw
+                if j == len(cum):
+                    j -= 1
+                env = self.env
+                event = self._fire_event((c, _MOVE_ON, state[0][j]))
+                c.due = event
+                env.schedule(event, NORMAL, when - env.now)
                 return
             e -= step
             t = nxt
             if t >= limit:
                 break
-            if a < _N_AGE and t >= birth + _AGE_EDGES_M[a]:
+            if a < _N_AGE and t >= birth + age_edges[a]:
                 a += 1
-            if d < _N_DUR and t >= entered + _DUR_EDGES_M[d]:
+            if d < _N_DUR and t >= entered + dur_edges[d]:
                 d += 1
             if t >= epoch_end:
                 ep += 1
                 epoch_end = edges[ep]
-                table = tabs[ep][code][1]
-        if limit < self.horizon:
+                state = tabs[ep][code]
+                table = state[1]
+        if limit < horizon:
             self._at(c, limit, _AT_18, 0)
 
-    def _at(self, c: _Child, when: float, action: int, dest: int) -> None:
+    def _at(self, c: _Child, when: float, action: int, arg: int) -> None:
         env = self.env
-        env.timeout(when - env.now, (c, c.version, action, dest)).callbacks.append(self._fire_cb)
+        event = self._fire_event((c, action, arg))
+        c.due = event
+        env.schedule(event, NORMAL, when - env.now)
 
     def _fire(self, event: simpy.Event) -> None:
-        c, version, action, dest = event.value
-        if version != c.version:
+        c, action, outcome = event._value
+        if c.due is not event:
             return  # superseded: the child moved for another reason first
         self.events += 1
         now = self.env.now
         code = c.code
         if action == _MOVE_ON:
-            name = self._tab[code][0][dest]
             if code < FIRST_CARE:
-                if name == vocab.CLOSED:
-                    self._leave(c, now, vocab.CLOSED)
-                elif name == vocab.CARE:
-                    self._enter_care(c, now)
-                else:
-                    self._set_code(c, _STATE_CODE[name], now)
-                    self._maybe_outreach(c, now)
+                if outcome >= 0:  # another state outside care
+                    month = int(now)
+                    if month > self._last_month:
+                        month = self._last_month
+                    width = self._flow_width
+                    self._flows[(month * width + code + 1) * width + outcome + 1] += 1
+                    c.code = outcome
+                    c.entered = now
+                    self._codes[c.idx] = outcome
+                    if not c.outreach and self._outreach_now < self._outreach_cap:
+                        self._maybe_outreach(c, now)
                     self._schedule(c, now)
-            elif name == MOVE:
+                elif outcome == _TO_CLOSED:
+                    self._leave(c, now, _X_CLOSED)
+                else:
+                    self._enter_care(c, now)
+            elif outcome == _TO_MOVE:
                 self._move_placement(c, now)
             else:
-                self._leave(c, now, name)
+                self._leave(c, now, outcome)
         elif action == _AT_18:
-            self._leave(c, now, vocab.AGE_18 if code >= FIRST_CARE else vocab.CLOSED)
+            self._leave(c, now, _X_AGE_18 if code >= FIRST_CARE else _X_CLOSED)
         elif action == _LEAVER_START:
             self._set_code(c, LEAVER, now)
             self._schedule(c, now)
         else:  # _LEAVER_END
-            self._leave(c, now, "aged_out")
+            self._leave(c, now, _X_AGED_OUT)
 
     # ----------------------------------------------------------------- moves
-    def _leave(self, c: _Child, now: float, reason: str) -> None:
+    def _leave(self, c: _Child, now: float, reason: int) -> None:
+        """The child leaves every service for ``reason`` (an index into EXIT_REASONS)."""
         code = c.code
-        in_care = FIRST_CARE <= code < LEAVER
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        self._exits[month * len(EXIT_REASONS) + reason] += 1
+        c.due = None
+        if code < FIRST_CARE:  # outside care: nothing else to release
+            width = self._flow_width
+            self._flows[(month * width + code + 1) * width] += 1
+            c.code = -1
+            c.entered = now
+            self._codes[c.idx] = -1
+            return
+        in_care = code < LEAVER
         freed = code if code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
         self._set_code(c, -1, now)
-        c.version += 1
-        self.exits[min(int(now), self._last_month), _EXIT[reason]] += 1
         if in_care:
             age = (now - c.birth) / 12.0
             if (
@@ -428,10 +534,7 @@ class ReplicateModel:
                 and now - c.care_start >= self.system.care_leaver_min_months
             ):
                 start = max(now, c.birth + _ADULT_M)
-                if (
-                    start < c.birth + 12.0 * self.system.care_leaver_end_age
-                    and start < self.horizon
-                ):
+                if start < c.birth + self._leaver_end and start < self.horizon:
                     if start <= now:
                         self._set_code(c, LEAVER, now)
                         self._schedule(c, now)
@@ -593,29 +696,6 @@ class ReplicateModel:
             self._schedule(c, self.env.now)  # back to the usual hazards from now on
 
     # ----------------------------------------------------------------- processes
-    def _new_child(self, birth: float, key: tuple[int, ...], u: list[float]) -> _Child:
-        return _Child(self._slot(birth), birth, key, u)
-
-    def _start_caseload(self) -> None:
-        caseload = self.system.caseload
-        if caseload.empty:
-            return
-        u = self._rng(_S_CASELOAD, 0, 0).random((len(caseload), _ROW)).tolist()
-        ages = caseload["age"].to_numpy(dtype=float)
-        codes = caseload["code"].to_numpy(dtype=int)
-        in_state = caseload["months_in_state"].to_numpy(dtype=float)
-        in_care = caseload["months_in_care"].to_numpy(dtype=float)
-        for i in range(len(caseload)):
-            c = self._new_child(-12.0 * ages[i], (-1, 0, i), u[i])
-            code = int(codes[i])
-            c.care_start = -in_care[i]
-            if FIRST_CARE <= code < LEAVER:
-                self._place_initial(c, code)
-            else:
-                self._set_code(c, code, 0.0, record=False)
-            c.entered = -in_state[i]
-            self._schedule(c, 0.0)
-
     def _place_initial(self, c: _Child, code: int) -> None:
         """Children already placed keep their placement; in-house ones take a place."""
         self._set_code(c, code, 0.0, record=False)
@@ -630,51 +710,246 @@ class ReplicateModel:
                 self._home_children[home][c.idx] = c
         self._draw_out_of_area(c, code)
 
-    def _arrivals(self):
-        """Each month, draw the month's arrivals and schedule each at its own time."""
+    def _plan(self) -> None:
+        """Draw, before the run, everything that depends only on the children's own streams.
+
+        Rows ``g`` of the plan are the children open at the start (``g`` = their position
+        in the caseload) followed by every arrival over the horizon, by month, then kind,
+        then order within the month and kind (the order in which the arrivals process
+        schedules them). Each row has its uniforms (the caseload's from one block, each
+        arrival's from row ``i`` of the block of its kind and month), birth and random-number
+        key; arrivals also their time and state. The moves outside care of every child
+        who starts outside care are drawn here (see :mod:`.paths`).
+        """
+        env = self.env
         system = self.system
+        h = system.horizon_months
+        caseload = system.caseload
+        n_case = len(caseload)
+        u_case = self._rng(_S_CASELOAD, 0, 0).random((n_case, _ROW))
+        case_birth = -12.0 * caseload["age"].to_numpy(dtype=float)
+        case_code = caseload["code"].to_numpy(dtype=np.int64)
+        self._case = (
+            case_code.tolist(),
+            caseload["months_in_state"].to_numpy(dtype=float).tolist(),
+            caseload["months_in_care"].to_numpy(dtype=float).tolist(),
+        )
+
         path = self.replicate % system.arrival_intensity.shape[0]
-        intensity = system.arrival_intensity[path, : system.horizon_months]
+        intensity = system.arrival_intensity[path, :h]
         n_kinds = intensity.shape[1]
         u0 = np.array(
             [
                 [self._rng(_S_COUNTS, k, month).random() for k in range(n_kinds)]
-                for month in range(system.horizon_months)
+                for month in range(h)
             ]
         )
         # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
         counts = np.where(intensity > 0, poisson.ppf(u0, np.maximum(intensity, 1e-12)), 0)
         counts = counts.astype(np.int64)
         self.arrivals += counts.astype(np.int32)
-        for month in range(system.horizon_months):
-            if month > self.env.now:
-                yield self.env.timeout(month - self.env.now)
+        self._counts = counts.sum(axis=1).tolist()
+        # The times at which the arrivals process, started now, schedules each month.
+        month_now = [env.now]
+        for month in range(1, h):
+            now = month_now[-1]
+            month_now.append(now + (month - now) if month > now else now)
+        self._month_now = month_now
+        blocks, kinds, months, index = [u_case], [], [], []
+        for month in range(h):
             for k in range(n_kinds):
                 n = int(counts[month, k])
-                if n == 0:
-                    continue
-                block = self._rng(_S_ARRIVALS, k, month).random((n, _ROW)).tolist()
-                for i, row in enumerate(block):
-                    event = self.env.timeout(month + row[0] - self.env.now, (k, month, i, row))
-                    event.callbacks.append(self._arrive)
+                if n:
+                    blocks.append(self._rng(_S_ARRIVALS, k, month).random((n, _ROW)))
+                    kinds.append(np.full(n, k))
+                    months.append(np.full(n, month))
+                    index.append(np.arange(n))
+        u = np.concatenate(blocks)
+        n_arr = len(u) - n_case
+        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
+        month = np.concatenate(months) if months else np.zeros(0, dtype=np.int64)
+        # Arrival times as SimPy makes them: now + (month + u0 - now), now the scheduling time.
+        now = np.asarray(month_now)[month]
+        u_arr = u[n_case:]
+        t = now + ((month + u_arr[:, 0]) - now)
+        birth = np.empty(n_arr)
+        code = np.full(n_arr, _ARRIVE_NFA)
+        k0 = np.full(n_arr, 2)
+        for k, (ages, state) in enumerate(
+            zip(system.arrival_ages, self._arrival_states, strict=True)
+        ):
+            mine = kind == k
+            n_ages = len(ages)
+            age = ages[np.minimum((u_arr[mine, 1] * n_ages).astype(np.int64), n_ages - 1)]
+            birth[mine] = t[mine] - 12.0 * age
+            if state == vocab.CARE:
+                code[mine] = _ARRIVE_CARE
+            elif state == vocab.ASSESSMENT:
+                taken = u_arr[mine, 2] >= system.referral_nfa_share
+                code[np.flatnonzero(mine)[taken]] = _STATE_CODE[state]
+                k0[mine] = 3
+            else:
+                code[mine] = _STATE_CODE[state]
+        self._u_all = u
+        self._r0 = u_arr[:, 0].tolist()
+        self._a_code = code.tolist()
+        self._a_k0 = k0.tolist()
+        self._birth = np.concatenate([case_birth, birth]).tolist()
+        self._key = [(-1, 0, i) for i in range(n_case)] + list(
+            zip(kind.tolist(), month.tolist(), np.concatenate(index or [[]]).tolist(), strict=True)
+        )
+
+        # Paths of the children outside care: the caseload's from the start (their first
+        # move is drawn at time 0 and scheduled by SimPy at its current time) and every
+        # arrival's from its arrival.
+        outside_case = np.flatnonzero(case_code < FIRST_CARE)
+        outside_arr = np.flatnonzero(code >= 0)
+        rows = np.concatenate([outside_case, n_case + outside_arr])
+        first = np.full(len(u), -1)
+        if rows.size:
+            in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
+            hazards = HazardArrays.of(
+                self._tabs, FIRST_CARE, self._epoch_edges, _AGE_EDGES_M, _DUR_EDGES_M
+            )
+            paths = draw_paths(
+                hazards,
+                self.horizon,
+                _ADULT_M,
+                start=np.concatenate([np.zeros(len(outside_case)), t[outside_arr]]),
+                clock=np.concatenate([np.full(len(outside_case), env.now), t[outside_arr]]),
+                entered=np.concatenate([-in_state, t[outside_arr]]),
+                birth=np.concatenate([case_birth[outside_case], birth[outside_arr]]),
+                code=np.concatenate([case_code[outside_case], code[outside_arr]]),
+                uniforms=u[rows],
+                k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
+            )
+            first[rows] = paths.first
+            self._p_out, self._p_when, self._p_k = paths.outcome, paths.when, paths.k
+        self._first = first.tolist()
+
+    def _start_caseload(self) -> None:
+        codes, in_state, in_care = self._case
+        now = self.env.now
+        for i, code in enumerate(codes):
+            first = self._first[i]
+            if first >= 0 and self._p_out[first] != TO_ENGINE:
+                idx = self._n
+                if idx == len(self._codes):
+                    self._grow()
+                self._births[idx] = self._birth[i]
+                self._n = idx + 1
+                self._codes[idx] = code
+                if self._p_out[first] >= TO_AT_18:
+                    self.env.schedule(
+                        self._step_event((idx, i, first, code)),
+                        NORMAL,
+                        self._p_when[first] - now,
+                    )
+                continue
+            c = self._new_child(self._birth[i], self._key[i], self._u_all[i].tolist())
+            c.care_start = -in_care[i]
+            if FIRST_CARE <= code < LEAVER:
+                self._place_initial(c, code)
+            else:
+                self._set_code(c, code, 0.0, record=False)
+            c.entered = -in_state[i]
+            self._schedule(c, 0.0)
+
+    def _arrivals(self):
+        """Each month, schedule each of the month's arrivals at its own time."""
+        env = self.env
+        g = len(self._case[0])
+        arrival = self._arrival_event
+        r0 = self._r0
+        for month, count in enumerate(self._counts):
+            if month > env.now:
+                yield env.timeout(month - env.now)
+            now = env.now
+            if now != self._month_now[month]:
+                raise RuntimeError("the arrivals process is out of step with its plan")
+            for _ in range(count):
+                env.schedule(arrival(g), NORMAL, month + r0[g - len(self._case[0])] - now)
+                g += 1
+
+    def _adopt(self, idx: int, g: int, code: int, k: int, now: float) -> _Child:
+        """The engine takes over plan row ``g`` (in slot ``idx``) from its drawn path."""
+        c = _Child(idx, self._birth[g], self._key[g], self._u_all[g].tolist())
+        c.code = code
+        c.entered = now
+        c.k = k
+        return c
+
+    def _outreach_for(self, birth: float, now: float) -> bool:
+        """Whether Harbour outreach would take on a child born at ``birth`` now."""
+        harbour = self.system.capacity.harbour
+        return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age
 
     def _arrive(self, event: simpy.Event) -> None:
-        k, month, i, row = event.value
-        now = self.env.now
-        ages = self._arrival_ages[k]
-        age = ages[min(int(row[1] * len(ages)), len(ages) - 1)]
-        c = self._new_child(now - 12.0 * age, (k, month, i), row)
-        c.k = 2
-        state = self._arrival_states[k]
+        g = event._value
         self.events += 1
-        if state == vocab.ASSESSMENT and self._u(c) < self.system.referral_nfa_share:
-            self._count_flow(now, 0, 0)  # referral closed at once (NFA)
-        elif state == vocab.CARE:
-            self._enter_care(c, now)
-        else:
-            self._set_code(c, code_of(state), now)
+        now = self.env.now
+        j = g - len(self._case[0])
+        code = self._a_code[j]
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        width = self._flow_width
+        if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
+            self._flows[month * width * width] += 1
+            return
+        birth = self._birth[g]
+        idx = self._n
+        if idx == len(self._codes):
+            self._grow()
+        self._births[idx] = birth
+        self._n = idx + 1
+        if code == _ARRIVE_CARE:
+            self._enter_care(self._adopt(idx, g, -1, 2, now), now)
+            return
+        self._flows[month * width * width + code + 1] += 1
+        self._codes[idx] = code
+        if self._outreach_now < self._outreach_cap and self._outreach_for(birth, now):
+            c = self._adopt(idx, g, code, self._a_k0[j], now)
             self._maybe_outreach(c, now)
             self._schedule(c, now)
+            return
+        i = self._first[g]
+        out = self._p_out[i]
+        if out >= TO_AT_18:
+            self.env.schedule(self._step_event((idx, g, i, code)), NORMAL, self._p_when[i] - now)
+        elif out == TO_ENGINE:
+            self._schedule(self._adopt(idx, g, code, self._p_k[i], now), now)
+
+    def _step(self, event: simpy.Event) -> None:
+        """A move on a drawn path outside care (step ``i`` of plan row ``g``)."""
+        idx, g, i, code = event._value
+        self.events += 1
+        now = self.env.now
+        out = self._p_out[i]
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        width = self._flow_width
+        if out >= 0:
+            self._flows[(month * width + code + 1) * width + out + 1] += 1
+            self._codes[idx] = out
+            if self._outreach_now < self._outreach_cap and self._outreach_for(self._birth[g], now):
+                c = self._adopt(idx, g, out, self._p_k[i], now)
+                self._maybe_outreach(c, now)
+                self._schedule(c, now)
+                return
+            i += 1
+            nxt = self._p_out[i]
+            if nxt >= TO_AT_18:
+                self.env.schedule(self._step_event((idx, g, i, out)), NORMAL, self._p_when[i] - now)
+            elif nxt == TO_ENGINE:
+                self._schedule(self._adopt(idx, g, out, self._p_k[i], now), now)
+        elif out == TO_CARE:
+            self._enter_care(self._adopt(idx, g, code, self._p_k[i], now), now)
+        else:  # closed, or 18 outside care
+            self._exits[month * len(EXIT_REASONS) + _X_CLOSED] += 1
+            self._flows[(month * width + code + 1) * width] += 1
+            self._codes[idx] = -1
 
     def _fostering(self):
         """Recruitment (enquiries -> assessments -> approvals) and attrition, month by month.
@@ -834,19 +1109,21 @@ class ReplicateModel:
         env.process(self._harbour_process())
         # Capacity is in place before the caseload takes its places.
         env.run(until=1e-9)
+        self._plan()
         self._start_caseload()
         env.process(self._arrivals())
         env.process(self._monitor())
         env.run(until=self.horizon + 1e-9)
+        h = self.system.horizon_months
         return ReplicateResult(
             replicate=self.replicate,
             stocks=self.stocks,
             flows=np.asarray(self._flows, dtype=np.int32).reshape(
-                len(self.stocks), self._flow_width, self._flow_width
+                h, self._flow_width, self._flow_width
             ),
-            exits=self.exits,
+            exits=np.asarray(self._exits, dtype=np.int32).reshape(h, len(EXIT_REASONS)),
             arrivals=self.arrivals,
-            placement_days=self.placement_days,
+            placement_days=np.asarray(self._placement_days, dtype=np.float64).reshape(h, N_GROUPS),
             capacity=self.capacity_rec,
             occupancy=self.occupancy_rec,
             shortfall=self.shortfall_rec,

@@ -1,0 +1,245 @@
+"""Moves of children outside care, drawn for many children at once with numpy.
+
+Outside care a child's next move depends only on its own uniforms, its age, its time in
+the state, the date (scenario levers change the hazards from a date on) and whether Harbour
+outreach supports it; in-house capacity plays no part. So the moves of every child arriving
+over the horizon can be drawn together before the simulation reaches them, as long as no
+outreach support intervenes: the engine follows these paths one SimPy event per move, and
+takes over with its one-child walk (``ReplicateModel._schedule``) for a child who is offered
+outreach, enters care or runs past what was drawn here.
+
+The draws are the engine's, in the same order and with the same floating-point operations
+(basic arithmetic is correctly rounded in numpy as in Python, and the logarithms are taken
+with :func:`math.log`), so a child's moves are identical whichever way they are drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import log
+
+import numpy as np
+
+__all__ = ["HazardArrays", "Paths", "draw_paths"]
+
+# Outcomes of one step of a path (besides the code, >= 0, of another state outside care).
+TO_CLOSED, TO_CARE, TO_AT_18, TO_NOTHING, TO_ENGINE = -1, -2, -4, -5, -6
+
+
+@dataclass(frozen=True)
+class HazardArrays:
+    """The hazard tables of the states outside care as arrays.
+
+    ``total[epoch, code, age, dur]`` is the total rate out of the state,
+    ``cum[epoch, code, age, dur, j]`` the cumulative rates of its destinations (padded with
+    infinity), ``n_dest[code]`` their number (0 for a state without hazards) and
+    ``outcome[code, j]`` what destination ``j`` means (a state code or ``TO_CLOSED`` /
+    ``TO_CARE``). ``epoch_edges`` are the ends of the epochs (the last is infinite).
+    """
+
+    total: np.ndarray
+    cum: np.ndarray
+    n_dest: np.ndarray
+    outcome: np.ndarray
+    epoch_edges: np.ndarray
+    age_edges: np.ndarray
+    dur_edges: np.ndarray
+
+    @classmethod
+    def of(cls, tabs: list, n_codes: int, epoch_edges, age_edges, dur_edges) -> HazardArrays:
+        """From the engine's per-epoch tables (``tabs[epoch][code] = (outcomes, table)``)."""
+        n_ep = len(tabs)
+        shapes = [
+            (len(entry[1]), len(entry[1][0]), len(entry[0]))
+            for epoch in tabs
+            for entry in epoch[:n_codes]
+            if entry is not None
+        ]
+        n_age, n_dur = (shapes[0][0], shapes[0][1]) if shapes else (1, 1)
+        width = max((s[2] for s in shapes), default=1)
+        total = np.zeros((n_ep, n_codes, n_age, n_dur))
+        cum = np.full((n_ep, n_codes, n_age, n_dur, width), np.inf)
+        n_dest = np.zeros(n_codes, dtype=np.int64)
+        outcome = np.full((n_codes, width), TO_ENGINE, dtype=np.int64)
+        for e, epoch in enumerate(tabs):
+            for code in range(n_codes):
+                entry = epoch[code]
+                if entry is None:
+                    continue
+                outcomes, table = entry
+                n_dest[code] = len(outcomes)
+                outcome[code, : len(outcomes)] = outcomes
+                for a, row in enumerate(table):
+                    for d, (tot, cums) in enumerate(row):
+                        total[e, code, a, d] = tot
+                        cum[e, code, a, d, : len(cums)] = cums
+        inf = [np.inf]
+        return cls(
+            total=total,
+            cum=cum,
+            n_dest=n_dest,
+            outcome=outcome,
+            epoch_edges=np.asarray(epoch_edges, dtype=float),
+            age_edges=np.asarray([*age_edges, *inf], dtype=float),
+            dur_edges=np.asarray([*dur_edges, *inf], dtype=float),
+        )
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Drawn steps, child by child: child ``i``'s steps are ``first[i]``, ``first[i] + 1``...
+
+    Per step: ``outcome`` (a state code, ``TO_CLOSED``, ``TO_CARE``, ``TO_AT_18``, or
+    ``TO_NOTHING`` when nothing happens before the horizon, or ``TO_ENGINE`` when the engine
+    must draw this step itself), ``when`` (the time drawn for the move) and ``k`` (the index of
+    the child's next unused uniform after the step). Lists, for the engine's scalar reads.
+    """
+
+    first: list[int]
+    outcome: list[int]
+    when: list[float]
+    k: list[int]
+
+
+def _walk(
+    h: HazardArrays,
+    horizon: float,
+    adult: float,
+    now: np.ndarray,
+    entered: np.ndarray,
+    birth: np.ndarray,
+    code: np.ndarray,
+    uniforms: np.ndarray,
+    k: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One move for each child in ``code`` since ``entered``, from ``now``.
+
+    Returns the outcome, the time drawn and the index of the next unused uniform.
+
+    The vector form of the engine's walk through piecewise-constant competing hazards;
+    ``uniforms`` holds each child's row.
+    """
+    n = len(now)
+    out = np.full(n, TO_NOTHING, dtype=np.int64)
+    when = np.zeros(n)
+    k_next = k + 1
+    limit = birth + adult
+    limit = np.where(horizon <= limit, horizon, limit)
+    ep = np.searchsorted(h.epoch_edges, now, side="right")
+    rows = np.arange(n)
+    e = np.array([-log(1.0 - x) for x in uniforms[rows, k].tolist()], dtype=float)
+    a = np.searchsorted(h.age_edges[:-1], now - birth, side="right")
+    d = np.searchsorted(h.dur_edges[:-1], now - entered, side="right")
+    t = now
+    idx = rows  # children still walking
+    while idx.size:
+        lim = limit[idx]
+        ep_end = h.epoch_edges[ep]
+        nxt = np.where(lim < ep_end, lim, ep_end)
+        b = birth[idx]
+        en = entered[idx]
+        edge = b + h.age_edges[a]
+        nxt = np.where(edge < nxt, edge, nxt)
+        edge = en + h.dur_edges[d]
+        nxt = np.where(edge < nxt, edge, nxt)
+        c = code[idx]
+        total = h.total[ep, c, a, d]
+        step = total * (nxt - t)
+        hit = (total > 0.0) & (step >= e)
+        if hit.any():
+            hi = idx[hit]
+            tot = total[hit]
+            when[hi] = t[hit] + e[hit] / tot
+            x = uniforms[hi, k[hi] + 1] * tot
+            cum = h.cum[ep[hit], c[hit], a[hit], d[hit]]
+            j = np.minimum((cum <= x[:, None]).sum(axis=1), h.n_dest[c[hit]] - 1)
+            out[hi] = h.outcome[c[hit], j]
+            k_next[hi] = k[hi] + 2
+        go = ~hit
+        e = e[go] - step[go]
+        t = nxt[go]
+        lim = lim[go]
+        idx = idx[go]
+        a, d, ep, b, en = a[go], d[go], ep[go], b[go], en[go]
+        ended = t >= lim
+        if ended.any():
+            over = idx[ended]
+            early = lim[ended] < horizon
+            out[over[early]] = TO_AT_18
+            when[over[early]] = lim[ended][early]
+        go = ~ended
+        e, t, idx = e[go], t[go], idx[go]
+        a, d, ep, b, en = a[go], d[go], ep[go], b[go], en[go]
+        a = a + (t >= b + h.age_edges[a])
+        d = d + (t >= en + h.dur_edges[d])
+        ep = ep + (t >= h.epoch_edges[ep])
+    return out, when, k_next
+
+
+def draw_paths(
+    h: HazardArrays,
+    horizon: float,
+    adult: float,
+    *,
+    start: np.ndarray,
+    clock: np.ndarray,
+    entered: np.ndarray,
+    birth: np.ndarray,
+    code: np.ndarray,
+    uniforms: np.ndarray,
+    k: np.ndarray,
+    max_steps: int = 16,
+) -> Paths:
+    """The moves outside care of children in ``code`` since ``entered``, step by step.
+
+    Child ``i``'s first move is drawn from time ``start[i]`` and scheduled at SimPy time
+    ``clock[i]`` (so its event comes at ``clock + (when - clock)``); each later move is drawn
+    from the time of the event before it, on entering the new state. Child ``i`` draws from
+    ``uniforms[i]`` starting at column ``k[i]``. A path stops at a closure, an entry to care,
+    the 18th birthday, the horizon, or where the engine must take over: a state without
+    hazards, a child about to use up its row of uniforms, or more than ``max_steps`` moves.
+    """
+    n = len(start)
+    n_cols = uniforms.shape[1]
+    steps: list[tuple[np.ndarray, ...]] = []
+    who = np.arange(n)
+    now = np.asarray(start, dtype=float)
+    clock = np.asarray(clock, dtype=float)
+    entered = np.asarray(entered, dtype=float)
+    code = np.asarray(code, dtype=np.int64)
+    k = np.asarray(k, dtype=np.int64)
+    for s in range(max_steps + 1):
+        if who.size == 0:
+            break
+        engine = (k + 1 >= n_cols) | (h.n_dest[code] == 0)
+        if s == max_steps:
+            engine[:] = True
+        if engine.any():
+            m = int(engine.sum())
+            steps.append(
+                (who[engine], np.full(m, s), np.full(m, TO_ENGINE), np.zeros(m), k[engine])
+            )
+            keep = ~engine
+            who, now, clock, entered = who[keep], now[keep], clock[keep], entered[keep]
+            code, k = code[keep], k[keep]
+            if who.size == 0:
+                break
+        out, when, k_next = _walk(
+            h, horizon, adult, now, entered, birth[who], code, uniforms[who], k
+        )
+        steps.append((who, np.full(who.size, s), out, when, k_next))
+        on = out >= 0  # moved to another state outside care: its next move follows
+        who = who[on]
+        now = clock[on] + (when[on] - clock[on])
+        clock = entered = now
+        code = out[on]
+        k = k_next[on]
+    child = np.concatenate([s[0] for s in steps])
+    order = np.lexsort((np.concatenate([s[1] for s in steps]), child))
+    child = child[order]
+    return Paths(
+        first=np.searchsorted(child, np.arange(n)).tolist(),
+        outcome=np.concatenate([s[2] for s in steps])[order].tolist(),
+        when=np.concatenate([s[3] for s in steps])[order].tolist(),
+        k=np.concatenate([s[4] for s in steps])[order].tolist(),
+    )
