@@ -790,14 +790,24 @@ class ReplicateModel:
                 k0[mine] = 3
             else:
                 code[mine] = _STATE_CODE[state]
+        last = self._last_month
+        width = self._flow_width
+        n_all = len(u)
         self._u_all = u
-        self._r0 = u_arr[:, 0].tolist()
-        self._a_code = code.tolist()
-        self._a_k0 = k0.tolist()
         self._birth = np.concatenate([case_birth, birth]).tolist()
         self._key = [(-1, 0, i) for i in range(n_case)] + list(
             zip(kind.tolist(), month.tolist(), np.concatenate(index or [[]]).tolist(), strict=True)
         )
+        # Per plan row (the caseload's rows unused): arrival state, move counted on arrival,
+        # first unused uniform, and the part of the arrival time past the month's start.
+        pad = np.zeros(n_case, dtype=np.int64)
+        self._a_code = np.concatenate([pad, code]).tolist()
+        flow = np.minimum(t.astype(np.int64), last) * width * width + np.where(
+            code >= 0, code + 1, 0
+        )
+        self._a_flow = np.concatenate([pad, flow]).tolist()
+        self._a_k0 = np.concatenate([pad, k0]).tolist()
+        self._r0 = np.concatenate([np.zeros(n_case), u_arr[:, 0]]).tolist()
 
         # Paths of the children outside care: the caseload's from the start (their first
         # move is drawn at time 0 and scheduled by SimPy at its current time) and every
@@ -805,7 +815,7 @@ class ReplicateModel:
         outside_case = np.flatnonzero(case_code < FIRST_CARE)
         outside_arr = np.flatnonzero(code >= 0)
         rows = np.concatenate([outside_case, n_case + outside_arr])
-        first = np.full(len(u), -1)
+        first = np.full(n_all, -1)
         if rows.size:
             in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
             hazards = HazardArrays.of(
@@ -824,7 +834,18 @@ class ReplicateModel:
                 k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
             )
             first[rows] = paths.first
-            self._p_out, self._p_when, self._p_k = paths.outcome, paths.when, paths.k
+            out = paths.outcome
+            # Where each step's move is counted: the month of its event, from and to.
+            fires = out >= TO_AT_18
+            step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
+            origin = (step_month * width + paths.code + 1) * width
+            self._p_flow = np.where(out >= 0, origin + out + 1, origin).tolist()
+            self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED).tolist()
+            self._p_out = out.tolist()
+            self._p_when = paths.when.tolist()
+            self._p_k = paths.k.tolist()
+            self._p_row = rows[paths.child].tolist()
+            self._p_code = paths.code.tolist()
         self._first = first.tolist()
 
     def _start_caseload(self) -> None:
@@ -841,9 +862,7 @@ class ReplicateModel:
                 self._codes[idx] = code
                 if self._p_out[first] >= TO_AT_18:
                     self.env.schedule(
-                        self._step_event((idx, i, first, code)),
-                        NORMAL,
-                        self._p_when[first] - now,
+                        self._step_event((idx, first)), NORMAL, self._p_when[first] - now
                     )
                 continue
             c = self._new_child(self._birth[i], self._key[i], self._u_all[i].tolist())
@@ -867,9 +886,9 @@ class ReplicateModel:
             now = env.now
             if now != self._month_now[month]:
                 raise RuntimeError("the arrivals process is out of step with its plan")
-            for _ in range(count):
-                env.schedule(arrival(g), NORMAL, month + r0[g - len(self._case[0])] - now)
-                g += 1
+            for row in range(g, g + count):
+                env.schedule(arrival(row), NORMAL, month + r0[row] - now)
+            g += count
 
     def _adopt(self, idx: int, g: int, code: int, k: int, now: float) -> _Child:
         """The engine takes over plan row ``g`` (in slot ``idx``) from its drawn path."""
@@ -885,17 +904,12 @@ class ReplicateModel:
         return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age
 
     def _arrive(self, event: simpy.Event) -> None:
+        """An arrival from outside services (plan row ``g``)."""
         g = event._value
         self.events += 1
-        now = self.env.now
-        j = g - len(self._case[0])
-        code = self._a_code[j]
-        month = int(now)
-        if month > self._last_month:
-            month = self._last_month
-        width = self._flow_width
+        code = self._a_code[g]
         if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
-            self._flows[month * width * width] += 1
+            self._flows[self._a_flow[g]] += 1
             return
         birth = self._birth[g]
         idx = self._n
@@ -903,52 +917,53 @@ class ReplicateModel:
             self._grow()
         self._births[idx] = birth
         self._n = idx + 1
+        now = self.env.now
         if code == _ARRIVE_CARE:
             self._enter_care(self._adopt(idx, g, -1, 2, now), now)
             return
-        self._flows[month * width * width + code + 1] += 1
+        self._flows[self._a_flow[g]] += 1
         self._codes[idx] = code
         if self._outreach_now < self._outreach_cap and self._outreach_for(birth, now):
-            c = self._adopt(idx, g, code, self._a_k0[j], now)
+            c = self._adopt(idx, g, code, self._a_k0[g], now)
             self._maybe_outreach(c, now)
             self._schedule(c, now)
             return
         i = self._first[g]
         out = self._p_out[i]
         if out >= TO_AT_18:
-            self.env.schedule(self._step_event((idx, g, i, code)), NORMAL, self._p_when[i] - now)
+            self.env.schedule(self._step_event((idx, i)), NORMAL, self._p_when[i] - now)
         elif out == TO_ENGINE:
             self._schedule(self._adopt(idx, g, code, self._p_k[i], now), now)
 
     def _step(self, event: simpy.Event) -> None:
-        """A move on a drawn path outside care (step ``i`` of plan row ``g``)."""
-        idx, g, i, code = event._value
+        """Step ``i`` of a drawn path outside care, for the child in slot ``idx``."""
+        idx, i = event._value
         self.events += 1
-        now = self.env.now
         out = self._p_out[i]
-        month = int(now)
-        if month > self._last_month:
-            month = self._last_month
-        width = self._flow_width
-        if out >= 0:
-            self._flows[(month * width + code + 1) * width + out + 1] += 1
+        if out >= 0:  # to another state outside care
+            self._flows[self._p_flow[i]] += 1
             self._codes[idx] = out
-            if self._outreach_now < self._outreach_cap and self._outreach_for(self._birth[g], now):
-                c = self._adopt(idx, g, out, self._p_k[i], now)
+            now = self.env.now
+            if self._outreach_now < self._outreach_cap and self._outreach_for(
+                self._birth[self._p_row[i]], now
+            ):
+                c = self._adopt(idx, self._p_row[i], out, self._p_k[i], now)
                 self._maybe_outreach(c, now)
                 self._schedule(c, now)
                 return
             i += 1
             nxt = self._p_out[i]
             if nxt >= TO_AT_18:
-                self.env.schedule(self._step_event((idx, g, i, out)), NORMAL, self._p_when[i] - now)
+                self.env.schedule(self._step_event((idx, i)), NORMAL, self._p_when[i] - now)
             elif nxt == TO_ENGINE:
-                self._schedule(self._adopt(idx, g, out, self._p_k[i], now), now)
+                self._schedule(self._adopt(idx, self._p_row[i], out, self._p_k[i], now), now)
         elif out == TO_CARE:
-            self._enter_care(self._adopt(idx, g, code, self._p_k[i], now), now)
+            now = self.env.now
+            c = self._adopt(idx, self._p_row[i], self._p_code[i], self._p_k[i], now)
+            self._enter_care(c, now)
         else:  # closed, or 18 outside care
-            self._exits[month * len(EXIT_REASONS) + _X_CLOSED] += 1
-            self._flows[(month * width + code + 1) * width] += 1
+            self._flows[self._p_flow[i]] += 1
+            self._exits[self._p_exit[i]] += 1
             self._codes[idx] = -1
 
     def _fostering(self):

@@ -89,16 +89,20 @@ class HazardArrays:
 class Paths:
     """Drawn steps, child by child: child ``i``'s steps are ``first[i]``, ``first[i] + 1``...
 
-    Per step: ``outcome`` (a state code, ``TO_CLOSED``, ``TO_CARE``, ``TO_AT_18``, or
-    ``TO_NOTHING`` when nothing happens before the horizon, or ``TO_ENGINE`` when the engine
-    must draw this step itself), ``when`` (the time drawn for the move) and ``k`` (the index of
-    the child's next unused uniform after the step). Lists, for the engine's scalar reads.
+    Per step: ``child``; ``code``, the state the step starts from; ``outcome`` (a state code,
+    ``TO_CLOSED``, ``TO_CARE``, ``TO_AT_18``, or ``TO_NOTHING`` when nothing happens before
+    the horizon, or ``TO_ENGINE`` when the engine must draw this step itself); ``when``, the
+    time drawn for the move, and ``time``, the time of its SimPy event; ``k``, the index of
+    the child's next unused uniform after the step.
     """
 
-    first: list[int]
-    outcome: list[int]
-    when: list[float]
-    k: list[int]
+    first: np.ndarray
+    child: np.ndarray
+    code: np.ndarray
+    outcome: np.ndarray
+    when: np.ndarray
+    time: np.ndarray
+    k: np.ndarray
 
 
 def _walk(
@@ -216,9 +220,9 @@ def draw_paths(
             engine[:] = True
         if engine.any():
             m = int(engine.sum())
-            steps.append(
-                (who[engine], np.full(m, s), np.full(m, TO_ENGINE), np.zeros(m), k[engine])
-            )
+            nan = np.full(m, np.nan)
+            steps.append((who[engine], np.full(m, s), code[engine], np.full(m, TO_ENGINE), nan,
+                          nan, k[engine]))  # fmt: skip
             keep = ~engine
             who, now, clock, entered = who[keep], now[keep], clock[keep], entered[keep]
             code, k = code[keep], k[keep]
@@ -227,19 +231,25 @@ def draw_paths(
         out, when, k_next = _walk(
             h, horizon, adult, now, entered, birth[who], code, uniforms[who], k
         )
-        steps.append((who, np.full(who.size, s), out, when, k_next))
+        time = clock + (when - clock)
+        steps.append((who, np.full(who.size, s), code, out, when, time, k_next))
         on = out >= 0  # moved to another state outside care: its next move follows
         who = who[on]
-        now = clock[on] + (when[on] - clock[on])
-        clock = entered = now
+        now = clock = entered = time[on]
         code = out[on]
         k = k_next[on]
     child = np.concatenate([s[0] for s in steps])
     order = np.lexsort((np.concatenate([s[1] for s in steps]), child))
     child = child[order]
+    code, outcome, when, time, k = (
+        np.concatenate([s[j] for s in steps])[order] for j in range(2, 7)
+    )
     return Paths(
-        first=np.searchsorted(child, np.arange(n)).tolist(),
-        outcome=np.concatenate([s[2] for s in steps])[order].tolist(),
-        when=np.concatenate([s[3] for s in steps])[order].tolist(),
-        k=np.concatenate([s[4] for s in steps])[order].tolist(),
+        first=np.searchsorted(child, np.arange(n)),
+        child=child,
+        code=code,
+        outcome=outcome,
+        when=when,
+        time=time,
+        k=k,
     )
