@@ -795,8 +795,13 @@ class ReplicateModel:
         n_all = len(u)
         self._u_all = u
         self._birth = np.concatenate([case_birth, birth]).tolist()
-        self._key = [(-1, 0, i) for i in range(n_case)] + list(
-            zip(kind.tolist(), month.tolist(), np.concatenate(index or [[]]).tolist(), strict=True)
+        # Random-number key of every row: (kind, month, index) for arrivals, as for streams.
+        self._keys = np.column_stack(
+            [
+                np.concatenate([np.full(n_case, -1), kind]),
+                np.concatenate([np.zeros(n_case, dtype=np.int64), month]),
+                np.concatenate([np.arange(n_case), *index]),
+            ]
         )
         # Per plan row (the caseload's rows unused): arrival state, move counted on arrival,
         # first unused uniform, and the part of the arrival time past the month's start.
@@ -806,7 +811,7 @@ class ReplicateModel:
             code >= 0, code + 1, 0
         )
         self._a_flow = np.concatenate([pad, flow]).tolist()
-        self._a_k0 = np.concatenate([pad, k0]).tolist()
+        self._a_k0 = np.concatenate([pad, k0])
         self._r0 = np.concatenate([np.zeros(n_case), u_arr[:, 0]]).tolist()
 
         # Paths of the children outside care: the caseload's from the start (their first
@@ -830,7 +835,8 @@ class ReplicateModel:
                 entered=np.concatenate([-in_state, t[outside_arr]]),
                 birth=np.concatenate([case_birth[outside_case], birth[outside_arr]]),
                 code=np.concatenate([case_code[outside_case], code[outside_arr]]),
-                uniforms=u[rows],
+                uniforms=u,
+                rows=rows,
                 k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
             )
             first[rows] = paths.first
@@ -843,9 +849,9 @@ class ReplicateModel:
             self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED).tolist()
             self._p_out = out.tolist()
             self._p_when = paths.when.tolist()
-            self._p_k = paths.k.tolist()
-            self._p_row = rows[paths.child].tolist()
-            self._p_code = paths.code.tolist()
+            self._p_k = paths.k
+            self._p_row = rows[paths.child]
+            self._p_code = paths.code
         self._first = first.tolist()
 
     def _start_caseload(self) -> None:
@@ -865,7 +871,7 @@ class ReplicateModel:
                         self._step_event((idx, first)), NORMAL, self._p_when[first] - now
                     )
                 continue
-            c = self._new_child(self._birth[i], self._key[i], self._u_all[i].tolist())
+            c = self._new_child(self._birth[i], (-1, 0, i), self._u_all[i].tolist())
             c.care_start = -in_care[i]
             if FIRST_CARE <= code < LEAVER:
                 self._place_initial(c, code)
@@ -892,10 +898,11 @@ class ReplicateModel:
 
     def _adopt(self, idx: int, g: int, code: int, k: int, now: float) -> _Child:
         """The engine takes over plan row ``g`` (in slot ``idx``) from its drawn path."""
-        c = _Child(idx, self._birth[g], self._key[g], self._u_all[g].tolist())
-        c.code = code
+        key = tuple(self._keys[g].tolist())
+        c = _Child(idx, self._birth[g], key, self._u_all[g].tolist())
+        c.code = int(code)
         c.entered = now
-        c.k = k
+        c.k = int(k)
         return c
 
     def _outreach_for(self, birth: float, now: float) -> bool:
@@ -945,9 +952,9 @@ class ReplicateModel:
             self._codes[idx] = out
             now = self.env.now
             if self._outreach_now < self._outreach_cap and self._outreach_for(
-                self._birth[self._p_row[i]], now
+                self._birth[int(self._p_row[i])], now
             ):
-                c = self._adopt(idx, self._p_row[i], out, self._p_k[i], now)
+                c = self._adopt(idx, int(self._p_row[i]), out, self._p_k[i], now)
                 self._maybe_outreach(c, now)
                 self._schedule(c, now)
                 return
@@ -956,10 +963,10 @@ class ReplicateModel:
             if nxt >= TO_AT_18:
                 self.env.schedule(self._step_event((idx, i)), NORMAL, self._p_when[i] - now)
             elif nxt == TO_ENGINE:
-                self._schedule(self._adopt(idx, self._p_row[i], out, self._p_k[i], now), now)
+                self._schedule(self._adopt(idx, int(self._p_row[i]), out, self._p_k[i], now), now)
         elif out == TO_CARE:
             now = self.env.now
-            c = self._adopt(idx, self._p_row[i], self._p_code[i], self._p_k[i], now)
+            c = self._adopt(idx, int(self._p_row[i]), self._p_code[i], self._p_k[i], now)
             self._enter_care(c, now)
         else:  # closed, or 18 outside care
             self._flows[self._p_flow[i]] += 1

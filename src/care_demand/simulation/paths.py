@@ -114,6 +114,7 @@ def _walk(
     birth: np.ndarray,
     code: np.ndarray,
     uniforms: np.ndarray,
+    rows: np.ndarray,
     k: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One move for each child in ``code`` since ``entered``, from ``now``.
@@ -130,12 +131,11 @@ def _walk(
     limit = birth + adult
     limit = np.where(horizon <= limit, horizon, limit)
     ep = np.searchsorted(h.epoch_edges, now, side="right")
-    rows = np.arange(n)
-    e = np.array([-log(1.0 - x) for x in uniforms[rows, k].tolist()], dtype=float)
+    e = -np.array(list(map(log, (1.0 - uniforms[rows, k]).tolist())))
     a = np.searchsorted(h.age_edges[:-1], now - birth, side="right")
     d = np.searchsorted(h.dur_edges[:-1], now - entered, side="right")
     t = now
-    idx = rows  # children still walking
+    idx = np.arange(n)  # children still walking
     while idx.size:
         lim = limit[idx]
         ep_end = h.epoch_edges[ep]
@@ -154,7 +154,7 @@ def _walk(
             hi = idx[hit]
             tot = total[hit]
             when[hi] = t[hit] + e[hit] / tot
-            x = uniforms[hi, k[hi] + 1] * tot
+            x = uniforms[rows[hi], k[hi] + 1] * tot
             cum = h.cum[ep[hit], c[hit], a[hit], d[hit]]
             j = np.minimum((cum <= x[:, None]).sum(axis=1), h.n_dest[c[hit]] - 1)
             out[hi] = h.outcome[c[hit], j]
@@ -191,6 +191,7 @@ def draw_paths(
     birth: np.ndarray,
     code: np.ndarray,
     uniforms: np.ndarray,
+    rows: np.ndarray,
     k: np.ndarray,
     max_steps: int = 16,
 ) -> Paths:
@@ -199,7 +200,7 @@ def draw_paths(
     Child ``i``'s first move is drawn from time ``start[i]`` and scheduled at SimPy time
     ``clock[i]`` (so its event comes at ``clock + (when - clock)``); each later move is drawn
     from the time of the event before it, on entering the new state. Child ``i`` draws from
-    ``uniforms[i]`` starting at column ``k[i]``. A path stops at a closure, an entry to care,
+    ``uniforms[rows[i]]`` starting at column ``k[i]``. A path stops at a closure, an entry to care,
     the 18th birthday, the horizon, or where the engine must take over: a state without
     hazards, a child about to use up its row of uniforms, or more than ``max_steps`` moves.
     """
@@ -229,7 +230,7 @@ def draw_paths(
             if who.size == 0:
                 break
         out, when, k_next = _walk(
-            h, horizon, adult, now, entered, birth[who], code, uniforms[who], k
+            h, horizon, adult, now, entered, birth[who], code, uniforms, rows[who], k
         )
         time = clock + (when - clock)
         steps.append((who, np.full(who.size, s), code, out, when, time, k_next))
