@@ -30,7 +30,14 @@ from simpy.events import NORMAL
 from care_demand import vocab
 from care_demand.calibration.hazard_exposure import MOVE
 from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
-from care_demand.simulation.paths import TO_AT_18, TO_CARE, TO_ENGINE, HazardArrays, draw_paths
+from care_demand.simulation.paths import (
+    TO_AT_18,
+    TO_CARE,
+    TO_ENGINE,
+    HazardArrays,
+    Paths,
+    draw_paths,
+)
 from care_demand.simulation.system import (
     ARRIVAL_STATES,
     CODES,
@@ -76,6 +83,8 @@ _TO_CLOSED, _TO_CARE, _TO_MOVE = -1, -2, -3
 _X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _EXIT["aged_out"]
 # What an arrival is, besides the code of the state outside care it enters.
 _ARRIVE_NFA, _ARRIVE_CARE = -1, -2
+# A child's next drawn step when it is not an event: nothing to draw, or the engine draws it.
+_NO_STEP, _ENGINE_STEP = -1, -2
 
 # Random stream ids (the second element of every spawn key).
 _S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
@@ -280,9 +289,9 @@ class ReplicateModel:
         self._fire_event = _event_class(self.env, self._fire)
         self._step_event = _event_class(self.env, self._step)
         self._arrival_event = _event_class(self.env, self._arrive)
-        self._codes = np.full(1024, -1, dtype=np.int16)
-        self._births = np.zeros(1024, dtype=np.float64)
-        self._n = 0
+        # Children are kept in slots, one per row of the plan (see ``_plan``).
+        self._codes = np.zeros(0, dtype=np.int16)
+        self._births = np.zeros(0)
         self._group_count = [0] * N_GROUPS
         self._group_since = [0.0] * N_GROUPS
         self._ooa = 0
@@ -325,19 +334,6 @@ class ReplicateModel:
         return c.u
 
     # ----------------------------------------------------------------- bookkeeping
-    def _new_child(self, birth: float, key: tuple[int, ...], u: list[float]) -> _Child:
-        n = self._n
-        if n == len(self._codes):
-            self._grow()
-        self._births[n] = birth
-        self._n = n + 1
-        return _Child(n, birth, key, u)
-
-    def _grow(self) -> None:
-        n = len(self._codes)
-        self._codes = np.concatenate([self._codes, np.full(n, -1, dtype=np.int16)])
-        self._births = np.concatenate([self._births, np.zeros(n)])
-
     def _occupy(self, group: int, delta: int, now: float) -> None:
         """Track children per placement group and integrate placement-days."""
         month = int(now)
@@ -794,7 +790,12 @@ class ReplicateModel:
         width = self._flow_width
         n_all = len(u)
         self._u_all = u
-        self._birth = np.concatenate([case_birth, birth]).tolist()
+        birth_all = np.concatenate([case_birth, birth])
+        self._birth = birth_all.tolist()
+        self._births = birth_all
+        self._codes = np.full(n_all, -1, dtype=np.int16)
+        # The rows of the children who can be present at the end of each month.
+        self._rows_by = (n_case + np.cumsum(counts.sum(axis=1))).tolist()
         # Random-number key of every row: (kind, month, index) for arrivals, as for streams.
         self._keys = np.column_stack(
             [
@@ -803,7 +804,11 @@ class ReplicateModel:
                 np.concatenate([np.arange(n_case), *index]),
             ]
         )
-        # Per plan row (the caseload's rows unused): arrival state, move counted on arrival,
+        # Order in which the children come (the caseload, then arrivals by time).
+        self._seq = np.empty(n_all, dtype=np.int64)
+        self._seq[:n_case] = np.arange(n_case)
+        self._seq[n_case + np.lexsort((np.arange(n_arr), t))] = n_case + np.arange(n_arr)
+        # Per row (the caseload's rows unused): arrival state, where the arrival is counted,
         # first unused uniform, and the part of the arrival time past the month's start.
         pad = np.zeros(n_case, dtype=np.int64)
         self._a_code = np.concatenate([pad, code]).tolist()
@@ -820,7 +825,8 @@ class ReplicateModel:
         outside_case = np.flatnonzero(case_code < FIRST_CARE)
         outside_arr = np.flatnonzero(code >= 0)
         rows = np.concatenate([outside_case, n_case + outside_arr])
-        first = np.full(n_all, -1)
+        first = np.full(n_all, _NO_STEP)
+        first_when = np.zeros(n_all)
         if rows.size:
             in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
             hazards = HazardArrays.of(
@@ -839,39 +845,58 @@ class ReplicateModel:
                 rows=rows,
                 k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
             )
-            first[rows] = paths.first
-            out = paths.outcome
-            # Where each step's move is counted: the month of its event, from and to.
-            fires = out >= TO_AT_18
-            step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
-            origin = (step_month * width + paths.code + 1) * width
-            self._p_flow = np.where(out >= 0, origin + out + 1, origin).tolist()
-            self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED).tolist()
-            self._p_out = out.tolist()
-            self._p_when = paths.when.tolist()
-            self._p_k = paths.k
-            self._p_row = rows[paths.child]
-            self._p_code = paths.code
+            first[rows], first_when[rows] = self._step_records(paths, rows)
         self._first = first.tolist()
+        self._first_when = first_when.tolist()
+
+    def _step_records(self, paths: Paths, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the drawn steps that are events, in order of time, with what each one needs.
+
+        Step ``r`` (the ``r``-th event in time) is of row ``_p_row[r]`` and has the outcome
+        ``_p_out``, where its move is counted (``_p_flow``, ``_p_exit``), the index of the
+        next unused uniform after it (``_p_k``), the state it leaves (``_p_code``), and what
+        follows it: the next step ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``) and its
+        drawn time ``_p_next_when``. Events are handled in order of time, so reading these
+        lists in step order reads memory in order. Returns each child's first step and time.
+        """
+        out = paths.outcome
+        fires = out >= TO_AT_18
+        n_steps = len(out)
+        order = np.flatnonzero(fires)[np.argsort(paths.time[fires], kind="stable")]
+        record = np.full(n_steps + 1, _NO_STEP)
+        record[order] = np.arange(len(order))
+        record[:-1][out == TO_ENGINE] = _ENGINE_STEP
+        # The step after step j of a child is j + 1, when the child moved within services.
+        after = np.minimum(np.arange(n_steps) + 1, n_steps)
+        next_record = np.where(out >= 0, record[after], _NO_STEP)
+        next_when = np.where(out >= 0, paths.when[np.minimum(after, n_steps - 1)], 0.0)
+        # Where each step's move is counted: the month of its event, from and to.
+        last = self._last_month
+        width = self._flow_width
+        step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
+        origin = (step_month * width + paths.code + 1) * width
+        flow = np.where(out >= 0, origin + out + 1, origin)
+        self._p_row = rows[paths.child[order]].tolist()
+        self._p_out = out[order].tolist()
+        self._p_flow = flow[order].tolist()
+        self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED)[order].tolist()
+        self._p_next = next_record[order].tolist()
+        self._p_next_when = next_when[order].tolist()
+        self._p_k = paths.k[order]
+        self._p_code = paths.code[order]
+        return record[paths.first], paths.when[paths.first]
 
     def _start_caseload(self) -> None:
         codes, in_state, in_care = self._case
         now = self.env.now
         for i, code in enumerate(codes):
-            first = self._first[i]
-            if first >= 0 and self._p_out[first] != TO_ENGINE:
-                idx = self._n
-                if idx == len(self._codes):
-                    self._grow()
-                self._births[idx] = self._birth[i]
-                self._n = idx + 1
-                self._codes[idx] = code
-                if self._p_out[first] >= TO_AT_18:
-                    self.env.schedule(
-                        self._step_event((idx, first)), NORMAL, self._p_when[first] - now
-                    )
+            r = self._first[i]
+            if r != _ENGINE_STEP and code < FIRST_CARE:
+                self._codes[i] = code
+                if r >= 0:
+                    self.env.schedule(self._step_event(r), NORMAL, self._first_when[i] - now)
                 continue
-            c = self._new_child(self._birth[i], (-1, 0, i), self._u_all[i].tolist())
+            c = _Child(i, self._birth[i], (-1, 0, i), self._u_all[i].tolist())
             c.care_start = -in_care[i]
             if FIRST_CARE <= code < LEAVER:
                 self._place_initial(c, code)
@@ -896,10 +921,10 @@ class ReplicateModel:
                 env.schedule(arrival(row), NORMAL, month + r0[row] - now)
             g += count
 
-    def _adopt(self, idx: int, g: int, code: int, k: int, now: float) -> _Child:
-        """The engine takes over plan row ``g`` (in slot ``idx``) from its drawn path."""
+    def _adopt(self, g: int, code: int, k: int, now: float) -> _Child:
+        """The engine takes over the child of row ``g`` from its drawn path."""
         key = tuple(self._keys[g].tolist())
-        c = _Child(idx, self._birth[g], key, self._u_all[g].tolist())
+        c = _Child(g, self._birth[g], key, self._u_all[g].tolist())
         c.code = int(code)
         c.entered = now
         c.k = int(k)
@@ -911,67 +936,64 @@ class ReplicateModel:
         return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age
 
     def _arrive(self, event: simpy.Event) -> None:
-        """An arrival from outside services (plan row ``g``)."""
+        """An arrival from outside services (the child of row ``g``)."""
         g = event._value
         self.events += 1
         code = self._a_code[g]
-        if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
-            self._flows[self._a_flow[g]] += 1
-            return
-        birth = self._birth[g]
-        idx = self._n
-        if idx == len(self._codes):
-            self._grow()
-        self._births[idx] = birth
-        self._n = idx + 1
-        now = self.env.now
-        if code == _ARRIVE_CARE:
-            self._enter_care(self._adopt(idx, g, -1, 2, now), now)
+        if code < 0:
+            if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
+                self._flows[self._a_flow[g]] += 1
+            else:
+                now = self.env.now
+                self._enter_care(self._adopt(g, -1, 2, now), now)
             return
         self._flows[self._a_flow[g]] += 1
-        self._codes[idx] = code
-        if self._outreach_now < self._outreach_cap and self._outreach_for(birth, now):
-            c = self._adopt(idx, g, code, self._a_k0[g], now)
-            self._maybe_outreach(c, now)
-            self._schedule(c, now)
-            return
-        i = self._first[g]
-        out = self._p_out[i]
-        if out >= TO_AT_18:
-            self.env.schedule(self._step_event((idx, i)), NORMAL, self._p_when[i] - now)
-        elif out == TO_ENGINE:
-            self._schedule(self._adopt(idx, g, code, self._p_k[i], now), now)
-
-    def _step(self, event: simpy.Event) -> None:
-        """Step ``i`` of a drawn path outside care, for the child in slot ``idx``."""
-        idx, i = event._value
-        self.events += 1
-        out = self._p_out[i]
-        if out >= 0:  # to another state outside care
-            self._flows[self._p_flow[i]] += 1
-            self._codes[idx] = out
+        self._codes[g] = code
+        if self._outreach_now < self._outreach_cap:
             now = self.env.now
-            if self._outreach_now < self._outreach_cap and self._outreach_for(
-                self._birth[int(self._p_row[i])], now
-            ):
-                c = self._adopt(idx, int(self._p_row[i]), out, self._p_k[i], now)
+            if self._outreach_for(self._birth[g], now):
+                c = self._adopt(g, code, self._a_k0[g], now)
                 self._maybe_outreach(c, now)
                 self._schedule(c, now)
                 return
-            i += 1
-            nxt = self._p_out[i]
-            if nxt >= TO_AT_18:
-                self.env.schedule(self._step_event((idx, i)), NORMAL, self._p_when[i] - now)
-            elif nxt == TO_ENGINE:
-                self._schedule(self._adopt(idx, int(self._p_row[i]), out, self._p_k[i], now), now)
+        r = self._first[g]
+        if r >= 0:
+            env = self.env
+            env.schedule(self._step_event(r), NORMAL, self._first_when[g] - env.now)
+        elif r == _ENGINE_STEP:
+            now = self.env.now
+            self._schedule(self._adopt(g, code, self._a_k0[g], now), now)
+
+    def _step(self, event: simpy.Event) -> None:
+        """Step ``r`` of the drawn paths outside care."""
+        r = event._value
+        self.events += 1
+        out = self._p_out[r]
+        g = self._p_row[r]
+        if out >= 0:  # to another state outside care
+            self._flows[self._p_flow[r]] += 1
+            self._codes[g] = out
+            if self._outreach_now < self._outreach_cap:
+                now = self.env.now
+                if self._outreach_for(self._birth[g], now):
+                    c = self._adopt(g, out, self._p_k[r], now)
+                    self._maybe_outreach(c, now)
+                    self._schedule(c, now)
+                    return
+            nxt = self._p_next[r]
+            if nxt >= 0:
+                env = self.env
+                env.schedule(self._step_event(nxt), NORMAL, self._p_next_when[r] - env.now)
+            elif nxt == _ENGINE_STEP:
+                now = self.env.now
+                self._schedule(self._adopt(g, out, self._p_k[r], now), now)
         elif out == TO_CARE:
             now = self.env.now
-            c = self._adopt(idx, int(self._p_row[i]), self._p_code[i], self._p_k[i], now)
-            self._enter_care(c, now)
+            self._enter_care(self._adopt(g, self._p_code[r], self._p_k[r], now), now)
         else:  # closed, or 18 outside care
-            self._flows[self._p_flow[i]] += 1
-            self._exits[self._p_exit[i]] += 1
-            self._codes[idx] = -1
+            self._flows[self._p_flow[r]] += 1
+            self._exits[self._p_exit[r]] += 1
+            self._codes[g] = -1
 
     def _fostering(self):
         """Recruitment (enquiries -> assessments -> approvals) and attrition, month by month.
@@ -1041,7 +1063,7 @@ class ReplicateModel:
         lost = before - self._foster_cap
         excess = min(len(self._foster_children) - self._foster_cap, lost)
         if excess > 0 and rng is not None:
-            ids = sorted(self._foster_children)
+            ids = sorted(self._foster_children, key=self._seq.__getitem__)
             chosen = rng.choice(len(ids), size=excess, replace=False)
             self._displace([self._foster_children[ids[i]] for i in sorted(chosen)], now)
         elif self._foster_cap > before:
@@ -1088,7 +1110,7 @@ class ReplicateModel:
             for g in range(N_GROUPS):
                 self._occupy(g, 0, now - 1e-9)
                 self._group_since[g] = now
-            n = self._n
+            n = self._rows_by[month]
             codes = self._codes[:n].astype(np.int64)
             live = codes >= 0
             ages = (now - self._births[:n][live]) / 12.0
