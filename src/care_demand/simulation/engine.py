@@ -1110,12 +1110,11 @@ class ReplicateModel:
             for g in range(N_GROUPS):
                 self._occupy(g, 0, now - 1e-9)
                 self._group_since[g] = now
-            n = self._rows_by[month]
-            codes = self._codes[:n].astype(np.int64)
-            live = codes >= 0
-            ages = (now - self._births[:n][live]) / 12.0
+            live = np.flatnonzero(self._codes[: self._rows_by[month]] >= 0)
+            ages = (now - self._births[live]) / 12.0
             bands = np.searchsorted(edges, ages, side="right")
-            counts = np.bincount(codes[live] * n_bands + bands, minlength=n_codes * n_bands)
+            codes = self._codes[live].astype(np.int64)
+            counts = np.bincount(codes * n_bands + bands, minlength=n_codes * n_bands)
             self.stocks[month] = counts.reshape(n_codes, n_bands)
             home_places = sum(b for b, o in zip(self._home_beds, self._home_open, strict=True) if o)
             home_children = sum(len(h) for h in self._home_children)
