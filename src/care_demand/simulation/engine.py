@@ -1141,8 +1141,46 @@ class ReplicateModel:
         try:
             return self._run()
         finally:
+            self._release()
             if collecting:
                 gc.enable()
+
+    def _release(self) -> None:
+        """Let go of the run's working state once it is over.
+
+        Pending events and the event classes refer back to the model through their
+        callbacks; dropping them, and the plan, lets reference counting free the model (and
+        its megabytes of drawn paths) as soon as the caller drops it, rather than at the
+        next collection of cycles.
+        """
+        for name in (
+            "_fire_event",
+            "_step_event",
+            "_arrival_event",
+            "_u_all",
+            "_birth",
+            "_keys",
+            "_seq",
+            "_a_code",
+            "_a_flow",
+            "_a_k0",
+            "_r0",
+            "_first",
+            "_first_when",
+            "_p_row",
+            "_p_out",
+            "_p_flow",
+            "_p_exit",
+            "_p_next",
+            "_p_next_when",
+            "_p_k",
+            "_p_code",
+            "_foster_children",
+            "_home_children",
+            "_waiting",
+        ):
+            self.__dict__.pop(name, None)
+        self.env = simpy.Environment(self.env.now)
 
     def _run(self) -> ReplicateResult:
         env = self.env
