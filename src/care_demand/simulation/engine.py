@@ -804,10 +804,8 @@ class ReplicateModel:
                 np.concatenate([np.arange(n_case), *index]),
             ]
         )
-        # Order in which the children come (the caseload, then arrivals by time).
-        self._seq = np.empty(n_all, dtype=np.int64)
-        self._seq[:n_case] = np.arange(n_case)
-        self._seq[n_case + np.lexsort((np.arange(n_arr), t))] = n_case + np.arange(n_arr)
+        self._arrival_times = t
+        self._seq: np.ndarray | None = None
         # Per row (the caseload's rows unused): arrival state, where the arrival is counted,
         # first unused uniform, and the part of the arrival time past the month's start.
         pad = np.zeros(n_case, dtype=np.int64)
@@ -920,6 +918,18 @@ class ReplicateModel:
             for row in range(g, g + count):
                 env.schedule(arrival(row), NORMAL, month + r0[row] - now)
             g += count
+
+    def _order(self) -> np.ndarray:
+        """Rank of each row in the order the children come: the caseload, then arrivals by time
+        (arrivals at the same time in the order they were scheduled)."""
+        if self._seq is None:
+            t = self._arrival_times
+            n_case = len(self._case[0])
+            seq = np.empty(n_case + len(t), dtype=np.int64)
+            seq[:n_case] = np.arange(n_case)
+            seq[n_case + np.lexsort((np.arange(len(t)), t))] = n_case + np.arange(len(t))
+            self._seq = seq
+        return self._seq
 
     def _adopt(self, g: int, code: int, k: int, now: float) -> _Child:
         """The engine takes over the child of row ``g`` from its drawn path."""
@@ -1063,7 +1073,7 @@ class ReplicateModel:
         lost = before - self._foster_cap
         excess = min(len(self._foster_children) - self._foster_cap, lost)
         if excess > 0 and rng is not None:
-            ids = sorted(self._foster_children, key=self._seq.__getitem__)
+            ids = sorted(self._foster_children, key=self._order().__getitem__)
             chosen = rng.choice(len(ids), size=excess, replace=False)
             self._displace([self._foster_children[ids[i]] for i in sorted(chosen)], now)
         elif self._foster_cap > before:
@@ -1161,6 +1171,7 @@ class ReplicateModel:
             "_birth",
             "_keys",
             "_seq",
+            "_arrival_times",
             "_a_code",
             "_a_flow",
             "_a_k0",
