@@ -859,15 +859,15 @@ class ReplicateModel:
         """
         out = paths.outcome
         fires = out >= TO_AT_18
-        n_steps = len(out)
         order = np.flatnonzero(fires)[np.argsort(paths.time[fires], kind="stable")]
-        record = np.full(n_steps + 1, _NO_STEP)
+        record = np.full(len(out), _NO_STEP)
         record[order] = np.arange(len(order))
-        record[:-1][out == TO_ENGINE] = _ENGINE_STEP
-        # The step after step j of a child is j + 1, when the child moved within services.
-        after = np.minimum(np.arange(n_steps) + 1, n_steps)
-        next_record = np.where(out >= 0, record[after], _NO_STEP)
-        next_when = np.where(out >= 0, paths.when[np.minimum(after, n_steps - 1)], 0.0)
+        record[out == TO_ENGINE] = _ENGINE_STEP
+        following = paths.following
+        more = following >= 0
+        after = np.where(more, following, 0)
+        next_record = np.where(more, record[after], _NO_STEP)
+        next_when = np.where(more, paths.when[after], 0.0)
         # Where each step's move is counted: the month of its event, from and to.
         last = self._last_month
         width = self._flow_width

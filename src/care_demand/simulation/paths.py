@@ -87,7 +87,8 @@ class HazardArrays:
 
 @dataclass(frozen=True)
 class Paths:
-    """Drawn steps, child by child: child ``i``'s steps are ``first[i]``, ``first[i] + 1``...
+    """Drawn steps: child ``i``'s first step is ``first[i]``, and step ``j`` is followed by
+    step ``following[j]`` (-1 when the path stops there).
 
     Per step: ``child``; ``code``, the state the step starts from; ``outcome`` (a state code,
     ``TO_CLOSED``, ``TO_CARE``, ``TO_AT_18``, or ``TO_NOTHING`` when nothing happens before
@@ -97,6 +98,7 @@ class Paths:
     """
 
     first: np.ndarray
+    following: np.ndarray
     child: np.ndarray
     code: np.ndarray
     outcome: np.ndarray
@@ -207,12 +209,27 @@ def draw_paths(
     n = len(start)
     n_cols = uniforms.shape[1]
     steps: list[tuple[np.ndarray, ...]] = []
+    first = np.full(n, -1)
+    links: list[tuple[np.ndarray, np.ndarray]] = []  # (step, the same child's next step)
+    n_steps = 0
     who = np.arange(n)
+    prev = np.full(n, -1)  # each walking child's step before this one
     now = np.asarray(start, dtype=float)
     clock = np.asarray(clock, dtype=float)
     entered = np.asarray(entered, dtype=float)
     code = np.asarray(code, dtype=np.int64)
     k = np.asarray(k, dtype=np.int64)
+
+    def add(who, prev, *columns) -> np.ndarray:
+        nonlocal n_steps
+        index = np.arange(n_steps, n_steps + len(who))
+        n_steps += len(who)
+        steps.append((who, *columns))
+        later = prev >= 0
+        links.append((prev[later], index[later]))
+        first[who[~later]] = index[~later]
+        return index
+
     for s in range(max_steps + 1):
         if who.size == 0:
             break
@@ -222,31 +239,30 @@ def draw_paths(
         if engine.any():
             m = int(engine.sum())
             nan = np.full(m, np.nan)
-            steps.append((who[engine], np.full(m, s), code[engine], np.full(m, TO_ENGINE), nan,
-                          nan, k[engine]))  # fmt: skip
+            add(who[engine], prev[engine], code[engine], np.full(m, TO_ENGINE), nan, nan,
+                k[engine])  # fmt: skip
             keep = ~engine
-            who, now, clock, entered = who[keep], now[keep], clock[keep], entered[keep]
-            code, k = code[keep], k[keep]
+            who, prev, now, clock = who[keep], prev[keep], now[keep], clock[keep]
+            entered, code, k = entered[keep], code[keep], k[keep]
             if who.size == 0:
                 break
         out, when, k_next = _walk(
             h, horizon, adult, now, entered, birth[who], code, uniforms, rows[who], k
         )
         time = clock + (when - clock)
-        steps.append((who, np.full(who.size, s), code, out, when, time, k_next))
+        index = add(who, prev, code, out, when, time, k_next)
         on = out >= 0  # moved to another state outside care: its next move follows
-        who = who[on]
+        who, prev = who[on], index[on]
         now = clock = entered = time[on]
         code = out[on]
         k = k_next[on]
-    child = np.concatenate([s[0] for s in steps])
-    order = np.lexsort((np.concatenate([s[1] for s in steps]), child))
-    child = child[order]
-    code, outcome, when, time, k = (
-        np.concatenate([s[j] for s in steps])[order] for j in range(2, 7)
-    )
+    following = np.full(n_steps, -1)
+    for step, later in links:
+        following[step] = later
+    child, code, outcome, when, time, k = (np.concatenate([s[j] for s in steps]) for j in range(6))
     return Paths(
-        first=np.searchsorted(child, np.arange(n)),
+        first=first,
+        following=following,
         child=child,
         code=code,
         outcome=outcome,
