@@ -121,10 +121,9 @@ def _walk(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One move for each child in ``code`` since ``entered``, from ``now``.
 
-    Returns the outcome, the time drawn and the index of the next unused uniform.
-
-    The vector form of the engine's walk through piecewise-constant competing hazards;
-    ``uniforms`` holds each child's row.
+    Returns the outcome, the time drawn and the index of the next unused uniform. The vector
+    form of the engine's walk through piecewise-constant competing hazards; child ``i`` draws
+    from ``uniforms[rows[i]]``.
     """
     n = len(now)
     out = np.full(n, TO_NOTHING, dtype=np.int64)
@@ -136,46 +135,37 @@ def _walk(
     e = -np.array(list(map(log, (1.0 - uniforms[rows, k]).tolist())))
     a = np.searchsorted(h.age_edges[:-1], now - birth, side="right")
     d = np.searchsorted(h.dur_edges[:-1], now - entered, side="right")
-    t = now
-    idx = np.arange(n)  # children still walking
+    # The walkers' state, kept for those still walking: each step of the loop crosses one
+    # boundary (an age band, a duration band, an epoch) or ends the walk.
+    idx = np.arange(n)
+    t, lim, b, en, c, row, kk = now, limit, birth, entered, code, rows, k
     while idx.size:
-        lim = limit[idx]
-        ep_end = h.epoch_edges[ep]
-        nxt = np.where(lim < ep_end, lim, ep_end)
-        b = birth[idx]
-        en = entered[idx]
-        edge = b + h.age_edges[a]
-        nxt = np.where(edge < nxt, edge, nxt)
-        edge = en + h.dur_edges[d]
-        nxt = np.where(edge < nxt, edge, nxt)
-        c = code[idx]
+        nxt = np.minimum(lim, h.epoch_edges[ep])
+        nxt = np.minimum(nxt, b + h.age_edges[a])
+        nxt = np.minimum(nxt, en + h.dur_edges[d])
         total = h.total[ep, c, a, d]
         step = total * (nxt - t)
         hit = (total > 0.0) & (step >= e)
+        stop = ~hit & (nxt >= lim)
         if hit.any():
             hi = idx[hit]
             tot = total[hit]
+            ch = c[hit]
             when[hi] = t[hit] + e[hit] / tot
-            x = uniforms[rows[hi], k[hi] + 1] * tot
-            cum = h.cum[ep[hit], c[hit], a[hit], d[hit]]
-            j = np.minimum((cum <= x[:, None]).sum(axis=1), h.n_dest[c[hit]] - 1)
-            out[hi] = h.outcome[c[hit], j]
-            k_next[hi] = k[hi] + 2
-        go = ~hit
+            x = uniforms[row[hit], kk[hit] + 1] * tot
+            cum = h.cum[ep[hit], ch, a[hit], d[hit]]
+            j = np.minimum((cum <= x[:, None]).sum(axis=1), h.n_dest[ch] - 1)
+            out[hi] = h.outcome[ch, j]
+            k_next[hi] = kk[hit] + 2
+        if stop.any():
+            early = stop & (lim < horizon)
+            out[idx[early]] = TO_AT_18
+            when[idx[early]] = lim[early]
+        go = ~(hit | stop)
         e = e[go] - step[go]
         t = nxt[go]
-        lim = lim[go]
-        idx = idx[go]
-        a, d, ep, b, en = a[go], d[go], ep[go], b[go], en[go]
-        ended = t >= lim
-        if ended.any():
-            over = idx[ended]
-            early = lim[ended] < horizon
-            out[over[early]] = TO_AT_18
-            when[over[early]] = lim[ended][early]
-        go = ~ended
-        e, t, idx = e[go], t[go], idx[go]
-        a, d, ep, b, en = a[go], d[go], ep[go], b[go], en[go]
+        idx, lim, b, en, c, row, kk = idx[go], lim[go], b[go], en[go], c[go], row[go], kk[go]
+        a, d, ep = a[go], d[go], ep[go]
         a = a + (t >= b + h.age_edges[a])
         d = d + (t >= en + h.dur_edges[d])
         ep = ep + (t >= h.epoch_edges[ep])
