@@ -6,6 +6,13 @@ state), and scheduled as one SimPy event. Arrivals, foster-carer recruitment and
 children's homes opening and closing, Harbour outreach and the monthly monitor are SimPy
 processes in the same environment.
 
+Outside care nothing but a child's own random numbers, age, time in state, the date and
+outreach support decide its moves, so before the run the engine draws, for every child
+starting outside care or arriving over the horizon, its moves outside care in bulk
+(:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then follows
+them one SimPy event per move, and draws for itself from the point a child enters care, is
+offered outreach or runs past the drawn path.
+
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
 arriving in month ``m`` with kind ``k`` draws from row ``i`` of a uniform block seeded by
@@ -33,7 +40,9 @@ from care_demand.calibration.hazard_levers import apply_entry_levers, apply_leve
 from care_demand.simulation.paths import (
     TO_AT_18,
     TO_CARE,
+    TO_CLOSED,
     TO_ENGINE,
+    TO_MOVE,
     HazardArrays,
     Paths,
     draw_paths,
@@ -77,9 +86,8 @@ _STATE_CODE = {
 
 # Event actions.
 _MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
-# Outcomes of a move drawn from the hazards, besides the code of another state outside care
-# (for states outside care) or an index into EXIT_REASONS (for care).
-_TO_CLOSED, _TO_CARE, _TO_MOVE = -1, -2, -3
+# Outcomes of a move drawn from the hazards are those of .paths (TO_*), and for children in
+# care also an index into EXIT_REASONS.
 _X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _EXIT["aged_out"]
 # What an arrival is, besides the code of the state outside care it enters.
 _ARRIVE_NFA, _ARRIVE_CARE = -1, -2
@@ -183,9 +191,9 @@ def _outcome(code: int, dest: str) -> int:
     """What a move to ``dest`` from ``code`` does (see ``_TO_*``), as an integer."""
     if code < FIRST_CARE:
         if dest == vocab.CLOSED:
-            return _TO_CLOSED
-        return _TO_CARE if dest == vocab.CARE else _STATE_CODE[dest]
-    return _TO_MOVE if dest == MOVE else _EXIT[dest]
+            return TO_CLOSED
+        return TO_CARE if dest == vocab.CARE else _STATE_CODE[dest]
+    return TO_MOVE if dest == MOVE else _EXIT[dest]
 
 
 def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
@@ -488,11 +496,11 @@ class ReplicateModel:
                     if not c.outreach and self._outreach_now < self._outreach_cap:
                         self._maybe_outreach(c, now)
                     self._schedule(c, now)
-                elif outcome == _TO_CLOSED:
+                elif outcome == TO_CLOSED:
                     self._leave(c, now, _X_CLOSED)
                 else:
                     self._enter_care(c, now)
-            elif outcome == _TO_MOVE:
+            elif outcome == TO_MOVE:
                 self._move_placement(c, now)
             else:
                 self._leave(c, now, outcome)

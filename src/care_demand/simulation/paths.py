@@ -22,8 +22,10 @@ import numpy as np
 
 __all__ = ["HazardArrays", "Paths", "draw_paths"]
 
-# Outcomes of one step of a path (besides the code, >= 0, of another state outside care).
-TO_CLOSED, TO_CARE, TO_AT_18, TO_NOTHING, TO_ENGINE = -1, -2, -4, -5, -6
+# Outcomes of a drawn move, besides the code (>= 0) of another state outside care: closed,
+# into care, a move between placements (in care only), the 18th birthday outside care,
+# nothing before the horizon, or a move the engine must draw itself.
+TO_CLOSED, TO_CARE, TO_MOVE, TO_AT_18, TO_NOTHING, TO_ENGINE = -1, -2, -3, -4, -5, -6
 
 
 @dataclass(frozen=True)
