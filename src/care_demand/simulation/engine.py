@@ -291,7 +291,6 @@ class ReplicateModel:
         self.outreach_rec = np.zeros(h, dtype=np.int32)
         self.events = 0
 
-        self._arrival_ages = [ages.tolist() for ages in system.arrival_ages]
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
         self._fire_event = _event_class(self.env, self._fire)
