@@ -28,7 +28,12 @@ from care_demand.outputs.summary import summarise_history
 from care_demand.scenarios import scenario_levers, validate_config
 from care_demand.scenarios.compare import KEY_MEASURES_FILE, STATUS_FILE, key_measures
 from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
-from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.runner import (
+    quantile_table,
+    replicate_table,
+    run_replicates,
+    start_workers,
+)
 
 __all__ = ["STAGES", "Calibrated", "RunResult", "calibrate", "data_folder", "load", "run"]
 
@@ -136,14 +141,16 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
         )
     validate_config(config, scenario_file(config), CONFIG_DIR)
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
+    simulate = config.run_until == "simulation"
+    workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
     summary = summarise_history(
         history, config.output, synthetic=synthetic, dropped=council.dropped
     )
     fitted = calibrate(history, config) if config.run_until != "data" else None
-    projection, replicates = (
-        _project(history, fitted, config) if config.run_until == "simulation" else (None, None)
-    )
+    if workers is not None:
+        workers.join()
+    projection, replicates = _project(history, fitted, config) if simulate else (None, None)
 
     with RunFolder(run_dir) as out:
         out.write_text("data_summary.md", summary.markdown)

@@ -7,11 +7,13 @@ seed share their random numbers (common random numbers).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from care_demand import vocab
 from care_demand.simulation.engine import (
@@ -22,7 +24,7 @@ from care_demand.simulation.engine import (
 )
 from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem
 
-__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates"]
+__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates", "start_workers"]
 
 QUANTILES: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 
@@ -32,6 +34,32 @@ _LEVEL = {vocab.EARLY_HELP: 1, vocab.ASSESSMENT: 2, vocab.CIN: 2, vocab.CP: 3}
 
 def _run_chunk(system: CareSystem, replicates: Sequence[int], seed: int) -> list[ReplicateResult]:
     return [ReplicateModel(system, r, seed).run() for r in replicates]
+
+
+def _ready() -> None:
+    """A task that does nothing: receiving it imports the engine in the worker process."""
+
+
+def start_workers(n_jobs: int) -> threading.Thread | None:
+    """Start the processes that :func:`run_replicates` will use, in the background.
+
+    Starting a worker process and importing the engine in it takes a couple of seconds;
+    begun before the data are loaded and the models calibrated, it overlaps that work
+    (joblib keeps its worker processes for the next parallel call). Returns the thread to
+    join before running replicates, or ``None`` when replicates run in this process.
+    """
+    n = effective_n_jobs(n_jobs)
+    if n == 1:
+        return None
+
+    def start() -> None:
+        # Only a head start: a failure here shows again, and is reported, in run_replicates.
+        with contextlib.suppress(Exception):
+            Parallel(n_jobs=n_jobs, backend="loky")(delayed(_ready)() for _ in range(n))
+
+    thread = threading.Thread(target=start, name="start-workers", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_replicates(
