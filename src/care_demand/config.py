@@ -95,7 +95,7 @@ class SimulationConfig:
     horizon_months: int = 60
     replicates: int = 200
     n_jobs: int = -1
-    chunk_size: int = 20
+    chunk_size: int = 10
 
 
 @dataclass

@@ -41,7 +41,12 @@ from care_demand.scenarios.compare import (
     key_measures,
 )
 from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
-from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.runner import (
+    quantile_table,
+    replicate_table,
+    run_replicates,
+    start_workers,
+)
 
 __all__ = ["STAGES", "Calibrated", "RunResult", "calibrate", "data_folder", "load", "run"]
 
@@ -166,14 +171,16 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
     validate_config(config, scenario_file(config), CONFIG_DIR)
     validate_costs(config.costs, source=_costs_source(config))
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
+    simulate = config.run_until == "simulation"
+    workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
     summary = summarise_history(
         history, config.output, synthetic=synthetic, dropped=council.dropped
     )
     fitted = calibrate(history, config) if config.run_until != "data" else None
-    projection, replicates = (
-        _project(history, fitted, config) if config.run_until == "simulation" else (None, None)
-    )
+    if workers is not None:
+        workers.join()
+    projection, replicates = _project(history, fitted, config) if simulate else (None, None)
 
     rule = DisclosureRule.from_config(config.output)
     with RunFolder(run_dir) as out:

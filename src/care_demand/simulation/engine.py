@@ -6,6 +6,13 @@ state), and scheduled as one SimPy event. Arrivals, foster-carer recruitment and
 children's homes opening and closing, Harbour outreach and the monthly monitor are SimPy
 processes in the same environment.
 
+Outside care nothing but a child's own random numbers, age, time in state, the date and
+outreach support decide its moves, so before the run the engine draws, for every child
+starting outside care or arriving over the horizon, its moves outside care in bulk
+(:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then follows
+them one SimPy event per move, and draws for itself from the point a child enters care, is
+offered outreach or runs past the drawn path.
+
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
 arriving in month ``m`` with kind ``k`` draws from row ``i`` of a uniform block seeded by
@@ -25,10 +32,21 @@ import numpy as np
 import pandas as pd
 import simpy
 from scipy.stats import poisson
+from simpy.events import NORMAL
 
 from care_demand import vocab
 from care_demand.calibration.hazard_exposure import MOVE
 from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
+from care_demand.simulation.paths import (
+    TO_AT_18,
+    TO_CARE,
+    TO_CLOSED,
+    TO_ENGINE,
+    TO_MOVE,
+    HazardArrays,
+    Paths,
+    draw_paths,
+)
 from care_demand.simulation.system import (
     ARRIVAL_STATES,
     CODES,
@@ -68,6 +86,13 @@ _STATE_CODE = {
 
 # Event actions.
 _MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
+# Outcomes of a move drawn from the hazards are those of .paths (TO_*), and for children in
+# care also an index into EXIT_REASONS.
+_X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _EXIT["aged_out"]
+# What an arrival is, besides the code of the state outside care it enters.
+_ARRIVE_NFA, _ARRIVE_CARE = -1, -2
+# A child's next drawn step when it is not an event: nothing to draw, or the engine draws it.
+_NO_STEP, _ENGINE_STEP = -1, -2
 
 # Random stream ids (the second element of every spawn key).
 _S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
@@ -102,13 +127,37 @@ class ReplicateResult:
     events: int
 
 
+class _Due(simpy.Event):
+    """An event scheduled with ``env.schedule``, triggered and with its value when made.
+
+    The engine's lighter equivalent of ``env.timeout(delay, value)`` followed by
+    ``callbacks.append(callback)``, for the one event per child's move: each engine makes
+    a subclass per callback (:func:`_event_class`) that carries the environment and the
+    callback, so that making an event sets only its value.
+    """
+
+    _ok = True
+
+    def __init__(self, value) -> None:
+        self._value = value
+
+
+def _event_class(env: simpy.Environment, callback) -> type[_Due]:
+    """Events of ``env`` processed by ``callback``."""
+    return type("_Due", (_Due,), {"env": env, "callbacks": [callback]})
+
+
 class _Child:
-    """One child's place in the system (internal to the engine)."""
+    """One child's place in the system (internal to the engine).
+
+    ``due`` is the child's pending move; an event that is no longer ``due`` was superseded.
+    """
 
     __slots__ = (
         "birth",
         "care_start",
         "code",
+        "due",
         "entered",
         "home",
         "idx",
@@ -118,7 +167,6 @@ class _Child:
         "outreach",
         "refills",
         "u",
-        "version",
         "waiting_since",
     )
 
@@ -132,15 +180,24 @@ class _Child:
         self.code = -1
         self.entered = 0.0
         self.care_start = 0.0
-        self.version = 0
+        self.due = None
         self.home = -1
         self.ooa = False
         self.outreach = 0  # 0 never, 1 supported now, 2 supported earlier
         self.waiting_since = -1.0
 
 
+def _outcome(code: int, dest: str) -> int:
+    """What a move to ``dest`` from ``code`` does (see ``_TO_*``), as an integer."""
+    if code < FIRST_CARE:
+        if dest == vocab.CLOSED:
+            return TO_CLOSED
+        return TO_CARE if dest == vocab.CARE else _STATE_CODE[dest]
+    return TO_MOVE if dest == MOVE else _EXIT[dest]
+
+
 def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
-    """Per code: (destinations, table[age][dur] = (total, cumulative rates))."""
+    """Per code: (outcomes, table[age][dur] = (total, cumulative rates))."""
     per_code: dict[int, list[tuple[str, np.ndarray]]] = {}
     for position, (state, group, dest) in enumerate(pairs):
         code = code_of(state, group)
@@ -150,7 +207,7 @@ def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipl
         per_code.setdefault(code, []).append((dest, rate))
     out: list = [None] * len(CODES)
     for code, items in per_code.items():
-        dests = tuple(d for d, _ in items)
+        dests = tuple(_outcome(code, d) for d, _ in items)
         stack = np.stack([r for _, r in items])  # (dest, age, dur)
         cum = np.cumsum(stack, axis=0)
         table = [
@@ -214,18 +271,19 @@ class ReplicateModel:
                     self._entry, vocab.PLACEMENT_GROUPS, index.age_bands, system.entry_levers, date
                 )
                 self._entry_cums.append(np.cumsum(entry, 1).tolist())
-        self._tab = self._tabs[0]
+        self._leaver_end = 12.0 * system.care_leaver_end_age
 
         h = system.horizon_months
         n_codes = len(CODES)
         self.stocks = np.zeros((h, n_codes, len(REPORT_AGE_BANDS)), dtype=np.int32)
-        # Moves are counted in a flat list (cheaper than numpy scalar updates), reshaped at the end.
+        # Moves, exits and placement-days are counted in flat lists (cheaper than numpy
+        # scalar updates) and reshaped at the end.
         self._flow_width = n_codes + 1
         self._flows = [0] * (h * self._flow_width * self._flow_width)
         self._last_month = h - 1
-        self.exits = np.zeros((h, len(EXIT_REASONS)), dtype=np.int32)
+        self._exits = [0] * (h * len(EXIT_REASONS))
         self.arrivals = np.zeros((h, len(system.arrival_kinds)), dtype=np.int32)
-        self.placement_days = np.zeros((h, N_GROUPS), dtype=np.float64)
+        self._placement_days = [0.0] * (h * N_GROUPS)
         self.capacity_rec = np.zeros((h, 2), dtype=np.int32)
         self.occupancy_rec = np.zeros((h, 2), dtype=np.int32)
         self.shortfall_rec = np.zeros((h, 2), dtype=np.int32)
@@ -233,13 +291,14 @@ class ReplicateModel:
         self.outreach_rec = np.zeros(h, dtype=np.int32)
         self.events = 0
 
-        self._arrival_ages = [ages.tolist() for ages in system.arrival_ages]
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
-        self._fire_cb = self._fire
-        self._codes = np.full(1024, -1, dtype=np.int16)
-        self._births = np.zeros(1024, dtype=np.float64)
-        self._n = 0
+        self._fire_event = _event_class(self.env, self._fire)
+        self._step_event = _event_class(self.env, self._step)
+        self._arrival_event = _event_class(self.env, self._arrive)
+        # Children are kept in slots, one per row of the plan (see ``_plan``).
+        self._codes = np.zeros(0, dtype=np.int16)
+        self._births = np.zeros(0)
         self._group_count = [0] * N_GROUPS
         self._group_since = [0.0] * N_GROUPS
         self._ooa = 0
@@ -267,33 +326,36 @@ class ReplicateModel:
 
     def _u(self, c: _Child) -> float:
         k = c.k
-        if k == len(c.u):
-            c.refills += 1
-            c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+        u = c.u
+        if k == len(u):
+            u = self._refill(c)
             k = 0
         c.k = k + 1
-        return c.u[k]
+        return u[k]
+
+    def _refill(self, c: _Child) -> list[float]:
+        """A fresh row of uniforms for a child who has used up its row."""
+        c.refills += 1
+        c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+        c.k = 0
+        return c.u
 
     # ----------------------------------------------------------------- bookkeeping
-    def _slot(self, birth: float) -> int:
-        n = self._n
-        if n == len(self._codes):
-            self._codes = np.concatenate([self._codes, np.full(n, -1, dtype=np.int16)])
-            self._births = np.concatenate([self._births, np.zeros(n)])
-        self._births[n] = birth
-        self._n = n + 1
-        return n
-
     def _occupy(self, group: int, delta: int, now: float) -> None:
         """Track children per placement group and integrate placement-days."""
-        self.placement_days[min(int(now), self._last_month), group] += (
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        self._placement_days[month * N_GROUPS + group] += (
             self._group_count[group] * (now - self._group_since[group]) * vocab.DAYS_PER_MONTH
         )
         self._group_since[group] = now
         self._group_count[group] += delta
 
     def _count_flow(self, now: float, origin: int, target: int) -> None:
-        month = min(int(now), self._last_month)
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
         width = self._flow_width
         self._flows[(month * width + origin) * width + target] += 1
 
@@ -321,106 +383,153 @@ class ReplicateModel:
 
     # ----------------------------------------------------------------- hazards
     def _schedule(self, c: _Child, now: float) -> None:
-        """Draw the child's next move from its current state and schedule it."""
+        """Draw the child's next move from its current state and schedule it.
+
+        The hot path of the model: the uniforms are taken from the child's row inline and
+        the tables are walked with local variables.
+        """
         code = c.code
-        c.version += 1
+        c.due = None
+        birth = c.birth
+        horizon = self.horizon
         if code == LEAVER:
-            end = c.birth + 12.0 * self.system.care_leaver_end_age
-            if end < self.horizon:
+            end = birth + self._leaver_end
+            if end < horizon:
                 self._at(c, end, _LEAVER_END, 0)
             return
-        limit = min(self.horizon, c.birth + _ADULT_M)
-        supported = c.outreach == 1 or (c.outreach and code in (_INHOUSE_RES, _EXTERNAL_RES))
-        tabs = self._tabs_supported if supported else self._tabs
-        if tabs[0][code] is None:
-            raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
+        limit = birth + _ADULT_M
+        if horizon <= limit:
+            limit = horizon
+        outreach = c.outreach
+        if outreach == 1 or (outreach and code in (_INHOUSE_RES, _EXTERNAL_RES)):
+            tabs = self._tabs_supported
+        else:
+            tabs = self._tabs
         edges = self._epoch_edges
         ep = bisect_right(edges, now)
         epoch_end = edges[ep]
-        table = tabs[ep][code][1]
-        e = -log(1.0 - self._u(c))
-        birth = c.birth
+        state = tabs[ep][code]
+        if state is None:
+            raise RuntimeError(f"no hazards for state {CODES[code]}; calibrate with data for it")
+        table = state[1]
+        k = c.k
+        u = c.u
+        if k == len(u):
+            u = self._refill(c)
+            k = 0
+        c.k = k + 1
+        e = -log(1.0 - u[k])
         entered = c.entered
-        a = bisect_right(_AGE_EDGES_M, now - birth)
-        d = bisect_right(_DUR_EDGES_M, now - entered)
+        age_edges = _AGE_EDGES_M
+        dur_edges = _DUR_EDGES_M
+        a = bisect_right(age_edges, now - birth)
+        d = bisect_right(dur_edges, now - entered)
         t = now
         while True:
             nxt = limit if limit < epoch_end else epoch_end
             if a < _N_AGE:
-                edge = birth + _AGE_EDGES_M[a]
+                edge = birth + age_edges[a]
                 if edge < nxt:
                     nxt = edge
             if d < _N_DUR:
-                edge = entered + _DUR_EDGES_M[d]
+                edge = entered + dur_edges[d]
                 if edge < nxt:
                     nxt = edge
             total, cum = table[a][d]
             step = total * (nxt - t)
             if total > 0.0 and step >= e:
                 when = t + e / total
-                x = self._u(c) * total
-                j = 0
-                while cum[j] <= x and j < len(cum) - 1:
-                    j += 1
-                self._at(c, when, _MOVE_ON, j)
+                k = c.k
+                if k == len(u):
+                    u = self._refill(c)
+                    k = 0
+                c.k = k + 1
+                j = bisect_right(cum, u[k] * total)  # the first destination past the draw
+                if j == len(cum):
+                    j -= 1
+                env = self.env
+                event = self._fire_event((c, _MOVE_ON, state[0][j]))
+                c.due = event
+                env.schedule(event, NORMAL, when - env.now)
                 return
             e -= step
             t = nxt
             if t >= limit:
                 break
-            if a < _N_AGE and t >= birth + _AGE_EDGES_M[a]:
+            if a < _N_AGE and t >= birth + age_edges[a]:
                 a += 1
-            if d < _N_DUR and t >= entered + _DUR_EDGES_M[d]:
+            if d < _N_DUR and t >= entered + dur_edges[d]:
                 d += 1
             if t >= epoch_end:
                 ep += 1
                 epoch_end = edges[ep]
-                table = tabs[ep][code][1]
-        if limit < self.horizon:
+                state = tabs[ep][code]
+                table = state[1]
+        if limit < horizon:
             self._at(c, limit, _AT_18, 0)
 
-    def _at(self, c: _Child, when: float, action: int, dest: int) -> None:
+    def _at(self, c: _Child, when: float, action: int, arg: int) -> None:
         env = self.env
-        env.timeout(when - env.now, (c, c.version, action, dest)).callbacks.append(self._fire_cb)
+        event = self._fire_event((c, action, arg))
+        c.due = event
+        env.schedule(event, NORMAL, when - env.now)
 
     def _fire(self, event: simpy.Event) -> None:
-        c, version, action, dest = event.value
-        if version != c.version:
+        c, action, outcome = event._value
+        if c.due is not event:
             return  # superseded: the child moved for another reason first
         self.events += 1
         now = self.env.now
         code = c.code
         if action == _MOVE_ON:
-            name = self._tab[code][0][dest]
             if code < FIRST_CARE:
-                if name == vocab.CLOSED:
-                    self._leave(c, now, vocab.CLOSED)
-                elif name == vocab.CARE:
-                    self._enter_care(c, now)
-                else:
-                    self._set_code(c, _STATE_CODE[name], now)
-                    self._maybe_outreach(c, now)
+                if outcome >= 0:  # another state outside care
+                    month = int(now)
+                    if month > self._last_month:
+                        month = self._last_month
+                    width = self._flow_width
+                    self._flows[(month * width + code + 1) * width + outcome + 1] += 1
+                    c.code = outcome
+                    c.entered = now
+                    self._codes[c.idx] = outcome
+                    if not c.outreach and self._outreach_now < self._outreach_cap:
+                        self._maybe_outreach(c, now)
                     self._schedule(c, now)
-            elif name == MOVE:
+                elif outcome == TO_CLOSED:
+                    self._leave(c, now, _X_CLOSED)
+                else:
+                    self._enter_care(c, now)
+            elif outcome == TO_MOVE:
                 self._move_placement(c, now)
             else:
-                self._leave(c, now, name)
+                self._leave(c, now, outcome)
         elif action == _AT_18:
-            self._leave(c, now, vocab.AGE_18 if code >= FIRST_CARE else vocab.CLOSED)
+            self._leave(c, now, _X_AGE_18 if code >= FIRST_CARE else _X_CLOSED)
         elif action == _LEAVER_START:
             self._set_code(c, LEAVER, now)
             self._schedule(c, now)
         else:  # _LEAVER_END
-            self._leave(c, now, "aged_out")
+            self._leave(c, now, _X_AGED_OUT)
 
     # ----------------------------------------------------------------- moves
-    def _leave(self, c: _Child, now: float, reason: str) -> None:
+    def _leave(self, c: _Child, now: float, reason: int) -> None:
+        """The child leaves every service for ``reason`` (an index into EXIT_REASONS)."""
         code = c.code
-        in_care = FIRST_CARE <= code < LEAVER
+        month = int(now)
+        if month > self._last_month:
+            month = self._last_month
+        self._exits[month * len(EXIT_REASONS) + reason] += 1
+        c.due = None
+        if code < FIRST_CARE:  # outside care: nothing else to release
+            width = self._flow_width
+            self._flows[(month * width + code + 1) * width] += 1
+            c.code = -1
+            c.entered = now
+            self._codes[c.idx] = -1
+            return
+        in_care = code < LEAVER
         freed = code if code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
         self._set_code(c, -1, now)
-        c.version += 1
-        self.exits[min(int(now), self._last_month), _EXIT[reason]] += 1
         if in_care:
             age = (now - c.birth) / 12.0
             if (
@@ -428,10 +537,7 @@ class ReplicateModel:
                 and now - c.care_start >= self.system.care_leaver_min_months
             ):
                 start = max(now, c.birth + _ADULT_M)
-                if (
-                    start < c.birth + 12.0 * self.system.care_leaver_end_age
-                    and start < self.horizon
-                ):
+                if start < c.birth + self._leaver_end and start < self.horizon:
                     if start <= now:
                         self._set_code(c, LEAVER, now)
                         self._schedule(c, now)
@@ -593,29 +699,6 @@ class ReplicateModel:
             self._schedule(c, self.env.now)  # back to the usual hazards from now on
 
     # ----------------------------------------------------------------- processes
-    def _new_child(self, birth: float, key: tuple[int, ...], u: list[float]) -> _Child:
-        return _Child(self._slot(birth), birth, key, u)
-
-    def _start_caseload(self) -> None:
-        caseload = self.system.caseload
-        if caseload.empty:
-            return
-        u = self._rng(_S_CASELOAD, 0, 0).random((len(caseload), _ROW)).tolist()
-        ages = caseload["age"].to_numpy(dtype=float)
-        codes = caseload["code"].to_numpy(dtype=int)
-        in_state = caseload["months_in_state"].to_numpy(dtype=float)
-        in_care = caseload["months_in_care"].to_numpy(dtype=float)
-        for i in range(len(caseload)):
-            c = self._new_child(-12.0 * ages[i], (-1, 0, i), u[i])
-            code = int(codes[i])
-            c.care_start = -in_care[i]
-            if FIRST_CARE <= code < LEAVER:
-                self._place_initial(c, code)
-            else:
-                self._set_code(c, code, 0.0, record=False)
-            c.entered = -in_state[i]
-            self._schedule(c, 0.0)
-
     def _place_initial(self, c: _Child, code: int) -> None:
         """Children already placed keep their placement; in-house ones take a place."""
         self._set_code(c, code, 0.0, record=False)
@@ -630,51 +713,304 @@ class ReplicateModel:
                 self._home_children[home][c.idx] = c
         self._draw_out_of_area(c, code)
 
-    def _arrivals(self):
-        """Each month, draw the month's arrivals and schedule each at its own time."""
+    def _plan(self) -> None:
+        """Draw, before the run, everything that depends only on the children's own streams.
+
+        Rows ``g`` of the plan are the children open at the start (``g`` = their position
+        in the caseload) followed by every arrival over the horizon, by month, then kind,
+        then order within the month and kind (the order in which the arrivals process
+        schedules them). Each row has its uniforms (the caseload's from one block, each
+        arrival's from row ``i`` of the block of its kind and month), birth and random-number
+        key; arrivals also their time and state. The moves outside care of every child
+        who starts outside care are drawn here (see :mod:`.paths`).
+        """
+        env = self.env
         system = self.system
+        h = system.horizon_months
+        caseload = system.caseload
+        n_case = len(caseload)
+        u_case = self._rng(_S_CASELOAD, 0, 0).random((n_case, _ROW))
+        case_birth = -12.0 * caseload["age"].to_numpy(dtype=float)
+        case_code = caseload["code"].to_numpy(dtype=np.int64)
+        self._case = (
+            case_code.tolist(),
+            caseload["months_in_state"].to_numpy(dtype=float).tolist(),
+            caseload["months_in_care"].to_numpy(dtype=float).tolist(),
+        )
+
         path = self.replicate % system.arrival_intensity.shape[0]
-        intensity = system.arrival_intensity[path, : system.horizon_months]
+        intensity = system.arrival_intensity[path, :h]
         n_kinds = intensity.shape[1]
         u0 = np.array(
             [
                 [self._rng(_S_COUNTS, k, month).random() for k in range(n_kinds)]
-                for month in range(system.horizon_months)
+                for month in range(h)
             ]
         )
         # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
         counts = np.where(intensity > 0, poisson.ppf(u0, np.maximum(intensity, 1e-12)), 0)
         counts = counts.astype(np.int64)
         self.arrivals += counts.astype(np.int32)
-        for month in range(system.horizon_months):
-            if month > self.env.now:
-                yield self.env.timeout(month - self.env.now)
+        self._counts = counts.sum(axis=1).tolist()
+        # The times at which the arrivals process, started now, schedules each month.
+        month_now = [env.now]
+        for month in range(1, h):
+            now = month_now[-1]
+            month_now.append(now + (month - now) if month > now else now)
+        self._month_now = month_now
+        blocks, kinds, months, index = [u_case], [], [], []
+        for month in range(h):
             for k in range(n_kinds):
                 n = int(counts[month, k])
-                if n == 0:
-                    continue
-                block = self._rng(_S_ARRIVALS, k, month).random((n, _ROW)).tolist()
-                for i, row in enumerate(block):
-                    event = self.env.timeout(month + row[0] - self.env.now, (k, month, i, row))
-                    event.callbacks.append(self._arrive)
+                if n:
+                    blocks.append(self._rng(_S_ARRIVALS, k, month).random((n, _ROW)))
+                    kinds.append(np.full(n, k))
+                    months.append(np.full(n, month))
+                    index.append(np.arange(n))
+        u = np.concatenate(blocks)
+        n_arr = len(u) - n_case
+        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
+        month = np.concatenate(months) if months else np.zeros(0, dtype=np.int64)
+        # Arrival times as SimPy makes them: now + (month + u0 - now), now the scheduling time.
+        now = np.asarray(month_now)[month]
+        u_arr = u[n_case:]
+        t = now + ((month + u_arr[:, 0]) - now)
+        birth = np.empty(n_arr)
+        code = np.full(n_arr, _ARRIVE_NFA)
+        k0 = np.full(n_arr, 2)
+        for k, (ages, state) in enumerate(
+            zip(system.arrival_ages, self._arrival_states, strict=True)
+        ):
+            mine = kind == k
+            n_ages = len(ages)
+            age = ages[np.minimum((u_arr[mine, 1] * n_ages).astype(np.int64), n_ages - 1)]
+            birth[mine] = t[mine] - 12.0 * age
+            if state == vocab.CARE:
+                code[mine] = _ARRIVE_CARE
+            elif state == vocab.ASSESSMENT:
+                taken = u_arr[mine, 2] >= system.referral_nfa_share
+                code[np.flatnonzero(mine)[taken]] = _STATE_CODE[state]
+                k0[mine] = 3
+            else:
+                code[mine] = _STATE_CODE[state]
+        last = self._last_month
+        width = self._flow_width
+        n_all = len(u)
+        self._u_all = u
+        birth_all = np.concatenate([case_birth, birth])
+        self._birth = birth_all.tolist()
+        self._births = birth_all
+        self._codes = np.full(n_all, -1, dtype=np.int16)
+        # The rows of the children who can be present at the end of each month.
+        self._rows_by = (n_case + np.cumsum(counts.sum(axis=1))).tolist()
+        # Random-number key of every row: (kind, month, index) for arrivals, as for streams.
+        self._keys = np.column_stack(
+            [
+                np.concatenate([np.full(n_case, -1), kind]),
+                np.concatenate([np.zeros(n_case, dtype=np.int64), month]),
+                np.concatenate([np.arange(n_case), *index]),
+            ]
+        )
+        self._arrival_times = t
+        self._seq: np.ndarray | None = None
+        # Per row (the caseload's rows unused): arrival state, where the arrival is counted,
+        # first unused uniform, and the part of the arrival time past the month's start.
+        pad = np.zeros(n_case, dtype=np.int64)
+        self._a_code = np.concatenate([pad, code]).tolist()
+        flow = np.minimum(t.astype(np.int64), last) * width * width + np.where(
+            code >= 0, code + 1, 0
+        )
+        self._a_flow = np.concatenate([pad, flow]).tolist()
+        self._a_k0 = np.concatenate([pad, k0])
+        self._r0 = np.concatenate([np.zeros(n_case), u_arr[:, 0]]).tolist()
+
+        # Paths of the children outside care: the caseload's from the start (their first
+        # move is drawn at time 0 and scheduled by SimPy at its current time) and every
+        # arrival's from its arrival.
+        outside_case = np.flatnonzero(case_code < FIRST_CARE)
+        outside_arr = np.flatnonzero(code >= 0)
+        rows = np.concatenate([outside_case, n_case + outside_arr])
+        first = np.full(n_all, _NO_STEP)
+        first_when = np.zeros(n_all)
+        if rows.size:
+            in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
+            hazards = HazardArrays.of(
+                self._tabs, FIRST_CARE, self._epoch_edges, _AGE_EDGES_M, _DUR_EDGES_M
+            )
+            paths = draw_paths(
+                hazards,
+                self.horizon,
+                _ADULT_M,
+                start=np.concatenate([np.zeros(len(outside_case)), t[outside_arr]]),
+                clock=np.concatenate([np.full(len(outside_case), env.now), t[outside_arr]]),
+                entered=np.concatenate([-in_state, t[outside_arr]]),
+                birth=np.concatenate([case_birth[outside_case], birth[outside_arr]]),
+                code=np.concatenate([case_code[outside_case], code[outside_arr]]),
+                uniforms=u,
+                rows=rows,
+                k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
+            )
+            first[rows], first_when[rows] = self._step_records(paths, rows)
+        self._first = first.tolist()
+        self._first_when = first_when.tolist()
+
+    def _step_records(self, paths: Paths, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the drawn steps that are events, in order of time, with what each one needs.
+
+        Step ``r`` (the ``r``-th event in time) is of row ``_p_row[r]`` and has the outcome
+        ``_p_out``, where its move is counted (``_p_flow``, ``_p_exit``), the index of the
+        next unused uniform after it (``_p_k``), the state it leaves (``_p_code``), and what
+        follows it: the next step ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``) and its
+        drawn time ``_p_next_when``. Events are handled in order of time, so reading these
+        lists in step order reads memory in order. Returns each child's first step and time.
+        """
+        out = paths.outcome
+        fires = out >= TO_AT_18
+        order = np.flatnonzero(fires)[np.argsort(paths.time[fires], kind="stable")]
+        record = np.full(len(out), _NO_STEP)
+        record[order] = np.arange(len(order))
+        record[out == TO_ENGINE] = _ENGINE_STEP
+        following = paths.following
+        more = following >= 0
+        after = np.where(more, following, 0)
+        next_record = np.where(more, record[after], _NO_STEP)
+        next_when = np.where(more, paths.when[after], 0.0)
+        # Where each step's move is counted: the month of its event, from and to.
+        last = self._last_month
+        width = self._flow_width
+        step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
+        origin = (step_month * width + paths.code + 1) * width
+        flow = np.where(out >= 0, origin + out + 1, origin)
+        self._p_row = rows[paths.child[order]].tolist()
+        self._p_out = out[order].tolist()
+        self._p_flow = flow[order].tolist()
+        self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED)[order].tolist()
+        self._p_next = next_record[order].tolist()
+        self._p_next_when = next_when[order].tolist()
+        self._p_k = paths.k[order]
+        self._p_code = paths.code[order]
+        return record[paths.first], paths.when[paths.first]
+
+    def _start_caseload(self) -> None:
+        codes, in_state, in_care = self._case
+        now = self.env.now
+        for i, code in enumerate(codes):
+            r = self._first[i]
+            if r != _ENGINE_STEP and code < FIRST_CARE:
+                self._codes[i] = code
+                if r >= 0:
+                    self.env.schedule(self._step_event(r), NORMAL, self._first_when[i] - now)
+                continue
+            c = _Child(i, self._birth[i], (-1, 0, i), self._u_all[i].tolist())
+            c.care_start = -in_care[i]
+            if FIRST_CARE <= code < LEAVER:
+                self._place_initial(c, code)
+            else:
+                self._set_code(c, code, 0.0, record=False)
+            c.entered = -in_state[i]
+            self._schedule(c, 0.0)
+
+    def _arrivals(self):
+        """Each month, schedule each of the month's arrivals at its own time."""
+        env = self.env
+        g = len(self._case[0])
+        arrival = self._arrival_event
+        r0 = self._r0
+        for month, count in enumerate(self._counts):
+            if month > env.now:
+                yield env.timeout(month - env.now)
+            now = env.now
+            if now != self._month_now[month]:
+                raise RuntimeError("the arrivals process is out of step with its plan")
+            for row in range(g, g + count):
+                env.schedule(arrival(row), NORMAL, month + r0[row] - now)
+            g += count
+
+    def _order(self) -> np.ndarray:
+        """Rank of each row in the order the children come: the caseload, then arrivals by time
+        (arrivals at the same time in the order they were scheduled)."""
+        if self._seq is None:
+            t = self._arrival_times
+            n_case = len(self._case[0])
+            seq = np.empty(n_case + len(t), dtype=np.int64)
+            seq[:n_case] = np.arange(n_case)
+            seq[n_case + np.lexsort((np.arange(len(t)), t))] = n_case + np.arange(len(t))
+            self._seq = seq
+        return self._seq
+
+    def _adopt(self, g: int, code: int, k: int, now: float) -> _Child:
+        """The engine takes over the child of row ``g`` from its drawn path."""
+        key = tuple(self._keys[g].tolist())
+        c = _Child(g, self._birth[g], key, self._u_all[g].tolist())
+        c.code = int(code)
+        c.entered = now
+        c.k = int(k)
+        return c
+
+    def _outreach_for(self, birth: float, now: float) -> bool:
+        """Whether Harbour outreach would take on a child born at ``birth`` now."""
+        harbour = self.system.capacity.harbour
+        return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age
 
     def _arrive(self, event: simpy.Event) -> None:
-        k, month, i, row = event.value
-        now = self.env.now
-        ages = self._arrival_ages[k]
-        age = ages[min(int(row[1] * len(ages)), len(ages) - 1)]
-        c = self._new_child(now - 12.0 * age, (k, month, i), row)
-        c.k = 2
-        state = self._arrival_states[k]
+        """An arrival from outside services (the child of row ``g``)."""
+        g = event._value
         self.events += 1
-        if state == vocab.ASSESSMENT and self._u(c) < self.system.referral_nfa_share:
-            self._count_flow(now, 0, 0)  # referral closed at once (NFA)
-        elif state == vocab.CARE:
-            self._enter_care(c, now)
-        else:
-            self._set_code(c, code_of(state), now)
-            self._maybe_outreach(c, now)
-            self._schedule(c, now)
+        code = self._a_code[g]
+        if code < 0:
+            if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
+                self._flows[self._a_flow[g]] += 1
+            else:
+                now = self.env.now
+                self._enter_care(self._adopt(g, -1, 2, now), now)
+            return
+        self._flows[self._a_flow[g]] += 1
+        self._codes[g] = code
+        if self._outreach_now < self._outreach_cap:
+            now = self.env.now
+            if self._outreach_for(self._birth[g], now):
+                c = self._adopt(g, code, self._a_k0[g], now)
+                self._maybe_outreach(c, now)
+                self._schedule(c, now)
+                return
+        r = self._first[g]
+        if r >= 0:
+            env = self.env
+            env.schedule(self._step_event(r), NORMAL, self._first_when[g] - env.now)
+        elif r == _ENGINE_STEP:
+            now = self.env.now
+            self._schedule(self._adopt(g, code, self._a_k0[g], now), now)
+
+    def _step(self, event: simpy.Event) -> None:
+        """Step ``r`` of the drawn paths outside care."""
+        r = event._value
+        self.events += 1
+        out = self._p_out[r]
+        g = self._p_row[r]
+        if out >= 0:  # to another state outside care
+            self._flows[self._p_flow[r]] += 1
+            self._codes[g] = out
+            if self._outreach_now < self._outreach_cap:
+                now = self.env.now
+                if self._outreach_for(self._birth[g], now):
+                    c = self._adopt(g, out, self._p_k[r], now)
+                    self._maybe_outreach(c, now)
+                    self._schedule(c, now)
+                    return
+            nxt = self._p_next[r]
+            if nxt >= 0:
+                env = self.env
+                env.schedule(self._step_event(nxt), NORMAL, self._p_next_when[r] - env.now)
+            elif nxt == _ENGINE_STEP:
+                now = self.env.now
+                self._schedule(self._adopt(g, out, self._p_k[r], now), now)
+        elif out == TO_CARE:
+            now = self.env.now
+            self._enter_care(self._adopt(g, self._p_code[r], self._p_k[r], now), now)
+        else:  # closed, or 18 outside care
+            self._flows[self._p_flow[r]] += 1
+            self._exits[self._p_exit[r]] += 1
+            self._codes[g] = -1
 
     def _fostering(self):
         """Recruitment (enquiries -> assessments -> approvals) and attrition, month by month.
@@ -744,7 +1080,7 @@ class ReplicateModel:
         lost = before - self._foster_cap
         excess = min(len(self._foster_children) - self._foster_cap, lost)
         if excess > 0 and rng is not None:
-            ids = sorted(self._foster_children)
+            ids = sorted(self._foster_children, key=self._order().__getitem__)
             chosen = rng.choice(len(ids), size=excess, replace=False)
             self._displace([self._foster_children[ids[i]] for i in sorted(chosen)], now)
         elif self._foster_cap > before:
@@ -791,12 +1127,11 @@ class ReplicateModel:
             for g in range(N_GROUPS):
                 self._occupy(g, 0, now - 1e-9)
                 self._group_since[g] = now
-            n = self._n
-            codes = self._codes[:n].astype(np.int64)
-            live = codes >= 0
-            ages = (now - self._births[:n][live]) / 12.0
+            live = np.flatnonzero(self._codes[: self._rows_by[month]] >= 0)
+            ages = (now - self._births[live]) / 12.0
             bands = np.searchsorted(edges, ages, side="right")
-            counts = np.bincount(codes[live] * n_bands + bands, minlength=n_codes * n_bands)
+            codes = self._codes[live].astype(np.int64)
+            counts = np.bincount(codes * n_bands + bands, minlength=n_codes * n_bands)
             self.stocks[month] = counts.reshape(n_codes, n_bands)
             home_places = sum(b for b, o in zip(self._home_beds, self._home_open, strict=True) if o)
             home_children = sum(len(h) for h in self._home_children)
@@ -823,8 +1158,47 @@ class ReplicateModel:
         try:
             return self._run()
         finally:
+            self._release()
             if collecting:
                 gc.enable()
+
+    def _release(self) -> None:
+        """Let go of the run's working state once it is over.
+
+        Pending events and the event classes refer back to the model through their
+        callbacks; dropping them, and the plan, lets reference counting free the model (and
+        its megabytes of drawn paths) as soon as the caller drops it, rather than at the
+        next collection of cycles.
+        """
+        for name in (
+            "_fire_event",
+            "_step_event",
+            "_arrival_event",
+            "_u_all",
+            "_birth",
+            "_keys",
+            "_seq",
+            "_arrival_times",
+            "_a_code",
+            "_a_flow",
+            "_a_k0",
+            "_r0",
+            "_first",
+            "_first_when",
+            "_p_row",
+            "_p_out",
+            "_p_flow",
+            "_p_exit",
+            "_p_next",
+            "_p_next_when",
+            "_p_k",
+            "_p_code",
+            "_foster_children",
+            "_home_children",
+            "_waiting",
+        ):
+            self.__dict__.pop(name, None)
+        self.env = simpy.Environment(self.env.now)
 
     def _run(self) -> ReplicateResult:
         env = self.env
@@ -834,19 +1208,21 @@ class ReplicateModel:
         env.process(self._harbour_process())
         # Capacity is in place before the caseload takes its places.
         env.run(until=1e-9)
+        self._plan()
         self._start_caseload()
         env.process(self._arrivals())
         env.process(self._monitor())
         env.run(until=self.horizon + 1e-9)
+        h = self.system.horizon_months
         return ReplicateResult(
             replicate=self.replicate,
             stocks=self.stocks,
             flows=np.asarray(self._flows, dtype=np.int32).reshape(
-                len(self.stocks), self._flow_width, self._flow_width
+                h, self._flow_width, self._flow_width
             ),
-            exits=self.exits,
+            exits=np.asarray(self._exits, dtype=np.int32).reshape(h, len(EXIT_REASONS)),
             arrivals=self.arrivals,
-            placement_days=self.placement_days,
+            placement_days=np.asarray(self._placement_days, dtype=np.float64).reshape(h, N_GROUPS),
             capacity=self.capacity_rec,
             occupancy=self.occupancy_rec,
             shortfall=self.shortfall_rec,

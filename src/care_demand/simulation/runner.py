@@ -7,11 +7,13 @@ seed share their random numbers (common random numbers).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from care_demand import vocab
 from care_demand.simulation.engine import (
@@ -22,7 +24,7 @@ from care_demand.simulation.engine import (
 )
 from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem
 
-__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates"]
+__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates", "start_workers"]
 
 QUANTILES: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 
@@ -32,6 +34,32 @@ _LEVEL = {vocab.EARLY_HELP: 1, vocab.ASSESSMENT: 2, vocab.CIN: 2, vocab.CP: 3}
 
 def _run_chunk(system: CareSystem, replicates: Sequence[int], seed: int) -> list[ReplicateResult]:
     return [ReplicateModel(system, r, seed).run() for r in replicates]
+
+
+def _ready() -> None:
+    """A task that does nothing: receiving it imports the engine in the worker process."""
+
+
+def start_workers(n_jobs: int) -> threading.Thread | None:
+    """Start the processes that :func:`run_replicates` will use, in the background.
+
+    Starting a worker process and importing the engine in it takes a couple of seconds;
+    begun before the data are loaded and the models calibrated, it overlaps that work
+    (joblib keeps its worker processes for the next parallel call). Returns the thread to
+    join before running replicates, or ``None`` when replicates run in this process.
+    """
+    n = effective_n_jobs(n_jobs)
+    if n == 1:
+        return None
+
+    def start() -> None:
+        # Only a head start: a failure here shows again, and is reported, in run_replicates.
+        with contextlib.suppress(Exception):
+            Parallel(n_jobs=n_jobs, backend="loky")(delayed(_ready)() for _ in range(n))
+
+    thread = threading.Thread(target=start, name="start-workers", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_replicates(
@@ -94,6 +122,44 @@ def _flow_series(flows: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _blocks(res: ReplicateResult, system: CareSystem) -> list[tuple[str, str, str, np.ndarray]]:
+    """One replicate's monthly series, each with its measure, category and age band."""
+    blocks: list[tuple[str, str, str, np.ndarray]] = []
+    by_code = res.stocks.sum(axis=2)
+    for code in range(len(CODES)):
+        label = _code_label(code)
+        blocks.append(("children", label, "all", by_code[:, code]))
+        for b, band in enumerate(REPORT_AGE_BANDS):
+            blocks.append(("children", label, band, res.stocks[:, code, b]))
+    care_total = res.stocks[:, FIRST_CARE:LEAVER, :].sum(axis=1)
+    blocks.append(("children", vocab.CARE, "all", care_total.sum(axis=1)))
+    for b, band in enumerate(REPORT_AGE_BANDS):
+        blocks.append(("children", vocab.CARE, band, care_total[:, b]))
+    for k, kind in enumerate(system.arrival_kinds):
+        blocks.append(("arrivals", kind, "all", res.arrivals[:, k]))
+    for name, series in _flow_series(res.flows).items():
+        blocks.append(("flow", name, "all", series))
+    for e, reason in enumerate(EXIT_REASONS):
+        blocks.append(("flow", f"exit:{reason}", "all", res.exits[:, e]))
+    for g, group in enumerate(vocab.PLACEMENT_GROUPS):
+        blocks.append(("placement_days", group, "all", res.placement_days[:, g]))
+    for i, group in enumerate((vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL)):
+        blocks.append(("capacity", group, "all", res.capacity[:, i]))
+        blocks.append(("occupancy", group, "all", res.occupancy[:, i]))
+        blocks.append(("shortfall", group, "all", res.shortfall[:, i]))
+    blocks.append(("out_of_area", vocab.CARE, "all", res.out_of_area))
+    blocks.append(("outreach", "harbour", "all", res.outreach))
+    return blocks
+
+
+def _labels(names: list[str], n_months: int, n_replicates: int) -> pd.Categorical:
+    """A label column: ``names`` per series, repeated per month and replicate."""
+    categories = list(dict.fromkeys(names))
+    index = {name: i for i, name in enumerate(categories)}
+    codes = np.repeat(np.array([index[name] for name in names], dtype=np.int16), n_months)
+    return pd.Categorical.from_codes(np.tile(codes, n_replicates), categories=categories)
+
+
 def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> pd.DataFrame:
     """Every replicate's monthly figures as one tidy table.
 
@@ -103,50 +169,28 @@ def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> p
     total; by age band as well), ``arrivals`` (by kind), ``flow`` (``step_up``,
     ``step_down``, ``entry_to_care``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``),
     ``placement_days`` (by group), ``capacity`` / ``occupancy`` / ``shortfall`` (in-house
-    foster and residential), ``out_of_area`` and ``outreach``.
+    foster and residential), ``out_of_area`` and ``outreach``. The label columns are
+    categorical (the table has a row per replicate, series and month).
     """
     months = pd.date_range(system.start, periods=system.horizon_months, freq="ME")
-    frames = []
+    n = len(months)
+    labels: list[tuple[str, str, str]] = []
+    values = []
     for res in results:
-        blocks: list[tuple[str, str, str, np.ndarray]] = []
-        by_code = res.stocks.sum(axis=2)
-        for code in range(len(CODES)):
-            label = _code_label(code)
-            blocks.append(("children", label, "all", by_code[:, code]))
-            for b, band in enumerate(REPORT_AGE_BANDS):
-                blocks.append(("children", label, band, res.stocks[:, code, b]))
-        care_total = res.stocks[:, FIRST_CARE:LEAVER, :].sum(axis=1)
-        blocks.append(("children", vocab.CARE, "all", care_total.sum(axis=1)))
-        for b, band in enumerate(REPORT_AGE_BANDS):
-            blocks.append(("children", vocab.CARE, band, care_total[:, b]))
-        for k, kind in enumerate(system.arrival_kinds):
-            blocks.append(("arrivals", kind, "all", res.arrivals[:, k]))
-        for name, series in _flow_series(res.flows).items():
-            blocks.append(("flow", name, "all", series))
-        for e, reason in enumerate(EXIT_REASONS):
-            blocks.append(("flow", f"exit:{reason}", "all", res.exits[:, e]))
-        for g, group in enumerate(vocab.PLACEMENT_GROUPS):
-            blocks.append(("placement_days", group, "all", res.placement_days[:, g]))
-        for i, group in enumerate((vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL)):
-            blocks.append(("capacity", group, "all", res.capacity[:, i]))
-            blocks.append(("occupancy", group, "all", res.occupancy[:, i]))
-            blocks.append(("shortfall", group, "all", res.shortfall[:, i]))
-        blocks.append(("out_of_area", vocab.CARE, "all", res.out_of_area))
-        blocks.append(("outreach", "harbour", "all", res.outreach))
-        n = len(months)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "replicate": res.replicate,
-                    "month": np.tile(months, len(blocks)),
-                    "measure": np.repeat([b[0] for b in blocks], n),
-                    "category": np.repeat([b[1] for b in blocks], n),
-                    "age_band": np.repeat([b[2] for b in blocks], n),
-                    "value": np.concatenate([np.asarray(b[3], dtype=float) for b in blocks]),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        blocks = _blocks(res, system)
+        labels = [(m, c, a) for m, c, a, _ in blocks]
+        values.append(np.concatenate([np.asarray(b[3], dtype=float) for b in blocks]))
+    n_rep = len(values)
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat([res.replicate for res in results], len(labels) * n),
+            "month": np.tile(months, len(labels) * n_rep),
+            "measure": _labels([lab[0] for lab in labels], n, n_rep),
+            "category": _labels([lab[1] for lab in labels], n, n_rep),
+            "age_band": _labels([lab[2] for lab in labels], n, n_rep),
+            "value": np.concatenate(values) if values else np.zeros(0),
+        }
+    )
 
 
 def quantile_table(replicates: pd.DataFrame) -> pd.DataFrame:
@@ -160,4 +204,8 @@ def quantile_table(replicates: pd.DataFrame) -> pd.DataFrame:
     out.columns = [f"p{round(q * 100)}" for q in QUANTILES]
     out["mean"] = grouped.mean()
     out["replicates"] = grouped.size()
-    return out.reset_index()
+    out = out.reset_index()
+    for key in keys[1:]:  # label columns as plain strings
+        if isinstance(out[key].dtype, pd.CategoricalDtype):
+            out[key] = out[key].astype(str)
+    return out
