@@ -50,7 +50,8 @@ def replicate_frame(
     """A hand-built replicate table: constant monthly values, replicate r scaled by (r + 1)."""
     month_ends = pd.date_range(start, periods=months, freq="ME")
     days = days or {g: 60.0 + 10 * i for i, g in enumerate(vocab.PLACEMENT_GROUPS)}
-    children = children or {s: 5.0 + i for i, s in enumerate((*vocab.STATES, "care"))}
+    states = (*vocab.STATES, "care", "care_leaver_21_plus")
+    children = children or {s: 5.0 + i for i, s in enumerate(states)}
     blocks = []
     for rep in range(n_replicates):
         scale = rep + 1.0

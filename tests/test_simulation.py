@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,30 @@ def test_quantile_table_orders_quantiles() -> None:
     wide = month.pivot_table(index=["replicate", "month"], columns="category", values="value")
     groups = list(vocab.PLACEMENT_GROUPS)
     assert np.allclose(wide[groups].sum(axis=1), wide["care"])
+
+
+def test_entries_to_care_split_into_planned_and_emergency_at_the_calibrated_share() -> None:
+    system = dataclasses.replace(small_system(horizon=24), emergency_share=(0.3,) * 5)
+    results = run_replicates(system, n_replicates=6, seed=8)
+    routes = np.stack([r.entry_routes for r in results])  # (rep, month, route)
+    care = slice(code_of(vocab.CARE, vocab.PLACEMENT_GROUPS[0]) + 1, LEAVER + 1)
+    entries = np.stack([r.flows[:, : care.start, care].sum(axis=(1, 2)) for r in results])
+    assert np.array_equal(routes.sum(axis=2), entries)  # every entry has one route
+    n = routes.sum()
+    share = routes[..., 1].sum() / n
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n), (share, n)
+
+
+def test_care_leavers_supported_past_21_are_counted_until_25() -> None:
+    system = dataclasses.replace(
+        small_system(horizon=36),
+        care_leaver_supported_share=1.0,
+        leavers_past_21=(5.5, 29.5, 80.0),
+    )
+    supported = ReplicateModel(system, 0, seed=2).run().leavers_supported
+    # Month m's record is at the end of month m (time m + 1).
+    assert supported[:5].tolist() == [3] * 5
+    assert supported[5:29].tolist() == [2] * 24
+    assert supported[29:].tolist() == [1] * 7
+    none = dataclasses.replace(system, care_leaver_supported_share=0.0)
+    assert ReplicateModel(none, 0, seed=2).run().leavers_supported.sum() == 0

@@ -57,7 +57,7 @@ def replicates(n: int = 6, months: int = 24, ifa_days: float = 300.0) -> pd.Data
             days = rng.poisson(ifa_days if group == vocab.IFA else 200.0, months).astype(float)
             add(rep, "placement_days", group, days)
             add(rep, "children", group, np.round(days / 30.0))
-        for state in (*vocab.STATES, "care"):
+        for state in (*vocab.STATES, "care", "care_leaver_21_plus"):
             add(rep, "children", state, rng.poisson(50.0, months).astype(float))
         for group in (vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL):
             add(rep, "capacity", group, np.full(months, 8.0))

@@ -43,6 +43,7 @@ CASEWORK_STATES: tuple[str, ...] = (
     vocab.CP,
     vocab.CARE,
     vocab.CARE_LEAVER,
+    "care_leaver_21_plus",  # care leavers past 21 still supported by a personal adviser
 )
 # An annual rate above this is taken for a percentage typed as a whole number (3 for 3%).
 _MAX_ANNUAL_RATE = 1.0
@@ -197,6 +198,7 @@ def _default_casework() -> dict[str, float]:
         vocab.CIN: 60.0,
         vocab.CP: 80.0,
         vocab.CARE_LEAVER: 35.0,
+        "care_leaver_21_plus": 20.0,
     }
 
 

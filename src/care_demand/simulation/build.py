@@ -21,6 +21,7 @@ __all__ = [
     "OutsideArrivals",
     "build_system",
     "emergency_shares",
+    "leavers_past_end_age",
     "nfa_share",
     "projection_start",
 ]
@@ -93,6 +94,23 @@ def emergency_shares(history: EventHistory) -> tuple[float, ...]:
     return tuple(shares)
 
 
+def leavers_past_end_age(
+    history: EventHistory, start: pd.Timestamp, leaver: CareLeaverConfig
+) -> tuple[float, ...]:
+    """Care leavers whose service ended at the end age and who are under the supported end
+    age at ``start``: the month (from ``start``) each reaches the supported end age."""
+    spells = history.spells
+    done = spells[(spells["state"] == vocab.CARE_LEAVER) & spells["end"].notna()]
+    if done.empty:
+        return ()
+    age_at_end = (done["end"] - done["dob"]).dt.days / vocab.DAYS_PER_YEAR
+    ended_by_age = done[age_at_end >= leaver.end_age - 0.1]
+    until = (
+        ended_by_age["dob"] - start
+    ).dt.days / vocab.DAYS_PER_MONTH + 12.0 * leaver.supported_end_age
+    return tuple(sorted(float(m) for m in until if m > 0))
+
+
 def _age_samples(
     history: EventHistory, outside: pd.DataFrame, kinds: Sequence[str]
 ) -> tuple[np.ndarray, ...]:
@@ -156,6 +174,7 @@ def build_system(
         care_leaver_supported_share=leaver.supported_to_25_share,
         care_leaver_supported_end_age=leaver.supported_end_age,
         emergency_share=emergency_shares(history),
+        leavers_past_21=leavers_past_end_age(history, start, leaver),
         hazard_levers=tuple(hazard_levers),
         entry_levers=tuple(entry_levers),
     )

@@ -57,7 +57,13 @@ from care_demand.simulation.system import (
     code_of,
 )
 
-__all__ = ["EXIT_REASONS", "REPORT_AGE_BANDS", "ReplicateModel", "ReplicateResult"]
+__all__ = [
+    "ENTRY_ROUTES",
+    "EXIT_REASONS",
+    "REPORT_AGE_BANDS",
+    "ReplicateModel",
+    "ReplicateResult",
+]
 
 # Reasons a child leaves every service (exit-array axis).
 EXIT_REASONS: tuple[str, ...] = (*vocab.CARE_EXITS, vocab.CLOSED, "aged_out")
@@ -96,6 +102,9 @@ _NO_STEP, _ENGINE_STEP = -1, -2
 
 # Random stream ids (the second element of every spawn key).
 _S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
+_S_LEAVERS = 7
+# Routes into care (entry-route axis).
+ENTRY_ROUTES: tuple[str, ...] = ("planned", "emergency")
 
 
 @dataclass
@@ -110,7 +119,10 @@ class ReplicateResult:
     ``capacity``, ``occupancy``, ``shortfall``: in-house places, children in them and children
     placed externally for want of one, at month end ``(month, [foster, residential])``;
     ``out_of_area``: children in care placed outside the area at month end;
-    ``outreach``: children supported by Harbour outreach at month end.
+    ``outreach``: children supported by Harbour outreach at month end;
+    ``entry_routes``: entries to care during the month ``(month, ENTRY_ROUTES)``;
+    ``leavers_supported``: care leavers past the care-leaver end age (21) still supported by
+    a personal adviser at month end (to 25).
     """
 
     replicate: int
@@ -124,6 +136,8 @@ class ReplicateResult:
     shortfall: np.ndarray
     out_of_area: np.ndarray
     outreach: np.ndarray
+    entry_routes: np.ndarray
+    leavers_supported: np.ndarray
     events: int
 
 
@@ -289,6 +303,11 @@ class ReplicateModel:
         self.shortfall_rec = np.zeros((h, 2), dtype=np.int32)
         self.ooa_rec = np.zeros(h, dtype=np.int32)
         self.outreach_rec = np.zeros(h, dtype=np.int32)
+        self.routes_rec = np.zeros((h, len(ENTRY_ROUTES)), dtype=np.int32)
+        self.leavers_rec = np.zeros(h, dtype=np.int32)
+        self._leavers_supported = 0
+        self._emergency = list(system.emergency_share) or [0.0] * (_N_AGE + 1)
+        self._supported_end = 12.0 * system.care_leaver_supported_end_age
         self.events = 0
 
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
@@ -509,7 +528,30 @@ class ReplicateModel:
             self._set_code(c, LEAVER, now)
             self._schedule(c, now)
         else:  # _LEAVER_END
+            if self._u(c) < self.system.care_leaver_supported_share:
+                self._support_to_25(c.birth + self._supported_end, now)
             self._leave(c, now, _X_AGED_OUT)
+
+    def _support_to_25(self, until: float, now: float) -> None:
+        """Count a care leaver supported past 21 until ``until`` (months from the start)."""
+        self._leavers_supported += 1
+        if until < self.horizon:
+            end = self.env.timeout(max(until - now, 0.0))
+            end.callbacks.append(self._end_support)
+
+    def _end_support(self, event: simpy.Event) -> None:
+        self._leavers_supported -= 1
+
+    def _start_supported_leavers(self) -> None:
+        """Care leavers who turned 21 before the start: each still supported with the share."""
+        ends = self.system.leavers_past_21
+        if not ends:
+            return
+        u = self._rng(_S_LEAVERS, 0, 0).random(len(ends))
+        share = self.system.care_leaver_supported_share
+        for until, x in zip(ends, u.tolist(), strict=True):
+            if x < share:
+                self._support_to_25(until, 0.0)
 
     # ----------------------------------------------------------------- moves
     def _leave(self, c: _Child, now: float, reason: int) -> None:
@@ -551,6 +593,11 @@ class ReplicateModel:
             band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
             cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
             group = self._pick(cums[band], c)
+        else:
+            band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
+        emergency = 1 if self._u(c) < self._emergency[band] else 0
+        month = min(int(now), self._last_month)
+        self.routes_rec[month, emergency] += 1
         c.care_start = now
         self._place(c, FIRST_CARE + group, now)
 
@@ -1143,6 +1190,7 @@ class ReplicateModel:
             )
             self.ooa_rec[month] = self._ooa
             self.outreach_rec[month] = self._outreach_now
+            self.leavers_rec[month] = self._leavers_supported
 
     # ----------------------------------------------------------------- run
     def run(self) -> ReplicateResult:
@@ -1210,6 +1258,7 @@ class ReplicateModel:
         env.run(until=1e-9)
         self._plan()
         self._start_caseload()
+        self._start_supported_leavers()
         env.process(self._arrivals())
         env.process(self._monitor())
         env.run(until=self.horizon + 1e-9)
@@ -1228,6 +1277,8 @@ class ReplicateModel:
             shortfall=self.shortfall_rec,
             out_of_area=self.ooa_rec,
             outreach=self.outreach_rec,
+            entry_routes=self.routes_rec,
+            leavers_supported=self.leavers_rec,
             events=self.events,
         )
 

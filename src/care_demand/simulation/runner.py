@@ -17,6 +17,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 
 from care_demand import vocab
 from care_demand.simulation.engine import (
+    ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
     ReplicateModel,
@@ -141,6 +142,9 @@ def _blocks(res: ReplicateResult, system: CareSystem) -> list[tuple[str, str, st
         blocks.append(("flow", name, "all", series))
     for e, reason in enumerate(EXIT_REASONS):
         blocks.append(("flow", f"exit:{reason}", "all", res.exits[:, e]))
+    for r, route in enumerate(ENTRY_ROUTES):
+        blocks.append(("flow", f"entry_to_care:{route}", "all", res.entry_routes[:, r]))
+    blocks.append(("children", "care_leaver_21_plus", "all", res.leavers_supported))
     for g, group in enumerate(vocab.PLACEMENT_GROUPS):
         blocks.append(("placement_days", group, "all", res.placement_days[:, g]))
     for i, group in enumerate((vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL)):
@@ -167,7 +171,9 @@ def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> p
     ``age_band`` (``all`` unless broken down by age) and ``value``. Measures:
     ``children`` (at month end; categories: each state, each placement group, ``care`` in
     total; by age band as well), ``arrivals`` (by kind), ``flow`` (``step_up``,
-    ``step_down``, ``entry_to_care``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``),
+    ``step_down``, ``entry_to_care`` and its routes ``entry_to_care:planned`` /
+    ``entry_to_care:emergency``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``),
+    ``children`` / ``care_leaver_21_plus`` (care leavers past 21 still supported, to 25),
     ``placement_days`` (by group), ``capacity`` / ``occupancy`` / ``shortfall`` (in-house
     foster and residential), ``out_of_area`` and ``outreach``. The label columns are
     categorical (the table has a row per replicate, series and month).

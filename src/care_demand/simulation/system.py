@@ -75,6 +75,9 @@ class CareSystem:
             who go on to ``care_leaver_supported_end_age``.
         care_leaver_supported_end_age: age at which extended care-leaver support ends.
         emergency_share: share of entries to care that are emergencies, by hazard age band.
+        leavers_past_21: for each care leaver whose service ended at the end age in the four
+            years before the start, the month (from the start) they turn the supported end
+            age; each is still supported with ``care_leaver_supported_share``.
         hazard_levers: scenario changes to transition hazards from a date on.
         entry_levers: scenario changes to the placement groups children enter care in.
     """
@@ -95,6 +98,7 @@ class CareSystem:
     care_leaver_supported_share: float = 0.0
     care_leaver_supported_end_age: float = 25.0
     emergency_share: tuple[float, ...] = ()
+    leavers_past_21: tuple[float, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()
     entry_levers: tuple[EntryPreferenceLever, ...] = ()
 
