@@ -1027,3 +1027,17 @@ def test_truncate_censors_spells_open_at_the_cut() -> None:
     assert cut.fingerprint != history.fingerprint
     with pytest.raises(ValueError, match="outside the window"):
         history.truncate("2022-01-01")
+
+
+def test_a_child_born_on_29_february_comes_of_age_on_1_march_in_a_common_year() -> None:
+    import pandas as pd
+
+    from care_demand.data.dates import add_years
+
+    born = pd.Series(pd.to_datetime(["2000-02-29", "2002-02-28", "2004-02-29"]))
+    assert add_years(born, 18).dt.strftime("%Y-%m-%d").tolist() == [
+        "2018-03-01",
+        "2020-02-28",
+        "2022-03-01",
+    ]
+    assert add_years(born, 16).dt.strftime("%Y-%m-%d").tolist()[0] == "2016-02-29"

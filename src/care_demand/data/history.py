@@ -28,6 +28,7 @@ import yaml
 from care_demand import vocab
 from care_demand.config import CareLeaverConfig, DataConfig
 from care_demand.data.council import CouncilData
+from care_demand.data.dates import add_years
 
 __all__ = ["ARRIVAL_COLUMNS", "SPELL_COLUMNS", "EventHistory", "build_history"]
 
@@ -319,7 +320,7 @@ def _timestamps(days: np.ndarray) -> np.ndarray:
 def _birthdays(dob: pd.Series, years: float) -> np.ndarray:
     """Float day numbers of the birthday at ``years`` (calendar years when whole)."""
     if float(years).is_integer():
-        shifted = dob + pd.DateOffset(years=int(years))
+        shifted = add_years(dob, int(years))
     else:
         shifted = dob + pd.to_timedelta(float(years) * vocab.DAYS_PER_YEAR, unit="D")
     return _float_days(shifted)

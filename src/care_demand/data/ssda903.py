@@ -18,6 +18,7 @@ from care_demand.data.checks import (
     usable,
 )
 from care_demand.data.codes import code_lists
+from care_demand.data.dates import add_years
 from care_demand.data.io import SourceFile
 from care_demand.data.placements import PlacementMapping
 from care_demand.data.problems import WARNING, ValidationReport, flag
@@ -253,7 +254,7 @@ def check_episode_history(
         ],
     )
 
-    eighteen = _add_years(dob, 18)
+    eighteen = add_years(dob, 18)
     open_late = known & episodes["dec"].isna() & (eighteen < window_end)
     closed_late = known & (episodes["dec"] > eighteen)
     flag(
@@ -285,13 +286,3 @@ def check_episode_history(
         "no episode starting that day",
         severity=WARNING,
     )
-
-
-def _add_years(dates: pd.Series, years: int) -> pd.Series:
-    """``dates`` moved on by whole years (29 February -> 28 February)."""
-    year = dates.dt.year + years
-    month, day = dates.dt.month, dates.dt.day
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    day = day.where(~((month == 2) & (day == 29) & ~leap), 28)
-    parts = pd.DataFrame({"year": year, "month": month, "day": day})
-    return pd.to_datetime(parts, errors="coerce").astype("datetime64[ns]")
