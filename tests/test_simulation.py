@@ -143,3 +143,16 @@ def test_care_leavers_supported_past_21_are_counted_until_25() -> None:
     assert supported[29:].tolist() == [1] * 7
     none = dataclasses.replace(system, care_leaver_supported_share=0.0)
     assert ReplicateModel(none, 0, seed=2).run().leavers_supported.sum() == 0
+
+
+def test_young_people_who_left_care_before_the_start_become_care_leavers_at_18() -> None:
+    born = -12.0 * 17.5  # 17 and a half at the start: 18 in month 6, 21 in month 42
+    system = dataclasses.replace(
+        small_system(horizon=48), leavers_pending=(born,), care_leaver_supported_share=1.0
+    )
+    base = ReplicateModel(small_system(horizon=48), 0, seed=3).run()
+    res = ReplicateModel(system, 0, seed=3).run()
+    extra = res.stocks[:, LEAVER].sum(axis=1) - base.stocks[:, LEAVER].sum(axis=1)
+    assert extra.tolist() == [0] * 5 + [1] * 36 + [0] * 7
+    assert (res.flows[:, 0, LEAVER + 1] - base.flows[:, 0, LEAVER + 1]).nonzero()[0].tolist() == [6]
+    assert (res.leavers_supported - base.leavers_supported).tolist() == [0] * 41 + [1] * 7

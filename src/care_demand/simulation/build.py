@@ -23,6 +23,7 @@ __all__ = [
     "emergency_shares",
     "leavers_past_end_age",
     "nfa_share",
+    "pending_care_leavers",
     "projection_start",
 ]
 
@@ -111,6 +112,42 @@ def leavers_past_end_age(
     return tuple(sorted(float(m) for m in until if m > 0))
 
 
+def pending_care_leavers(
+    history: EventHistory, start: pd.Timestamp, leaver: CareLeaverConfig
+) -> tuple[float, ...]:
+    """Young people who left care qualifying as care leavers but are under the start age.
+
+    They left care at ``min_exit_age`` or older after ``min_weeks_in_care`` in care, are out of
+    care at the end of the history and have not yet reached ``start_age``: each becomes a
+    care leaver on that birthday. Returns each one's birth time in months from ``start``.
+    """
+    spells = history.spells
+    care = spells[spells["state"] == vocab.CARE]
+    if care.empty:
+        return ()
+    periods = care.groupby(["child_id", "care_period"], observed=True).agg(
+        begin=("start", "min"),
+        end=("end", "max"),
+        open=("end", lambda e: e.isna().any()),
+        dob=("dob", "first"),
+    )
+    periods = periods[~periods["open"] & periods["end"].notna()]
+    in_care_now = set(care.loc[care["end"].isna(), "child_id"])
+    periods = periods[~periods.index.get_level_values("child_id").isin(in_care_now)]
+    age_at_exit = (periods["end"] - periods["dob"]).dt.days / vocab.DAYS_PER_YEAR
+    weeks = (periods["end"] - periods["begin"]).dt.days / 7.0
+    age_now = (start - periods["dob"]).dt.days / vocab.DAYS_PER_YEAR
+    pending = periods[
+        (age_at_exit >= leaver.min_exit_age)
+        & (weeks >= leaver.min_weeks_in_care)
+        & (age_now < leaver.start_age)
+    ]
+    # One per young person (the latest qualifying exit decides).
+    births = pending.groupby(level="child_id", observed=True)["dob"].first()
+    months = (births - start).dt.days / vocab.DAYS_PER_MONTH
+    return tuple(sorted(float(m) for m in months))
+
+
 def _age_samples(
     history: EventHistory, outside: pd.DataFrame, kinds: Sequence[str]
 ) -> tuple[np.ndarray, ...]:
@@ -175,6 +212,7 @@ def build_system(
         care_leaver_supported_end_age=leaver.supported_end_age,
         emergency_share=emergency_shares(history),
         leavers_past_21=leavers_past_end_age(history, start, leaver),
+        leavers_pending=pending_care_leavers(history, start, leaver),
         hazard_levers=tuple(hazard_levers),
         entry_levers=tuple(entry_levers),
     )

@@ -542,6 +542,40 @@ class ReplicateModel:
     def _end_support(self, event: simpy.Event) -> None:
         self._leavers_supported -= 1
 
+    def _add_pending_leavers(self) -> None:
+        """Young people out of care before the start who become care leavers at 18.
+
+        Nothing but their birthdays decides their path (care leaver from 18 to 21, then
+        supported to 25 with the configured share), so they are added to the records at the
+        end of the run rather than followed as entities.
+        """
+        births = np.asarray(self.system.leavers_pending, dtype=float)
+        if births.size == 0:
+            return
+        h = self.system.horizon_months
+        ends = np.arange(1, h + 1, dtype=float)  # month-end times
+        start18 = births + _ADULT_M
+        start21 = births + self._leaver_end
+        end25 = births + self._supported_end
+        leaver = (ends[:, None] >= start18) & (ends[:, None] < start21)
+        self.stocks[:, LEAVER, len(REPORT_AGE_BANDS) - 1] += leaver.sum(axis=1).astype(np.int32)
+        width = self._flow_width
+        n_exit = len(EXIT_REASONS)
+        for t18, t21 in zip(start18.tolist(), start21.tolist(), strict=True):
+            if 0.0 <= t18 < self.horizon:
+                self._flows_add(int(t18), 0, LEAVER + 1, width)
+            if 0.0 <= t21 < self.horizon:
+                self._flows_add(int(t21), LEAVER + 1, 0, width)
+                self._exits[int(t21) * n_exit + _X_AGED_OUT] += 1
+        supported = self._rng(_S_LEAVERS, 1, 0).random(births.size) < (
+            self.system.care_leaver_supported_share
+        )
+        after = (ends[:, None] >= start21) & (ends[:, None] < end25) & supported[None, :]
+        self.leavers_rec += after.sum(axis=1).astype(np.int32)
+
+    def _flows_add(self, month: int, origin: int, target: int, width: int) -> None:
+        self._flows[(month * width + origin) * width + target] += 1
+
     def _start_supported_leavers(self) -> None:
         """Care leavers who turned 21 before the start: each still supported with the share."""
         ends = self.system.leavers_past_21
@@ -1262,6 +1296,7 @@ class ReplicateModel:
         env.process(self._arrivals())
         env.process(self._monitor())
         env.run(until=self.horizon + 1e-9)
+        self._add_pending_leavers()
         h = self.system.horizon_months
         return ReplicateResult(
             replicate=self.replicate,

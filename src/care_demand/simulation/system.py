@@ -78,6 +78,8 @@ class CareSystem:
         leavers_past_21: for each care leaver whose service ended at the end age in the four
             years before the start, the month (from the start) they turn the supported end
             age; each is still supported with ``care_leaver_supported_share``.
+        leavers_pending: young people who left care before the start qualifying as care
+            leavers but are not yet 18: each one's birth time in months from the start.
         hazard_levers: scenario changes to transition hazards from a date on.
         entry_levers: scenario changes to the placement groups children enter care in.
     """
@@ -99,6 +101,7 @@ class CareSystem:
     care_leaver_supported_end_age: float = 25.0
     emergency_share: tuple[float, ...] = ()
     leavers_past_21: tuple[float, ...] = ()
+    leavers_pending: tuple[float, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()
     entry_levers: tuple[EntryPreferenceLever, ...] = ()
 
