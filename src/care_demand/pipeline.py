@@ -40,6 +40,7 @@ from care_demand.scenarios.compare import (
     STATUS_FILE,
     key_measures,
 )
+from care_demand.scenarios.validate import yaml_keys
 from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
 from care_demand.simulation.runner import (
     quantile_table,
@@ -207,8 +208,10 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             costs = cost_summary(costed)
             out.write_csv(COSTS_FILE, costed)
             out.write_csv("finance/cost_summary.csv", costs)
-            out.write_csv("finance/demand_capacity.csv", demand_capacity_table(projection))
-            out.write_csv("finance/assumptions.csv", assumptions_table(config))
+            demand_capacity = demand_capacity_table(projection)
+            assumptions = assumptions_table(config)
+            out.write_csv("finance/demand_capacity.csv", demand_capacity)
+            out.write_csv("finance/assumptions.csv", assumptions)
             care_q = quantiles[
                 (quantiles["measure"] == "children")
                 & (quantiles["category"] == vocab.CARE)
@@ -241,8 +244,8 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 summary=_headline(projection, costs, config),
                 costs=costs,
                 savings=None,
-                demand_capacity=demand_capacity_table(projection),
-                assumptions=assumptions_table(config),
+                demand_capacity=demand_capacity,
+                assumptions=assumptions,
                 run_details={k: v for k, v in details.items() if k != "config"},
                 publication=published_stocks,
                 publication_note=rule.describe(),
@@ -300,7 +303,7 @@ def _project(
 def _costs_source(config: AppConfig) -> str:
     """The file to name in cost errors: the scenario's if it sets costs, else the default."""
     path = scenario_file(config)
-    if path is not None and "\ncosts:" in "\n" + path.read_text(encoding="utf-8"):
+    if path is not None and any(key.startswith("costs.") for key in yaml_keys(path)):
         return f"scenarios/{path.name}"
     return "configs/costs/default.yaml"
 

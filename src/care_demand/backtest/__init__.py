@@ -8,40 +8,7 @@ coverage and PIT values (:mod:`.core`); their charts (:mod:`.charts`); the
 
 from __future__ import annotations
 
-from care_demand.backtest.core import (
-    BacktestAppConfig,
-    BacktestConfig,
-    BacktestResult,
-    BacktestTargets,
-    backtest,
-    central_interval,
-    load_backtest_config,
-    mase_scale,
-    pit_value,
-    register_backtest_schema,
-    run_backtest,
-    score_forecast,
-    summarise,
-    validate_backtest,
-    withheld_counts,
-    write_backtest,
-)
+from care_demand.backtest import core
+from care_demand.backtest.core import *  # noqa: F403  (the public surface is core's)
 
-__all__ = [
-    "BacktestAppConfig",
-    "BacktestConfig",
-    "BacktestResult",
-    "BacktestTargets",
-    "backtest",
-    "central_interval",
-    "load_backtest_config",
-    "mase_scale",
-    "pit_value",
-    "register_backtest_schema",
-    "run_backtest",
-    "score_forecast",
-    "summarise",
-    "validate_backtest",
-    "withheld_counts",
-    "write_backtest",
-]
+__all__ = list(core.__all__)

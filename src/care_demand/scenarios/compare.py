@@ -119,8 +119,11 @@ def _quantiles(values: pd.Series) -> dict[str, float]:
     }
 
 
-def _per_replicate(run_dir: Path) -> pd.DataFrame:
-    """Replicate x period x measure values: stocks at each 31 March, costs per year and total."""
+def _per_replicate(run_dir: Path, costs: pd.DataFrame | None) -> pd.DataFrame:
+    """Replicate x period x measure values: stocks at each 31 March, costs per year and total.
+
+    ``costs`` is the run's costs by replicate (``None`` for a run that was not costed).
+    """
     key = pd.read_csv(run_dir / KEY_MEASURES_FILE, parse_dates=["month"])
     march = key[key["month"].dt.month == 3]
     last = key[key["month"] == key["month"].max()]
@@ -129,9 +132,7 @@ def _per_replicate(run_dir: Path) -> pd.DataFrame:
         last.assign(period="end"),
     ]
     frame = pd.concat(parts, ignore_index=True)[["replicate", "period", "measure", "value"]]
-    costs_path = run_dir / COSTS_FILE
-    if costs_path.is_file():
-        costs = pd.read_csv(costs_path)
+    if costs is not None:
         costs = costs[costs["complete"].astype(bool)]  # whole financial years only
         yearly = costs.groupby(["replicate", "financial_year"], as_index=False)["value"].sum()
         yearly = yearly.rename(columns={"financial_year": "period"}).assign(measure="cost")
@@ -161,9 +162,10 @@ def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> C
         if not (Path(run_dir) / KEY_MEASURES_FILE).is_file():
             failed[name] = f"the run wrote no {KEY_MEASURES_FILE} (run_until was not simulation)"
             continue
-        values[name] = _per_replicate(Path(run_dir))
-        if (Path(run_dir) / COSTS_FILE).is_file():
-            costed[name] = pd.read_csv(Path(run_dir) / COSTS_FILE)
+        costs_path = Path(run_dir) / COSTS_FILE
+        if costs_path.is_file():
+            costed[name] = pd.read_csv(costs_path)
+        values[name] = _per_replicate(Path(run_dir), costed.get(name))
     rows = []
     base = values.get(BASELINE)
     for name, frame in values.items():

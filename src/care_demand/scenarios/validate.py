@@ -19,7 +19,7 @@ from care_demand.calibration.arrivals import ARRIVAL_KINDS
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.errors import ConfigError
 
-__all__ = ["config_problems", "validate_config"]
+__all__ = ["config_problems", "source_of", "validate_config", "yaml_keys"]
 
 _PLACEMENT_GROUPS = set(vocab.PLACEMENT_GROUPS)
 
@@ -235,7 +235,7 @@ def config_problems(
     return check.problems
 
 
-def _yaml_keys(path: Path) -> Iterator[str]:
+def yaml_keys(path: Path) -> Iterator[str]:
     """Dotted keys of the values a YAML file sets, with those of the files it includes."""
     from omegaconf import OmegaConf
 
@@ -246,7 +246,7 @@ def _yaml_keys(path: Path) -> Iterator[str]:
         return
     for entry in node.pop("defaults", []) or []:
         if isinstance(entry, str) and entry != "_self_":
-            yield from _yaml_keys(path.parent / f"{entry}.yaml")
+            yield from yaml_keys(path.parent / f"{entry}.yaml")
 
     def walk(prefix: str, value: Any) -> Iterator[str]:
         if isinstance(value, dict):
@@ -270,8 +270,8 @@ def source_of(field: str, scenario_file: Path | None, config_dir: Path) -> str:
     default = config_dir / group / "default.yaml"
     default_name = f"configs/{group}/default.yaml" if default.is_file() else "configs/config.yaml"
     scenario_name = f"scenarios/{scenario_file.name}" if scenario_file else "the scenario file"
-    scenario_keys = set(_yaml_keys(scenario_file)) if scenario_file is not None else set()
-    default_keys = set(_yaml_keys(default))
+    scenario_keys = set(yaml_keys(scenario_file)) if scenario_file is not None else set()
+    default_keys = set(yaml_keys(default))
     if key in scenario_keys or group == "scenario":
         return scenario_name
     if key in default_keys:
