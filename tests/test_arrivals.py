@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from types import SimpleNamespace
@@ -316,6 +317,30 @@ def test_trend_damping_levels_off_the_extrapolation() -> None:
     assert abs(growth_in_fifth_year(damped)) < 0.1 * final_slope
     with pytest.raises(ValueError, match="trend_damping"):
         ArrivalSettings(trend_damping=1.5)
+
+
+def test_level_drift_is_a_random_walk_that_leaves_the_rest_of_each_path_alone() -> None:
+    data = synthetic_monthly(2022)
+    data = data[data["kind"] == "referral"]
+    model = ArrivalModel().fit(data)
+    steady = model.sample_paths(None, 24, 4000, seed=5, include_noise=False)
+    model.settings = dataclasses.replace(model.settings, level_drift_sd=0.1)
+    drifting = model.sample_paths(None, 24, 4000, seed=5, include_noise=False)
+    # The drift is drawn after every other part of a path, so with the same seed the two
+    # differ by the walk alone: on log1p scale its value after k months is Normal(0, 0.1^2 k/12).
+    walk = np.log1p(drifting.values[..., 0]) - np.log1p(steady.values[..., 0])
+    for k in (1, 12, 24):
+        sd = 0.1 * np.sqrt(k / 12)
+        observed = walk[:, k - 1]
+        # Mean within 4 standard errors; the sample sd within 4 of its standard errors
+        # (sd / sqrt(2n) for a normal sample).
+        assert abs(observed.mean()) < 4 * sd / np.sqrt(4000)
+        assert abs(observed.std() - sd) < 4 * sd / np.sqrt(2 * 4000)
+    # Steps are independent: the walk's increments from month 12 to 24 do not correlate with
+    # its value at month 12.
+    assert abs(np.corrcoef(walk[:, 11], walk[:, 23] - walk[:, 11])[0, 1]) < 4 / np.sqrt(4000)
+    with pytest.raises(ValueError, match="level_drift_sd"):
+        ArrivalSettings(level_drift_sd=-0.1)
 
 
 @pytest.mark.parametrize("transform", ["log1p", "sqrt", "identity"])

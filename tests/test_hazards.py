@@ -311,7 +311,9 @@ def test_placement_counts_use_first_spells_inside_the_window():
     table.loc[1, "child_id"] = "C0"  # the second placement of the same period of care
     entry, move = placement_counts(table, WS, WE)
     assert entry.to_numpy().sum() == 1 and entry.loc["1_4", "ifa"] == 1
-    assert move.to_numpy().sum() == 1 and move.loc["ifa", "kinship_foster"] == 1
+    # The move is counted by origin group and by the age band at the move (4 years 7 months).
+    assert move.to_numpy().sum() == 1 and move.loc[("ifa", "1_4"), "kinship_foster"] == 1
+    assert move.index.names == ["from_group", "age_band"]
 
 
 def test_bad_spells_name_the_row_and_column():

@@ -90,6 +90,12 @@ def test_transformation_combines_its_parts_and_the_baseline_is_left_alone() -> N
             "must be >= 0",
         ),
         (
+            ["simulation.rate_drift_sd=-0.2"],
+            "simulation.rate_drift_sd",
+            "configs/simulation/default.yaml",
+            "must be >= 0",
+        ),
+        (
             ["scenario=more_foster_carers", "scenario.hazard_levers.mockingbird_stability.group=x"],
             "scenario.hazard_levers.mockingbird_stability.group",
             "scenarios/more_foster_carers.yaml",

@@ -9,7 +9,7 @@ import pytest
 
 from care_demand import vocab
 from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, HomeConfig
-from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel
+from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel, _epoch_starts
 from care_demand.simulation.expected import expected_stocks
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 from care_demand.simulation.system import CODES, LEAVER, code_of
@@ -128,6 +128,50 @@ def test_entries_to_care_split_into_planned_and_emergency_at_the_calibrated_shar
     n = routes.sum()
     share = routes[..., 1].sum() / n
     assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n), (share, n)
+
+
+@pytest.mark.parametrize("age", [10.0, 16.2])
+def test_a_placement_move_goes_where_children_of_that_age_move(age: float) -> None:
+    system = small_system(horizon=12, ages=age)
+    groups = vocab.PLACEMENT_GROUPS
+    supported, kinship = groups.index(vocab.SUPPORTED_16PLUS), groups.index(vocab.KINSHIP_FOSTER)
+    move = np.zeros_like(system.draws.move)
+    move[:, :, :4, kinship] = 1.0  # under 16: every move is to kinship foster care
+    move[:, :, 4, supported] = 1.0  # 16-17: every move is to supported accommodation
+    system = dataclasses.replace(system, draws=dataclasses.replace(system.draws, move=move))
+    flows = sum(r.flows for r in run_replicates(system, n_replicates=2, seed=4))
+    ifa = code_of(vocab.CARE, vocab.IFA) + 1  # flows index codes from 1 (0: outside)
+    to_supported = flows[:, ifa, code_of(vocab.CARE, vocab.SUPPORTED_16PLUS) + 1].sum()
+    to_kinship = flows[:, ifa, code_of(vocab.CARE, vocab.KINSHIP_FOSTER) + 1].sum()
+    # 150 children in an IFA at the start move at 3% a month: about 50 moves in a year.
+    if age < 16:
+        assert to_supported == 0 and to_kinship > 20
+    else:
+        assert to_kinship == 0 and to_supported > 20
+
+
+def test_transition_rates_drift_as_a_random_walk_per_destination() -> None:
+    system = dataclasses.replace(small_system(horizon=24), rate_drift_sd=0.1)
+    index = system.draws.index
+    walks = np.stack([ReplicateModel(system, r, 9)._rate_walk(index) for r in range(400)])
+    assert walks.shape == (400, 4, len(index.pairs))  # four six-month periods in 24 months
+    logs = np.log(walks)
+    care = [p for p, (_, _, dest) in enumerate(index.pairs) if dest == vocab.CARE]
+    # Every pair into one destination shares its walk; destinations walk independently.
+    assert np.allclose(logs[:, :, care], logs[:, :, care[:1]])
+    home = next(p for p, (_, _, dest) in enumerate(index.pairs) if dest == "return_home")
+    assert abs(np.corrcoef(logs[:, 3, care[0]], logs[:, 3, home])[0, 1]) < 4 / np.sqrt(400)
+    # Period k holds the walk at its middle, 6k + 3 months in: variance 0.1^2 (6k + 3) / 12.
+    for k in range(4):
+        sd = 0.1 * np.sqrt((6 * k + 3) / 12)
+        values = logs[:, k, care[0]]
+        assert abs(values.mean()) < 4 * sd / np.sqrt(400)
+        assert abs(values.std() - sd) < 4 * sd / np.sqrt(2 * 400)
+    # The rates change only at the periods' starts; without drift they never change.
+    assert _epoch_starts(system) == [0, 6, 12, 18]
+    assert _epoch_starts(small_system(horizon=24)) == [0]
+    with pytest.raises(ValueError, match="rate_drift_sd"):
+        dataclasses.replace(small_system(), rate_drift_sd=-0.1)
 
 
 def test_care_leavers_supported_past_21_are_counted_until_25() -> None:

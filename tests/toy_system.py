@@ -35,7 +35,7 @@ def constant_draws(n_draws: int = 1) -> HazardDraws:
     entry = np.full((n_draws, 5, n_groups), 1.0)
     entry[:, :, vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)] = 0.0
     entry /= entry.sum(axis=2, keepdims=True)
-    move = np.tile(entry[:, :1, :], (1, n_groups, 1))
+    move = np.broadcast_to(entry[:, None, :1, :], (n_draws, n_groups, 5, n_groups)).copy()
     return HazardDraws(rates=rates, index=FULL_INDEX, entry=entry, move=move)
 
 

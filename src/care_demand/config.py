@@ -96,6 +96,7 @@ class SimulationConfig:
     replicates: int = 200
     n_jobs: int = -1
     chunk_size: int = 10
+    rate_drift_sd: float = 0.0
 
 
 @dataclass

@@ -279,6 +279,7 @@ def _project(
         arrival_levers=levers.arrivals,
         hazard_levers=levers.hazards,
         entry_levers=levers.entry,
+        rate_drift_sd=sim.rate_drift_sd,
     )
     log.info(
         "Simulating %d replicates x %d months from %s (%d children open at the start)",

@@ -527,6 +527,7 @@ def _forecast_cut(
         n_paths=n,
         seed=config.seed,
         care_leaver=config.data.care_leaver,
+        rate_drift_sd=config.simulation.rate_drift_sd,
     )
     log.info(
         "Cut %s: simulating %d replicates x %d months (%d children open at the cut)",

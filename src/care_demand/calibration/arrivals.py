@@ -31,6 +31,12 @@ Modelling choices:
   absolute change, from the end of the history; (3) adds Gaussian noise whose level is the
   residual variance over the residual degrees of freedom. Forecast intervals are quantiles
   of these paths, so intervals and paths always agree. Kinds are drawn independently.
+* **Level drift.** Trend changes drawn at the rate and size fitted on a short, steady
+  history are small, while a council's arrivals shift from year to year for reasons no trend
+  foretells (a new front door, a partner agency's thresholds, a pandemic). ``level_drift_sd``
+  adds to every path a random walk on the transformed scale from the end of the history, with
+  that standard deviation per year (0.1 on ``log1p`` scale: a 1-sd shift of about 10% in a
+  year, 14% in two). It widens intervals without moving the median.
 * **Damped trend (optional).** Prophet extrapolates the final slope for ever, which over a
   five-year horizon compounds any recent change. ``trend_damping`` < 1 shrinks the slope
   (fitted and simulated changes alike) by that factor each month past the history.
@@ -118,6 +124,8 @@ class ArrivalSettings:
         lockdown_prior_scale: prior scale of the lockdown coefficients.
         lockdown_min_months: a lockdown is fitted only when the history holds at least this
             many months of it (a share of each month's days, summed).
+        level_drift_sd: standard deviation per year of a random walk added to each path's
+            level past the history, on the transformed scale (0 = none).
         trend_damping: factor by which the trend's slope shrinks each month past the
             history (1 = Prophet's linear extrapolation; 0.95 lets the trend run on for about
             19 months' worth of its final slope, then level off).
@@ -142,6 +150,7 @@ class ArrivalSettings:
     lockdown_prior_scale: float = 10.0
     lockdown_min_months: float = 2.0
     trend_damping: float = 1.0
+    level_drift_sd: float = 0.0
     interval_width: float = 0.8
     parameter_uncertainty: bool = True
     uncertainty_samples: int = 1000
@@ -168,6 +177,11 @@ class ArrivalSettings:
             )
         if not 0.0 < self.trend_damping <= 1.0:
             raise ValueError(f"arrivals.trend_damping is {self.trend_damping!r}; expected (0, 1]")
+        if not 0.0 <= self.level_drift_sd <= 2.0:
+            raise ValueError(
+                f"arrivals.level_drift_sd is {self.level_drift_sd!r}; expected 0 to 2 "
+                "(a standard deviation per year on the transformed scale)"
+            )
         if self.uncertainty_samples < 10:
             raise ValueError(
                 f"arrivals.uncertainty_samples is {self.uncertainty_samples!r}; expected >= 10"
@@ -690,6 +704,12 @@ class ArrivalModel:
                 slope = damping * slope + shifts[:, month]
                 level[:, month] = (level[:, month - 1] if month else 0.0) + slope * step[month]
             scaled[:, future] += level
+        drift = self.settings.level_drift_sd
+        if future.any() and drift > 0.0:
+            # A random walk on the level: one step per future month of variance drift^2 / 12
+            # (a whole year adds drift^2), in Prophet's scaled units.
+            steps = rng.normal(0.0, drift / np.sqrt(12.0) / post.y_scale, (n_paths, step.size))
+            scaled[:, future] += np.cumsum(steps, axis=1)
         if include_noise:
             scaled += rng.normal(0.0, post.sigma, size=scaled.shape)
         paths = _inverse(scaled * post.y_scale, self.settings.transform)

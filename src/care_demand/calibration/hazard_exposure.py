@@ -334,8 +334,11 @@ def placement_counts(
     Returns ``(entry, move)``: ``entry`` has one row per hazard age band and one column per
     placement group, counting the first spells of periods of care that start inside the
     window (age at the start); ``move`` counts placement moves observed inside the window by
-    origin group (rows) and destination group (columns). Uses the ``care_period`` column to
-    find the first spell of a period (a care spell without one is an error).
+    origin group and hazard age band at the move (rows, a two-level index ``from_group``,
+    ``age_band``) and destination group (columns): where a child moves depends on its age
+    (supported accommodation only from 16, adoptive placements mostly under 5). Uses the
+    ``care_period`` column to find the first spell of a period (a care spell without one is
+    an error).
     """
     _validate(spells)
     ws, we = pd.Timestamp(window_start), pd.Timestamp(window_end)
@@ -343,14 +346,20 @@ def placement_counts(
     state = _text(spells, "state")
     care = spells.loc[state == vocab.CARE]
     age_index = pd.Index(_AGE_NAMES, name="age_band")
-    from_index = pd.Index(groups, name="from_group")
+    from_index = pd.MultiIndex.from_product(
+        [groups, list(_AGE_NAMES)], names=["from_group", "age_band"]
+    )
     entry = np.zeros((len(_AGE_NAMES), len(groups)), dtype=np.int64)
-    move = np.zeros((len(groups), len(groups)), dtype=np.int64)
+    move = np.zeros((len(groups), len(_AGE_NAMES), len(groups)), dtype=np.int64)
 
     def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         return (
             pd.DataFrame(entry, index=age_index, columns=pd.Index(groups, name="group")),
-            pd.DataFrame(move, index=from_index, columns=pd.Index(groups, name="to_group")),
+            pd.DataFrame(
+                move.reshape(len(groups) * len(_AGE_NAMES), len(groups)),
+                index=from_index,
+                columns=pd.Index(groups, name="to_group"),
+            ),
         )
 
     if care.empty:
@@ -381,6 +390,10 @@ def placement_counts(
     moved = obs.event & (obs.dest == 0) & (obs.stratum >= len(NON_CARE_STATES))
     from_g = obs.stratum[moved] - len(NON_CARE_STATES)
     to_g = pd.Index(groups).get_indexer(_text(spells, "next_group")[obs.rows[moved]])
+    ends = spells["end"].to_numpy()[obs.rows[moved]]
+    births = spells["dob"].to_numpy()[obs.rows[moved]]
+    age_at_move = ((ends - births) / _DAY).astype(float) / vocab.DAYS_PER_YEAR
+    band = np.searchsorted(_AGE_LOW, np.clip(age_at_move, 0.0, _MAX_AGE - 1e-9), side="right") - 1
     known = to_g >= 0
-    np.add.at(move, (from_g[known], to_g[known]), 1)
+    np.add.at(move, (from_g[known], band[known], to_g[known]), 1)
     return tables()

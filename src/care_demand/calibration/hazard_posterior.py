@@ -217,16 +217,34 @@ def _dirichlet_prior(counts: np.ndarray, settings: HazardSettings) -> np.ndarray
     return np.broadcast_to(conc, counts.shape).copy()
 
 
+def _move_prior(move: pd.DataFrame, settings: HazardSettings) -> np.ndarray:
+    """Concentrations of the move shares: each (origin, age band) row is centred on the
+    pooled shares of its age band's moves from every origin, since the age at a move
+    decides much of where it can go (supported accommodation only from 16)."""
+    values = move.to_numpy()
+    bands = move.index.get_level_values("age_band").to_numpy()
+    conc = np.empty(values.shape, dtype=float)
+    for band in pd.unique(bands):
+        rows = bands == band
+        conc[rows] = _dirichlet_prior(values[rows], settings)
+    return conc
+
+
 def _placement_shares(
     entry: pd.DataFrame, move: pd.DataFrame, n: int, settings: HazardSettings
 ) -> dict[str, np.ndarray]:
-    """Exact posterior draws ``(n, row, group)`` of the entry and move shares."""
+    """Exact posterior draws ``(n, row, group)`` of the entry and move shares (the move
+    rows are origin group x age band, in the order of ``move``'s index)."""
     import pymc as pm
 
     out = {}
+    priors = {
+        "p_entry": _dirichlet_prior(entry.to_numpy(), settings),
+        "p_move": _move_prior(move, settings),
+    }
     for part, (name, counts) in enumerate((("p_entry", entry), ("p_move", move)), start=3):
         values = counts.to_numpy()
-        conc = _dirichlet_prior(values, settings) + values
+        conc = priors[name] + values
         out[name] = np.asarray(
             pm.draw(pm.Dirichlet.dist(a=conc), draws=n, random_seed=_seed(settings, part))
         )
@@ -339,11 +357,15 @@ def sample_posterior(
     if entry is not None and move is not None:
         shares = _placement_shares(entry, move, n, settings)
         variables["p_entry"] = array(shares["p_entry"], "entry_age_band", "group")
-        variables["p_move"] = array(shares["p_move"], "from_group", "group")
+        origins = list(move.index.get_level_values("from_group").unique())
+        move_bands = list(move.index.get_level_values("age_band").unique())
+        p_move = shares["p_move"].reshape(n, len(origins), len(move_bands), -1)
+        variables["p_move"] = array(p_move, "from_group", "move_age_band", "group")
         coords.update(
             {
                 "entry_age_band": list(entry.index),
-                "from_group": list(move.index),
+                "from_group": origins,
+                "move_age_band": move_bands,
                 "group": list(entry.columns),
             }
         )

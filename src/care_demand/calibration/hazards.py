@@ -91,7 +91,8 @@ class HazardDraws:
 
     ``rates``: monthly hazards ``(n, pair, age_band, duration_band)`` labelled by ``index``;
     ``entry``: placement group on entry to care ``(n, age_band, group)`` (rows sum to 1);
-    ``move``: destination group of a move ``(n, from_group, to_group)``; both ``None`` when no
+    ``move``: destination group of a move ``(n, from_group, age_band, to_group)``, by the
+    origin group and the hazard age band at the move; both ``None`` when no
     care stratum is modelled. ``groups`` labels the placement-group axes.
     """
 
@@ -268,26 +269,32 @@ class HazardModel:
         return table
 
     def placement_summary(self, cred: float = 0.9) -> pd.DataFrame:
-        """Placement shares: ``kind`` (entry/move), ``from`` (age band or group), ``to`` group,
-        mean, lower, upper and the observed count."""
+        """Placement shares: ``kind`` (entry/move), ``from`` (the age band at entry, or the
+        origin group of a move), ``age_band`` (the age band at entry or at the move), ``to``
+        group, mean, lower, upper and the observed count."""
         self._require_fit()
+        columns = ["kind", "from", "age_band", "to", "mean", "lower", "upper", "count"]
         if "p_entry" not in self.posterior_.posterior:
-            return pd.DataFrame(columns=["kind", "from", "to", "mean", "lower", "upper", "count"])
+            return pd.DataFrame(columns=columns)
         parts = []
         for kind, name, counts in (
             ("entry", "p_entry", self.entry_counts_),
             ("move", "p_move", self.move_counts_),
         ):
             values = self.posterior_.posterior[name].to_numpy()
-            values = values.reshape(-1, *values.shape[2:])
+            values = values.reshape(values.shape[0] * values.shape[1], -1)
             low, high = np.quantile(values, [(1 - cred) / 2, (1 + cred) / 2], axis=0)
             frame = counts.stack().rename("count").reset_index()
-            frame.columns = ["from", "to", "count"]
+            if kind == "entry":
+                frame.columns = ["from", "to", "count"]
+                frame["age_band"] = frame["from"]
+            else:
+                frame.columns = ["from", "age_band", "to", "count"]
             frame.insert(0, "kind", kind)
-            frame["mean"] = values.mean(axis=0).ravel()
-            frame["lower"] = low.ravel()
-            frame["upper"] = high.ravel()
-            parts.append(frame[["kind", "from", "to", "mean", "lower", "upper", "count"]])
+            frame["mean"] = values.mean(axis=0)
+            frame["lower"] = low
+            frame["upper"] = high
+            parts.append(frame[columns])
         return pd.concat(parts, ignore_index=True)
 
     def draw(self, n: int, rng: np.random.Generator) -> HazardDraws:

@@ -219,6 +219,7 @@ def _check_simulation(check: _Checker, sim: Any) -> None:
     check.number("simulation.horizon_months", sim.horizon_months, 1)
     check.number("simulation.replicates", sim.replicates, 1)
     check.number("simulation.chunk_size", sim.chunk_size, 1)
+    check.number("simulation.rate_drift_sd", sim.rate_drift_sd, 0.0, 2.0)
 
 
 def config_problems(

@@ -176,12 +176,14 @@ def build_system(
     hazard_levers: Sequence[HazardLever] = (),
     entry_levers: Sequence[EntryPreferenceLever] = (),
     care_leaver: CareLeaverConfig | None = None,
+    rate_drift_sd: float = 0.0,
 ) -> CareSystem:
     """Everything one run needs, from the history and the fitted models.
 
     ``arrivals`` must have been fitted on :class:`OutsideArrivals`. The caseload is the
     children open on the last day of the history. Levers are a scenario's changes to
     arrivals, transition hazards and placement at entry from given dates.
+    ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd` (``simulation.rate_drift_sd``).
     """
     start = projection_start(history)
     kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
@@ -215,4 +217,5 @@ def build_system(
         leavers_pending=pending_care_leavers(history, start, leaver),
         hazard_levers=tuple(hazard_levers),
         entry_levers=tuple(entry_levers),
+        rate_drift_sd=float(rate_drift_sd),
     )

@@ -35,7 +35,7 @@ from scipy.stats import poisson
 from simpy.events import NORMAL
 
 from care_demand import vocab
-from care_demand.calibration.hazard_exposure import MOVE
+from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
 from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
 from care_demand.simulation.paths import (
     TO_AT_18,
@@ -103,6 +103,9 @@ _NO_STEP, _ENGINE_STEP = -1, -2
 # Random stream ids (the second element of every spawn key).
 _S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
 _S_LEAVERS = 7
+_S_DRIFT = 8
+# Months between steps of the transition rates' random walk (CareSystem.rate_drift_sd).
+DRIFT_MONTHS = 6
 # Routes into care (entry-route axis).
 ENTRY_ROUTES: tuple[str, ...] = ("planned", "emergency")
 
@@ -245,7 +248,7 @@ class ReplicateModel:
         pairs = list(system.draws.index.pairs)
         self._entry = system.draws.entry[draw] if system.draws.entry is not None else None
         self._move = system.draws.move[draw] if system.draws.move is not None else None
-        self._move_cum = None if self._move is None else np.cumsum(self._move, 1).tolist()
+        self._move_cum = None if self._move is None else np.cumsum(self._move, -1).tolist()
 
         effects = self._rng(_S_EFFECTS, 0, 0)
         harbour = cap.harbour
@@ -275,9 +278,12 @@ class ReplicateModel:
         self._tabs = []
         self._tabs_supported = []
         self._entry_cums = []
+        walk = self._rate_walk(index) if system.rate_drift_sd > 0.0 else None
         for month in epochs:
             date = system.start + pd.DateOffset(months=month)
             epoch_rates = apply_levers(rates, index, system.hazard_levers, date)
+            if walk is not None:
+                epoch_rates = epoch_rates * walk[month // DRIFT_MONTHS][:, None, None]
             self._tabs.append(_tables(epoch_rates, pairs))
             self._tabs_supported.append(_tables(epoch_rates, pairs, supported))
             if self._entry is not None:
@@ -337,6 +343,25 @@ class ReplicateModel:
         self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
 
     # ----------------------------------------------------------------- randomness
+    def _rate_walk(self, index: HazardIndex) -> np.ndarray:
+        """This replicate's rate multipliers ``(drift period, pair)``.
+
+        Every destination (entry to care, return home, closure, ...) has its own random
+        walk on log scale, shared by the pairs that lead there from any state or placement
+        group: practice and thresholds shift the rate of, say, entries to care from CIN and
+        CP together. Each period of ``DRIFT_MONTHS`` months takes the walk's value at its
+        middle, with variance ``rate_drift_sd**2`` per year from the projection start, so
+        the median multiplier is 1. The walk comes from its own stream, so scenarios share it.
+        """
+        destinations = sorted({dest for _, _, dest in index.pairs})
+        column = {dest: i for i, dest in enumerate(destinations)}
+        n_periods = -(-self.system.horizon_months // DRIFT_MONTHS)
+        step_sd = self.system.rate_drift_sd * np.sqrt(DRIFT_MONTHS / 12.0)
+        steps = self._rng(_S_DRIFT, 0, 0).normal(0.0, step_sd, (n_periods, len(destinations)))
+        steps[0] *= np.sqrt(0.5)  # the first period's middle is half a period from the start
+        walk = np.exp(np.cumsum(steps, axis=0))
+        return walk[:, [column[dest] for _, _, dest in index.pairs]]
+
     def _rng(self, stream: int, a: int, b: int) -> np.random.Generator:
         key = (self.replicate, stream, a, b)
         return np.random.Generator(
@@ -637,7 +662,7 @@ class ReplicateModel:
 
     def _move_placement(self, c: _Child, now: float) -> None:
         origin = c.code - FIRST_CARE
-        probs = self._move_cum[origin]
+        probs = self._move_cum[origin][min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)]
         if c.outreach and c.code in (_INHOUSE_RES, _EXTERNAL_RES):
             # Harbour step-down: a supported young person's move is to a family placement.
             target = self._pick(probs, c, allowed=_FAMILY)
@@ -1338,6 +1363,8 @@ def _ramp_share(first: int, ramp: int, month: int) -> float:
 def _epoch_starts(system: CareSystem) -> list[int]:
     """Months (from the start) at which some hazard or entry lever's factor changes; 0 first."""
     months = {0}
+    if system.rate_drift_sd > 0.0:
+        months.update(range(0, system.horizon_months, DRIFT_MONTHS))
     for lever in (*system.hazard_levers, *system.entry_levers):
         first = _month_index(system.start, lever.start)
         months.update(range(first, first + max(lever.ramp_months, 1)))

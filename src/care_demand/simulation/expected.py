@@ -42,6 +42,10 @@ def _generator(system: CareSystem, draw: int) -> np.ndarray:
     q = np.zeros((n, n))
     entry = draws.entry[draw][0] if draws.entry is not None else None
     move = draws.move[draw] if draws.move is not None else None
+    if move is not None:
+        if not np.allclose(move, move[:, :1, :]):
+            raise ValueError("the forward equations need move shares that do not vary by age")
+        move = move[:, 0, :]
     for p, (state, group, dest) in enumerate(draws.index.pairs):
         i = code_of(state, group)
         h = float(rates[p, 0, 0])

@@ -82,6 +82,9 @@ class CareSystem:
             leavers but are not yet 18: each one's birth time in months from the start.
         hazard_levers: scenario changes to transition hazards from a date on.
         entry_levers: scenario changes to the placement groups children enter care in.
+        rate_drift_sd: standard deviation per year of a random walk (log scale) on the
+            transition rates into each destination, drawn per replicate (0 = rates stay at
+            their posterior draw over the whole horizon).
     """
 
     start: pd.Timestamp
@@ -104,9 +107,12 @@ class CareSystem:
     leavers_pending: tuple[float, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()
     entry_levers: tuple[EntryPreferenceLever, ...] = ()
+    rate_drift_sd: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
+        if not 0.0 <= self.rate_drift_sd <= 2.0:
+            problems.append(f"rate_drift_sd is {self.rate_drift_sd}; expected 0 to 2")
         if self.horizon_months < 1:
             problems.append(f"horizon_months is {self.horizon_months}; expected at least 1")
         if self.start != self.start.normalize() or self.start.day != 1:
