@@ -568,6 +568,58 @@ def test_care_hazards_and_placement_shares():
     assert never["events"].sum() == 0 and (never["upper"] < 0.01).all()
 
 
+def moves_by_age(n_older: int, n_to_supported: int, n_younger: int) -> pd.DataFrame:
+    """Moves out of IFA care inside the window: ``n_older`` at 16-17, ``n_to_supported`` of
+    them to supported accommodation and the rest to in-house fostering, and ``n_younger`` at
+    10-15, all to in-house fostering."""
+    rows = []
+    for i in range(n_older + n_younger):
+        rows.append(
+            {
+                "state": "care",
+                "placement_group": "ifa",
+                "start": "2019-06-01",
+                "end": "2020-01-15",
+                "dob": "2003-03-01" if i < n_older else "2008-03-01",
+                "next_state": "care",
+                "next_group": "supported_16plus" if i < n_to_supported else "inhouse_foster",
+                "care_period": 1,
+            }
+        )
+    return spells(*rows)
+
+
+def test_placement_counts_count_moves_by_age_at_the_move():
+    _, move = placement_counts(moves_by_age(10, 6, 30), WS, WE)
+    assert move.to_numpy().sum() == 40
+    assert move.loc[("ifa", "16_17"), "supported_16plus"] == 6
+    assert move.loc[("ifa", "16_17"), "inhouse_foster"] == 4
+    assert move.loc[("ifa", "10_15"), "supported_16plus"] == 0
+    assert move.loc[("ifa", "10_15"), "inhouse_foster"] == 30
+
+
+@pytest.mark.slow
+def test_move_destinations_follow_the_age_at_the_move():
+    # 60% of the moves of 16-17-year-olds are to supported accommodation, none of the moves
+    # of younger children: 7% of all moves, the share a model blind to age gives every age.
+    history = SimpleNamespace(
+        spells=moves_by_age(40, 24, 300), window_start=WS, window_end=WE, fingerprint="ages"
+    )
+    model = HazardModel(quick_settings()).fit(history)
+    shares = model.placement_summary()
+    moves = shares[(shares["kind"] == "move") & (shares["from"] == "ifa")]
+    supported = moves[moves["to"] == "supported_16plus"].set_index("age_band")["mean"]
+    # Dirichlet posterior mean: (prior + count) / (prior total + moves), prior 7.25 in all.
+    assert supported["16_17"] == pytest.approx(0.6, abs=0.08)
+    assert supported["10_15"] < 0.01
+    draws = model.draw(200, np.random.default_rng(4))
+    ifa = vocab.PLACEMENT_GROUPS.index(vocab.IFA)
+    older = vocab.AGE_BAND_NAMES.index("16_17")
+    to_supported = draws.move[:, ifa, older, vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)]
+    assert np.allclose(draws.move.sum(axis=-1), 1.0)
+    assert 0.45 < to_supported.mean() < 0.75
+
+
 def test_entry_preference_lever_reweights_and_renormalises() -> None:
     from care_demand.calibration.hazard_levers import EntryPreferenceLever, apply_entry_levers
 
