@@ -319,6 +319,33 @@ def test_trend_damping_levels_off_the_extrapolation() -> None:
         ArrivalSettings(trend_damping=1.5)
 
 
+def test_the_recent_level_starts_the_forecast_where_a_late_break_left_the_series() -> None:
+    # 250 referrals a month until six months before the end, then 200: the penalised trend
+    # follows a break that late only in part.
+    months = pd.date_range(ORIGIN, "2022-03-01", freq="MS")
+    level = np.where(months >= "2021-10-01", 200.0, 250.0)
+    data = pd.DataFrame(
+        {
+            "month": months,
+            "kind": "referral",
+            "count": np.random.default_rng(8).poisson(level),
+        }
+    )
+
+    def first_year(settings: ArrivalSettings) -> float:
+        model = ArrivalModel(settings).fit(data)
+        paths = model.sample_paths(None, 12, 1000, seed=3, include_noise=False)
+        return float(np.median(paths.values[..., 0].mean(axis=1)))
+
+    trend_only = first_year(ArrivalSettings(trend_damping=0.5))
+    recent = first_year(ArrivalSettings(trend_damping=0.5, recent_level_months=6))
+    # Poisson noise on the six months' mean is about sqrt(200 / 6) = 6 a month.
+    assert abs(recent - 200.0) < 15.0
+    assert abs(recent - 200.0) < abs(trend_only - 200.0)
+    with pytest.raises(ValueError, match="recent_level_months"):
+        ArrivalSettings(recent_level_months=-1)
+
+
 def test_level_drift_is_a_random_walk_that_leaves_the_rest_of_each_path_alone() -> None:
     data = synthetic_monthly(2022)
     data = data[data["kind"] == "referral"]

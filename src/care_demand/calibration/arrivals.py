@@ -31,6 +31,11 @@ Modelling choices:
   absolute change, from the end of the history; (3) adds Gaussian noise whose level is the
   residual variance over the residual degrees of freedom. Forecast intervals are quantiles
   of these paths, so intervals and paths always agree. Kinds are drawn independently.
+* **Recent level.** A break near the end of the history (a new front door, a partner
+  agency's change of thresholds) shows in the last months' residuals before the penalised
+  trend follows it. With ``recent_level_months`` > 0 the forecast starts from the level of
+  those months: their mean residual is added to every future month (an intercept
+  correction).
 * **Level drift.** Trend changes drawn at the rate and size fitted on a short, steady
   history are small, while a council's arrivals shift from year to year for reasons no trend
   foretells (a new front door, a partner agency's thresholds, a pandemic). ``level_drift_sd``
@@ -124,6 +129,9 @@ class ArrivalSettings:
         lockdown_prior_scale: prior scale of the lockdown coefficients.
         lockdown_min_months: a lockdown is fitted only when the history holds at least this
             many months of it (a share of each month's days, summed).
+        recent_level_months: the forecast starts from the level of the history's last
+            this many months: the fit's mean residual over them is added to every future
+            month (0 = from the fitted trend's own level).
         level_drift_sd: standard deviation per year of a random walk added to each path's
             level past the history, on the transformed scale (0 = none).
         trend_damping: factor by which the trend's slope shrinks each month past the
@@ -151,6 +159,7 @@ class ArrivalSettings:
     lockdown_min_months: float = 2.0
     trend_damping: float = 1.0
     level_drift_sd: float = 0.0
+    recent_level_months: int = 0
     interval_width: float = 0.8
     parameter_uncertainty: bool = True
     uncertainty_samples: int = 1000
@@ -177,6 +186,10 @@ class ArrivalSettings:
             )
         if not 0.0 < self.trend_damping <= 1.0:
             raise ValueError(f"arrivals.trend_damping is {self.trend_damping!r}; expected (0, 1]")
+        if self.recent_level_months < 0:
+            raise ValueError(
+                f"arrivals.recent_level_months is {self.recent_level_months!r}; expected >= 0"
+            )
         if not 0.0 <= self.level_drift_sd <= 2.0:
             raise ValueError(
                 f"arrivals.level_drift_sd is {self.level_drift_sd!r}; expected 0 to 2 "
@@ -504,6 +517,7 @@ class ArrivalModel:
         self.history_ = kept.sort_values(["kind", "month"]).reset_index(drop=True)
         self.models_ = {}
         self.posteriors_: dict[str, _Posterior] = {}
+        self.offsets_: dict[str, float] = {}
         prophet_class = _prophet_class()
         for kind in kinds:
             counts = self.history_.loc[self.history_["kind"] == kind].set_index("month")["count"]
@@ -532,6 +546,13 @@ class ArrivalModel:
             self.posteriors_[kind] = _posterior(
                 model, frame[["ds", *self.regressors_]], self.settings.changepoint_prior_scale
             )
+            matrix, _ = _design_matrix(model, frame[["ds", *self.regressors_]])
+            residuals = model.history["y_scaled"].to_numpy(dtype=float)
+            residuals = residuals - matrix @ self.posteriors_[kind].mean
+            # The forecast starts from the level of the last `recent_level_months` months:
+            # their mean residual shifts every future month (0: the fitted trend's level).
+            k = self.settings.recent_level_months
+            self.offsets_[kind] = float(np.mean(residuals[-k:])) if k > 0 else 0.0
         return self
 
     def _monthly(self, history_like: Any) -> pd.DataFrame:
@@ -704,6 +725,8 @@ class ArrivalModel:
                 slope = damping * slope + shifts[:, month]
                 level[:, month] = (level[:, month - 1] if month else 0.0) + slope * step[month]
             scaled[:, future] += level
+        if future.any():
+            scaled[:, future] += self.offsets_.get(kind, 0.0)
         drift = self.settings.level_drift_sd
         if future.any() and drift > 0.0:
             # A random walk on the level: one step per future month of variance drift^2 / 12
