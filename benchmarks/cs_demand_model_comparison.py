@@ -29,7 +29,9 @@ because it matches care_demand's placement groups exactly (checked against
 fostering; Residential = in-house and external residential; Supported = supported 16+;
 Other = placed with parents, placed for adoption, secure and other.
 
-Both data sets are synthetic, so the tables here are not suppressed.
+Every data set is synthetic, so the tables here are not suppressed. ``--examples K`` adds K
+examples generated from the built-in example's ground truth with other seeds, each scored
+alone and pooled: one example is one draw of its truth, and can favour either model by chance.
 
 Run from a fresh clone, after ``make`` has built ``.venv`` (needs the package index once):
 ``.venv/bin/python benchmarks/cs_demand_model_comparison.py [--replicates N]``.
@@ -58,6 +60,7 @@ from care_demand.backtest import backtest, load_backtest_config
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.pipeline import load
+from care_demand.synthetic.generate import write_example
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).resolve().with_name("cs_demand_model_runner.py")
@@ -349,7 +352,7 @@ def markdown(
         f"{CS_DEMAND_MODEL}, fitted on the {REFERENCE_MONTHS} months before each cut, daily "
         f"steps; care_demand with {replicates} replicates per cut, fitted on all data before the "
         "cut. Errors are of the forecast (care_demand: the median) against the record, in % "
-        "of the record. Both data sets are synthetic.",
+        "of the record. Every data set is synthetic.",
         "",
         "## Mean absolute % error over the cuts",
         "",
@@ -401,7 +404,9 @@ def markdown(
 
 
 def chart(summary: pd.DataFrame) -> Figure:
-    """Mean absolute % error by measure: rows are data sets, columns horizons."""
+    """Mean absolute % error by measure: rows are data sets (each generated example is
+    pooled into one row), columns horizons."""
+    summary = summary[~summary["dataset"].str.startswith("example seed")]
     datasets = list(dict.fromkeys(summary["dataset"]))
     horizons = sorted(summary["horizon_months"].unique())
     fig = Figure(figsize=(4.3 * len(horizons), 3.2 * len(datasets) + 0.5), layout="constrained")
@@ -450,6 +455,14 @@ def main() -> None:
         "--python", default="python3", help="interpreter for the isolated environment"
     )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=0,
+        help="also compare on this many more examples generated from the example's ground "
+        "truth (seeds from --first-seed): one example is one draw, so one can favour either model",
+    )
+    parser.add_argument("--first-seed", type=int, default=101)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     check_mapping()
@@ -480,7 +493,26 @@ def main() -> None:
                 scratch,
             ),
         ]
+        seeds = range(args.first_seed, args.first_seed + args.examples)
+        for seed in seeds:
+            folder = scratch / f"example-{seed}"
+            write_example(folder, seed=seed)
+            parts.append(
+                compare(
+                    f"example seed {seed}",
+                    folder,
+                    [],
+                    defaults.backtest.cuts,
+                    replicates,
+                    interpreter,
+                    scratch,
+                )
+            )
     table = pd.concat([p[0] for p in parts], ignore_index=True)
+    if args.examples:
+        more = table[table["dataset"].str.startswith("example seed")]
+        pooled = f"{args.examples} more examples (seeds {seeds[0]}-{seeds[-1]})"
+        table = pd.concat([table, more.assign(dataset=pooled)], ignore_index=True)
     check = pd.concat([p[1] for p in parts], ignore_index=True)
     summary = summary_table(table)
     args.out.mkdir(parents=True, exist_ok=True)
