@@ -15,16 +15,14 @@ Run: ``.venv/bin/python benchmarks/back_simulation.py [--replicates N]``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 import pandas as pd
 
-from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.hazard_exposure import compute_exposure
 from care_demand.config import load_config
 from care_demand.pipeline import calibrate, load
-from care_demand.simulation.build import OutsideArrivals, build_system
+from care_demand.simulation.build import build_system, with_recorded_arrivals
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 from care_demand.synthetic.truth import load_ground_truth
 
@@ -54,15 +52,11 @@ def main() -> None:
         n_paths=n,
         seed=config.seed,
         care_leaver=config.data.care_leaver,
+        rate_drift_sd=config.simulation.rate_drift_sd,
     )
-    recorded = monthly_arrivals(
-        OutsideArrivals.of(history).arrivals, CUT + pd.Timedelta(days=1), CHECK_DATES[-1]
-    )
-    wide = recorded.pivot(index="month", columns="kind", values="count")
-    wide = wide.reindex(columns=list(system.arrival_kinds)).fillna(0.0).to_numpy(float)
     variants = {
         "forecast arrivals": system,
-        "recorded arrivals": dataclasses.replace(system, arrival_intensity=wide[None].copy()),
+        "recorded arrivals": with_recorded_arrivals(system, history),
     }
     for label, sys_ in variants.items():
         results = run_replicates(sys_, n, config.seed, n_jobs=-1, chunk_size=10)

@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand.calibration import monthly_arrivals
 from care_demand.config import load_config
 from care_demand.pipeline import calibrate, load
-from care_demand.simulation.build import OutsideArrivals, build_system
+from care_demand.simulation.build import build_system, with_recorded_arrivals
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 from care_demand.synthetic.generate import write_example
 
@@ -51,13 +50,9 @@ def back_simulate(folder: Path, cache: Path, replicates: int) -> pd.DataFrame:
         n_paths=replicates,
         seed=config.seed,
         care_leaver=config.data.care_leaver,
+        rate_drift_sd=config.simulation.rate_drift_sd,
     )
-    recorded = monthly_arrivals(
-        OutsideArrivals.of(history).arrivals, CUT + pd.Timedelta(days=1), CHECK_DATES[-1]
-    )
-    wide = recorded.pivot(index="month", columns="kind", values="count")
-    wide = wide.reindex(columns=list(system.arrival_kinds)).fillna(0.0).to_numpy(float)
-    system = dataclasses.replace(system, arrival_intensity=wide[None].copy())
+    system = with_recorded_arrivals(system, history)
     results = run_replicates(system, replicates, config.seed, n_jobs=-1, chunk_size=10)
     q = quantile_table(replicate_table(results, system))
     rows = []

@@ -136,6 +136,8 @@ def main() -> None:
         horizon_months=60,
         n_paths=8,
         seed=config.seed,
+        care_leaver=config.data.care_leaver,
+        rate_drift_sd=config.simulation.rate_drift_sd,
     )
     print(f"caseload at start: {len(system.caseload)} children; horizon 60 months")
 

@@ -485,6 +485,7 @@ def test_paired_savings_spread_less_than_independent_runs(
             n_paths=n,
             seed=seed,
             care_leaver=quick_config.data.care_leaver,
+            rate_drift_sd=quick_config.simulation.rate_drift_sd,
         )
         table = replicate_table(run_replicates(system, n, seed, n_jobs=1), system)
         return cost_replicates(table, quick_config.costs, seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from care_demand import vocab
@@ -200,3 +201,18 @@ def test_young_people_who_left_care_before_the_start_become_care_leavers_at_18()
     assert extra.tolist() == [0] * 5 + [1] * 36 + [0] * 7
     assert (res.flows[:, 0, LEAVER + 1] - base.flows[:, 0, LEAVER + 1]).nonzero()[0].tolist() == [6]
     assert (res.leavers_supported - base.leavers_supported).tolist() == [0] * 41 + [1] * 7
+
+
+def test_recorded_arrivals_replace_the_forecast_month_by_month(example_history) -> None:
+    from care_demand.simulation.build import OutsideArrivals, with_recorded_arrivals
+
+    system = dataclasses.replace(small_system(horizon=15), start=pd.Timestamp("2019-01-01"))
+    fed = with_recorded_arrivals(system, example_history)
+    assert fed.arrival_intensity.shape == (1, 15, len(system.arrival_kinds))
+    arrivals = OutsideArrivals.of(example_history).arrivals
+    dates = pd.to_datetime(arrivals["date"])
+    for k, kind in enumerate(system.arrival_kinds):
+        for month, first in enumerate(pd.date_range("2019-01-01", periods=15, freq="MS")):
+            inside = (dates >= first) & (dates < first + pd.offsets.MonthBegin(1))
+            assert fed.arrival_intensity[0, month, k] == (inside & (arrivals["kind"] == kind)).sum()
+    assert fed.arrival_intensity[0, :, 0].sum() > 2000  # about 240 referrals a month

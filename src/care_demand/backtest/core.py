@@ -880,20 +880,21 @@ def _label(measure: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def _pct(value: object, digits: int = 1) -> str:
+def _formatted(value: object, spec: str, suffix: str = "") -> str:
+    """A number formatted with ``spec``; blank when missing, other values as text."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
-    return "" if math.isnan(number) else f"{number:+.{digits}f}%"
+    return "" if math.isnan(number) else f"{number:{spec}}{suffix}"
+
+
+def _pct(value: object, digits: int = 1) -> str:
+    return _formatted(value, f"+.{digits}f", "%")
 
 
 def _num(value: object, digits: int = 0) -> str:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    return "" if math.isnan(number) else f"{number:,.{digits}f}"
+    return _formatted(value, f",.{digits}f")
 
 
 def _interval_cell(row: pd.Series, level: str) -> str:

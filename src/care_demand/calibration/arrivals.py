@@ -389,6 +389,7 @@ class _Posterior:
     rate: float  # changepoints per unit of scaled time
     sigma: float  # observation noise (scaled)
     y_scale: float
+    residual: np.ndarray  # the fit's residual per month of the history (scaled)
 
 
 def _design_matrix(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -445,6 +446,7 @@ def _posterior(model: Any, frame: pd.DataFrame, tau: float) -> _Posterior:
             rate=0.0,
             sigma=0.0,
             y_scale=float(model.y_scale),
+            residual=residual,
         )
     sigma2 = max(float(np.asarray(params["sigma_obs"], dtype=float).ravel()[0]) ** 2, 1e-12)
     for _ in range(50):  # fixed point: sigma^2 = RSS / (n - effective parameters)
@@ -465,6 +467,7 @@ def _posterior(model: Any, frame: pd.DataFrame, tau: float) -> _Posterior:
         rate=float(len(model.changepoints_t)),
         sigma=float(np.sqrt(sigma2)),
         y_scale=float(model.y_scale),
+        residual=residual,
     )
 
 
@@ -517,7 +520,6 @@ class ArrivalModel:
         self.history_ = kept.sort_values(["kind", "month"]).reset_index(drop=True)
         self.models_ = {}
         self.posteriors_: dict[str, _Posterior] = {}
-        self.offsets_: dict[str, float] = {}
         prophet_class = _prophet_class()
         for kind in kinds:
             counts = self.history_.loc[self.history_["kind"] == kind].set_index("month")["count"]
@@ -546,13 +548,6 @@ class ArrivalModel:
             self.posteriors_[kind] = _posterior(
                 model, frame[["ds", *self.regressors_]], self.settings.changepoint_prior_scale
             )
-            matrix, _ = _design_matrix(model, frame[["ds", *self.regressors_]])
-            residuals = model.history["y_scaled"].to_numpy(dtype=float)
-            residuals = residuals - matrix @ self.posteriors_[kind].mean
-            # The forecast starts from the level of the last `recent_level_months` months:
-            # their mean residual shifts every future month (0: the fitted trend's level).
-            k = self.settings.recent_level_months
-            self.offsets_[kind] = float(np.mean(residuals[-k:])) if k > 0 else 0.0
         return self
 
     def _monthly(self, history_like: Any) -> pd.DataFrame:
@@ -725,8 +720,11 @@ class ArrivalModel:
                 slope = damping * slope + shifts[:, month]
                 level[:, month] = (level[:, month - 1] if month else 0.0) + slope * step[month]
             scaled[:, future] += level
-        if future.any():
-            scaled[:, future] += self.offsets_.get(kind, 0.0)
+        recent = self.settings.recent_level_months
+        if future.any() and recent > 0:
+            # The forecast starts from the level of the history's last `recent` months: their
+            # mean residual shifts every future month.
+            scaled[:, future] += float(np.mean(post.residual[-recent:]))
         drift = self.settings.level_drift_sd
         if future.any() and drift > 0.0:
             # A random walk on the level: one step per future month of variance drift^2 / 12

@@ -232,6 +232,16 @@ class _Observed:
     event: np.ndarray  # bool: the spell's end is an observed event
 
 
+def _years(later: np.ndarray, dob: np.ndarray) -> np.ndarray:
+    """Age in years at ``later`` (datetime arrays); dates before birth count as 0."""
+    return np.clip(((later - dob) / _DAY).astype(float) / vocab.DAYS_PER_YEAR, 0.0, None)
+
+
+def _age_band(age: np.ndarray) -> np.ndarray:
+    """Index of the hazard age band of each age in years (under 18)."""
+    return np.searchsorted(_AGE_LOW, age, side="right") - 1
+
+
 def _observe(
     spells: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp
 ) -> _Observed:
@@ -286,7 +296,7 @@ def _pieces(obs: _Observed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     length = np.diff(bounds, axis=1)
     mid = 0.5 * (bounds[:, 1:] + bounds[:, :-1])
     age = np.clip(obs.age0[:, None] + mid / 12.0, 0.0, None)  # before birth counts as under 1
-    age_band = np.searchsorted(_AGE_LOW, age, side="right") - 1
+    age_band = _age_band(age)
     dur_band = np.searchsorted(_DUR_LOW, mid, side="right") - 1
     positive = length > 0
     last = positive.shape[1] - 1 - np.argmax(positive[:, ::-1], axis=1)
@@ -376,13 +386,9 @@ def placement_counts(
     first_start = care.groupby(["child_id", "care_period"], sort=False)["start"].transform("min")
     first = care.loc[(care["start"] == first_start) & (care["start"] >= ws) & (care["start"] <= we)]
     first = first.drop_duplicates(["child_id", "care_period"])
-    age = np.clip(
-        ((first["start"] - first["dob"]) / _DAY).to_numpy(dtype=float) / vocab.DAYS_PER_YEAR,
-        0.0,
-        None,
-    )
+    age = _years(first["start"].to_numpy(), first["dob"].to_numpy())
     child = age < _MAX_AGE
-    band = np.searchsorted(_AGE_LOW, age[child], side="right") - 1
+    band = _age_band(age[child])
     g = pd.Index(groups).get_indexer(_text(first, "placement_group")[child])
     np.add.at(entry, (band, g), 1)
 
@@ -390,10 +396,9 @@ def placement_counts(
     moved = obs.event & (obs.dest == 0) & (obs.stratum >= len(NON_CARE_STATES))
     from_g = obs.stratum[moved] - len(NON_CARE_STATES)
     to_g = pd.Index(groups).get_indexer(_text(spells, "next_group")[obs.rows[moved]])
-    ends = spells["end"].to_numpy()[obs.rows[moved]]
-    births = spells["dob"].to_numpy()[obs.rows[moved]]
-    age_at_move = ((ends - births) / _DAY).astype(float) / vocab.DAYS_PER_YEAR
-    band = np.searchsorted(_AGE_LOW, np.clip(age_at_move, 0.0, _MAX_AGE - 1e-9), side="right") - 1
+    rows = obs.rows[moved]
+    # A move is an event, so it happens before the 18th birthday (see _observe).
+    band = _age_band(_years(spells["end"].to_numpy()[rows], spells["dob"].to_numpy()[rows]))
     known = to_g >= 0
     np.add.at(move, (from_g[known], band[known], to_g[known]), 1)
     return tables()

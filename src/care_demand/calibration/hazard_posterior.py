@@ -238,13 +238,12 @@ def _placement_shares(
     import pymc as pm
 
     out = {}
-    priors = {
-        "p_entry": _dirichlet_prior(entry.to_numpy(), settings),
-        "p_move": _move_prior(move, settings),
-    }
-    for part, (name, counts) in enumerate((("p_entry", entry), ("p_move", move)), start=3):
-        values = counts.to_numpy()
-        conc = priors[name] + values
+    parts = (
+        ("p_entry", entry, _dirichlet_prior(entry.to_numpy(), settings)),
+        ("p_move", move, _move_prior(move, settings)),
+    )
+    for part, (name, counts, prior) in enumerate(parts, start=3):
+        conc = prior + counts.to_numpy()
         out[name] = np.asarray(
             pm.draw(pm.Dirichlet.dist(a=conc), draws=n, random_seed=_seed(settings, part))
         )

@@ -35,6 +35,7 @@ from care_demand.outputs.disclosure import (
     suppress_counts,
 )
 from care_demand.outputs.run_files import RunFiles, SweepFiles, read_run, read_sweep
+from care_demand.outputs.summary import STATE_LABELS
 
 __all__ = [
     "comparison_report_html",
@@ -121,14 +122,6 @@ _SCRIPT = """
 })();
 """
 
-_STATE_LABELS = {
-    vocab.EARLY_HELP: "Early help",
-    vocab.ASSESSMENT: "Assessment",
-    vocab.CIN: "Child in need",
-    vocab.CP: "Child protection plan",
-    vocab.CARE: "Children in care",
-    vocab.CARE_LEAVER: "Care leavers (18-20)",
-}
 _GROUP_LABELS = {
     vocab.KINSHIP_FOSTER: "Kinship foster care",
     vocab.INHOUSE_FOSTER: "In-house foster care",
@@ -533,7 +526,7 @@ def _data_quality(run: RunFiles) -> str:
         states = published[published["placement_group"] == "all"]
         wide = states.pivot(index="state", columns="date", values="children")
         wide = wide.reindex([s for s in vocab.STATES if s in wide.index])[dates]
-        wide.index = [_STATE_LABELS.get(s, s) for s in wide.index]
+        wide.index = [STATE_LABELS.get(s, s) for s in wide.index]
         parts.append(
             html_table(
                 wide.reset_index(names="State"),
@@ -765,7 +758,7 @@ def _projected_states(q: pd.DataFrame) -> str:
     wide = march.pivot(index="category", columns="date", values="cell")
     wide = wide.reindex([s for s in vocab.STATES if s in wide.index])
     wide = wide[sorted(wide.columns, key=lambda d: pd.to_datetime(d))]
-    wide.index = [_STATE_LABELS.get(s, s) for s in wide.index]
+    wide.index = [STATE_LABELS.get(s, s) for s in wide.index]
     return html_table(
         wide.reset_index(names="State"),
         caption="Projected children by service at 31 March: median (80% interval)",
@@ -827,7 +820,7 @@ def _finance(run: RunFiles) -> str:
         lines["kind"].str.capitalize()
         + ": "
         + lines["line"].map(
-            lambda x: _GROUP_LABELS.get(x, _STATE_LABELS.get(x, str(x).replace("_", " ")))
+            lambda x: _GROUP_LABELS.get(x, STATE_LABELS.get(x, str(x).replace("_", " ")))
         )
     )
     wide = lines.pivot_table(

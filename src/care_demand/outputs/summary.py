@@ -19,9 +19,10 @@ from care_demand.outputs.disclosure import (
     suppress_stocks,
 )
 
-__all__ = ["DataSummary", "summarise_history"]
+__all__ = ["STATE_LABELS", "DataSummary", "summarise_history"]
 
-_STATE_LABELS = {
+# How each state is named in tables and reports.
+STATE_LABELS = {
     vocab.EARLY_HELP: "Early help",
     vocab.ASSESSMENT: "Assessment",
     vocab.CIN: "Child in need",
@@ -122,9 +123,9 @@ def summarise_history(
     published = suppress_stocks(stocks, rule)
 
     totals = published[published["placement_group"] == "all"].copy()
-    totals["state"] = totals["state"].map(_STATE_LABELS)
+    totals["state"] = totals["state"].map(STATE_LABELS)
     wide = totals.pivot(index="state", columns="date", values="children")
-    wide = wide.reindex([_STATE_LABELS[s] for s in vocab.STATES])
+    wide = wide.reindex([STATE_LABELS[s] for s in vocab.STATES])
     wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
     wide = wide.reset_index().rename(columns={"state": "State"})
 

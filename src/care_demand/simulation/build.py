@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel
+from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel, monthly_arrivals
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.config import CareLeaverConfig
@@ -25,6 +26,7 @@ __all__ = [
     "nfa_share",
     "pending_care_leavers",
     "projection_start",
+    "with_recorded_arrivals",
 ]
 
 # Ages of arrivals are drawn from the most recent years of the history.
@@ -176,14 +178,15 @@ def build_system(
     hazard_levers: Sequence[HazardLever] = (),
     entry_levers: Sequence[EntryPreferenceLever] = (),
     care_leaver: CareLeaverConfig | None = None,
-    rate_drift_sd: float = 0.0,
+    rate_drift_sd: float,
 ) -> CareSystem:
     """Everything one run needs, from the history and the fitted models.
 
     ``arrivals`` must have been fitted on :class:`OutsideArrivals`. The caseload is the
     children open on the last day of the history. Levers are a scenario's changes to
     arrivals, transition hazards and placement at entry from given dates.
-    ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd` (``simulation.rate_drift_sd``).
+    ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd`; pass ``simulation.rate_drift_sd``
+    (it has no default, so no caller leaves the configured drift out by omission).
     """
     start = projection_start(history)
     kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
@@ -219,3 +222,15 @@ def build_system(
         entry_levers=tuple(entry_levers),
         rate_drift_sd=float(rate_drift_sd),
     )
+
+
+def with_recorded_arrivals(system: CareSystem, history: EventHistory) -> CareSystem:
+    """``system`` fed the arrivals recorded in ``history`` over its horizon (one path) in place
+    of the forecast's: a back-simulation that checks the flow model alone."""
+    months = pd.date_range(system.start, periods=system.horizon_months, freq="MS")
+    recorded = monthly_arrivals(
+        OutsideArrivals.of(history).arrivals, months[0], months[-1] + pd.offsets.MonthEnd(0)
+    )
+    wide = recorded.pivot(index="month", columns="kind", values="count")
+    wide = wide.reindex(index=months, columns=list(system.arrival_kinds)).fillna(0.0)
+    return dataclasses.replace(system, arrival_intensity=wide.to_numpy(float)[None].copy())

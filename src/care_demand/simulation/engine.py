@@ -648,12 +648,10 @@ class ReplicateModel:
             self._fill_vacancy(freed, now)
 
     def _enter_care(self, c: _Child, now: float, group: int | None = None) -> None:
+        band = _age_band(now - c.birth)
         if group is None:
-            band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
             cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
             group = self._pick(cums[band], c)
-        else:
-            band = min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)
         emergency = 1 if self._u(c) < self._emergency[band] else 0
         month = min(int(now), self._last_month)
         self.routes_rec[month, emergency] += 1
@@ -662,7 +660,7 @@ class ReplicateModel:
 
     def _move_placement(self, c: _Child, now: float) -> None:
         origin = c.code - FIRST_CARE
-        probs = self._move_cum[origin][min(bisect_right(_AGE_EDGES_M, now - c.birth), _N_AGE)]
+        probs = self._move_cum[origin][_age_band(now - c.birth)]
         if c.outreach and c.code in (_INHOUSE_RES, _EXTERNAL_RES):
             # Harbour step-down: a supported young person's move is to a family placement.
             target = self._pick(probs, c, allowed=_FAMILY)
@@ -1351,6 +1349,11 @@ def _lognormal(median: float, log_sd: float, rng: np.random.Generator) -> float:
 def _month_index(start: pd.Timestamp, date: object) -> int:
     stamp = pd.Timestamp(str(date))
     return (stamp.year - start.year) * 12 + (stamp.month - start.month)
+
+
+def _age_band(age_months: float) -> int:
+    """Index of the hazard age band of an age in months (under 18)."""
+    return min(bisect_right(_AGE_EDGES_M, age_months), _N_AGE)
 
 
 def _ramp_share(first: int, ramp: int, month: int) -> float:
