@@ -131,14 +131,18 @@ def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
     source of every number.
     """
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     register_schema()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        if GlobalHydra.instance().is_initialized():  # inside the Hydra app (a multirun)
             composed = compose(config_name="config", overrides=list(overrides))
+        else:
+            with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+                composed = compose(config_name="config", overrides=list(overrides))
         config: AppConfig = OmegaConf.to_object(composed)  # type: ignore[assignment]
     except (HydraException, OmegaConfBaseException) as exc:
         message = str(exc).split("\nConfig search path:", 1)[0].strip()

@@ -27,6 +27,9 @@ Three parts, each drawn the way that suits it:
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import pickle
 import warnings
 from typing import Any
 
@@ -36,7 +39,14 @@ import pandas as pd
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_settings import HazardSettings
 
-__all__ = ["log_rates", "sample_posterior"]
+__all__ = ["chain_cores", "log_rates", "sample_posterior"]
+
+log = logging.getLogger("care_demand")
+
+# What a chain process that cannot start raises: pickling the sampler for a start method
+# that needs it (e.g. a process pool's own start method, as in the joblib launcher's
+# workers), or the operating system refusing a process.
+_START_FAILURES = (TypeError, pickle.PicklingError, AttributeError, OSError, EOFError)
 
 
 def log_rates(post: Any, draw_ids: np.ndarray | None = None) -> np.ndarray:
@@ -178,19 +188,50 @@ def _nuts(
             warnings.filterwarnings(
                 "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
             )
-            idata = pm.sample(
-                draws=s.draws,
-                tune=s.tune,
-                chains=s.chains,
-                cores=s.cores,
-                target_accept=s.target_accept,
-                random_seed=s.random_seed,
-                progressbar=s.progressbar,
-                compute_convergence_checks=False,
-                idata_kwargs={"log_likelihood": False},
+            idata = _sample_chains(
+                pm,
+                dict(
+                    draws=s.draws,
+                    tune=s.tune,
+                    chains=s.chains,
+                    target_accept=s.target_accept,
+                    random_seed=s.random_seed,
+                    progressbar=s.progressbar,
+                    compute_convergence_checks=False,
+                    idata_kwargs={"log_likelihood": False},
+                ),
+                chain_cores(s.cores),
             )
     keep = ["alpha", "beta_age", "gamma_dur", "sigma_age", "sigma_dur"]
     return idata.posterior[keep], idata.sample_stats
+
+
+def chain_cores(cores: int) -> int:
+    """How many processes the chains may use here: ``cores``, or 1 inside a worker process.
+
+    A worker of a process pool (the joblib launcher's scenario jobs, a Dask worker) already
+    shares the machine with its siblings, and its pool's start method may not be able to
+    start PyMC's chain processes; there the chains run one after another. The draws are the
+    same either way: each chain's seed comes from ``random_seed`` and its chain number.
+    """
+    if cores > 1 and multiprocessing.parent_process() is not None:
+        return 1
+    return max(1, int(cores))
+
+
+def _sample_chains(pm: Any, kwargs: dict[str, Any], cores: int) -> Any:
+    """``pm.sample`` with chains in ``cores`` processes, or in turn if they cannot start."""
+    if cores > 1:
+        try:
+            return pm.sample(cores=cores, **kwargs)
+        except _START_FAILURES as exc:
+            log.warning(
+                "The sampler could not start its chains in parallel processes here "
+                "(%s: %s); running them one after another instead (same draws, slower).",
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
+    return pm.sample(cores=1, **kwargs)
 
 
 def _seed(settings: HazardSettings, part: int) -> int:

@@ -28,11 +28,14 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -53,6 +56,8 @@ from care_demand.calibration.hazard_exposure import (
 from care_demand.calibration.hazard_posterior import log_rates, sample_posterior
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.errors import CareDemandError
+
+log = logging.getLogger("care_demand")
 
 __all__ = [
     "ConvergenceError",
@@ -147,28 +152,43 @@ class HazardModel:
         self.move_counts_ = move
         self.fingerprint_ = self._fingerprint(history.fingerprint, exposure, entry, move)
 
-        cache = _cache_paths(cache_dir, self.fingerprint_) if cache_dir is not None else None
-        loaded = _load_cache(cache, self.fingerprint_) if cache is not None else None
-        if loaded is not None:
-            self.posterior_, self.diagnostics_ = loaded
-            self.from_cache_ = True
+        if cache_dir is None:
+            self._sample(exposure, index, entry, move, has_care, cache=None)
         else:
-            started = time.perf_counter()
-            self.posterior_, self.diagnostics_ = sample_posterior(
-                exposure,
-                index,
-                entry if has_care else None,
-                move if has_care else None,
-                self.settings,
-            )
-            self.diagnostics_["sampling_seconds"] = round(time.perf_counter() - started, 2)
-            self.from_cache_ = False
-            if cache is not None:
-                _save_cache(
-                    cache, self.fingerprint_, self.posterior_, self.diagnostics_, self.settings
-                )
+            cache = _cache_paths(cache_dir, self.fingerprint_)
+            # One process samples a cache entry at a time: runs started together on the same
+            # data (the scenarios of a multirun) wait for it, then read what it wrote.
+            with _cache_lock(cache):
+                loaded = _load_cache(cache, self.fingerprint_)
+                if loaded is not None:
+                    self.posterior_, self.diagnostics_ = loaded
+                    self.from_cache_ = True
+                else:
+                    self._sample(exposure, index, entry, move, has_care, cache=cache)
         self._check_convergence()
         return self
+
+    def _sample(
+        self,
+        exposure: pd.DataFrame,
+        index: HazardIndex,
+        entry: pd.DataFrame,
+        move: pd.DataFrame,
+        has_care: bool,
+        cache: tuple[Path, Path] | None,
+    ) -> None:
+        started = time.perf_counter()
+        self.posterior_, self.diagnostics_ = sample_posterior(
+            exposure,
+            index,
+            entry if has_care else None,
+            move if has_care else None,
+            self.settings,
+        )
+        self.diagnostics_["sampling_seconds"] = round(time.perf_counter() - started, 2)
+        self.from_cache_ = False
+        if cache is not None:
+            _save_cache(cache, self.fingerprint_, self.posterior_, self.diagnostics_, self.settings)
 
     def _fingerprint(
         self, data_fingerprint: str, exposure: pd.DataFrame, entry: pd.DataFrame, move: pd.DataFrame
@@ -345,6 +365,25 @@ def _cache_paths(cache_dir: str | os.PathLike[str], fingerprint: str) -> tuple[P
     folder = Path(cache_dir)
     stem = f"hazards_{fingerprint[:24]}"
     return folder / f"{stem}.nc", folder / f"{stem}.json"
+
+
+@contextlib.contextmanager
+def _cache_lock(paths: tuple[Path, Path]) -> Iterator[None]:
+    """Hold the lock file of one cache entry (across processes); say so when waiting."""
+    from filelock import FileLock, Timeout
+
+    nc, _ = paths
+    nc.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(nc.with_suffix(".lock")))
+    try:
+        lock.acquire(timeout=1.0)
+    except Timeout:
+        log.info("Waiting for another run that is calibrating the same data and settings")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _load_cache(paths: tuple[Path, Path], fingerprint: str) -> tuple[Any, dict] | None:

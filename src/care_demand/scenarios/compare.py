@@ -8,8 +8,8 @@ two independent intervals.
 
 Each run folder holds ``status.json`` and, when it succeeded,
 ``projection/key_measures_by_replicate.csv`` (and ``finance/costs_by_replicate.csv`` when
-costed). :func:`compare_runs` reads them; :class:`CompareScenarios` is the Hydra callback
-that does so at the end of a multirun (``care-demand -m scenario=...``).
+costed). :func:`compare_runs` reads them; :class:`care_demand.multirun.Multirun` calls it at
+the end of a multirun (``care-demand -m scenario=...``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,6 @@ from care_demand.finance import CostConfig, savings
 __all__ = [
     "KEY_MEASURES",
     "STATUS_FILE",
-    "CompareScenarios",
     "Comparison",
     "compare_runs",
     "comparison_markdown",
@@ -229,6 +227,10 @@ def comparison_markdown(comparison: Comparison) -> str:
         "",
     ]
     head = comparison.headline
+    if head.empty:
+        lines.append("No scenario finished, so there is nothing to compare.")
+    elif BASELINE not in set(head["scenario"]):
+        lines += ["No baseline finished in this multirun, so no differences from it.", ""]
     if not head.empty:
         measures = [m for m in [*KEY_MEASURES, "cost"] if m in set(head["measure"])]
         header = (
@@ -338,14 +340,18 @@ def write_comparison_workbook(
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
     """Write ``comparison.md``, the headline and by-year CSVs and ``savings.csv``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = [
-        out_dir / "comparison.md",
-        out_dir / "comparison_headline.csv",
-        out_dir / "comparison_by_year.csv",
-    ]
+    files = [out_dir / "comparison.md"]
     files[0].write_text(comparison_markdown(comparison), encoding="utf-8")
-    comparison.headline.to_csv(files[1], index=False)
-    comparison.by_year.to_csv(files[2], index=False)
+    for name, table in (
+        ("comparison_headline.csv", comparison.headline),
+        ("comparison_by_year.csv", comparison.by_year),
+    ):
+        path = out_dir / name
+        if table.empty:  # no scenario finished: no table rather than a file with no columns
+            path.unlink(missing_ok=True)
+            continue
+        table.to_csv(path, index=False)
+        files.append(path)
     if not comparison.savings.empty:
         path = out_dir / "savings.csv"
         comparison.savings.to_csv(path, index=False)
@@ -355,51 +361,3 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
         path.write_text(json.dumps(comparison.failed, indent=2) + "\n", encoding="utf-8")
         files.append(path)
     return files
-
-
-try:  # Hydra is a dependency of the command line; the library works without it.
-    from hydra.experimental.callback import Callback as _Callback
-except ImportError:  # pragma: no cover
-    _Callback = object  # type: ignore[assignment,misc]
-
-
-class CompareScenarios(_Callback):  # type: ignore[misc]
-    """Hydra callback: at the end of a multirun, compare its scenarios with the baseline."""
-
-    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        """Write the comparison into the sweep folder; exit with status 1 if a run failed."""
-        sweep = Path(str(config.hydra.sweep.dir))
-        run_dirs = sorted(p for p in sweep.iterdir() if (p / STATUS_FILE).is_file())
-        if not run_dirs:
-            return
-        from omegaconf import OmegaConf
-
-        costs = OmegaConf.to_object(config.costs) if "costs" in config else None
-        comparison = compare_runs(run_dirs, costs)
-        out = sweep / "comparison"
-        write_comparison(comparison, out)
-        details = {
-            "scenarios": ", ".join(sorted(set(comparison.by_year.get("scenario", [])))),
-            "failed": ", ".join(sorted(comparison.failed)) or "none",
-            "seed": int(config.seed),
-            "sweep_folder": str(sweep),
-        }
-        write_comparison_workbook(comparison, run_dirs, out / "finance_workbook.xlsx", details)
-        from care_demand.outputs.charts import write_comparison_charts
-        from care_demand.outputs.report import write_comparison_report
-
-        write_comparison_charts(sweep, out / "charts")
-        report = write_comparison_report(sweep, out / "report.html", out / "charts")
-        print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
-        print(f"Report: {report.resolve()}")
-        if not comparison.headline.empty and BASELINE not in set(comparison.headline["scenario"]):
-            print("(no baseline in this multirun, so no differences from it)")
-        if comparison.failed:
-            for name, reason in sorted(comparison.failed.items()):
-                print(f"care-demand: scenario {name} failed: {reason}", file=sys.stderr)
-            print(
-                f"care-demand: {len(comparison.failed)} scenario(s) failed; the others' outputs "
-                "are complete.",
-                file=sys.stderr,
-            )
-            sys.exit(1)

@@ -1,0 +1,202 @@
+"""A multirun of scenarios (``care-demand -m scenario=a,b,c``), before and after its jobs.
+
+Hydra's joblib launcher runs each scenario as a job in a worker process, into its own run
+folder. Around the jobs, :class:`Multirun` (a Hydra callback, ``configs/config.yaml``):
+
+- **before** they fan out, composes every job's configuration, and for each distinct data set
+  and calibration setting loads the data and fits the transition hazards once, in the main
+  process, into the calibration cache. The jobs then read the posterior from the cache, so
+  none of them samples on its own and they never race on one cache entry (the cache is also
+  written under a lock, :meth:`care_demand.calibration.HazardModel.fit`).
+- **after** them, compares the runs that succeeded with the baseline
+  (:func:`care_demand.scenarios.compare.compare_runs`), writes ``comparison/`` with its
+  report, prints one line per failed scenario and exits with status 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from care_demand.config import AppConfig, load_config
+from care_demand.errors import CareDemandError
+from care_demand.scenarios.compare import STATUS_FILE
+
+__all__ = ["Multirun", "calibrate_once", "expand_sweep", "failed_runs", "summarise_multirun"]
+
+log = logging.getLogger("care_demand")
+
+COMPARISON_DIR = "comparison"
+
+try:  # Hydra is a dependency of the command line; the library works without it.
+    from hydra.experimental.callback import Callback as _Callback
+except ImportError:  # pragma: no cover
+    _Callback = object  # type: ignore[assignment,misc]
+
+
+def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
+    """Every job's overrides of a sweep, as Hydra's basic sweeper forms them.
+
+    ``["scenario=a,b", "seed=7"]`` gives ``[["scenario=a", "seed=7"], ["scenario=b",
+    "seed=7"]]``: the cartesian product of the comma-separated (and ``range``/``choice``)
+    sweeps, in order.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    options: list[list[str]] = []
+    for override in parsed:
+        if override.is_sweep_override():
+            key = override.get_key_element()
+            options.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            options.append([override.input_line or ""])
+    return [list(job) for job in itertools.product(*options)]
+
+
+def _calibration_key(config: AppConfig) -> str:
+    """What the fitted hazards depend on: the data and the calibration settings."""
+    payload = {
+        "data": dataclasses.asdict(config.data),
+        "calibration": dataclasses.asdict(config.calibration),
+    }
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
+def calibrate_once(configs: Iterable[AppConfig]) -> int:
+    """Load and fit the hazards once per distinct data set and calibration setting.
+
+    Fills each setting's calibration cache so that the runs of ``configs`` reuse it. A
+    problem with the data or the fit is logged in one line and left for each run to report
+    with its scenario. Returns how many distinct calibrations there were.
+    """
+    from care_demand.calibration.hazards import HazardModel
+    from care_demand.data import InvalidDataError
+    from care_demand.pipeline import load
+
+    distinct: dict[str, AppConfig] = {}
+    for config in configs:
+        if config.run_until != "data":
+            distinct.setdefault(_calibration_key(config), config)
+    for config in distinct.values():
+        cache = Path(config.calibration.cache_dir).expanduser()
+        try:
+            history = load(config)[1]
+            log.info("Calibrating the transition hazards once for the scenarios (cache: %s)", cache)
+            model = HazardModel(config.calibration.hazards).fit(history, cache_dir=cache)
+        except InvalidDataError:
+            log.error("The data did not pass validation; each scenario reports the problems.")
+        except CareDemandError as exc:
+            log.error("Calibration before the scenarios stopped: %s", str(exc).splitlines()[0])
+        else:
+            log.info(
+                "Hazards %s; the scenarios reuse them",
+                "found in the cache" if model.from_cache_ else "sampled",
+            )
+    return len(distinct)
+
+
+def failed_runs(sweep_dir: Path) -> dict[str, str]:
+    """Scenario -> error of every job of ``sweep_dir`` that failed or left no status."""
+    failed: dict[str, str] = {}
+    for folder in sorted(p for p in sweep_dir.iterdir() if p.is_dir()):
+        status_path = folder / STATUS_FILE
+        if status_path.is_file():
+            status = json.loads(status_path.read_text(encoding="utf-8"))
+            if not status.get("ok", False):
+                name = str(status.get("scenario") or folder.name)
+                failed[name] = str(status.get("error", "unknown error"))
+        elif (folder / ".hydra").is_dir():  # a job that stopped before recording its end
+            failed[folder.name] = "the run stopped without recording its result"
+    return failed
+
+
+def summarise_multirun(config: Any) -> int:
+    """Compare the runs of a finished multirun, report failures; return the exit status."""
+    from care_demand.scenarios.compare import (
+        BASELINE,
+        compare_runs,
+        write_comparison,
+        write_comparison_workbook,
+    )
+
+    sweep = Path(str(config.hydra.sweep.dir))
+    if not sweep.is_dir():
+        return 0
+    failed = failed_runs(sweep)
+    run_dirs = sorted(p for p in sweep.iterdir() if (p / STATUS_FILE).is_file())
+    from omegaconf import OmegaConf
+
+    costs = OmegaConf.to_object(config.costs) if "costs" in config else None
+    comparison = compare_runs(run_dirs, costs)
+    comparison.failed.update(failed)
+    out = sweep / COMPARISON_DIR
+    write_comparison(comparison, out)
+    succeeded = sorted(set(comparison.headline.get("scenario", [])))
+    if succeeded:
+        details = {
+            "scenarios": ", ".join(succeeded),
+            "failed": ", ".join(sorted(comparison.failed)) or "none",
+            "seed": int(config.seed),
+            "sweep_folder": str(sweep),
+        }
+        write_comparison_workbook(comparison, run_dirs, out / "finance_workbook.xlsx", details)
+    from care_demand.outputs.charts import write_comparison_charts
+    from care_demand.outputs.report import write_comparison_report
+
+    write_comparison_charts(sweep, out / "charts")
+    report = write_comparison_report(sweep, out / "report.html", out / "charts")
+    print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
+    print(f"Report: {report.resolve()}")
+    if not succeeded:
+        print("care-demand: no scenario finished, so there is nothing to compare.", file=sys.stderr)
+    elif BASELINE not in succeeded:
+        print(
+            "care-demand: no baseline finished in this multirun, so no differences from it "
+            "are shown.",
+            file=sys.stderr,
+        )
+    for name, reason in sorted(comparison.failed.items()):
+        print(f"care-demand: scenario {name} failed: {_one_line(reason)}", file=sys.stderr)
+    if comparison.failed:
+        others = "; the others' outputs are complete" if succeeded else ""
+        print(
+            f"care-demand: {len(comparison.failed)} of "
+            f"{len(comparison.failed) + len(succeeded)} scenario(s) failed{others}.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else "unknown error"
+    return f"{lines[0]} (and {len(lines) - 1} more line(s) in the run's status.json)"
+
+
+class Multirun(_Callback):  # type: ignore[misc]
+    """Hydra callback: calibrate once before a multirun's jobs, compare them after."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Compose every job and fit the hazards once per data set and setting."""
+        task = [str(item) for item in config.hydra.overrides.task]
+        try:
+            configs = [load_config(job) for job in expand_sweep(task)]
+        except CareDemandError as exc:  # each job reports its own configuration problem
+            log.debug("Jobs not composed before the multirun: %s", exc)
+            return
+        calibrate_once(configs)
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Write the comparison into the sweep folder; exit with status 1 if a run failed."""
+        status = summarise_multirun(config)
+        if status:
+            sys.exit(status)
