@@ -645,3 +645,55 @@ def test_entry_preference_lever_reweights_and_renormalises() -> None:
         apply_entry_levers(
             entry, groups, bands, [EntryPreferenceLever("nowhere", 2, "2023")], "2023-06-01"
         )
+
+
+def _fit_in_worker(cache: str | None, draws: int) -> tuple[bool, pd.DataFrame]:
+    settings = quick_settings(draws=draws)
+    settings.checks.on_failure = "warn"  # a short run; the test is about who samples
+    model = HazardModel(settings).fit(censored_history(), cache_dir=cache)
+    return model.from_cache_, model.summary()
+
+
+@pytest.mark.slow
+def test_a_worker_process_samples_the_same_posterior_as_the_main_process(fitted):
+    # The joblib launcher runs scenarios in loky workers, whose own start method cannot
+    # start PyMC's chain processes; there the chains run in turn, with the same draws.
+    from joblib import Parallel, delayed
+
+    ((from_cache, summary),) = Parallel(n_jobs=1, backend="loky")(
+        [delayed(_fit_in_worker)(None, 1000)]
+    )
+    assert not from_cache
+    pd.testing.assert_frame_equal(summary, fitted.model.summary())
+
+
+@pytest.mark.slow
+def test_runs_started_together_sample_a_cache_entry_once(tmp_path):
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=2, backend="loky")(
+        delayed(_fit_in_worker)(str(tmp_path), 300) for _ in range(2)
+    )
+    assert sorted(from_cache for from_cache, _ in results) == [False, True]
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+    assert len(list(tmp_path.glob("hazards_*.nc"))) == 1
+
+
+def test_chains_fall_back_to_one_process_when_parallel_chains_cannot_start(caplog):
+    from care_demand.calibration.hazard_posterior import _sample_chains, chain_cores
+
+    calls = []
+
+    class Sampler:
+        def sample(self, cores: int, **kwargs):
+            calls.append(cores)
+            if cores > 1:
+                raise TypeError("cannot pickle 'mmap.mmap' object")
+            return "draws"
+
+    with caplog.at_level("WARNING", logger="care_demand"):
+        assert _sample_chains(Sampler(), {"draws": 10}, 2) == "draws"
+    assert calls == [2, 1]
+    assert "one after another" in caplog.text
+    assert chain_cores(2) == 2  # the test runs in a main process
+    assert chain_cores(1) == 1
