@@ -43,6 +43,7 @@ RULES: dict[str, str] = {
     "end_reason)",
     "reason_without_end": "a reason for ending without an end date",
     "date_after_year_end": "an SSDA903 date after 31 March of the return's collection year",
+    "date_after_reference_date": "a CIN census XML date after the census reference date",
     "duplicate_child": "a child with two different rows in one Header file",
     "duplicate_episode": "two different episodes of a child starting the same day in one file",
     # across rows, files and sources
