@@ -52,6 +52,7 @@ RULES: dict[str, str] = {
     "overlapping_episodes": "an episode starting before the child's previous episode ended",
     "open_past_18": "a care episode open past the child's 18th birthday",
     "x1_without_next": "(warning) REC X1 but no episode starts on that DEC",
+    "uasc_not_in_header": "(warning) a child in a UASC table with no usable Header row",
     "open_not_in_next_return": "(warning) an episode open at 31 March that the next return "
     "does not mention",
 }
