@@ -168,8 +168,10 @@ def uasc_on(
     if "uasc" not in children.columns or children.empty:
         return np.zeros(len(child_ids), dtype=bool)
     by_child = children.set_index("child_id")
-    flagged = child_ids.map(by_child["uasc"]).fillna(False).astype(bool).to_numpy()
-    ceased = pd.to_datetime(child_ids.map(by_child["uasc_ceased"])).to_numpy("datetime64[ns]")
+    ids = pd.Index(child_ids, dtype=object)
+    flagged = ids.isin(set(by_child.index[by_child["uasc"].astype(bool).to_numpy()]))
+    ceased_on = by_child["uasc_ceased"].astype("datetime64[ns]")
+    ceased = ceased_on.reindex(ids).to_numpy("datetime64[ns]")
     when = (
         np.full(len(child_ids), np.datetime64(pd.Timestamp(dates)), dtype="datetime64[ns]")
         if isinstance(dates, pd.Timestamp | str)
