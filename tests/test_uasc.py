@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from care_demand.config import OutputConfig
 from care_demand.data import build_history
 from care_demand.data.council import HEADER_COLUMNS
 from care_demand.data.loader import load_council
-from care_demand.data.pseudonymise import pseudonymise
+from care_demand.data.pseudonymise import EXAMPLE_DATA_DIR, pseudonymise
 from care_demand.data.validate import validate_folder
+from care_demand.outputs.disclosure import (
+    STOCK_TOTALS,
+    DisclosureRule,
+    disclosure_problems,
+    suppress_arrivals,
+    suppress_stocks,
+)
+from care_demand.outputs.summary import UASC_ENTRY, UASC_GROUP, DataSummary, summarise_history
 from test_ssda903_xml import NO_903_CSV, return_xml
 from test_validate import BASE, KEY_ENV, RAW_IDS, config, write_council
 
@@ -145,3 +155,64 @@ def test_history_children_carry_the_flag(tmp_path: Path) -> None:
     dates = pd.Series(pd.to_datetime(["2021-03-31", "2022-01-01", "2021-03-31"]))
     # UASC up to the day before status ceased.
     assert history.uasc_on(ids, dates).tolist() == [True, False, False]
+
+
+# --- the data summary -------------------------------------------------------------------------
+
+
+def _summary(folder: Path) -> DataSummary:
+    history = build_history(load_council(folder, config()), config())
+    return summarise_history(history, OutputConfig(), synthetic=False)
+
+
+def test_summary_without_uasc_information_says_so(tmp_path: Path) -> None:
+    summary = _summary(write_council(tmp_path))
+    assert "No UASC information in the returns" in summary.markdown
+    assert UASC_GROUP not in set(summary.stocks["placement_group"])
+    assert UASC_ENTRY not in set(summary.arrivals["kind"])
+
+
+def test_a_small_uasc_count_is_suppressed_where_published(tmp_path: Path) -> None:
+    # RAWID003 is in care from 01/06/2020 to 01/01/2022 and UASC until 01/01/2022.
+    folder = write_council(
+        tmp_path, {"ssda903/uasc_2021.csv": "CHILD,SEX,DOB,DUC\nRAWID003,1,01/01/2004,01/01/2022\n"}
+    )
+    summary = _summary(folder)
+    stocks = summary.stocks.set_index(["date", "state", "placement_group"])["children"]
+    assert stocks[(pd.Timestamp("2021-03-31"), "care", UASC_GROUP)] == 1
+    assert stocks[(pd.Timestamp("2022-03-31"), "care", UASC_GROUP)] == 0
+    arrivals = summary.arrivals.set_index(["financial_year", "kind"])["arrivals"]
+    assert arrivals[("2020/21", UASC_ENTRY)] == 1
+    assert arrivals[("2021/22", UASC_ENTRY)] == 0
+
+    rule = DisclosureRule()
+    published = suppress_stocks(summary.stocks, rule)
+    row = published[(published["placement_group"] == UASC_GROUP)].set_index("date")["children"]
+    assert row[pd.Timestamp("2021-03-31")] == "[c]" and row[pd.Timestamp("2022-03-31")] == "0"
+    assert disclosure_problems(published, "children", rule, (STOCK_TOTALS,)) == []
+    entries = suppress_arrivals(summary.arrivals, rule)
+    entries = entries[entries["kind"] == UASC_ENTRY].set_index("financial_year")["arrivals"]
+    assert entries["2020/21"] == "[c]"
+    uasc_lines = [ln for ln in summary.markdown.splitlines() if "UASC" in ln and "|" in ln]
+    assert uasc_lines and all("| 1 |" not in ln for ln in uasc_lines)
+    assert any("[c]" in ln for ln in uasc_lines)
+
+
+def test_uasc_counts_in_the_summary_of_a_larger_council(tmp_path: Path) -> None:
+    folder = tmp_path / "council"
+    shutil.copytree(EXAMPLE_DATA_DIR, folder)
+    episodes = pd.read_csv(folder / "ssda903/episodes_2021.csv", dtype=str, keep_default_na=False)
+    header = pd.read_csv(folder / "ssda903/header_2021.csv", dtype=str, keep_default_na=False)
+    decom = pd.to_datetime(episodes["DECOM"], format="%d/%m/%Y")
+    new = episodes[(episodes["RNE"] == "S") & (episodes["DEC"] == "") & (decom.dt.year == 2020)]
+    new = new[decom[new.index] >= pd.Timestamp("2020-04-01")].drop_duplicates("CHILD")
+    chosen = new["CHILD"].iloc[:12]
+    table = header[header["CHILD"].isin(set(chosen))][["CHILD", "SEX", "DOB"]].assign(DUC="")
+    table.to_csv(folder / "ssda903/uasc_2021.csv", index=False)
+    summary = _summary(folder)
+    stocks = summary.stocks.set_index(["date", "state", "placement_group"])["children"]
+    assert stocks[(pd.Timestamp("2021-03-31"), "care", UASC_GROUP)] == len(chosen) == 12
+    arrivals = summary.arrivals.set_index(["financial_year", "kind"])["arrivals"]
+    assert arrivals[("2020/21", UASC_ENTRY)] == 12
+    assert arrivals[("2020/21", UASC_ENTRY)] <= arrivals[("2020/21", "care_entry")]
+    assert "| UASC in care |" in summary.markdown and "| 12 |" in summary.markdown
