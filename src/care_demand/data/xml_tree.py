@@ -142,7 +142,7 @@ def load_xml(path: Path, name: str, report: ValidationReport) -> XmlElement | No
     return root
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)
 def _parse_cached(path: Path, _size: int, _mtime: int) -> XmlElement | None:
     data = path.read_bytes()
     if not data.strip():
