@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import xml.parsers.expat
-from dataclasses import dataclass, field
-
 import pandas as pd
 
 from care_demand.data.checks import (
@@ -18,15 +15,17 @@ from care_demand.data.checks import (
     read_source,
 )
 from care_demand.data.codes import code_lists
-from care_demand.data.io import SourceFile
+from care_demand.data.io import SourceFile, parse_dates
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
     LINE_COL,
     Problem,
     ValidationReport,
+    flag,
     raw_col,
 )
+from care_demand.data.xml_tree import XmlElement, load_xml
 
 __all__ = ["CIN_LABELS", "read_cin"]
 
@@ -71,9 +70,15 @@ ORDERED = [
 
 
 def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.DataFrame | None:
-    """Read and check one CIN census file (CSV or XML); ``None`` when it cannot be used."""
+    """Read and check one CIN census file (CSV or XML); ``None`` when it cannot be used.
+
+    For the XML, dates after the census reference date (the Header's ``ReferenceDate``, or
+    31 March of the collection year) are reported as ``date_after_reference_date``. The
+    child's sex (``Sex`` from 2024, ``GenderCurrent`` before) is not used and not read.
+    """
+    reference = None
     if source.suffix == "xml":
-        frame = _read_xml(source, report)
+        frame, reference = _read_xml(source, report)
         if frame is None:
             return None
         frame = read_source(
@@ -107,6 +112,8 @@ def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.Dat
         (labels["referral_date"], "referral_date"),
     )
     check_reason_pair(report, frame, labels["closure_date"], labels["closure_reason"])
+    if reference is not None:
+        _check_reference_date(report, frame, reference)
     return frame
 
 
@@ -114,83 +121,22 @@ def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.Dat
 # DfE CIN census XML: Message/Children/Child with ChildIdentifiers and CINdetails.
 
 
-@dataclass
-class _Element:
-    tag: str
-    line: int
-    text: str = ""
-    children: list[_Element] = field(default_factory=list)
-
-    def find(self, tag: str) -> _Element | None:
-        return next((c for c in self.children if c.tag == tag), None)
-
-    def findall(self, tag: str) -> list[_Element]:
-        return [c for c in self.children if c.tag == tag]
-
-    def value(self, tag: str) -> str:
-        child = self.find(tag)
-        return child.text.strip() if child is not None else ""
-
-
-def _parse_xml(data: bytes) -> _Element:
-    """Parse XML into a small tree keeping each element's line (namespaces dropped)."""
-    parser = xml.parsers.expat.ParserCreate()
-    stack: list[_Element] = [_Element("#document", 0)]
-    parts: list[list[str]] = [[]]
-
-    def start(name: str, _attrs: dict[str, str]) -> None:
-        element = _Element(name.rsplit(":", 1)[-1], parser.CurrentLineNumber)
-        stack[-1].children.append(element)
-        stack.append(element)
-        parts.append([])
-
-    def end(_name: str) -> None:
-        element = stack.pop()
-        element.text = "".join(parts.pop())
-
-    def chars(data: str) -> None:
-        parts[-1].append(data)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    parser.Parse(data, True)
-    return stack[0]
-
-
-def _read_xml(source: SourceFile, report: ValidationReport) -> pd.DataFrame | None:
+def _read_xml(
+    source: SourceFile, report: ValidationReport
+) -> tuple[pd.DataFrame | None, pd.Timestamp | None]:
     """Flatten a census XML to the CSV's columns: one row per CINdetails, or more when it
     holds several assessments, CIN plans, section 47 enquiries or CP plans (the i-th of each
-    share a row). Line numbers are those of the CINdetails elements."""
-    data = source.path.read_bytes()
-    if not data.strip():
-        report.add(Problem(source.name, None, None, None, "empty_file", "the file is empty"))
-        return None
-    try:
-        root = _parse_xml(data)
-    except xml.parsers.expat.ExpatError as exc:
-        report.add(
-            Problem(
-                source.name,
-                exc.lineno,
-                None,
-                None,
-                "unreadable_file",
-                f"not well-formed XML ({xml.parsers.expat.errors.messages[exc.code]})",
-            )
-        )
-        return None
-    children = [
-        child
-        for message in root.children
-        for group in message.findall("Children")
-        for child in group.findall("Child")
-    ]
+    share a row). Line numbers are those of the CINdetails elements. Also returns the
+    census reference date (``None`` when the file does not tell it)."""
+    root = load_xml(source.path, source.name, report)
+    if root is None:
+        return None, None
+    reference = _reference_date(root, source)
     rows: list[dict[str, object]] = []
-    for child in children:
+    for child in root.iter("Child"):
         ids = child.find("ChildIdentifiers")
         if ids is None:
-            ids = _Element("ChildIdentifiers", child.line)
+            ids = XmlElement("ChildIdentifiers", child.line)
         person = {
             "LAchildID": ids.value("LAchildID"),
             "PersonBirthDate": ids.value("PersonBirthDate"),
@@ -208,7 +154,7 @@ def _read_xml(source: SourceFile, report: ValidationReport) -> pd.DataFrame | No
                 "no Message/Children/Child/CINdetails elements found",
             )
         )
-        return None
+        return None, None
     frame = pd.DataFrame(rows).fillna("")
     frame = frame.rename(columns={c: raw_col(c) for c in frame.columns if c != LINE_COL})
     for label in CIN_LABELS.values():
@@ -216,10 +162,47 @@ def _read_xml(source: SourceFile, report: ValidationReport) -> pd.DataFrame | No
             frame[raw_col(label)] = ""
     frame[FILE_COL] = source.name
     frame[BAD_COL] = pd.Series(None, index=frame.index, dtype=object)
-    return frame
+    return frame, reference
 
 
-def _flatten_details(person: dict[str, str], details: _Element) -> list[dict[str, object]]:
+def _reference_date(root: XmlElement, source: SourceFile) -> pd.Timestamp | None:
+    """The census reference date: the Header's ``ReferenceDate``, else 31 March of the
+    Header's collection ``Year``, else of the year in the file name, else ``None``."""
+    header = next(root.iter("Header"), None)
+    details = None
+    if header is not None:
+        details = header.find("CollectionDetails") or header.find("Collection") or header
+    if details is not None:
+        text = details.value("ReferenceDate")
+        if text:
+            dates, bad = parse_dates(pd.Series([text]))
+            if not bad.iloc[0]:
+                return pd.Timestamp(dates.iloc[0])
+        year = details.value("Year")
+        if year.isdigit() and len(year) == 4:
+            return pd.Timestamp(year=int(year), month=3, day=31)
+    if source.year is not None:
+        return pd.Timestamp(year=source.year, month=3, day=31)
+    return None
+
+
+def _check_reference_date(
+    report: ValidationReport, frame: pd.DataFrame, reference: pd.Timestamp
+) -> None:
+    """Report dates after the census reference date (``date_after_reference_date``)."""
+    for name in DATES:
+        label = CIN_LABELS[name]
+        flag(
+            report,
+            frame,
+            frame[name] > reference,
+            label,
+            "date_after_reference_date",
+            f"{label} is after the census reference date ({reference:%d/%m/%Y})",
+        )
+
+
+def _flatten_details(person: dict[str, str], details: XmlElement) -> list[dict[str, object]]:
     base = {
         **person,
         LINE_COL: details.line,

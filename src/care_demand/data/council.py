@@ -9,7 +9,7 @@ import pandas as pd
 __all__ = ["CouncilData"]
 
 # Column order of each table (documented in docs/input_formats.md, renamed to snake_case).
-HEADER_COLUMNS = ("child_id", "sex", "dob")
+HEADER_COLUMNS = ("child_id", "sex", "dob", "uasc", "uasc_ceased")
 EPISODE_COLUMNS = (
     "child_id",
     "decom",
@@ -50,7 +50,11 @@ class CouncilData:
     ``NaT`` for blank (open) dates; codes are upper-case strings with ``<NA>`` for blank.
 
     Attributes:
-        header: one row per child: ``HEADER_COLUMNS``.
+        header: one row per child: ``HEADER_COLUMNS``; ``uasc`` (bool) is true for a child
+            recorded as an unaccompanied asylum-seeking child in any return (Header flag,
+            UASC table or XML), ``uasc_ceased`` the date UASC status ceased (DUC of the
+            latest return's UASC row; ``NaT`` when none or unknown). False / NaT for every
+            child when the council gave no UASC information (``uasc_supplied``).
         episodes: SSDA903 episodes merged across returns (the latest return wins for an
             episode identified by child and DECOM), sorted by child and DECOM:
             ``EPISODE_COLUMNS``; ``placement_group`` comes from the PLACE/PLACE_PROVIDER mapping.
@@ -61,6 +65,8 @@ class CouncilData:
         window_end: 31 March of the latest SSDA903 collection year.
         fingerprint: SHA-256 of the input files' bytes (names and contents), for caching.
         dropped: rows dropped in lenient mode, per rule name (empty when none were dropped).
+        uasc_supplied: whether the returns hold any UASC information (a UASC table, even an
+            empty one, or a non-blank Header ``UASC`` flag).
     """
 
     header: pd.DataFrame
@@ -71,6 +77,7 @@ class CouncilData:
     window_end: pd.Timestamp
     fingerprint: str
     dropped: dict[str, int] = field(default_factory=dict)
+    uasc_supplied: bool = False
 
     @property
     def mode(self) -> str:

@@ -29,6 +29,7 @@ from care_demand import vocab
 from care_demand.config import CareLeaverConfig, DataConfig
 from care_demand.data.council import CouncilData
 from care_demand.data.dates import add_years
+from care_demand.data.uasc import uasc_on
 
 __all__ = ["ARRIVAL_COLUMNS", "SPELL_COLUMNS", "EventHistory", "build_history"]
 
@@ -105,12 +106,16 @@ class EventHistory:
     Attributes:
         spells: one row per spell (``SPELL_COLUMNS``; see ``docs/event_history.md``).
         arrivals: one row per arrival into services (``ARRIVAL_COLUMNS``).
-        children: ``child_id``, ``dob``, ``sex`` for every child in the council's records.
+        children: ``child_id``, ``dob``, ``sex``, ``uasc`` (bool: recorded as an
+            unaccompanied asylum-seeking child), ``uasc_ceased`` (date UASC status ceased,
+            NaT when none or unknown) for every child in the council's records.
         window_start: first day of the observation window (1 April).
         window_end: last day of the observation window (31 March); spells still open then
             have ``end`` NaT.
         mode: ``"continuum"`` or ``"care_only"``.
         fingerprint: the input files' fingerprint, copied from ``CouncilData``.
+        uasc_supplied: whether the returns held any UASC information (when false, ``uasc``
+            is false for every child because nothing is known, not because none were UASC).
     """
 
     spells: pd.DataFrame
@@ -120,6 +125,12 @@ class EventHistory:
     window_end: pd.Timestamp
     mode: str
     fingerprint: str
+    uasc_supplied: bool = False
+
+    def uasc_on(self, child_ids: pd.Series, dates: pd.Series | pd.Timestamp) -> np.ndarray:
+        """Whether each child is UASC on its date (one date per child, or one for all):
+        flagged (``children.uasc``) and the date before ``uasc_ceased`` (or none ceased)."""
+        return uasc_on(self.children, child_ids, dates)
 
     def open_on(self, date: str | pd.Timestamp) -> pd.DataFrame:
         """Return the spells open on ``date`` (``start <= date < end``, or open-ended)."""
@@ -683,8 +694,10 @@ def _overlay(raw: _Raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _children(council: CouncilData) -> pd.DataFrame:
-    """One row per child in any source: dob from the header first, then CIN, then early help."""
-    frames = [council.header[["child_id", "sex", "dob"]], council.episodes[["child_id"]]]
+    """One row per child in any source: dob from the header first, then CIN, then early help;
+    ``uasc`` and ``uasc_ceased`` from the header (false / NaT for a child not in it)."""
+    header = council.header
+    frames = [header[["child_id", "sex", "dob"]], council.episodes[["child_id"]]]
     for table in (council.cin, council.early_help):
         if table is not None:
             frames.append(table[["child_id", "dob"]])
@@ -694,6 +707,16 @@ def _children(council: CouncilData) -> pd.DataFrame:
     )
     children = children.reset_index()[["child_id", "dob", "sex"]]
     children["dob"] = children["dob"].astype("datetime64[ns]")
+    flags = header.set_index("child_id") if "uasc" in header.columns else None
+    if flags is not None and len(flags):
+        flagged = set(flags.index[flags["uasc"].astype(bool).to_numpy()])
+        children["uasc"] = children["child_id"].isin(flagged).astype(bool)
+        ceased = flags["uasc_ceased"].astype("datetime64[ns]")
+        on = ceased.reindex(pd.Index(children["child_id"], dtype=object)).to_numpy()
+        children["uasc_ceased"] = pd.Series(on, index=children.index, dtype="datetime64[ns]")
+    else:
+        children["uasc"] = False
+        children["uasc_ceased"] = pd.Series(pd.NaT, index=children.index, dtype="datetime64[ns]")
     return children
 
 
@@ -817,6 +840,7 @@ def build_history(council: CouncilData, config: DataConfig) -> EventHistory:
         window_end=window_end,
         mode=council.mode,
         fingerprint=council.fingerprint,
+        uasc_supplied=council.uasc_supplied,
     )
 
 

@@ -25,6 +25,7 @@ from care_demand.data.problems import (
     ValidationReport,
     raw_col,
 )
+from care_demand.data.ssda903_xml import sniff_ssda903_xml
 
 __all__ = [
     "SourceFile",
@@ -41,8 +42,9 @@ HEADER = "header"
 EPISODES = "episodes"
 CIN = "cin"
 EARLY_HELP = "early_help"
+UASC = "uasc"
 
-_SSDA903_NAME = re.compile(r"^(header|episodes)(?:[_\- ]?(\d{4}))?\.csv$", re.IGNORECASE)
+_SSDA903_NAME = re.compile(r"^(header|episodes|uasc)(?:[_\- ]?(\d{4}))?\.csv$", re.IGNORECASE)
 _YEAR_DIR = re.compile(r"^\d{4}$")
 _CIN_NAME = re.compile(r"^cin_census.*\.(csv|xml)$", re.IGNORECASE)
 _EH_NAME = re.compile(r"^early_help.*\.csv$", re.IGNORECASE)
@@ -101,6 +103,7 @@ def discover(folder: Path, report: ValidationReport) -> list[SourceFile]:
                 )
                 continue
             found.append(SourceFile(path, name, match.group(1).lower(), year))
+        found += _ssda903_xml(place, folder, folder_year, report)
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         if _CIN_NAME.match(path.name):
             found.append(SourceFile(path, _relative(path, folder), CIN, _name_year(path.name)))
@@ -109,6 +112,33 @@ def discover(folder: Path, report: ValidationReport) -> list[SourceFile]:
                 SourceFile(path, _relative(path, folder), EARLY_HELP, _name_year(path.name))
             )
     return _check_layout(found, report)
+
+
+def _ssda903_xml(
+    place: Path, folder: Path, folder_year: int | None, report: ValidationReport
+) -> list[SourceFile]:
+    """SSDA903 returns as XML in ``place`` (see ssda903_xml.py): one source per table."""
+    found = []
+    for path in sorted(p for p in place.glob("*") if p.suffix.lower() == ".xml"):
+        if _CIN_NAME.match(path.name) or not path.is_file():
+            continue
+        name = _relative(path, folder)
+        held = sniff_ssda903_xml(path, name, _name_year(path.name) or folder_year, report)
+        if held is not None and held.year is None:
+            report.add(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    "unknown_year",
+                    "cannot tell the collection year of this SSDA903 XML: it has no Header "
+                    "<Year>, no year in its name and no dates",
+                )
+            )
+        elif held is not None:
+            found += [SourceFile(path, name, kind, held.year) for kind in held.kinds]
+    return found
 
 
 def _year_dirs(place: Path) -> list[Path]:

@@ -43,6 +43,7 @@ RULES: dict[str, str] = {
     "end_reason)",
     "reason_without_end": "a reason for ending without an end date",
     "date_after_year_end": "an SSDA903 date after 31 March of the return's collection year",
+    "date_after_reference_date": "a CIN census XML date after the census reference date",
     "duplicate_child": "a child with two different rows in one Header file",
     "duplicate_episode": "two different episodes of a child starting the same day in one file",
     # across rows, files and sources
@@ -51,6 +52,7 @@ RULES: dict[str, str] = {
     "overlapping_episodes": "an episode starting before the child's previous episode ended",
     "open_past_18": "a care episode open past the child's 18th birthday",
     "x1_without_next": "(warning) REC X1 but no episode starts on that DEC",
+    "uasc_not_in_header": "(warning) a child in a UASC table with no usable Header row",
     "open_not_in_next_return": "(warning) an episode open at 31 March that the next return "
     "does not mention",
 }

@@ -22,6 +22,8 @@ from care_demand.data.dates import add_years
 from care_demand.data.io import SourceFile
 from care_demand.data.placements import PlacementMapping
 from care_demand.data.problems import WARNING, ValidationReport, flag
+from care_demand.data.ssda903_xml import read_xml_table
+from care_demand.data.uasc import check_header_flag
 
 __all__ = [
     "EPISODE_LABELS",
@@ -34,7 +36,7 @@ __all__ = [
     "read_header",
 ]
 
-HEADER_LABELS = {"child_id": "CHILD", "sex": "SEX", "dob": "DOB"}
+HEADER_LABELS = {"child_id": "CHILD", "sex": "SEX", "dob": "DOB", "uasc": "UASC"}
 EPISODE_LABELS = {
     "child_id": "CHILD",
     "decom": "DECOM",
@@ -55,14 +57,21 @@ def year_end(year: int) -> pd.Timestamp:
 
 
 def read_header(source: SourceFile, key: bytes, report: ValidationReport) -> pd.DataFrame | None:
-    """Read and check one Header file; ``None`` when the file cannot be used."""
-    frame = read_source(source, HEADER_LABELS, ["CHILD", "SEX", "DOB"], key, report)
+    """Read and check one Header file (CSV, or the HEADER elements of an SSDA903 XML);
+    ``None`` when the file cannot be used."""
+    table, names = read_xml_table(source, report) if source.suffix == "xml" else (None, None)
+    if source.suffix == "xml" and table is None:
+        return None
+    frame = read_source(
+        source, HEADER_LABELS, ["CHILD", "SEX", "DOB"], key, report, frame=table, names=names
+    )
     if frame is None:
         return None
     codes = code_lists()
     check_required(report, frame, ["CHILD", "SEX", "DOB"])
     check_dates(report, frame, "DOB", "dob")
     check_codes(report, frame, "SEX", "sex", codes.sex)
+    check_header_flag(report, frame)  # the optional UASC column (uasc.py)
     check_repeated(
         report,
         frame,
@@ -78,13 +87,23 @@ def read_header(source: SourceFile, key: bytes, report: ValidationReport) -> pd.
 def read_episodes(
     source: SourceFile, key: bytes, mapping: PlacementMapping, report: ValidationReport
 ) -> pd.DataFrame | None:
-    """Read and check one Episodes file; ``None`` when the file cannot be used.
+    """Read and check one Episodes file (CSV, or the EPISODE elements of an SSDA903 XML);
+    ``None`` when the file cannot be used.
 
     Adds ``placement_group`` from ``mapping``.
     """
     required = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE"]
+    table, names = read_xml_table(source, report) if source.suffix == "xml" else (None, None)
+    if source.suffix == "xml" and table is None:
+        return None
     frame = read_source(
-        source, EPISODE_LABELS, [*required, "PLACE_PROVIDER", "DEC", "REC"], key, report
+        source,
+        EPISODE_LABELS,
+        [*required, "PLACE_PROVIDER", "DEC", "REC"],
+        key,
+        report,
+        frame=table,
+        names=names,
     )
     if frame is None:
         return None

@@ -22,7 +22,16 @@ from care_demand.data.council import (
     CouncilData,
 )
 from care_demand.data.early_help import read_early_help
-from care_demand.data.io import CIN, EARLY_HELP, EPISODES, HEADER, SourceFile, discover, fingerprint
+from care_demand.data.io import (
+    CIN,
+    EARLY_HELP,
+    EPISODES,
+    HEADER,
+    UASC,
+    SourceFile,
+    discover,
+    fingerprint,
+)
 from care_demand.data.placements import MappingError, PlacementMapping, load_placement_mapping
 from care_demand.data.problems import (
     BAD_COL,
@@ -44,6 +53,7 @@ from care_demand.data.ssda903 import (
     read_episodes,
     read_header,
 )
+from care_demand.data.uasc import merge_uasc, read_uasc
 
 __all__ = ["CheckResult", "check_folder", "validate_folder"]
 
@@ -95,9 +105,10 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         return CheckResult(report, None, dropped)
 
     sources = discover(folder, report)
-    report.files = [s.name for s in sources]
+    report.files = list(dict.fromkeys(s.name for s in sources))  # an XML holds several tables
     order = {s.name: i for i, s in enumerate(sorted(sources, key=lambda s: (s.year or 0, s.name)))}
     tables: dict[str, list[pd.DataFrame]] = {HEADER: [], EPISODES: [], CIN: [], EARLY_HELP: []}
+    tables[UASC] = []
     for source in sources:
         before = len(report.problems)
         try:
@@ -138,6 +149,9 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     header_children = _all_children(tables[HEADER])
     headers = drop_bad(headers, dropped) if headers is not None else None
     header = latest_header(headers) if headers is not None else _empty_header()
+    # UASC flag and table (uasc.py): adds header["uasc"], header["uasc_ceased"].
+    uasc_rows = _concat(tables[UASC], dropped) if any(s.kind == UASC for s in sources) else None
+    header, uasc_supplied = merge_uasc(header, headers, uasc_rows, report)
 
     check_carried_forward(report, tables[EPISODES])
     episodes = _concat(tables[EPISODES], dropped)
@@ -183,6 +197,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         window_end=window_end,
         fingerprint=fingerprint(sources, extra),
         dropped=dict(sorted(dropped.items())),
+        uasc_supplied=uasc_supplied,
     )
     return CheckResult(report, data, dropped)
 
@@ -205,6 +220,8 @@ def _read(
         return read_episodes(source, key, mapping, report)
     if source.kind == CIN:
         return read_cin(source, key, report)
+    if source.kind == UASC:
+        return read_uasc(source, key, report)
     return read_early_help(source, key, report)
 
 
@@ -302,6 +319,8 @@ def _output(frame: pd.DataFrame, columns: tuple[str, ...], sort: list[str]) -> p
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].astype("datetime64[ns]")
+        elif column == "uasc":
+            out[column] = out[column].astype(bool)
         elif column in ("referral_nfa", "icpc_not_required"):
             out[column] = out[column].astype("boolean")
         else:

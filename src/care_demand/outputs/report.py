@@ -137,6 +137,7 @@ _ARRIVAL_LABELS = {
     "referral": "Referrals to children's social care",
     "early_help_request": "Early-help requests",
     "care_entry": "Entries to care from outside services",
+    "care_entry_uasc": "Entries to care: of which UASC",
 }
 _KEY_MEASURES = {
     "children_in_care": "Children in care",

@@ -19,7 +19,7 @@ from care_demand.outputs.disclosure import (
     suppress_stocks,
 )
 
-__all__ = ["STATE_LABELS", "DataSummary", "summarise_history"]
+__all__ = ["STATE_LABELS", "UASC_ENTRY", "UASC_GROUP", "DataSummary", "summarise_history"]
 
 # How each state is named in tables and reports.
 STATE_LABELS = {
@@ -30,10 +30,17 @@ STATE_LABELS = {
     vocab.CARE: "Children in care",
     vocab.CARE_LEAVER: "Care leavers (18-20)",
 }
+# Unaccompanied asylum-seeking children, counted apart when the returns say who they are:
+# in stocks_31_march.csv a row of state ``care`` with this ``placement_group`` (a subset of
+# the children in care, not one of the placement groups that add up to the total) ...
+UASC_GROUP = "uasc"
+# ... and in arrivals_by_year.csv this ``kind`` (a subset of ``care_entry``).
+UASC_ENTRY = "care_entry_uasc"
 _ARRIVAL_LABELS = {
     "referral": "Referrals to children's social care",
     "early_help_request": "Early-help requests",
     "care_entry": "Entries to care",
+    UASC_ENTRY: "Entries to care: of which UASC",
 }
 
 
@@ -43,8 +50,12 @@ class DataSummary:
 
     Attributes:
         stocks: tidy counts at each 31 March: ``date``, ``state``, ``placement_group``
-            (``all`` for the state total), ``children``.
-        arrivals: ``financial_year`` (e.g. ``2021/22``), ``kind``, ``arrivals``.
+            (``all`` for the state total), ``children``; when the returns hold UASC
+            information, also state ``care`` with placement group ``uasc``: the children in
+            care who are unaccompanied asylum-seeking children on that date.
+        arrivals: ``financial_year`` (e.g. ``2021/22``), ``kind``, ``arrivals``; with UASC
+            information, kind ``care_entry_uasc`` counts the entries to care of UASC (every
+            financial year of the window, zeros included).
         markdown: the summary page with small counts suppressed.
     """
 
@@ -78,6 +89,11 @@ def _stocks(history: EventHistory, dates: list[pd.Timestamp]) -> pd.DataFrame:
         by_group = history.stock(date, by=("state", "placement_group"))
         for group in vocab.PLACEMENT_GROUPS:
             rows.append((date, vocab.CARE, group, int(by_group.get((vocab.CARE, group), 0))))
+        if history.uasc_supplied:
+            care = history.open_on(date)
+            care = care.loc[care["state"] == vocab.CARE, "child_id"]
+            uasc = int(history.uasc_on(care.reset_index(drop=True), date).sum())
+            rows.append((date, vocab.CARE, UASC_GROUP, uasc))
     return pd.DataFrame(rows, columns=["date", "state", "placement_group", "children"])
 
 
@@ -92,6 +108,16 @@ def _arrivals(history: EventHistory) -> pd.DataFrame:
         .rename("arrivals")
         .reset_index()
     )
+    if history.uasc_supplied:
+        entries = arrivals.loc[arrivals["kind"] == "care_entry"].reset_index(drop=True)
+        uasc = entries.loc[history.uasc_on(entries["child_id"], entries["date"])]
+        window = pd.Series(pd.date_range(history.window_start, history.window_end, freq="MS"))
+        years = pd.Index(financial_year(window).unique(), name="financial_year")
+        counts = financial_year(uasc["date"]).value_counts().reindex(years, fill_value=0)
+        extra = pd.DataFrame(
+            {"financial_year": years, "kind": UASC_ENTRY, "arrivals": counts.to_numpy()}
+        )
+        table = pd.concat([table, extra], ignore_index=True)
     return table.sort_values(["kind", "financial_year"], ignore_index=True)
 
 
@@ -104,6 +130,40 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def _uasc_section(
+    history: EventHistory, published: pd.DataFrame, arrivals: pd.DataFrame, rule: DisclosureRule
+) -> list[str]:
+    """The markdown section on unaccompanied asylum-seeking children (published counts)."""
+    lines = ["## Unaccompanied asylum-seeking children (UASC)", ""]
+    if not history.uasc_supplied:
+        return [
+            *lines,
+            "No UASC information in the returns (no UASC table or Header UASC flag), so UASC "
+            "are not counted separately.",
+            "",
+        ]
+    lines += [
+        "Children recorded as UASC, counted while their UASC status lasts (up to the date it "
+        "ceased, DUC). They are also counted in the tables above.",
+        "",
+    ]
+    stock = published[
+        (published["state"] == vocab.CARE) & (published["placement_group"] == UASC_GROUP)
+    ]
+    row = {"": "UASC in care"} | {
+        f"{d:%d %b %Y}": v for d, v in zip(stock["date"], stock["children"], strict=True)
+    }
+    lines += [_markdown_table(pd.DataFrame([row])), ""]
+    entries = suppress_arrivals(arrivals, rule) if not arrivals.empty else arrivals
+    entries = entries[entries["kind"] == UASC_ENTRY] if not entries.empty else entries
+    if len(entries):
+        row = {"": "Entries to care of UASC"} | dict(
+            zip(entries["financial_year"], entries["arrivals"], strict=True)
+        )
+        lines += [_markdown_table(pd.DataFrame([row])), ""]
+    return lines
 
 
 def summarise_history(
@@ -185,9 +245,5 @@ def summarise_history(
         arr_wide = arr.pivot(index="kind", columns="financial_year", values="arrivals")
         arr_wide = arr_wide.fillna("0").reset_index().rename(columns={"kind": "Arrival"})
         lines.append(_markdown_table(arr_wide))
-    lines += [
-        "",
-        rule.describe(),
-        "",
-    ]
+    lines += ["", *_uasc_section(history, published, arrivals, rule), rule.describe(), ""]
     return DataSummary(stocks=stocks, arrivals=arrivals, markdown="\n".join(lines))
