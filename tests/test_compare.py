@@ -128,3 +128,57 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     book = load_workbook(sweep / "comparison/finance_workbook.xlsx", read_only=True)
     costs = list(book["Costs by line and year"].values)
     assert {row[0] for row in costs[1:]} == {"baseline", "demand_surge", "same"}
+
+
+def _multirun(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "care_demand.cli", "-m", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_a_multirun_with_an_empty_cache_calibrates_once_before_its_scenarios(
+    tmp_path: Path,
+) -> None:
+    cache, sweep = tmp_path / "cache", tmp_path / "sweep"
+    done = _multirun(
+        "scenario=baseline,harbour_expansion",
+        "simulation.replicates=2",
+        "simulation.horizon_months=3",
+        # A short chain: the test is about where the sampling happens, not its quality.
+        "calibration.hazards.sampler.draws=100",
+        "calibration.hazards.sampler.tune=100",
+        "calibration.hazards.checks.on_failure=warn",
+        f"calibration.cache_dir={cache}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Calibrating the transition hazards once for the scenarios" in done.stdout
+    assert len(list(cache.glob("hazards_*.nc"))) == 1
+    folders = sorted(p for p in sweep.iterdir() if (p / "status.json").is_file())
+    assert [p.name for p in folders] == ["0_baseline", "1_harbour_expansion"]
+    for folder in folders:  # no scenario sampled: each read the posterior from the cache
+        diagnostics = json.loads((folder / "calibration/diagnostics.json").read_text())
+        assert diagnostics["from_cache"] is True
+        assert (folder / "report.html").is_file()
+    assert (sweep / "comparison/report.html").is_file()
+
+
+def test_a_multirun_in_which_every_scenario_fails_says_so_and_exits_non_zero(
+    tmp_path: Path,
+) -> None:
+    sweep = tmp_path / "sweep"
+    done = _multirun(
+        "scenario=baseline,transformation",
+        f"data.path={tmp_path / 'no-such-folder'}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    failures = [ln for ln in done.stderr.splitlines() if ln.startswith("care-demand: scenario ")]
+    assert len(failures) == 2
+    assert all("no such folder" in line for line in failures)
+    assert "no scenario finished, so there is nothing to compare" in done.stderr
+    assert "nothing to compare" in (sweep / "comparison/comparison.md").read_text()
+    assert (sweep / "comparison/report.html").is_file()
+    failed = json.loads((sweep / "comparison/failed_scenarios.json").read_text())
+    assert set(failed) == {"baseline", "transformation"}

@@ -197,6 +197,15 @@ class Multirun(_Callback):  # type: ignore[misc]
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Write the comparison into the sweep folder; exit with status 1 if a run failed."""
-        status = summarise_multirun(config)
+        try:
+            status = summarise_multirun(config)
+        except Exception as exc:  # Hydra would turn it into a warning and exit 0
+            log.debug("The comparison failed", exc_info=True)
+            print(
+                f"care-demand: the scenarios ran, but their comparison could not be written: "
+                f"{type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            status = 1
         if status:
             sys.exit(status)

@@ -135,10 +135,16 @@ def _targets(years: Sequence[str], costs: CostConfig) -> tuple[pd.Series, pd.Ser
     first = fy_start_year(target.start_year)
     by_start = {first + i: float(amount) for i, amount in enumerate(target.annual)}
     annual = pd.Series({y: by_start.get(fy_start_year(y), np.nan) for y in years}, dtype=float)
-    cumulative = annual.fillna(0.0).cumsum()
-    seen = annual.notna().cumsum() > 0
-    cumulative[~seen] = np.nan
+    # No cumulative target before the first year that has one.
+    cumulative = annual.fillna(0.0).cumsum().where(annual.notna().cumsum() > 0)
     return annual, cumulative
+
+
+def _fill(out: pd.DataFrame, rows: pd.Series, column: str, by_year: pd.Series) -> None:
+    """Set ``column`` of ``rows`` from a value per financial year (a projection shorter than a
+    financial year has no such rows)."""
+    if rows.any():
+        out.loc[rows, column] = out.loc[rows, "financial_year"].map(by_year).astype(float)
 
 
 def savings(
@@ -185,8 +191,8 @@ def savings(
     out["target"] = np.nan
     saving_rows = is_total & (out["measure"] == "saving")
     cum_rows = is_total & (out["measure"] == "cumulative_saving")
-    out.loc[saving_rows, "target"] = out.loc[saving_rows, "financial_year"].map(annual)
-    out.loc[cum_rows, "target"] = out.loc[cum_rows, "financial_year"].map(cumulative)
+    _fill(out, saving_rows, "target", annual)
+    _fill(out, cum_rows, "target", cumulative)
     meets_annual = {
         year: float((group["saving"] >= annual[year]).mean())
         for year, group in total.groupby("financial_year")
@@ -198,10 +204,8 @@ def savings(
         if pd.notna(cumulative[year])
     }
     out["p_meets_target"] = np.nan
-    out.loc[saving_rows, "p_meets_target"] = out.loc[saving_rows, "financial_year"].map(
-        meets_annual
-    )
-    out.loc[cum_rows, "p_meets_target"] = out.loc[cum_rows, "financial_year"].map(meets_cumulative)
+    _fill(out, saving_rows, "p_meets_target", pd.Series(meets_annual, dtype=float))
+    _fill(out, cum_rows, "p_meets_target", pd.Series(meets_cumulative, dtype=float))
     # Within a year: the total's saving, cumulative saving and NPV, then each line's saving.
     out = order_rows(out)
     columns = [*keys, "measure", "p10", "p50", "p90", "mean", "target", "p_meets_target"]
