@@ -12,7 +12,14 @@ from collections.abc import Collection
 import pandas as pd
 
 from care_demand.data.io import SourceFile, parse_bool, parse_dates, read_csv_text, select_columns
-from care_demand.data.problems import BAD_COL, LINE_COL, ValidationReport, flag, raw_col
+from care_demand.data.problems import (
+    BAD_COL,
+    FILE_COL,
+    LINE_COL,
+    ValidationReport,
+    flag,
+    raw_col,
+)
 from care_demand.data.pseudonymise import pseudonymise
 
 __all__ = [
@@ -60,7 +67,7 @@ def read_source(
     names the id column. Returns ``None`` when the file cannot be used.
     """
     if frame is None:
-        frame, names = read_csv_text(source, report)
+        frame, names = read_csv_text(source, report, required)
         if frame is None:
             return None
     file_cols = [c for c in frame.columns if c.startswith("~")]
@@ -140,11 +147,19 @@ def check_codes(
     lower: bool = False,
 ) -> pd.Series:
     """Normalise the case of codes in ``label`` into ``frame[name]`` (``<NA>`` for blank) and
-    report codes not in ``valid`` (``unknown_code``). Returns the mask of valid codes."""
+    report codes not in ``valid`` (``unknown_code``). Returns the mask of valid codes.
+
+    Valid codes written in another case (``p1`` for ``P1``) are counted as the repair
+    ``code_case``, per file.
+    """
     raw = text(frame, label)
     codes = raw.str.lower() if lower else raw.str.upper()
     frame[name] = codes.replace("", pd.NA).astype("string")
     ok = codes.isin(list(valid))
+    recased = ok & (codes != raw) & usable(frame)
+    if recased.any():
+        for file, n in frame.loc[recased, FILE_COL].value_counts(sort=False).items():
+            report.add_repair(str(file), "code_case", int(n))
     listed = (
         ", ".join(sorted(valid))
         if len(valid) <= _MAX_CODES_LISTED

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from care_demand.data.problems import empty_dropped_rows
+
 __all__ = ["CouncilData"]
 
 # Column order of each table (documented in docs/input_formats.md, renamed to snake_case).
@@ -61,6 +63,16 @@ class CouncilData:
         window_end: 31 March of the latest SSDA903 collection year.
         fingerprint: SHA-256 of the input files' bytes (names and contents), for caching.
         dropped: rows dropped in lenient mode, per rule name (empty when none were dropped).
+        dropped_open: of those, the SSDA903 episodes with DEC blank (open, so counting in
+            the caseload) that were lost, per rule: an episode dropped from one return but
+            read from another is not counted. Empty when none was lost.
+        dropped_rows: one row per dropped row: ``file``, ``line`` (``<NA>`` for a file
+            that could not be read at all), ``rule``, ``child_id`` (pseudonymous),
+            ``open_episode`` (DEC blank; ``<NA>`` for rows of other tables), ``rows`` (1, or
+            the lines of an unreadable file) and ``kept_from_other_return``.
+        repairs: values read in their one clear meaning, per rule (e.g.
+            ``rec_on_open_episode``: REC given on an open episode, ignored); see
+            ``problems.REPAIRS``. Empty when nothing was repaired.
     """
 
     header: pd.DataFrame
@@ -71,6 +83,14 @@ class CouncilData:
     window_end: pd.Timestamp
     fingerprint: str
     dropped: dict[str, int] = field(default_factory=dict)
+    dropped_open: dict[str, int] = field(default_factory=dict)
+    dropped_rows: pd.DataFrame = field(default_factory=empty_dropped_rows)
+    repairs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dropped_open_total(self) -> int:
+        """Number of open episodes (DEC blank) lost in lenient mode."""
+        return sum(self.dropped_open.values())
 
     @property
     def mode(self) -> str:
