@@ -59,15 +59,22 @@ def read_source(
     report: ValidationReport,
     frame: pd.DataFrame | None = None,
     names: list[str] | None = None,
+    needs_value: list[str] | None = None,
 ) -> pd.DataFrame | None:
     """Read one CSV (or take an already-read ``frame``), report exact duplicate rows and
     missing columns, keep the columns in ``labels`` and pseudonymise the child id.
 
     ``labels`` maps snake_case names to the column names in the file; its ``child_id`` entry
     names the id column. Returns ``None`` when the file cannot be used.
+
+    ``needs_value`` (default: ``required``) are the columns that may never be blank: a line
+    ending before one of them is a ``short_row``; a line ending after them is read with its
+    last columns blank (see :func:`~care_demand.data.io.read_csv_text`).
     """
     if frame is None:
-        frame, names = read_csv_text(source, report, required)
+        frame, names = read_csv_text(
+            source, report, required if needs_value is None else needs_value
+        )
         if frame is None:
             return None
     file_cols = [c for c in frame.columns if c.startswith("~")]

@@ -624,7 +624,8 @@ def read_csv_text(
     Lines that are entirely blank are skipped; line numbers count the header as line 1.
 
     A line with fewer fields than the first line is reported once as ``short_row`` when it
-    lacks one of the ``required`` columns (matched case-insensitively) or is the file's
+    lacks one of the ``required`` columns (those never blank, matched case-insensitively)
+    or is the file's
     last line with no line end (a file cut short); otherwise the missing trailing fields
     are read as blank (spreadsheets leave out trailing empty cells), a repair counted as
     ``missing_trailing_fields``. A line with more fields than the first is ``long_row``.

@@ -84,7 +84,12 @@ def read_episodes(
     """
     required = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE"]
     frame = read_source(
-        source, EPISODE_LABELS, [*required, "PLACE_PROVIDER", "DEC", "REC"], key, report
+        source,
+        EPISODE_LABELS,
+        [*required, "PLACE_PROVIDER", "DEC", "REC"],
+        key,
+        report,
+        needs_value=required,
     )
     if frame is None:
         return None
