@@ -676,7 +676,13 @@ def read_csv_text(
                 None,
                 None,
                 "unreadable_file",
-                f"not a readable CSV file ({exc}: a quoted value is never closed)",
+                "not a readable CSV file ("
+                + (
+                    "a quoted value is never closed"
+                    if "unexpected end of data" in str(exc)
+                    else str(exc)
+                )
+                + ")",
             )
         )
         return None, []
