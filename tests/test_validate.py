@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from care_demand.config import DataConfig
-from care_demand.data.problems import ERROR, RULES, WARNING, Problem, ValidationReport
+from care_demand.data.problems import (
+    ERROR,
+    REPAIR,
+    RULES,
+    WARNING,
+    Problem,
+    ValidationReport,
+)
 from care_demand.data.validate import validate_folder
 
 KEY_ENV = "CARE_DEMAND_TEST_PSEUDONYM_KEY"
@@ -280,7 +287,10 @@ def test_codes_are_case_insensitive(tmp_path: Path) -> None:
         tmp_path,
         plus("ssda903/episodes_2021.csv", "RAWID002,01/01/2021,s,c1,n1,u4,pr1,05/01/2021,e4a,,,,"),
     )
-    assert report.problems == [], report.format()
+    assert report.ok and not report.warnings, report.format()
+    # Each code read in upper case is counted as a repair of the file.
+    assert report.repairs == {"code_case": 6}
+    assert report.repair_counts == {("ssda903/episodes_2021.csv", "code_case"): 6}
 
 
 def test_unmapped_placement(tmp_path: Path) -> None:
@@ -321,16 +331,22 @@ def test_missing_provider(tmp_path: Path) -> None:
     assert "U4" in problem.message
 
 
-def test_rec_without_dec_and_dec_without_rec(tmp_path: Path) -> None:
+def test_rec_without_dec_is_repaired_and_dec_without_rec_is_an_error(tmp_path: Path) -> None:
     report = check(
         tmp_path,
         plus(
             "ssda903/episodes_2021.csv",
             "RAWID002,01/01/2021,S,C1,N1,U4,PR1,,E4A,,,,",
             "RAWID004,01/01/2021,S,C1,N1,U4,PR1,02/01/2021,,,,,",
+            "RAWID005,01/02/2021,S,C1,N1,U4,PR1,,X1,,,,",
         ),
     )
-    assert one(report, "reason_without_end").row == 6
+    # REC on an open episode has one meaning (the episode is open): ignored and counted.
+    assert only(report, "reason_without_end") == []
+    assert report.repairs == {"rec_on_open_episode": 2}
+    repair = one(report, "rec_on_open_episode")
+    assert repair.severity == REPAIR and repair.file == "ssda903/episodes_2021.csv"
+    assert "REC given on 2 open episode(s)" in repair.message
     assert one(report, "end_without_reason").row == 7
 
 
@@ -512,14 +528,15 @@ def test_layout_problems(tmp_path: Path) -> None:
             "ssda903/episodes_2024.csv": "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC\n"
             "RAWID001,01/06/2023,S,V2,N4,U4,PR1,,\n",
             "header_2021.csv": BASE["ssda903/header_2021.csv"],
-            "ssda903/episodes.csv": BASE["ssda903/episodes_2021.csv"],
+            "other/header.csv": BASE["ssda903/header_2021.csv"],
         },
     )
     report = validate_folder(folder, config())
     assert one(report, "missing_file").file == "ssda903/episodes_2022.csv"
     assert one(report, "missing_year").value == "2023"
     assert one(report, "duplicate_file").file in {"header_2021.csv", "ssda903/header_2021.csv"}
-    assert one(report, "unknown_year").file == "ssda903/episodes.csv"
+    # A Header file with no year in its name or folder and no Episodes file beside it.
+    assert one(report, "unknown_year").file == "other/header.csv"
 
 
 def test_no_ssda903_files(tmp_path: Path) -> None:

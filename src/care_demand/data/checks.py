@@ -12,7 +12,14 @@ from collections.abc import Collection
 import pandas as pd
 
 from care_demand.data.io import SourceFile, parse_bool, parse_dates, read_csv_text, select_columns
-from care_demand.data.problems import BAD_COL, LINE_COL, ValidationReport, flag, raw_col
+from care_demand.data.problems import (
+    BAD_COL,
+    FILE_COL,
+    LINE_COL,
+    ValidationReport,
+    flag,
+    raw_col,
+)
 from care_demand.data.pseudonymise import pseudonymise
 
 __all__ = [
@@ -52,15 +59,22 @@ def read_source(
     report: ValidationReport,
     frame: pd.DataFrame | None = None,
     names: list[str] | None = None,
+    needs_value: list[str] | None = None,
 ) -> pd.DataFrame | None:
     """Read one CSV (or take an already-read ``frame``), report exact duplicate rows and
     missing columns, keep the columns in ``labels`` and pseudonymise the child id.
 
     ``labels`` maps snake_case names to the column names in the file; its ``child_id`` entry
     names the id column. Returns ``None`` when the file cannot be used.
+
+    ``needs_value`` (default: ``required``) are the columns that may never be blank: a line
+    ending before one of them is a ``short_row``; a line ending after them is read with its
+    last columns blank (see :func:`~care_demand.data.io.read_csv_text`).
     """
     if frame is None:
-        frame, names = read_csv_text(source, report)
+        frame, names = read_csv_text(
+            source, report, required if needs_value is None else needs_value
+        )
         if frame is None:
             return None
     file_cols = [c for c in frame.columns if c.startswith("~")]
@@ -140,11 +154,19 @@ def check_codes(
     lower: bool = False,
 ) -> pd.Series:
     """Normalise the case of codes in ``label`` into ``frame[name]`` (``<NA>`` for blank) and
-    report codes not in ``valid`` (``unknown_code``). Returns the mask of valid codes."""
+    report codes not in ``valid`` (``unknown_code``). Returns the mask of valid codes.
+
+    Valid codes written in another case (``p1`` for ``P1``) are counted as the repair
+    ``code_case``, per file.
+    """
     raw = text(frame, label)
     codes = raw.str.lower() if lower else raw.str.upper()
     frame[name] = codes.replace("", pd.NA).astype("string")
     ok = codes.isin(list(valid))
+    recased = ok & (codes != raw) & usable(frame)
+    if recased.any():
+        for file, n in frame.loc[recased, FILE_COL].value_counts(sort=False).items():
+            report.add_repair(str(file), "code_case", int(n))
     listed = (
         ", ".join(sorted(valid))
         if len(valid) <= _MAX_CODES_LISTED

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from care_demand.data.problems import empty_dropped_rows
+
 __all__ = ["CouncilData"]
 
 # Column order of each table (documented in docs/input_formats.md, renamed to snake_case).
@@ -67,6 +69,16 @@ class CouncilData:
         dropped: rows dropped in lenient mode, per rule name (empty when none were dropped).
         uasc_supplied: whether the returns hold any UASC information (a UASC table, even an
             empty one, or a non-blank Header ``UASC`` flag).
+        dropped_open: of those, the SSDA903 episodes with DEC blank (open, so counting in
+            the caseload) that were lost, per rule: an episode dropped from one return but
+            read from another is not counted. Empty when none was lost.
+        dropped_rows: one row per dropped row: ``file``, ``line`` (``<NA>`` for a file
+            that could not be read at all), ``rule``, ``child_id`` (pseudonymous),
+            ``open_episode`` (DEC blank; ``<NA>`` for rows of other tables), ``rows`` (1, or
+            the lines of an unreadable file) and ``kept_from_other_return``.
+        repairs: values read in their one clear meaning, per rule (e.g.
+            ``rec_on_open_episode``: REC given on an open episode, ignored); see
+            ``problems.REPAIRS``. Empty when nothing was repaired.
     """
 
     header: pd.DataFrame
@@ -78,6 +90,14 @@ class CouncilData:
     fingerprint: str
     dropped: dict[str, int] = field(default_factory=dict)
     uasc_supplied: bool = False
+    dropped_open: dict[str, int] = field(default_factory=dict)
+    dropped_rows: pd.DataFrame = field(default_factory=empty_dropped_rows)
+    repairs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dropped_open_total(self) -> int:
+        """Number of open episodes (DEC blank) lost in lenient mode."""
+        return sum(self.dropped_open.values())
 
     @property
     def mode(self) -> str:

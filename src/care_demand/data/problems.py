@@ -8,10 +8,25 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["ERROR", "RULES", "WARNING", "InvalidDataError", "Problem", "ValidationReport"]
+__all__ = [
+    "ERROR",
+    "INFO",
+    "REPAIR",
+    "REPAIRS",
+    "RULES",
+    "WARNING",
+    "InvalidDataError",
+    "Problem",
+    "ValidationReport",
+]
 
 ERROR = "error"
 WARNING = "warning"
+# A value with one clear meaning that was read in that meaning (counted per file and rule).
+REPAIR = "repair"
+# A note about the folder that needs no action (a table present but not used, a file that is
+# not an input).
+INFO = "info"
 
 # Every rule the checks report, with what it means.
 RULES: dict[str, str] = {
@@ -19,6 +34,11 @@ RULES: dict[str, str] = {
     "folder_not_found": "the data folder does not exist",
     "no_ssda903": "no SSDA903 Header or Episodes files in the folder",
     "unknown_year": "an SSDA903 file whose collection year cannot be told from its name",
+    "year_from_data": "(warning) the collection year in a file's name disagrees with the "
+    "dates inside it, or the name has none: the dates decide",
+    "not_used": "(info) a table of the SSDA903 return this package does not use (reviews, "
+    "OC2, OC3, missing, adoption, previous permanence, ...)",
+    "not_recognised": "(info) a file that is none of the inputs: listed, not read",
     "duplicate_file": "two SSDA903 files of one kind for the same year",
     "missing_file": "a year with a Header file but no Episodes file, or the reverse",
     "missing_year": "a year missing between the first and last SSDA903 years",
@@ -30,6 +50,8 @@ RULES: dict[str, str] = {
     "pseudonym_key": "the pseudonymisation key cannot be read or created",
     "no_usable_episodes": "no SSDA903 episode is left to use",
     # one row
+    "short_row": "a line with fewer fields than the first line (a truncated file)",
+    "long_row": "a line with more fields than the first line",
     "duplicate_row": "an exact copy of an earlier row in the same file",
     "missing_value": "a required value is blank",
     "bad_date": "a date not written dd/mm/YYYY or YYYY-MM-DD, or not a real date",
@@ -55,7 +77,28 @@ RULES: dict[str, str] = {
     "uasc_not_in_header": "(warning) a child in a UASC table with no usable Header row",
     "open_not_in_next_return": "(warning) an episode open at 31 March that the next return "
     "does not mention",
+    # values with one clear meaning, read in that meaning and counted (severity "repair")
+    "rec_on_open_episode": "(repair) REC given on an open episode (DEC blank): REC is ignored",
+    "code_case": "(repair) a code written in the wrong case (p1, e11) is read as the code",
+    "padded_cell": "(repair) spaces around a value are removed",
+    "extra_blank_fields": "(repair) empty fields after the last column (trailing commas) are "
+    "ignored",
+    "missing_trailing_fields": "(repair) a line ending before its last columns, none of them "
+    "required, is read with those columns blank (spreadsheets leave out trailing empty cells)",
 }
+
+# What each repair did, for the report: formatted with the number of values repaired.
+REPAIRS: dict[str, str] = {
+    "rec_on_open_episode": "repaired: REC given on {n} open episode(s) (no DEC) was ignored",
+    "code_case": "repaired: {n} code(s) not in upper case (e.g. p1, e11) read as the code",
+    "padded_cell": "repaired: spaces around {n} value(s) removed",
+    "extra_blank_fields": "repaired: empty fields after the last column ignored on {n} line(s)",
+    "missing_trailing_fields": "repaired: {n} line(s) ending before the last columns (none "
+    "required) read with those columns blank",
+}
+
+# Rules that make a whole line unusable: other checks do not report the same line again.
+WHOLE_ROW_RULES = frozenset({"short_row", "long_row"})
 
 # Longest value shown in a report; longer values are cut with an ellipsis.
 _MAX_VALUE_CHARS = 40
@@ -73,7 +116,9 @@ class Problem:
         value: the offending value as text; child ids are shown pseudonymised.
         rule: a short snake_case rule id, e.g. ``"bad_date"``.
         message: what is wrong, in plain words.
-        severity: ``"error"`` (the row cannot be used) or ``"warning"`` (suspicious, kept).
+        severity: ``"error"`` (the row cannot be used), ``"warning"`` (suspicious, kept),
+            ``"repair"`` (values with one clear meaning read in that meaning; the message
+            gives how many) or ``"info"`` (a note, e.g. a file present but not used).
     """
 
     file: str
@@ -93,15 +138,46 @@ class ValidationReport:
         problems: the problems, in the order they were found.
         files: the files that were checked (relative names).
         folder: the folder checked, for the report's title.
+        repair_counts: values repaired, per (file, rule); :attr:`repairs` sums them per rule.
     """
 
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     folder: str = ""
+    repair_counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, problem: Problem) -> None:
         """Append one problem."""
         self.problems.append(problem)
+
+    def add_repair(self, file: str, rule: str, count: int) -> None:
+        """Count ``count`` values of ``file`` repaired under ``rule`` (a key of ``REPAIRS``).
+
+        The report holds one entry per file and rule, whose message gives the running count.
+        """
+        if count <= 0:
+            return
+        key = (file, rule)
+        total = self.repair_counts.get(key, 0) + int(count)
+        entry = Problem(file, None, None, None, rule, REPAIRS[rule].format(n=total), REPAIR)
+        if key in self.repair_counts:
+            index = next(
+                i
+                for i, p in enumerate(self.problems)
+                if p.severity == REPAIR and (p.file, p.rule) == key
+            )
+            self.problems[index] = entry
+        else:
+            self.problems.append(entry)
+        self.repair_counts[key] = total
+
+    @property
+    def repairs(self) -> dict[str, int]:
+        """Values repaired per rule over all files (empty when nothing was repaired)."""
+        totals: dict[str, int] = {}
+        for (_, rule), n in self.repair_counts.items():
+            totals[rule] = totals.get(rule, 0) + n
+        return dict(sorted(totals.items()))
 
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.problems)
@@ -115,6 +191,11 @@ class ValidationReport:
     def warnings(self) -> list[Problem]:
         """Problems with severity ``"warning"``."""
         return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def notes(self) -> list[Problem]:
+        """Entries with severity ``"info"`` (files present but not used or not recognised)."""
+        return [p for p in self.problems if p.severity == INFO]
 
     @property
     def ok(self) -> bool:
@@ -143,14 +224,27 @@ class ValidationReport:
         return frame
 
     def format(self) -> str:
-        """Readable text: a table of problems per file, then the number of problems per rule."""
+        """Readable text: a table of problems per file (repairs with their counts), the files
+        present but not read, the number of problems per rule and of values repaired."""
         title = f"Validation of {self.folder}" if self.folder else "Validation"
         if not self.problems:
             return f"{title}: no problems found in {len(self.files)} file(s)."
+        if all(p.severity == INFO for p in self.problems):
+            lines = [f"{title}: no problems found in {len(self.files)} file(s)."]
+            lines += ["", f"Files present but not read ({len(self.notes)}):"]
+            width = max(len(p.file) for p in self.notes)
+            lines += [f"  {p.file.ljust(width)}  {p.message}" for p in self.notes]
+            return "\n".join(lines)
         n_err, n_warn = len(self.errors), len(self.warnings)
-        files = list(dict.fromkeys(p.file for p in self.problems))
+        listed = [p for p in self.problems if p.severity != INFO]
+        files = list(dict.fromkeys(p.file for p in listed))
+        extra = ""
+        if self.repairs:
+            extra += f", {sum(self.repairs.values())} value(s) repaired"
+        if self.notes:
+            extra += f", {len(self.notes)} note(s)"
         lines = [
-            f"{title}: {n_err} error(s) and {n_warn} warning(s) in {len(files)} file(s)"
+            f"{title}: {n_err} error(s) and {n_warn} warning(s){extra} in {len(files)} file(s)"
             f" ({len(self.files)} checked).",
         ]
         head = ("row", "column", "value", "rule", "severity", "what is wrong")
@@ -165,7 +259,7 @@ class ValidationReport:
                     p.message,
                 )
                 for p in sorted(
-                    (p for p in self.problems if p.file == name),
+                    (p for p in listed if p.file == name),
                     key=lambda p: -1 if p.row is None else p.row,
                 )
             ]
@@ -174,10 +268,21 @@ class ValidationReport:
             for cells in [head, *rows]:
                 left = "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=False))
                 lines.append(f"  {left}  {cells[-1]}")
-        lines += ["", "Problems per rule:"]
-        counts = self.counts()
-        width = max(len(rule) for rule in counts)
-        lines += [f"  {rule.ljust(width)}  {n}" for rule, n in counts.items()]
+        if self.notes:
+            lines += ["", f"Files present but not read ({len(self.notes)}):"]
+            width = max(len(p.file) for p in self.notes)
+            lines += [f"  {p.file.ljust(width)}  {p.message}" for p in self.notes]
+        counts = dict(
+            Counter(p.rule for p in self.problems if p.severity not in (REPAIR, INFO)).most_common()
+        )
+        if counts:
+            lines += ["", "Problems per rule:"]
+            width = max(len(rule) for rule in counts)
+            lines += [f"  {rule.ljust(width)}  {n}" for rule, n in counts.items()]
+        if self.repairs:
+            lines += ["", "Values repaired per rule (read in their one clear meaning):"]
+            width = max(len(rule) for rule in self.repairs)
+            lines += [f"  {rule.ljust(width)}  {n}" for rule, n in self.repairs.items()]
         return "\n".join(lines)
 
 
@@ -232,6 +337,9 @@ def flag(
     a function of the flagged rows returning one text per row. Returns the number flagged.
     """
     mask = mask.fillna(False).astype(bool) if mask.dtype != bool else mask
+    if BAD_COL in frame.columns:
+        # A line already reported as a whole (e.g. too few fields) is not reported again.
+        mask = mask & ~frame[BAD_COL].isin(list(WHOLE_ROW_RULES))
     if not mask.any():
         return 0
     rows = frame.loc[mask]
@@ -251,10 +359,62 @@ def flag(
     return int(mask.sum())
 
 
-def drop_bad(frame: pd.DataFrame, dropped: dict[str, int]) -> pd.DataFrame:
-    """Remove rows marked bad, adding one count per row to ``dropped`` under its first rule."""
+# Columns of the table of dropped rows (``CouncilData.dropped_rows``).
+DROPPED_ROW_COLUMNS = ("file", "line", "rule", "child_id", "open_episode")
+
+
+def drop_bad(
+    frame: pd.DataFrame, dropped: dict[str, int], rows: list[pd.DataFrame] | None = None
+) -> pd.DataFrame:
+    """Remove rows marked bad, adding one count per row to ``dropped`` under its first rule.
+
+    When ``rows`` is given, a small table of the dropped rows is appended to it
+    (``DROPPED_ROW_COLUMNS``: file, line, rule, pseudonymous child id, and whether the row is
+    an SSDA903 episode with DEC blank; ``<NA>`` for rows of other tables).
+    """
     bad = frame[BAD_COL].notna()
     if bad.any():
         for rule, n in frame.loc[bad, BAD_COL].value_counts().items():
             dropped[str(rule)] = dropped.get(str(rule), 0) + int(n)
+        if rows is not None:
+            rows.append(dropped_table(frame.loc[bad]))
     return frame.loc[~bad]
+
+
+def dropped_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The file, line, rule, pseudonymous child id and open-episode flag of ``frame``'s rows."""
+    dec = raw_col("DEC")
+    if dec in frame.columns and raw_col("DECOM") in frame.columns:
+        open_ = (frame[dec] == "").astype("boolean")
+    else:
+        open_ = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    child = (
+        frame["child_id"] if "child_id" in frame.columns else pd.Series(pd.NA, index=frame.index)
+    )
+    table = pd.DataFrame(
+        {
+            "file": frame[FILE_COL].astype("string"),
+            "line": frame[LINE_COL].astype("Int64"),
+            "rule": frame[BAD_COL].astype("string"),
+            "child_id": child.astype("string"),
+            "open_episode": open_,
+        }
+    )
+    if "decom" in frame.columns:  # to tell an episode read from another return (not shown)
+        table["decom"] = frame["decom"]
+    return table.reset_index(drop=True)
+
+
+def empty_dropped_rows() -> pd.DataFrame:
+    """An empty table of dropped rows (``CouncilData.dropped_rows``) with its columns."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series(dtype="string"),
+            "line": pd.Series(dtype="Int64"),
+            "rule": pd.Series(dtype="string"),
+            "child_id": pd.Series(dtype="string"),
+            "open_episode": pd.Series(dtype="boolean"),
+            "rows": pd.Series(dtype="Int64"),
+            "kept_from_other_return": pd.Series(dtype="boolean"),
+        }
+    )

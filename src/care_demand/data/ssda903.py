@@ -21,7 +21,7 @@ from care_demand.data.codes import code_lists
 from care_demand.data.dates import add_years
 from care_demand.data.io import SourceFile
 from care_demand.data.placements import PlacementMapping
-from care_demand.data.problems import WARNING, ValidationReport, flag
+from care_demand.data.problems import WARNING, ValidationReport, flag, raw_col
 from care_demand.data.ssda903_xml import read_xml_table
 from care_demand.data.uasc import check_header_flag
 
@@ -104,9 +104,16 @@ def read_episodes(
         report,
         frame=table,
         names=names,
+        needs_value=required,
     )
     if frame is None:
         return None
+    # REC on an open episode (DEC blank) has one reading: the episode is open, so the REC is
+    # ignored (both public sample data sets write X1 there). A bad DEC is not blank.
+    rec_on_open = usable(frame) & (text(frame, "DEC") == "") & (text(frame, "REC") != "")
+    if rec_on_open.any():
+        report.add_repair(source.name, "rec_on_open_episode", int(rec_on_open.sum()))
+        frame.loc[rec_on_open, raw_col("REC")] = ""
     codes = code_lists()
     check_required(report, frame, required)
     check_dates(report, frame, "DECOM", "decom")

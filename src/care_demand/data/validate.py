@@ -35,11 +35,13 @@ from care_demand.data.io import (
 from care_demand.data.placements import MappingError, PlacementMapping, load_placement_mapping
 from care_demand.data.problems import (
     BAD_COL,
+    DROPPED_ROW_COLUMNS,
     FILE_COL,
     LINE_COL,
     Problem,
     ValidationReport,
     drop_bad,
+    empty_dropped_rows,
     flag,
     raw_col,
 )
@@ -90,6 +92,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     folder = _data_folder(path, config)
     report = ValidationReport(folder=str(folder))
     dropped: dict[str, int] = {}
+    dropped_rows: list[pd.DataFrame] = []
     if not folder.is_dir():
         report.add(Problem(str(folder), None, None, None, "folder_not_found", "no such folder"))
         return CheckResult(report, None, dropped)
@@ -110,6 +113,8 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     tables: dict[str, list[pd.DataFrame]] = {HEADER: [], EPISODES: [], CIN: [], EARLY_HELP: []}
     tables[UASC] = []
     for source in sources:
+        if source.kind not in tables:  # discovered, but no reader here yet (e.g. UASC)
+            continue
         before = len(report.problems)
         try:
             frame = _read(source, key, mapping, report)
@@ -132,6 +137,8 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
                 "unreadable_file",
             )
             dropped[rule] = dropped.get(rule, 0) + rows
+            if rows:
+                dropped_rows.append(_whole_file_dropped(source, rule, rows))
             continue
         frame[ORDER_COL] = order[source.name]
         tables[source.kind].append(frame)
@@ -142,23 +149,27 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     window_start = pd.Timestamp(year=min(years) - 1, month=4, day=1)
     window_end = pd.Timestamp(year=max(years), month=3, day=31)
 
-    headers = _concat(tables[HEADER], dropped)
-    cin = _concat(tables[CIN], dropped)
-    early_help = _concat(tables[EARLY_HELP], dropped)
+    headers = _concat(tables[HEADER], dropped, dropped_rows)
+    cin = _concat(tables[CIN], dropped, dropped_rows)
+    early_help = _concat(tables[EARLY_HELP], dropped, dropped_rows)
     _check_dates_of_birth(report, headers, cin, early_help)
     header_children = _all_children(tables[HEADER])
-    headers = drop_bad(headers, dropped) if headers is not None else None
+    headers = drop_bad(headers, dropped, dropped_rows) if headers is not None else None
     header = latest_header(headers) if headers is not None else _empty_header()
     # UASC flag and table (uasc.py): adds header["uasc"], header["uasc_ceased"].
-    uasc_rows = _concat(tables[UASC], dropped) if any(s.kind == UASC for s in sources) else None
+    uasc_rows = (
+        _concat(tables[UASC], dropped, dropped_rows)
+        if any(s.kind == UASC for s in sources)
+        else None
+    )
     header, uasc_supplied = merge_uasc(header, headers, uasc_rows, report)
 
     check_carried_forward(report, tables[EPISODES])
-    episodes = _concat(tables[EPISODES], dropped)
+    episodes = _concat(tables[EPISODES], dropped, dropped_rows)
     if episodes is not None:
         episodes = merge_episodes(episodes)
         check_episode_history(report, episodes, header, header_children, window_end)
-        episodes = drop_bad(episodes, dropped)
+        episodes = drop_bad(episodes, dropped, dropped_rows)
     if episodes is None or episodes.empty:
         if not any(p.rule in _FATAL for p in report.problems):
             report.add(
@@ -174,9 +185,9 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         return CheckResult(report, None, dropped)
 
     if cin is not None:
-        cin = _latest_rows(drop_bad(cin, dropped), ["child_id", "referral_date"])
+        cin = _latest_rows(drop_bad(cin, dropped, dropped_rows), ["child_id", "referral_date"])
     early_help = (
-        _latest_rows(drop_bad(early_help, dropped), ["child_id", "start"])
+        _latest_rows(drop_bad(early_help, dropped, dropped_rows), ["child_id", "start"])
         if early_help is not None
         else None
     )
@@ -198,7 +209,9 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         fingerprint=fingerprint(sources, extra),
         dropped=dict(sorted(dropped.items())),
         uasc_supplied=uasc_supplied,
+        repairs=report.repairs,
     )
+    data.dropped_rows, data.dropped_open = _dropped_episodes(dropped_rows, episodes)
     return CheckResult(report, data, dropped)
 
 
@@ -233,12 +246,55 @@ def _data_rows(source: SourceFile) -> int:
     return max(0, sum(1 for line in data.splitlines() if line.strip()) - 1)
 
 
-def _concat(frames: list[pd.DataFrame], dropped: dict[str, int]) -> pd.DataFrame | None:
+def _concat(
+    frames: list[pd.DataFrame], dropped: dict[str, int], rows: list[pd.DataFrame]
+) -> pd.DataFrame | None:
     """The usable rows of several files of one kind (rows with errors are dropped)."""
     if not frames:
         return None
-    kept = [drop_bad(frame, dropped) for frame in frames]
+    kept = [drop_bad(frame, dropped, rows) for frame in frames]
     return pd.concat(kept, ignore_index=True)
+
+
+def _whole_file_dropped(source: SourceFile, rule: str, rows: int) -> pd.DataFrame:
+    """One line of the dropped-rows table for a file that could not be read at all."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series([source.name], dtype="string"),
+            "line": pd.Series([pd.NA], dtype="Int64"),
+            "rule": pd.Series([rule], dtype="string"),
+            "child_id": pd.Series([pd.NA], dtype="string"),
+            "open_episode": pd.Series([pd.NA], dtype="boolean"),
+            "rows": pd.Series([rows], dtype="Int64"),
+        }
+    )
+
+
+def _dropped_episodes(
+    parts: list[pd.DataFrame], episodes: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The table of dropped rows (``DROPPED_ROW_COLUMNS`` plus ``kept_from_other_return``:
+    an episode dropped from one return but read from another) and the open episodes (DEC
+    blank) lost, per rule."""
+    if not parts:
+        return empty_dropped_rows(), {}
+    table = pd.concat(parts, ignore_index=True)
+    rows = table["rows"] if "rows" in table else pd.Series(pd.NA, index=table.index)
+    table["rows"] = rows.fillna(1).astype("Int64")
+    kept_keys = pd.MultiIndex.from_arrays([episodes["child_id"], episodes["decom"]])
+    decom = table["decom"] if "decom" in table else pd.Series(pd.NaT, index=table.index)
+    keys = pd.MultiIndex.from_arrays([table["child_id"], decom])
+    is_episode = table["open_episode"].notna()
+    table["kept_from_other_return"] = pd.Series(
+        keys.isin(kept_keys), index=table.index, dtype="boolean"
+    ).where(is_episode, pd.NA)
+    lost = table["open_episode"].fillna(False) & ~table["kept_from_other_return"].fillna(False)
+    dropped_open = {
+        str(rule): int(n) for rule, n in table.loc[lost, "rule"].value_counts().sort_index().items()
+    }
+    columns = [*DROPPED_ROW_COLUMNS, "rows", "kept_from_other_return"]
+    table = table.loc[:, columns].sort_values(["file", "line"], kind="stable")
+    return table.reset_index(drop=True), dropped_open
 
 
 def _all_children(frames: list[pd.DataFrame]) -> set[str]:
