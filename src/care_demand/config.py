@@ -48,6 +48,9 @@ class DataConfig:
     pseudonym_key_file: str = "~/.config/care_demand/pseudonym.key"
     link_gap_days: int = 7
     rereferral_days: int = 365
+    # A run stops before projecting when lenient reading lost the open episodes of more than
+    # this share of the children in care at the last 31 March (or all of them).
+    max_lost_caseload_share: float = 0.10
     care_leaver: CareLeaverConfig = field(default_factory=CareLeaverConfig)
     placement_groups_file: str = "mappings/placement_groups.yaml"
     exit_reasons_file: str = "mappings/exit_reasons.yaml"

@@ -19,7 +19,14 @@ from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
 from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario_file
-from care_demand.data import CouncilData, EventHistory, build_history, load_council
+from care_demand.data import (
+    CouncilData,
+    EventHistory,
+    build_history,
+    check_caseload,
+    load_council,
+)
+from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
@@ -106,11 +113,23 @@ def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
         f"{history.window_start:%Y-%m-%d}",
         f"{history.window_end:%Y-%m-%d}",
     )
+    if council.dropped_open:
+        log.warning(
+            "OPEN EPISODES DROPPED: %d episode(s) open at the end of the data (children in "
+            "care) were dropped in lenient mode (%s); the projection starts without them",
+            council.dropped_open_total,
+            ", ".join(f"{rule} {n}" for rule, n in sorted(council.dropped_open.items())),
+        )
     if council.dropped:
         log.warning(
             "Lenient mode dropped %d invalid rows: %s",
             sum(council.dropped.values()),
             ", ".join(f"{rule} {n}" for rule, n in sorted(council.dropped.items())),
+        )
+    if council.repairs:
+        log.info(
+            "Values read in their one clear meaning (repairs): %s",
+            ", ".join(f"{rule} {n}" for rule, n in sorted(council.repairs.items())),
         )
     return council, history, synthetic
 
@@ -175,8 +194,18 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
     simulate = config.run_until == "simulation"
     workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
+    if config.run_until != "data":  # a projection must not start from a caseload it lost
+        caseload = check_caseload(council, history, config.data.max_lost_caseload_share)
+    else:
+        caseload = starting_caseload(council, history)
     summary = summarise_history(
-        history, config.output, synthetic=synthetic, dropped=council.dropped
+        history,
+        config.output,
+        synthetic=synthetic,
+        dropped=council.dropped,
+        dropped_open=council.dropped_open,
+        repairs=council.repairs,
+        lost_children=caseload.lost,
     )
     fitted = calibrate(history, config) if config.run_until != "data" else None
     if workers is not None:
@@ -196,6 +225,11 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             out.write_text(
                 "dropped_rows.json", json.dumps(council.dropped, indent=2, sort_keys=True)
             )
+            # Where each dropped row was (file, line, rule): no child id, not even hashed.
+            where = ["file", "line", "rule", "open_episode"]
+            out.write_csv("dropped_rows.csv", council.dropped_rows.loc[:, where])
+        if council.repairs:
+            out.write_text("repairs.json", json.dumps(council.repairs, indent=2, sort_keys=True))
         if fitted is not None:
             start = projection_start(history)
             _write_calibration(out, fitted, start, config.simulation.horizon_months)
@@ -256,6 +290,13 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
         out.write_text(STATUS_FILE, json.dumps({"scenario": config.scenario.name, "ok": True}))
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
+    if council.dropped_open:
+        print(
+            f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "
+            f"mode; {caseload.lost} of the {caseload.record} children in care at "
+            f"{caseload.date:%d %B %Y} are missing from the start of the projection (see "
+            "data_summary.md and dropped_rows.csv)."
+        )
     return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
 
 

@@ -8,6 +8,7 @@ Typical use::
 
 from __future__ import annotations
 
+from care_demand.data.caseload import CaseloadCheck, CaseloadError, check_caseload
 from care_demand.data.council import CouncilData
 from care_demand.data.history import EventHistory, build_history
 from care_demand.data.loader import load_council
@@ -18,6 +19,8 @@ from care_demand.data.validate import validate_folder
 
 __all__ = [
     "RULES",
+    "CaseloadCheck",
+    "CaseloadError",
     "CouncilData",
     "EventHistory",
     "InvalidDataError",
@@ -26,6 +29,7 @@ __all__ = [
     "PseudonymKeyError",
     "ValidationReport",
     "build_history",
+    "check_caseload",
     "load_council",
     "pseudonymise",
     "resolve_key",

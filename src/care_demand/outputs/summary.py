@@ -172,6 +172,9 @@ def summarise_history(
     *,
     synthetic: bool,
     dropped: dict[str, int] | None = None,
+    dropped_open: dict[str, int] | None = None,
+    repairs: dict[str, int] | None = None,
+    lost_children: int | None = None,
 ) -> DataSummary:
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
@@ -215,12 +218,27 @@ def summarise_history(
         f"- Observation window: {history.window_start:%d %B %Y} to {history.window_end:%d %B %Y}.",
         f"- Data fingerprint: `{history.fingerprint[:16]}`.",
     ]
+    if dropped_open:
+        lines.append(
+            f"- **Open episodes dropped: {sum(dropped_open.values())}"
+            + (f" (of {lost_children} children)" if lost_children is not None else "")
+            + ".** Episodes open at the end of a return failed validation and were dropped "
+            "in lenient mode; children whose episode was still open at the end of the data "
+            "are missing from the projection's start: "
+            + ", ".join(f"{rule} {n}" for rule, n in sorted(dropped_open.items()))
+            + " (where: dropped_rows.csv)."
+        )
     if dropped:
         total = sum(dropped.values())
         lines.append(f"- Lenient mode: {total} invalid rows dropped:")
         lines += [f"  - {rule}: {n}" for rule, n in sorted(dropped.items())]
     else:
         lines.append("- Validation: every file passed every check; no rows were dropped.")
+    if repairs:
+        lines.append(
+            "- Repaired (values with one clear meaning, read in it; see docs/input_formats.md):"
+        )
+        lines += [f"  - {rule}: {n}" for rule, n in sorted(repairs.items())]
     lines += [
         "",
         f"## Children by state at {output.stock_day} {_month_name(output.stock_month)}",
