@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -69,6 +70,10 @@ def test_a_loss_above_the_allowed_share_stops_and_names_the_rows(tmp_path: Path)
 
 def test_a_small_loss_runs_and_is_reported_first(tmp_path: Path) -> None:
     folder, lost = _example_losing(tmp_path, 5)
+    first = folder / "ssda903" / "episodes_2016.csv"
+    table = pd.read_csv(first, dtype=str, keep_default_na=False)
+    table.loc[0, "RNE"] = table.loc[0, "RNE"].lower()  # a code in lower case: repaired
+    table.to_csv(first, index=False)
     config = _config(folder, "run_until=data")
     council, history, _ = load(config)
     check = check_caseload(council, history, config.data.max_lost_caseload_share)
@@ -82,6 +87,9 @@ def test_a_small_loss_runs_and_is_reported_first(tmp_path: Path) -> None:
     assert int(rows["open_episode"].sum()) == sum(council.dropped_open.values()) > lost
     copies = sum(council.dropped_open.values())
     assert f"**Open episodes dropped: {copies} (of {lost} children).**" in intro
+    assert json.loads((tmp_path / "out" / "repairs.json").read_text()) == {"code_case": 1}
+    assert "code_case: 1" in intro
+    assert "Values repaired, by rule" in (tmp_path / "out" / "report.html").read_text()
 
 
 def test_the_allowed_share_is_checked() -> None:

@@ -519,6 +519,13 @@ def _data_quality(run: RunFiles) -> str:
             "<p>The run was lenient: rows that failed validation were dropped, not used.</p>"
             + html_table(dropped, caption="Rows dropped by validation rule")
         )
+    if run.repairs:
+        repaired = pd.DataFrame(sorted(run.repairs.items()), columns=["Repair", "Values repaired"])
+        parts.append(
+            "<p>Values with one clear meaning were read in it and counted (what each repair "
+            "does: docs/input_formats.md, Repairs).</p>"
+            + html_table(repaired, caption="Values repaired, by rule")
+        )
     stocks = run.stocks
     if stocks is not None and not stocks.empty:
         published = suppress_counts(stocks, "children", rule, (STOCK_TOTALS,))

@@ -58,6 +58,7 @@ class RunFiles:
     arrival_forecast: pd.DataFrame | None = None
     diagnostics: dict[str, Any] | None = None
     dropped: dict[str, int] | None = None
+    repairs: dict[str, int] | None = None
 
     @property
     def config(self) -> dict[str, Any]:
@@ -118,6 +119,7 @@ def read_run(run_dir: str | Path) -> RunFiles:
         arrival_forecast=_csv(path / "calibration/arrival_forecast.csv", ("month",)),
         diagnostics=_json(path / "calibration/diagnostics.json"),
         dropped=_json(path / "dropped_rows.json"),
+        repairs=_json(path / "repairs.json"),
     )
 
 
