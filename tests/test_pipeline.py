@@ -146,6 +146,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_validate_command_reports_problems_and_exit_status(tmp_path: Path) -> None:
     good = _cli("care-demand-validate", str(EXAMPLE_DATA_DIR))
     assert good.returncode == 0, good.stdout + good.stderr
+    # What a run would start from, in one line.
+    assert (
+        "Read: the returns 2016 to 2022 (1 April 2015 to 31 March 2022); 416 children in "
+        "care at 31 March 2022." in good.stdout
+    )
     bad = tmp_path / "bad"
     shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", bad / "ssda903")
     header = bad / "ssda903" / "header_2020.csv"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -98,9 +99,41 @@ def validate_main(argv: list[str] | None = None) -> int:
     if not args.folder.is_dir():
         print(f"care-demand-validate: {args.folder} is not a folder", file=sys.stderr)
         return 2
-    report = validate_folder(args.folder, DataConfig())
+    config = DataConfig()
+    report = validate_folder(args.folder, config)
     print(report.format())
+    _print_what_was_read(args.folder, config, report.ok)
     return 0 if report.ok else 1
+
+
+def _print_what_was_read(folder: Path, config: DataConfig, ok: bool) -> None:
+    """The years read and the children in care at the last 31 March (as a run would start)."""
+    import dataclasses
+
+    from care_demand.data import InvalidDataError, build_history, load_council
+    from care_demand.data.caseload import starting_caseload
+
+    lenient = dataclasses.replace(config, lenient=True)
+    try:
+        council = load_council(folder, lenient)
+        history = build_history(council, lenient)
+    except (InvalidDataError, CareDemandError):
+        return
+    caseload = starting_caseload(council, history)
+    years = f"{history.window_start.year + 1} to {history.window_end.year}"
+    how = "Read" if ok else "Read with data.lenient=true (rows with errors dropped)"
+    print(
+        f"\n{how}: the returns {years} ({_day(history.window_start)} to "
+        f"{_day(history.window_end)}); {caseload.history} children in care at "
+        f"{_day(caseload.date)}"
+        + (f" ({caseload.lost} more lost their open episode)" if caseload.lost else "")
+        + "."
+    )
+
+
+def _day(date: object) -> str:
+    stamp = pd.Timestamp(date)
+    return f"{stamp.day} {stamp:%B %Y}"
 
 
 def validate_entry() -> None:
