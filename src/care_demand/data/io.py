@@ -290,17 +290,10 @@ def _ssda903_xml(path: Path, name: str, folder: Path, report: ValidationReport) 
     if held is None and len(report.problems) > before:  # not well-formed: reported
         return []
     if held is None:
-        report.add(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                "not_recognised",
-                "not recognised (an .xml file that is neither an SSDA903 return nor a CIN "
-                "census named cin_census*.xml): not read",
-                INFO,
-            )
+        _not_recognised(
+            report,
+            name,
+            "an .xml file that is neither an SSDA903 return nor a CIN census named cin_census*.xml",
         )
         return []
     if held.year is None:
@@ -351,17 +344,11 @@ def _classify(path: Path, name: str, folder: Path, report: ValidationReport) -> 
         suffix = path.suffix.lower().lstrip(".")
         what = "an empty file" if empty else f"a .{suffix} file" if suffix else "a file"
         hint = "save SSDA903 tables as CSV" if path.suffix.lower() in (".xlsx", ".xls") else ""
-        report.add(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                "not_recognised",
-                f"not recognised ({what} that is none of the inputs by name or columns): "
-                f"not read{'; ' + hint if hint else ''}",
-                INFO,
-            )
+        _not_recognised(
+            report,
+            name,
+            f"{what} that is none of the inputs by name or columns",
+            hint,
         )
         return None
     table = _BY_KIND[kind]
@@ -395,6 +382,12 @@ def _classify(path: Path, name: str, folder: Path, report: ValidationReport) -> 
             year, year_from = name_year(parent.name), "folder"
             break
     return _Found(path, name, kind, year, year_from, (path.parent.as_posix(), None), empty)
+
+
+def _not_recognised(report: ValidationReport, name: str, what: str, hint: str = "") -> None:
+    """List a file that is no input (a note, never an error)."""
+    detail = f"not recognised ({what}): not read" + (f"; {hint}" if hint else "")
+    report.add(Problem(name, None, None, None, "not_recognised", detail, INFO))
 
 
 def _first_line(path: Path) -> tuple[list[str], bool]:

@@ -17,27 +17,15 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.data.ssda903_xml import EPISODE_ITEMS
 from care_demand.synthetic import engine as eng
 from care_demand.synthetic.draws import Shares
 from care_demand.synthetic.truth import HAZARD_AGE_BANDS, GroundTruth
 
 __all__ = ["EPISODE_COLUMNS", "CareRecords", "build_care_records"]
 
-EPISODE_COLUMNS: Final = (
-    "CHILD",
-    "DECOM",
-    "RNE",
-    "LS",
-    "CIN",
-    "PLACE",
-    "PLACE_PROVIDER",
-    "DEC",
-    "REC",
-    "REASON_PLACE_CHANGE",
-    "HOME_POST",
-    "PL_POST",
-    "URN",
-)
+# The Episodes columns in the order of the return (the data layer reads the same).
+EPISODE_COLUMNS: Final = EPISODE_ITEMS
 EMERGENCY_LS: Final = ("L1", "L2")
 _GROUPS = vocab.PLACEMENT_GROUPS
 _G = {g: i for i, g in enumerate(_GROUPS)}
