@@ -30,6 +30,7 @@ from care_demand.backtest import (
 )
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
+from care_demand.outputs.disclosure import DisclosureRule
 
 # --------------------------------------------------------------------------------------
 # Metrics on hand-made forecasts
@@ -114,12 +115,16 @@ def test_small_counts_are_withheld_with_a_second_figure_where_a_total_would_tell
         {"care": 120, **{g: v * 6 for g, v in values.items()}, "cin": 40},
     ]
     recorded = pd.DataFrame(rows, index=pd.to_datetime(["2020-01-31", "2020-02-29"]))
-    hidden = withheld_counts(recorded[list(measures)], measures, suppress_max=5)
+    hidden = withheld_counts(recorded[list(measures)], measures, DisclosureRule(suppress_max=5))
     first = hidden.iloc[0]
     # kinship (3) and cin (4) are small; ifa, the smallest other non-zero part of care, is
     # withheld too so that care minus the shown groups does not give kinship.
     assert set(first[first].index) == {"kinship_foster", "ifa", "cin"}
     assert not hidden.iloc[1].any()
+    # The rule is the run's: without secondary suppression only the small counts go.
+    primary = DisclosureRule(suppress_max=5, secondary=False)
+    first = withheld_counts(recorded[list(measures)], measures, primary).iloc[0]
+    assert set(first[first].index) == {"kinship_foster", "cin"}
 
 
 # --------------------------------------------------------------------------------------
@@ -285,3 +290,26 @@ def test_backtest_metrics_agree_with_the_record_and_the_intervals(
     assert pooled["n"] == len(scored)
     inside_90 = (scored["inside_90"].astype(str) == "True").mean()
     assert pooled["coverage_90"] == pytest.approx(inside_90, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_published_backtest_tables_follow_the_secondary_suppression_setting(
+    small_backtest: tuple[BacktestResult, Path], tmp_path: Path
+) -> None:
+    result, out = small_backtest
+    marker = "[c]"
+    raw = result.recorded.set_index(["month", "measure"])["recorded"]
+
+    def withheld(folder: Path) -> set[tuple[pd.Timestamp, str]]:
+        table = pd.read_csv(folder / "backtest/recorded.csv", parse_dates=["month"], dtype=str)
+        table["month"] = pd.to_datetime(table["month"])
+        hidden = table[table["recorded"] == marker]
+        return set(zip(hidden["month"], hidden["measure"], strict=True))
+
+    config = load_backtest_config(["output.secondary_suppression=false"])
+    primary_dir = tmp_path / "primary"
+    write_backtest(result, primary_dir, config, synthetic=True)
+    primary, both = withheld(primary_dir), withheld(out)
+    small = {key for key, value in raw.items() if 1 <= value <= 5}
+    assert primary == small  # without secondary suppression: the small counts only
+    assert both >= primary  # with it (the default): those and any that would reveal them

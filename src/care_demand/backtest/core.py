@@ -39,6 +39,7 @@ from care_demand.config import CONFIG_DIR, AppConfig, scenario_file
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.charts import save_figure
+from care_demand.outputs.disclosure import DisclosureRule, suppression_mask
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.pipeline import SYNTHETIC_CAPTION, calibrate, data_folder, load, recorded_monthly
 from care_demand.scenarios import validate_config
@@ -684,47 +685,33 @@ def _totals(measures: Mapping[str, Sequence[str]]) -> list[tuple[str, list[str]]
 
 
 def withheld_counts(
-    recorded: pd.DataFrame, measures: Mapping[str, Sequence[str]], suppress_max: int
+    recorded: pd.DataFrame, measures: Mapping[str, Sequence[str]], rule: DisclosureRule
 ) -> pd.DataFrame:
     """Which recorded values to withhold: a boolean frame like ``recorded`` (wide, month rows).
 
-    Primary: counts from 1 to ``suppress_max``. Secondary: wherever a measure is the total
-    of others, a total-and-parts line with exactly one withheld figure gets a second one
-    withheld (the smallest other part, else the total), until no line has exactly one, so
-    that no withheld count can be found by subtraction.
+    Each month's figures go through :func:`care_demand.outputs.disclosure.suppression_mask`,
+    the one implementation of the disclosure rule: counts from 1 to ``rule.suppress_max``
+    and, with ``rule.secondary``, a second figure wherever a measure is the total of others
+    and exactly one of the line is withheld.
     """
-    values = recorded.to_numpy(dtype=float)
-    hidden = (values >= 1) & (values <= suppress_max)
     columns = list(recorded.columns)
     lines = [
-        (columns.index(total), [columns.index(p) for p in parts])
+        [columns.index(total), *(columns.index(p) for p in parts)]
         for total, parts in _totals({m: measures[m] for m in columns})
     ]
-    changed = True
-    while changed and lines:
-        changed = False
-        for total, parts in lines:
-            members = [total, *parts]
-            for row in range(values.shape[0]):
-                if hidden[row, members].sum() != 1:
-                    continue
-                open_parts = [p for p in parts if not hidden[row, p]]
-                if open_parts:
-                    pick = min(open_parts, key=lambda p: (values[row, p] == 0, values[row, p]))
-                else:
-                    pick = total
-                hidden[row, pick] = True
-                changed = True
-    return pd.DataFrame(hidden, index=recorded.index, columns=columns)
+    values = recorded.to_numpy(dtype=float)
+    hidden = np.array([suppression_mask(row, lines, rule) for row in values], dtype=bool)
+    return pd.DataFrame(hidden.reshape(values.shape), index=recorded.index, columns=columns)
 
 
 def _published(
-    result: BacktestResult, suppress_max: int, marker: str
+    result: BacktestResult, rule: DisclosureRule
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Recorded, forecasts, metrics and summary tables with small counts withheld."""
+    marker = rule.marker
     wide = result.recorded.pivot(index="month", columns="measure", values="recorded")
     wide = wide[list(result.measures)]
-    hidden = withheld_counts(wide, result.measures, suppress_max)
+    hidden = withheld_counts(wide, result.measures, rule)
     hidden_long = (
         hidden.rename_axis(index="month")
         .reset_index()
@@ -800,8 +787,9 @@ def write_backtest(
 ) -> list[Path]:
     """Publish the backtest's tables, charts and summary through a :class:`RunFolder`."""
     settings = config.backtest
-    marker = config.output.suppression_marker
-    recorded, forecasts, metrics, summary = _published(result, config.output.suppress_max, marker)
+    recorded, forecasts, metrics, summary = _published(
+        result, DisclosureRule.from_config(config.output)
+    )
     caption = SYNTHETIC_CAPTION if synthetic else ""
     run_dir = Path(run_dir)
     with RunFolder(run_dir) as out:
@@ -1044,9 +1032,8 @@ def summary_markdown(
         )
     lines += [
         "",
-        "Recorded counts from 1 to "
-        f"{config.output.suppress_max} (and any figure that would reveal one by subtraction) "
-        f"are shown as {config.output.suppression_marker} and left out of the aggregates.",
+        f"{DisclosureRule.from_config(config.output).describe()} Withheld figures are left "
+        "out of the aggregates.",
         "",
         f"Files: `{FORECASTS_FILE}`, `{METRICS_FILE}`, `{SUMMARY_FILE}`, `{RECORDED_FILE}`, "
         f"`{CALIBRATION_FILE}`, charts in `{CHART_DIR}/`.",
@@ -1057,9 +1044,7 @@ def summary_markdown(
 def _print_summary(
     result: BacktestResult, run_dir: Path, config: BacktestAppConfig, synthetic: bool
 ) -> None:
-    _, _, _, summary = _published(
-        result, config.output.suppress_max, config.output.suppression_marker
-    )
+    _, _, _, summary = _published(result, DisclosureRule.from_config(config.output))
     for check in target_checks(summary, config.backtest):
         print(f"{check['check']}: {check['result']} (target {check['target']})")
     print(f"care-demand-backtest: outputs written to {run_dir.resolve()}")
