@@ -27,6 +27,8 @@ from care_demand.scenarios.compare import STATUS_FILE
 __all__ = ["main", "validate_entry", "validate_main"]
 
 log = logging.getLogger("care_demand")
+# ArviZ lists optional packages it did not find at INFO level on import: noise to a user.
+logging.getLogger("arviz.preview").setLevel(logging.WARNING)
 
 register_schema()
 
