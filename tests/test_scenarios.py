@@ -27,6 +27,7 @@ SHIPPED = (
     "new_childrens_homes",
     "transformation",
     "demand_surge",
+    "uasc_nts_quota",
 )
 
 

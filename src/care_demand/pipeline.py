@@ -40,7 +40,7 @@ from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
 from care_demand.outputs.workbook import demand_capacity_table, write_workbook
-from care_demand.scenarios import scenario_levers, validate_config
+from care_demand.scenarios import check_uasc_levers, scenario_levers, validate_config
 from care_demand.scenarios.compare import (
     COSTS_FILE,
     KEY_MEASURES_FILE,
@@ -194,6 +194,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
     simulate = config.run_until == "simulation"
     workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
+    check_uasc_levers(config, history.uasc_supplied, scenario_file(config), CONFIG_DIR)
     if config.run_until != "data":  # a projection must not start from a caseload it lost
         caseload = check_caseload(council, history, config.data.max_lost_caseload_share)
     else:
@@ -318,6 +319,7 @@ def _project(
         seed=config.seed,
         care_leaver=config.data.care_leaver,
         arrival_levers=levers.arrivals,
+        arrival_levels=levers.levels,
         hazard_levers=levers.hazards,
         entry_levers=levers.entry,
         rate_drift_sd=sim.rate_drift_sd,
@@ -371,6 +373,18 @@ def assumptions_table(config: AppConfig) -> pd.DataFrame:
                     "source": lever.source or f"scenarios/{scenario.name}.yaml",
                 }
             )
+    uasc = scenario.uasc_arrivals
+    if uasc is not None:
+        levers.append(
+            {
+                "section": f"scenario {scenario.name}: UASC arrivals",
+                "item": f"entries to care of UASC per month from {uasc.start}",
+                "value": float(uasc.per_month),
+                "unit": "children per month",
+                "price_year": "",
+                "source": uasc.source or f"scenarios/{scenario.name}.yaml",
+            }
+        )
     return pd.concat([rows, pd.DataFrame(levers, columns=rows.columns)], ignore_index=True)
 
 
@@ -424,6 +438,14 @@ def _scenario_markdown(config: AppConfig) -> str:
                 f"{lever.ramp_months} | {lever.source or 'see the scenario file'} |"
             )
         lines.append("")
+    uasc = scenario.uasc_arrivals
+    if uasc is not None:
+        lines += [
+            f"Entries to care of unaccompanied asylum-seeking children: {uasc.per_month:g} a "
+            f"month on average from {uasc.start} in place of their fitted rate "
+            f"({uasc.source or 'see the scenario file'}).",
+            "",
+        ]
     lines.append(
         "Capacity and cost settings of the run are listed in full in `run_details.json`; "
         "the scenario file in `scenarios/` cites the source of each."

@@ -4,6 +4,15 @@ Each arrival kind is a monthly count series fitted with its own Prophet model: a
 linear trend, a yearly seasonality for the school year (referrals rise when schools return
 in September and dip in August), and the Covid-19 lockdowns as regressors.
 
+The kinds in ``ArrivalSettings.rate_kinds`` (by default ``care_entry_uasc``, the entries to
+care of unaccompanied asylum-seeking children) are not trends: their numbers follow national
+policy (the National Transfer Scheme), and their series are sparse (many months with none),
+on which a Prophet fit on ``log1p`` scale chases noise and understates the mean. Such a kind
+is a constant Poisson rate: the rate's posterior given the counts of the history's last
+``rate_months`` months (Jeffreys prior: Gamma(total + 0.5, months)); each path draws its rate
+from that posterior (with ``parameter_uncertainty``) and holds it over the horizon. A
+scenario sets such a kind from a date with an :class:`ArrivalLevel`.
+
 Modelling choices:
 
 * **Transformed scale.** Counts are fitted on ``log1p`` scale by default and back-transformed,
@@ -65,10 +74,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARRIVAL_KINDS",
+    "ArrivalLevel",
     "ArrivalLever",
     "ArrivalModel",
     "ArrivalSettings",
     "LockdownPeriod",
+    "apply_levels",
     "apply_levers",
     "lever_multipliers",
     "monthly_arrivals",
@@ -77,13 +88,17 @@ __all__ = [
 REFERRAL = "referral"
 EARLY_HELP_REQUEST = "early_help_request"
 CARE_ENTRY = "care_entry"
-# The arrival kinds of docs/event_history.md, in reporting order.
-ARRIVAL_KINDS: tuple[str, ...] = (REFERRAL, EARLY_HELP_REQUEST, CARE_ENTRY)
+CARE_ENTRY_UASC = "care_entry_uasc"
+# The arrival kinds of docs/event_history.md, in reporting order. A kind added later goes at
+# the end: the flow model numbers its random streams by a kind's position, so the kinds
+# before it keep their streams.
+ARRIVAL_KINDS: tuple[str, ...] = (REFERRAL, EARLY_HELP_REQUEST, CARE_ENTRY, CARE_ENTRY_UASC)
 
 _KIND_LABELS = {
     REFERRAL: "Referrals",
     EARLY_HELP_REQUEST: "Early-help requests",
     CARE_ENTRY: "Entries to care",
+    CARE_ENTRY_UASC: "Entries to care of UASC",
 }
 _TRANSFORMS = ("log1p", "sqrt", "identity")
 _QUIET_LOGGERS = ("prophet", "cmdstanpy")
@@ -145,6 +160,10 @@ class ArrivalSettings:
         uncertainty_samples: sample paths behind :meth:`ArrivalModel.forecast`.
         seed: seed of the optimiser and of the forecast's sample paths.
         min_months: fewest complete months a series needs (two years fix a seasonality).
+        rate_kinds: kinds modelled as a constant Poisson rate rather than a Prophet trend
+            (see the module docstring); kinds absent from the history are ignored.
+        rate_months: months at the end of the history the rate of a ``rate_kinds`` kind is
+            estimated from.
     """
 
     kinds: list[str] | None = None
@@ -165,8 +184,13 @@ class ArrivalSettings:
     uncertainty_samples: int = 1000
     seed: int = 20220401
     min_months: int = 24
+    rate_kinds: list[str] = field(default_factory=lambda: [CARE_ENTRY_UASC])
+    rate_months: int = 24
 
     def __post_init__(self) -> None:
+        if self.rate_months < 1:
+            raise ValueError(f"arrivals.rate_months is {self.rate_months!r}; expected >= 1")
+        self.rate_kinds = [str(kind) for kind in self.rate_kinds]
         if self.transform not in _TRANSFORMS:
             raise ValueError(
                 f"arrivals.transform is {self.transform!r}; expected one of {_TRANSFORMS}"
@@ -232,6 +256,34 @@ class ArrivalLever:
             raise ValueError(f"lever {self.name or self.kind!r}: multiplier {self.multiplier} < 0")
         if self.ramp_months < 0:
             raise ValueError(f"lever {self.name or self.kind!r}: ramp_months is negative")
+
+
+@dataclass
+class ArrivalLevel:
+    """A scenario lever: one kind's expected arrivals per month set to a fixed level.
+
+    From ``start`` the kind's fitted series is replaced by ``per_month`` (an expected count:
+    the flow model draws the month's arrivals from a Poisson distribution with this mean,
+    from the same random streams as the fitted series). Months before ``start`` keep the
+    fitted series.
+
+    Attributes:
+        kind: the arrival kind set (``care_entry_uasc`` for a National Transfer Scheme quota).
+        per_month: expected arrivals per month from ``start``; must be >= 0.
+        start: first month set (any date inside it).
+        name: label used in reports.
+    """
+
+    kind: str
+    per_month: float
+    start: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.per_month >= 0:
+            raise ValueError(
+                f"level {self.name or self.kind!r}: per_month {self.per_month} is not >= 0"
+            )
 
 
 def _month_start(value: Any) -> pd.Timestamp:
@@ -333,6 +385,27 @@ def apply_levers(paths: xr.DataArray, levers: Sequence[ArrivalLever]) -> xr.Data
     return (paths * scale).transpose(*paths.dims).rename(paths.name)
 
 
+def apply_levels(paths: xr.DataArray, levels: Sequence[ArrivalLevel]) -> xr.DataArray:
+    """Set sample paths (dims ``path``, ``month``, ``kind``) to fixed levels from their starts.
+
+    A later level of the same kind overrides an earlier one from its own start.
+    """
+    kinds = list(paths["kind"].values)
+    index = pd.DatetimeIndex([_month_start(m) for m in paths["month"].values])
+    values = paths.transpose("path", "month", "kind").to_numpy().copy()
+    for level in sorted(levels, key=lambda lv: _month_start(lv.start)):
+        if level.kind not in kinds:
+            raise ValueError(
+                f"level {level.name or level.kind!r}: kind {level.kind!r} is not modelled "
+                f"(modelled: {kinds})"
+            )
+        values[:, index >= _month_start(level.start), kinds.index(level.kind)] = float(
+            level.per_month
+        )
+    out = paths.transpose("path", "month", "kind").copy(data=values)
+    return out.transpose(*paths.dims).rename(paths.name)
+
+
 @contextmanager
 def _quiet_prophet() -> Iterator[None]:
     """Raise Prophet's and cmdstanpy's loggers to WARNING for the duration."""
@@ -390,6 +463,18 @@ class _Posterior:
     sigma: float  # observation noise (scaled)
     y_scale: float
     residual: np.ndarray  # the fit's residual per month of the history (scaled)
+
+
+@dataclass(frozen=True)
+class _RateFit:
+    """Posterior of a constant monthly Poisson rate: Gamma(shape, rate = months)."""
+
+    shape: float  # arrivals in the last months + 0.5 (Jeffreys prior)
+    months: float  # months counted
+
+    @property
+    def mean(self) -> float:
+        return self.shape / self.months
 
 
 def _design_matrix(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -474,9 +559,10 @@ def _posterior(model: Any, frame: pd.DataFrame, tau: float) -> _Posterior:
 class ArrivalModel:
     """Prophet trend models of monthly arrivals, one per arrival kind.
 
-    Learned state: ``models_`` (kind -> fitted Prophet), ``history_`` (monthly counts of the
-    modelled kinds: ``month``, ``kind``, ``count``), ``kinds_`` and ``regressors_`` (the
-    lockdowns overlapping the history).
+    Learned state: ``models_`` (kind -> fitted Prophet, for the trend kinds), ``rates_``
+    (kind -> posterior of a constant Poisson rate, for ``settings.rate_kinds``),
+    ``history_`` (monthly counts of the modelled kinds: ``month``, ``kind``, ``count``),
+    ``kinds_`` and ``regressors_`` (the lockdowns overlapping the history).
     """
 
     def __init__(self, settings: ArrivalSettings | None = None) -> None:
@@ -488,8 +574,9 @@ class ArrivalModel:
 
         Args:
             history_like: an ``EventHistory`` (its ``arrivals`` are counted with
-                :func:`monthly_arrivals` over its window) or a monthly table with columns
-                ``month``, ``kind``, ``count`` covering consecutive months.
+                :func:`monthly_arrivals` over its window; of the kinds in its ``kinds``
+                attribute when it has one, such as ``OutsideArrivals``) or a monthly table
+                with columns ``month``, ``kind``, ``count`` covering consecutive months.
         """
         monthly = self._monthly(history_like)
         present = _order_kinds(list(pd.unique(monthly["kind"])))
@@ -520,9 +607,14 @@ class ArrivalModel:
         self.history_ = kept.sort_values(["kind", "month"]).reset_index(drop=True)
         self.models_ = {}
         self.posteriors_: dict[str, _Posterior] = {}
+        self.rates_: dict[str, _RateFit] = {}
         prophet_class = _prophet_class()
         for kind in kinds:
             counts = self.history_.loc[self.history_["kind"] == kind].set_index("month")["count"]
+            if kind in self.settings.rate_kinds:
+                recent = counts.reindex(months).to_numpy(dtype=float)[-self.settings.rate_months :]
+                self.rates_[kind] = _RateFit(shape=float(recent.sum()) + 0.5, months=recent.size)
+                continue
             frame = design.assign(
                 y=_forward(counts.reindex(months).to_numpy(dtype=float), self.settings.transform)
             )
@@ -582,7 +674,10 @@ class ArrivalModel:
             return monthly
         if all(hasattr(history_like, a) for a in ("arrivals", "window_start", "window_end")):
             return monthly_arrivals(
-                history_like.arrivals, history_like.window_start, history_like.window_end
+                history_like.arrivals,
+                history_like.window_start,
+                history_like.window_end,
+                kinds=getattr(history_like, "kinds", None),
             )
         raise TypeError(
             "ArrivalModel.fit expects an EventHistory or a monthly table with columns "
@@ -630,6 +725,7 @@ class ArrivalModel:
         *,
         include_noise: bool = True,
         levers: Sequence[ArrivalLever] = (),
+        levels: Sequence[ArrivalLevel] = (),
     ) -> xr.DataArray:
         """Draw monthly arrival trajectories.
 
@@ -647,7 +743,8 @@ class ArrivalModel:
             n_paths: number of trajectories.
             seed: seed; each kind draws from its own stream derived from it.
             include_noise: add observation noise.
-            levers: scenario levers applied to the paths.
+            levers: scenario levers applied to the paths (after ``levels``).
+            levels: scenario levels: a kind set to a fixed expected count from a month.
 
         Returns:
             ``xarray.DataArray`` named ``arrivals`` with dims ``(path, month, kind)``,
@@ -673,15 +770,19 @@ class ArrivalModel:
             name="arrivals",
             attrs={"units": "arrivals per month", "transform": self.settings.transform},
         )
+        if levels:
+            paths = apply_levels(paths, levels)
         return apply_levers(paths, levers) if levers else paths
 
     def _simulate(
         self, kind: str, months: pd.DatetimeIndex, n_paths: int, seed: int, include_noise: bool
     ) -> np.ndarray:
         """Paths ``[path, month]`` on the count scale for one kind."""
+        rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
+        if kind in self.rates_:
+            return self._simulate_rate(self.rates_[kind], months, n_paths, rng, include_noise)
         model = self.models_[kind]
         post = self.posteriors_[kind]
-        rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
         # Trend deviations are simulated month by month from the end of the history, so a
         # forecast that starts later still carries the uncertainty accumulated before it.
         grid = pd.date_range(
@@ -735,6 +836,25 @@ class ArrivalModel:
             scaled += rng.normal(0.0, post.sigma, size=scaled.shape)
         paths = _inverse(scaled * post.y_scale, self.settings.transform)
         return paths[:, grid.isin(months)]
+
+    def _simulate_rate(
+        self,
+        fit: _RateFit,
+        months: pd.DatetimeIndex,
+        n_paths: int,
+        rng: np.random.Generator,
+        include_noise: bool,
+    ) -> np.ndarray:
+        """Paths ``[path, month]`` of a constant Poisson rate: a rate per path from the
+        posterior (or its mean), held over the months; with noise, Poisson counts."""
+        if self.settings.parameter_uncertainty:
+            rate = rng.gamma(fit.shape, 1.0 / fit.months, size=n_paths)
+        else:
+            rate = np.full(n_paths, fit.mean)
+        paths = np.repeat(rate[:, None], len(months), axis=1)
+        if include_noise:
+            paths = rng.poisson(paths).astype(float)
+        return paths
 
     def forecast(
         self,
@@ -793,7 +913,7 @@ class ArrivalModel:
         """Fitted components over the history on the transformed scale.
 
         Columns ``month``, ``kind``, ``trend``, ``yearly``, ``lockdown`` (sum of the lockdown
-        regressors) and ``fitted``.
+        regressors) and ``fitted``; the Prophet (trend) kinds only, not ``rates_``'s.
         """
         self._check_fitted()
         months = pd.DatetimeIndex(sorted(pd.unique(self.history_["month"])))
@@ -819,6 +939,8 @@ class ArrivalModel:
                     }
                 )
             )
+        if not frames:
+            return pd.DataFrame(columns=["month", "kind", "trend", "yearly", "lockdown", "fitted"])
         return pd.concat(frames, ignore_index=True)
 
     def seasonal_effects(self) -> pd.DataFrame:
@@ -837,12 +959,14 @@ class ArrivalModel:
                     np.array(level), self.settings.transform
                 )
                 rows.append({"kind": kind, "calendar_month": month.month, "effect": float(effect)})
+        if not rows:
+            return pd.DataFrame(columns=["kind", "calendar_month", "effect"])
         return pd.DataFrame(rows).sort_values(["kind", "calendar_month"], ignore_index=True)
 
     def components_figure(self) -> Figure:
         """Trend, school-year seasonality and lockdown effect for each modelled kind.
 
-        Rows are arrival kinds; columns show observed counts with the fitted values and
+        Rows are the trend (Prophet) kinds; columns show observed counts with the fitted values and
         trend, the seasonal effect by calendar month, and the arrivals per month removed or
         added by the lockdowns. Drawn on the Agg canvas (no display needed).
         """
@@ -852,10 +976,11 @@ class ArrivalModel:
         comp = self.components()
         seasonal = self.seasonal_effects()
         tf = self.settings.transform
-        fig = Figure(figsize=(13, 3.2 * len(self.kinds_)), layout="constrained")
+        trend_kinds = [kind for kind in self.kinds_ if kind in self.models_]
+        fig = Figure(figsize=(13, 3.2 * max(len(trend_kinds), 1)), layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(len(self.kinds_), 3, squeeze=False)
-        for row, kind in enumerate(self.kinds_):
+        axes = fig.subplots(max(len(trend_kinds), 1), 3, squeeze=False)
+        for row, kind in enumerate(trend_kinds):
             group = comp[comp["kind"] == kind]
             observed = self.history_[self.history_["kind"] == kind]
             label = _KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())

@@ -237,6 +237,11 @@ class EventHistory:
         a first referral, a referral closed with no further action, a new referral while on
         a plan (the model closes the plan and the referral arrives), an early-help request
         (step-downs are already excluded), an entry to care from no service.
+
+        When the returns hold UASC information (``uasc_supplied``), an entry to care of a
+        child who is UASC on the day (:meth:`uasc_on`) has kind ``care_entry_uasc`` instead
+        of ``care_entry``: the projection sets those arrivals apart. Without UASC
+        information the kinds are those of ``arrivals``.
         """
         arrivals = self.arrivals
         spells = self.spells
@@ -262,7 +267,19 @@ class EventHistory:
         keys = internal.loc[follows, ["child_id", "date", "kind"]].drop_duplicates()
         marked = arrivals.merge(keys.assign(_inside=True), how="left", on=list(keys.columns))
         outside = marked["_inside"].isna().to_numpy()
-        return arrivals.loc[outside].reset_index(drop=True)
+        out = arrivals.loc[outside].reset_index(drop=True)
+        if self.uasc_supplied:
+            entries = (out["kind"] == "care_entry").to_numpy()
+            uasc = np.zeros(len(out), dtype=bool)
+            uasc[entries] = self.uasc_on(
+                out.loc[entries, "child_id"].reset_index(drop=True),
+                out.loc[entries, "date"].reset_index(drop=True),
+            )
+            if uasc.any():
+                out["kind"] = out["kind"].astype(object)
+                out.loc[uasc, "kind"] = "care_entry_uasc"
+                out["kind"] = out["kind"].astype(arrivals["kind"].dtype)
+        return out
 
 
 # States a referral can open: the spell that starts on the referral date.

@@ -139,6 +139,10 @@ _ARRIVAL_LABELS = {
     "care_entry": "Entries to care from outside services",
     "care_entry_uasc": "Entries to care: of which UASC",
 }
+_FORECAST_UASC_LABELS = {
+    "care_entry": "Entries to care from outside services, other than UASC",
+    "care_entry_uasc": "Entries to care of UASC",
+}
 _KEY_MEASURES = {
     "children_in_care": "Children in care",
     "external_placements": "External placements (IFA and external children's homes)",
@@ -624,7 +628,13 @@ def _calibration(run: RunFiles) -> str:
         whole = f.groupby("year")["month"].nunique()
         f = f[f["year"].isin(whole[whole == 12].index)]
         wide = f.pivot_table(index="kind", columns="year", values="mean", aggfunc="sum")
-        wide.index = [_ARRIVAL_LABELS.get(k, k) for k in wide.index]
+        # In the forecast UASC entries are apart from the other entries, not a subset.
+        labels = (
+            {**_ARRIVAL_LABELS, **_FORECAST_UASC_LABELS}
+            if "care_entry_uasc" in wide.index
+            else _ARRIVAL_LABELS
+        )
+        wide.index = [labels.get(k, k) for k in wide.index]
         parts.append(
             html_table(
                 wide.reset_index(names="Arrival"),

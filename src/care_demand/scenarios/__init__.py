@@ -4,6 +4,8 @@
   levers on arrivals, hazards and placement at entry); capacity and cost changes are plain
   overrides of ``capacity`` and ``costs`` in the same file.
 - :func:`validate_config`: every range, date and name checked before any computation.
+- :func:`check_uasc_levers`: a scenario that sets UASC arrivals needs returns with UASC
+  information (checked once the data are read).
 - :func:`scenario_levers`: the lever objects the simulation applies.
 """
 
@@ -15,8 +17,9 @@ from care_demand.scenarios.schema import (
     EntryLeverConfig,
     HazardLeverConfig,
     ScenarioConfig,
+    UascArrivalsConfig,
 )
-from care_demand.scenarios.validate import config_problems, validate_config
+from care_demand.scenarios.validate import check_uasc_levers, config_problems, validate_config
 
 __all__ = [
     "ArrivalLeverConfig",
@@ -24,6 +27,8 @@ __all__ = [
     "HazardLeverConfig",
     "ScenarioConfig",
     "ScenarioLevers",
+    "UascArrivalsConfig",
+    "check_uasc_levers",
     "config_problems",
     "scenario_levers",
     "validate_config",

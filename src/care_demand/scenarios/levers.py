@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from care_demand.calibration.arrivals import ArrivalLever
+from care_demand.calibration.arrivals import CARE_ENTRY_UASC, ArrivalLevel, ArrivalLever
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.scenarios.schema import ScenarioConfig
 
@@ -13,11 +13,13 @@ __all__ = ["ScenarioLevers", "scenario_levers"]
 
 @dataclass(frozen=True)
 class ScenarioLevers:
-    """A scenario's levers on arrivals, transition hazards and placement at entry."""
+    """A scenario's levers on arrivals, transition hazards and placement at entry, and the
+    arrival kinds it sets to a fixed level (``levels``: the UASC arrivals)."""
 
     arrivals: tuple[ArrivalLever, ...] = ()
     hazards: tuple[HazardLever, ...] = ()
     entry: tuple[EntryPreferenceLever, ...] = ()
+    levels: tuple[ArrivalLevel, ...] = ()
 
 
 def scenario_levers(scenario: ScenarioConfig) -> ScenarioLevers:
@@ -56,4 +58,17 @@ def scenario_levers(scenario: ScenarioConfig) -> ScenarioLevers:
         )
         for name, lever in sorted(scenario.entry_levers.items())
     )
-    return ScenarioLevers(arrivals=arrivals, hazards=hazards, entry=entry)
+    uasc = scenario.uasc_arrivals
+    levels = (
+        (
+            ArrivalLevel(
+                kind=CARE_ENTRY_UASC,
+                per_month=float(uasc.per_month),
+                start=str(uasc.start),
+                name="uasc_arrivals",
+            ),
+        )
+        if uasc is not None
+        else ()
+    )
+    return ScenarioLevers(arrivals=arrivals, hazards=hazards, entry=entry, levels=levels)

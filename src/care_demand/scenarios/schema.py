@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ArrivalLeverConfig", "EntryLeverConfig", "HazardLeverConfig", "ScenarioConfig"]
+__all__ = [
+    "ArrivalLeverConfig",
+    "EntryLeverConfig",
+    "HazardLeverConfig",
+    "ScenarioConfig",
+    "UascArrivalsConfig",
+]
 
 
 @dataclass
 class ArrivalLeverConfig:
-    """Multiply one kind of arrival (``referral``, ``early_help_request``, ``care_entry``)."""
+    """Multiply one kind of arrival (``referral``, ``early_help_request``, ``care_entry``,
+    ``care_entry_uasc``: the last only when the returns hold UASC information)."""
 
     kind: str = "referral"
     multiplier: float = 1.0
@@ -51,6 +58,20 @@ class EntryLeverConfig:
 
 
 @dataclass
+class UascArrivalsConfig:
+    """Entries to care of unaccompanied asylum-seeking children at a fixed level.
+
+    From ``start`` the fitted UASC series is replaced by ``per_month`` expected arrivals a
+    month (a National Transfer Scheme quota, say); each month's number is a Poisson draw with
+    that mean. Needs returns with UASC information.
+    """
+
+    per_month: float = 0.0
+    start: str = "2022-04-01"
+    source: str = ""
+
+
+@dataclass
 class ScenarioConfig:
     """One what-if: a name, what it assumes in plain English, and its levers."""
 
@@ -60,3 +81,4 @@ class ScenarioConfig:
     arrival_levers: dict[str, ArrivalLeverConfig] = field(default_factory=dict)
     hazard_levers: dict[str, HazardLeverConfig] = field(default_factory=dict)
     entry_levers: dict[str, EntryLeverConfig] = field(default_factory=dict)
+    uasc_arrivals: UascArrivalsConfig | None = None

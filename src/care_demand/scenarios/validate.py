@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import ARRIVAL_KINDS
+from care_demand.calibration.arrivals import ARRIVAL_KINDS, CARE_ENTRY_UASC
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.errors import ConfigError
 
-__all__ = ["config_problems", "source_of", "validate_config", "yaml_keys"]
+__all__ = ["check_uasc_levers", "config_problems", "source_of", "validate_config", "yaml_keys"]
 
 _PLACEMENT_GROUPS = set(vocab.PLACEMENT_GROUPS)
 
@@ -178,6 +178,10 @@ def _check_scenario(check: _Checker, scenario: Any) -> None:
                 f"{base}.kind",
                 f"{lever.kind!r} is not an arrival kind; kinds are {', '.join(ARRIVAL_KINDS)}",
             )
+    uasc = scenario.uasc_arrivals
+    if uasc is not None:
+        check.date("scenario.uasc_arrivals.start", uasc.start)
+        check.number("scenario.uasc_arrivals.per_month", uasc.per_month, 0.0)
     for key, lever in scenario.hazard_levers.items():
         base = f"scenario.hazard_levers.{key}"
         _lever_common(check, base, lever)
@@ -285,9 +289,7 @@ def source_of(field: str, scenario_file: Path | None, config_dir: Path) -> str:
     return default_name
 
 
-def validate_config(config: Any, scenario_file: Path | None, config_dir: Path) -> None:
-    """Raise one :class:`ConfigError` listing every problem, each with its field and file."""
-    problems = config_problems(config)
+def _raise(problems: list[tuple[str, str]], scenario_file: Path | None, config_dir: Path) -> None:
     if problems:
         lines = [
             f"  {field} ({source_of(field, scenario_file, config_dir)}): {message}"
@@ -297,3 +299,34 @@ def validate_config(config: Any, scenario_file: Path | None, config_dir: Path) -
             "The configuration has problems; correct these values (or the command-line "
             "overrides that set them):\n" + "\n".join(lines)
         )
+
+
+def check_uasc_levers(
+    config: Any, uasc_supplied: bool, scenario_file: Path | None, config_dir: Path
+) -> None:
+    """Raise a :class:`ConfigError` when the scenario sets UASC arrivals (``uasc_arrivals``
+    or an arrival lever of kind ``care_entry_uasc``) but the returns hold no UASC
+    information (``EventHistory.uasc_supplied`` false), naming each such field and its file.
+    """
+    if uasc_supplied:
+        return
+    scenario = config.scenario
+    fields = []
+    if scenario.uasc_arrivals is not None:
+        fields.append("scenario.uasc_arrivals")
+    fields += [
+        f"scenario.arrival_levers.{key}.kind"
+        for key, lever in sorted(scenario.arrival_levers.items())
+        if lever.kind == CARE_ENTRY_UASC
+    ]
+    message = (
+        "sets the arrivals of unaccompanied asylum-seeking children, but the returns hold no "
+        "UASC information (no UASC table and no UASC flag in the Header; see "
+        "docs/input_formats.md); supply it or run a scenario without UASC levers"
+    )
+    _raise([(field, message) for field in fields], scenario_file, config_dir)
+
+
+def validate_config(config: Any, scenario_file: Path | None, config_dir: Path) -> None:
+    """Raise one :class:`ConfigError` listing every problem, each with its field and file."""
+    _raise(config_problems(config), scenario_file, config_dir)

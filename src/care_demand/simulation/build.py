@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import ArrivalLever, ArrivalModel, monthly_arrivals
+from care_demand.calibration.arrivals import (
+    ARRIVAL_KINDS,
+    CARE_ENTRY,
+    CARE_ENTRY_UASC,
+    ArrivalLevel,
+    ArrivalLever,
+    ArrivalModel,
+    monthly_arrivals,
+)
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.config import CareLeaverConfig
@@ -32,6 +40,10 @@ __all__ = [
 # Ages of arrivals are drawn from the most recent years of the history.
 _AGE_SAMPLE_YEARS = 3
 _HAZARD_BANDS = tuple(band for band in vocab.AGE_BANDS if band[2] <= 18.0)
+# UASC entering care when the history has none take the ages of the other entrants this age
+# or over: most UASC who come into care are 16 or 17 (DfE, Children looked after in England
+# including adoptions, UASC by age); the age samples otherwise come from the data.
+_UASC_FALLBACK_AGE = 16.0
 
 
 @dataclass(frozen=True)
@@ -39,22 +51,35 @@ class OutsideArrivals:
     """A history view whose arrivals are only those from outside services.
 
     Arrival trends are fitted on this view so that the projection does not count a step up
-    from early help both as an arrival and as a transition.
+    from early help both as an arrival and as a transition. When the history holds UASC
+    information, entries to care of UASC are their own kind (``care_entry_uasc``), listed in
+    ``kinds`` even in a history with none of them (a series of zeros), so that a scenario can
+    still set them.
     """
 
     arrivals: pd.DataFrame
     window_start: pd.Timestamp
     window_end: pd.Timestamp
     fingerprint: str
+    kinds: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, history: EventHistory) -> OutsideArrivals:
         """The outside arrivals of ``history``."""
+        arrivals = history.arrivals_from_outside()
+        kinds = None
+        present = set(pd.unique(arrivals["kind"]))
+        if history.uasc_supplied and present & {CARE_ENTRY, CARE_ENTRY_UASC}:
+            present |= {CARE_ENTRY, CARE_ENTRY_UASC}
+            kinds = tuple(k for k in ARRIVAL_KINDS if k in present) + tuple(
+                sorted(present - set(ARRIVAL_KINDS))
+            )
         return cls(
-            arrivals=history.arrivals_from_outside(),
+            arrivals=arrivals,
             window_start=history.window_start,
             window_end=history.window_end,
             fingerprint=history.fingerprint,
+            kinds=kinds,
         )
 
 
@@ -153,12 +178,18 @@ def pending_care_leavers(
 def _age_samples(
     history: EventHistory, outside: pd.DataFrame, kinds: Sequence[str]
 ) -> tuple[np.ndarray, ...]:
+    """Per kind, the ages at arrival of the last years' arrivals of that kind (all years when
+    there are none). UASC entries to care with none in the history take the ages of the
+    other entries to care aged ``_UASC_FALLBACK_AGE`` or over."""
     recent = outside[outside["date"] > history.window_end - pd.DateOffset(years=_AGE_SAMPLE_YEARS)]
     samples = []
     for kind in kinds:
         ages = recent.loc[recent["kind"] == kind, "age"].to_numpy(dtype=float)
         if ages.size == 0:
             ages = outside.loc[outside["kind"] == kind, "age"].to_numpy(dtype=float)
+        if ages.size == 0 and kind == CARE_ENTRY_UASC:
+            entries = outside.loc[outside["kind"] == CARE_ENTRY, "age"].to_numpy(dtype=float)
+            ages = entries[entries >= _UASC_FALLBACK_AGE]
         if ages.size == 0:
             raise ValueError(f"no {kind} arrivals in the history to take ages from")
         samples.append(np.sort(np.clip(ages, 0.0, 17.99)))
@@ -175,6 +206,7 @@ def build_system(
     n_paths: int,
     seed: int,
     arrival_levers: Sequence[ArrivalLever] = (),
+    arrival_levels: Sequence[ArrivalLevel] = (),
     hazard_levers: Sequence[HazardLever] = (),
     entry_levers: Sequence[EntryPreferenceLever] = (),
     care_leaver: CareLeaverConfig | None = None,
@@ -184,7 +216,10 @@ def build_system(
 
     ``arrivals`` must have been fitted on :class:`OutsideArrivals`. The caseload is the
     children open on the last day of the history. Levers are a scenario's changes to
-    arrivals, transition hazards and placement at entry from given dates.
+    arrivals, transition hazards and placement at entry from given dates; ``arrival_levels``
+    set a kind's expected arrivals per month from a date (a UASC quota), before the arrival
+    levers multiply. Arrivals of kind ``care_entry_uasc`` enter care like other entries from
+    outside, with the ages of the history's UASC entrants.
     ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd`; pass ``simulation.rate_drift_sd``
     (it has no default, so no caller leaves the configured drift out by omission).
     """
@@ -193,7 +228,13 @@ def build_system(
     if history.mode == "care_only":
         kinds = tuple(k for k in kinds if ARRIVAL_STATES[k] == vocab.CARE)
     paths = arrivals.sample_paths(
-        start, horizon_months, n_paths, seed, include_noise=False, levers=arrival_levers
+        start,
+        horizon_months,
+        n_paths,
+        seed,
+        include_noise=False,
+        levers=arrival_levers,
+        levels=arrival_levels,
     )
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)

@@ -38,6 +38,7 @@ ARRIVAL_STATES: dict[str, str] = {
     "referral": vocab.ASSESSMENT,
     "early_help_request": vocab.EARLY_HELP,
     "care_entry": vocab.CARE,
+    "care_entry_uasc": vocab.CARE,
 }
 
 
