@@ -126,22 +126,24 @@ def register_schema() -> None:
     ConfigStore.instance().store(name="base_config", node=AppConfig)
 
 
-def load_config(overrides: list[str] | tuple[str, ...] = ()) -> AppConfig:
+def load_config(
+    overrides: list[str] | tuple[str, ...] = (), *, in_app: bool = False
+) -> AppConfig:
     """Compose ``configs/`` exactly as ``care-demand`` does, with Hydra-style overrides.
 
     For notebooks and tests: ``load_config(["simulation.replicates=20", "seed=7"])`` gives
     the same typed configuration the command line would, so the YAML files stay the single
-    source of every number.
+    source of every number. ``in_app``: compose with the running ``care-demand`` app's own
+    Hydra (its search path included), as a multirun's callback does.
     """
     from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     register_schema()
     try:
-        if GlobalHydra.instance().is_initialized():  # inside the Hydra app (a multirun)
+        if in_app:
             composed = compose(config_name="config", overrides=list(overrides))
         else:
             with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):

@@ -189,7 +189,7 @@ class Multirun(_Callback):  # type: ignore[misc]
         """Compose every job and fit the hazards once per data set and setting."""
         task = [str(item) for item in config.hydra.overrides.task]
         try:
-            configs = [load_config(job) for job in expand_sweep(task)]
+            configs = [load_config(job, in_app=True) for job in expand_sweep(task)]
         except CareDemandError as exc:  # each job reports its own configuration problem
             log.debug("Jobs not composed before the multirun: %s", exc)
             return
