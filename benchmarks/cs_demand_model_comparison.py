@@ -23,7 +23,7 @@ the same cut dates, and writes both models' errors side by side (not part of ``m
 Placement categories: cs-demand-model's shipped configuration puts U1-U6 in Fostering, K2
 and R1 in Residential, H5 and P2 in Supported and everything else in Other; its regional
 successor adds S1 and P3 to Residential and K3 to Supported
-(../shared/reference/domain-sources.md, sections 1.3 and 6.1). The regional grouping is used,
+([Social Finance regional demand model] in docs/sources.md). The regional grouping is used,
 because it matches care_demand's placement groups exactly (checked against
 ``configs/mappings/placement_groups.yaml`` below): Fostering = kinship, in-house and IFA
 fostering; Residential = in-house and external residential; Supported = supported 16+;

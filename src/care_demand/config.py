@@ -69,7 +69,8 @@ EXAMPLE_DATA_DIR = Path(__file__).resolve().parent / "example_data"
 class OutputConfig:
     """What the run writes (``configs/output/default.yaml``)."""
 
-    # Published tables replace counts from 1 to this value with a marker (DOMAIN.md: 1-5).
+    # Published tables replace counts from 1 to this value with a marker (1-5:
+    # [Small-number suppression] in docs/sources.md).
     suppress_max: int = 5
     suppression_marker: str = "[c]"
     # Also hide a second figure wherever a total and its parts would reveal a hidden count.

@@ -23,7 +23,8 @@ STATES: Final[tuple[str, ...]] = (EARLY_HELP, ASSESSMENT, CIN, CP, CARE, CARE_LE
 # Outside every service (before a first arrival, after a closure).
 NONE: Final = "none"
 
-# Placement groups a commissioner plans for (DOMAIN.md, "Placement types").
+# Placement groups a commissioner plans for (SSDA903 PLACE and PLACE_PROVIDER codes
+# [SSDA903 guidance]; the cost lines of [Social Finance regional demand model]).
 KINSHIP_FOSTER: Final = "kinship_foster"
 INHOUSE_FOSTER: Final = "inhouse_foster"
 IFA: Final = "ifa"

@@ -52,10 +52,10 @@ SPELL_COLUMNS = (
 )
 ARRIVAL_COLUMNS = ("child_id", "date", "kind", "rereferral", "age")
 
-# Legal statuses that mark an emergency entry to care. SSDA903 LS meanings (DfE guidance,
-# reference/codelists_ssda903_cin.yaml): L1 police protection, L2 emergency protection order,
-# L3 child assessment order, J1 remanded to local authority accommodation, J2 accommodated
-# under the Police and Criminal Evidence Act 1984.
+# Legal statuses that mark an emergency entry to care. SSDA903 LS meanings (DfE SSDA903
+# guidance, [SSDA903 guidance] in docs/sources.md): L1 police protection, L2 emergency
+# protection order, L3 child assessment order, J1 remanded to local authority accommodation,
+# J2 accommodated under the Police and Criminal Evidence Act 1984.
 EMERGENCY_LEGAL_STATUSES = frozenset({"L1", "L2", "L3", "J1", "J2"})
 # SSDA903 RNE: S started to be looked after, P/B change of carer (always a new placement
 # spell); T/U change of placement with the same carer (a new spell only when the placement

@@ -88,9 +88,10 @@ class PriceTail:
     group: str = vocab.EXTERNAL_RESIDENTIAL
     log_sd: float = 0.15
     source: str = (
-        "assumption: a few high-cost placements (LGA survey: 1,510 at £10,000+ a week in "
-        "2022/23, reference 3) more or fewer among ~57 external residential placements "
-        "(Dorset, Nov 2020) move the mean price by several per cent each"
+        "assumption: a few high-cost placements (1,510 at £10,000+ a week in 2022/23 "
+        "[LGA high-cost placements survey 2023]) more or fewer among ~57 external residential "
+        "placements (Dorset, Nov 2020 [Dorset Echo Dec 2020]) move the mean price by several "
+        "per cent each"
     )
 
 
@@ -127,7 +128,7 @@ class SavingsTarget:
         default_factory=lambda: [2_200_000.0, 3_175_000.0, 3_175_000.0, 3_175_000.0, 3_175_000.0]
     )
     source: str = (
-        "£14.9m cashable over five years, £2.2m in 2022/23 (DOMAIN.md Money; seed 004 s2.3); "
+        "£14.9m cashable over five years, £2.2m in 2022/23 [Dorset self-evaluation 2022]; "
         "the remaining £12.7m spread evenly over 2023/24-2026/27 (assumption)"
     )
 
@@ -138,38 +139,44 @@ def _default_placements() -> dict[str, PlacementCost]:
             weekly=300.0,
             price_year="2023/24",
             inflation="placements_inhouse",
-            source="reference 3, suggested defaults: kinship foster £250-350 a week, 2023/24",
+            source="assumption: kinship foster £250-350 a week, 2023/24, a range drawn up "
+            "from published prices [Cost ranges, set locally]",
         ),
         vocab.INHOUSE_FOSTER: PlacementCost(
             weekly=646.0,
             price_year="2016/17",
             inflation="placements_inhouse",
-            source="reference 3: PSSRU Unit Costs 2017, LA foster care £646 a week, all-in",
+            source="Unit Costs of Health and Social Care 2017: LA foster care £646 a week, "
+            "all-in [PSSRU Unit Costs 2017]",
         ),
         vocab.IFA: PlacementCost(
             weekly=962.0,
             price_year="2020/21",
             inflation="placements_external",
-            source="reference 3: Dorset Nov 2020, £102,000 a week for 106 IFA placements",
+            source="Dorset Council, Nov 2020: £102,000 a week for 106 IFA placements "
+            "[Dorset Echo Dec 2020]",
         ),
         vocab.INHOUSE_RESIDENTIAL: PlacementCost(
             weekly=5500.0,
             price_year="2023/24",
             inflation="placements_inhouse",
             basis="capacity",
-            source="reference 3, suggested defaults: LA children's home £5,000-6,000 a week",
+            source="assumption: LA children's home £5,000-6,000 a week, a range drawn up "
+            "from published prices [Cost ranges, set locally]",
         ),
         vocab.EXTERNAL_RESIDENTIAL: PlacementCost(
             weekly=4902.0,
             price_year="2020/21",
             inflation="placements_external",
-            source="reference 3: Dorset Nov 2020, £279,400 a week for 57 external residential",
+            source="Dorset Council, Nov 2020: £279,400 a week for 57 external residential "
+            "[Dorset Echo Dec 2020]",
         ),
         vocab.SUPPORTED_16PLUS: PlacementCost(
             weekly=1050.0,
             price_year="2023/24",
             inflation="placements_external",
-            source="reference 3, suggested defaults: supported accommodation £600-1,500",
+            source="assumption: supported accommodation £600-1,500, a range drawn up from "
+            "published prices [Cost ranges, set locally]",
         ),
         vocab.PLACED_WITH_PARENTS: PlacementCost(
             weekly=0.0,
@@ -185,8 +192,8 @@ def _default_placements() -> dict[str, PlacementCost]:
             weekly=4902.0,
             price_year="2020/21",
             inflation="placements_external",
-            source="assumption: no published secure price (reference 3, NOT FOUND); "
-            "external residential price until a council enters its own",
+            source="assumption: no published secure price found; external residential "
+            "price until a council enters its own [Cost ranges, set locally]",
         ),
     }
 
@@ -208,8 +215,8 @@ def _default_fixed() -> dict[str, FixedCost]:
             annual=1_000_000.0,
             start="2020-12-01",
             inflation="staff",
-            source="assumption: no published cost (seeds, DOMAIN.md); ~20 posts at ~£50,000 "
-            "all-in for an outreach caseload of 40 (seed 003)",
+            source="assumption: no published cost; ~20 posts at ~£50,000 all-in for an "
+            "outreach caseload of 40 [Dorset Annual Report 2020-21]",
         ),
     }
 
@@ -233,10 +240,10 @@ def _default_sources() -> dict[str, str]:
 
 def _default_inflation_sources() -> dict[str, str]:
     return {
-        "placements_external": "DOMAIN.md Money; reference 3 (NCERCC 2020): children's home "
-        "prices rising ~6% a year since 2013",
+        "placements_external": "children's home prices rising ~6% a year since 2013 "
+        "[NCERCC/Revolution Consulting 2020]",
         "placements_inhouse": "assumption: between staff pay and external prices; fostering "
-        "allowances rose 12.43% in 2023/24 and 6.88% in 2024/25 (reference 3)",
+        "allowances rose 12.43% in 2023/24 and 6.88% in 2024/25 [Fostering allowance uplifts]",
         "staff": "assumption: local government pay awards",
         "general": "assumption: the Bank of England's 2% CPI target",
     }

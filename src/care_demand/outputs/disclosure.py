@@ -3,7 +3,8 @@
 The rule (``configs/output/default.yaml``, documented in ``docs/outputs.md``):
 
 1. **Primary suppression.** A recorded count from 1 to ``suppress_max`` (5 by default,
-   DOMAIN.md) is replaced by the marker (``[c]``). Zeros and larger counts are shown.
+   the convention of published children's social care statistics, docs/sources.md) is
+   replaced by the marker (``[c]``). Zeros and larger counts are shown.
 2. **Secondary suppression** (``secondary_suppression``, on by default). A suppressed count
    must not be derivable from the figures shown beside it. Wherever a table holds a total
    and its parts (the children in care and their placement groups, say), a total-and-parts
