@@ -127,9 +127,7 @@ def register_schema() -> None:
     ConfigStore.instance().store(name="base_config", node=AppConfig)
 
 
-def load_config(
-    overrides: list[str] | tuple[str, ...] = (), *, in_app: bool = False
-) -> AppConfig:
+def load_config(overrides: list[str] | tuple[str, ...] = (), *, in_app: bool = False) -> AppConfig:
     """Compose ``configs/`` exactly as ``care-demand`` does, with Hydra-style overrides.
 
     For notebooks and tests: ``load_config(["simulation.replicates=20", "seed=7"])`` gives
