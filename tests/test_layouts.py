@@ -9,11 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from care_demand.config import OutputConfig
+from care_demand.data.history import build_history
 from care_demand.data.io import EPISODES, HEADER, UASC, discover, name_year
 from care_demand.data.loader import load_council
 from care_demand.data.problems import ERROR, INFO, REPAIR, WARNING, ValidationReport
 from care_demand.data.pseudonymise import EXAMPLE_DATA_DIR, pseudonymise
 from care_demand.data.validate import validate_folder
+from care_demand.outputs.summary import summarise_history
 from test_validate import BASE, KEY_ENV, RAW_IDS, config, one, only, write_council
 
 KEY = b"test key for validation"
@@ -152,6 +155,11 @@ def test_start_year_folders_are_read_by_their_dates(tmp_path: Path, good: pd.Dat
         pd.Timestamp("2020-04-01"),
         pd.Timestamp("2022-03-31"),
     )
+    # A run says so in its data summary, with the count per rule.
+    assert data.warnings["year_from_data"] == 2
+    history = build_history(data, config())
+    summary = summarise_history(history, OutputConfig(), synthetic=False, warnings=data.warnings)
+    assert "year_from_data 2" in summary.markdown.split("\n## ", 1)[0]
 
 
 def test_tables_not_used_and_empty_files_are_listed_not_errors(tmp_path: Path) -> None:

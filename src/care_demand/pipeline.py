@@ -207,6 +207,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
         dropped_open=council.dropped_open,
         repairs=council.repairs,
         lost_children=caseload.lost,
+        warnings=council.warnings,
     )
     fitted = calibrate(history, config) if config.run_until != "data" else None
     if workers is not None:

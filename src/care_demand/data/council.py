@@ -79,6 +79,8 @@ class CouncilData:
         repairs: values read in their one clear meaning, per rule (e.g.
             ``rec_on_open_episode``: REC given on an open episode, ignored); see
             ``problems.REPAIRS``. Empty when nothing was repaired.
+        warnings: validation warnings per rule (the rows were kept; ``care-demand-validate``
+            lists each one). Empty when there were none.
     """
 
     header: pd.DataFrame
@@ -93,6 +95,7 @@ class CouncilData:
     dropped_open: dict[str, int] = field(default_factory=dict)
     dropped_rows: pd.DataFrame = field(default_factory=empty_dropped_rows)
     repairs: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def dropped_open_total(self) -> int:

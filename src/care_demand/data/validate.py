@@ -7,6 +7,7 @@ turns into :class:`~care_demand.data.council.CouncilData`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +211,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         dropped=dict(sorted(dropped.items())),
         uasc_supplied=uasc_supplied,
         repairs=report.repairs,
+        warnings=dict(sorted(Counter(p.rule for p in report.warnings).items())),
     )
     data.dropped_rows, data.dropped_open = _dropped_episodes(dropped_rows, episodes)
     return CheckResult(report, data, dropped)

@@ -175,6 +175,7 @@ def summarise_history(
     dropped_open: dict[str, int] | None = None,
     repairs: dict[str, int] | None = None,
     lost_children: int | None = None,
+    warnings: dict[str, int] | None = None,
 ) -> DataSummary:
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
@@ -234,6 +235,12 @@ def summarise_history(
         lines += [f"  - {rule}: {n}" for rule, n in sorted(dropped.items())]
     else:
         lines.append("- Validation: every file passed every check; no rows were dropped.")
+    if warnings:
+        lines.append(
+            "- Validation warnings (rows kept; `care-demand-validate DIR` lists each): "
+            + ", ".join(f"{rule} {n}" for rule, n in sorted(warnings.items()))
+            + "."
+        )
     if repairs:
         lines.append(
             "- Repaired (values with one clear meaning, read in it; see docs/input_formats.md):"
