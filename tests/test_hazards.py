@@ -647,11 +647,15 @@ def test_entry_preference_lever_reweights_and_renormalises() -> None:
         )
 
 
-def _fit_in_worker(cache: str | None, draws: int) -> tuple[bool, pd.DataFrame]:
+def _fit_in_worker(
+    cache: str | None, draws: int, on_failure: str = "warn"
+) -> tuple[bool, pd.DataFrame, int]:
+    from care_demand.calibration.hazard_posterior import chain_cores
+
     settings = quick_settings(draws=draws)
-    settings.checks.on_failure = "warn"  # a short run; the test is about who samples
+    settings.checks.on_failure = on_failure
     model = HazardModel(settings).fit(censored_history(), cache_dir=cache)
-    return model.from_cache_, model.summary()
+    return model.from_cache_, model.summary(), chain_cores(2)
 
 
 @pytest.mark.slow
@@ -660,9 +664,11 @@ def test_a_worker_process_samples_the_same_posterior_as_the_main_process(fitted)
     # start PyMC's chain processes; there the chains run in turn, with the same draws.
     from joblib import Parallel, delayed
 
-    ((from_cache, summary),) = Parallel(n_jobs=1, backend="loky")(
-        [delayed(_fit_in_worker)(None, 1000)]
+    # n_jobs=2: with one job joblib would run the task in this process.
+    ((from_cache, summary, cores),) = Parallel(n_jobs=2, backend="loky")(
+        [delayed(_fit_in_worker)(None, 1000, "raise")]
     )
+    assert cores == 1  # it ran in a worker, where the chains run in turn
     assert not from_cache
     pd.testing.assert_frame_equal(summary, fitted.model.summary())
 
@@ -674,7 +680,7 @@ def test_runs_started_together_sample_a_cache_entry_once(tmp_path):
     results = Parallel(n_jobs=2, backend="loky")(
         delayed(_fit_in_worker)(str(tmp_path), 300) for _ in range(2)
     )
-    assert sorted(from_cache for from_cache, _ in results) == [False, True]
+    assert sorted(from_cache for from_cache, _, _ in results) == [False, True]
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
     assert len(list(tmp_path.glob("hazards_*.nc"))) == 1
 
