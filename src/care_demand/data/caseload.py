@@ -57,14 +57,21 @@ def starting_caseload(council: CouncilData, history: EventHistory) -> CaseloadCh
     """Count the children in care at the end of the window, kept and lost."""
     date = history.window_end
     in_care = int(history.stock(date, ("state",)).get(vocab.CARE, 0))
+    lost = _lost_rows(council)
+    children = int(lost["child_id"].dropna().nunique()) if lost is not None else 0
+    return CaseloadCheck(date=pd.Timestamp(date), history=in_care, lost=children)
+
+
+def _lost_rows(council: CouncilData) -> pd.DataFrame | None:
+    """The dropped rows that were open episodes read from no other return (``None`` when
+    nothing was dropped)."""
     rows = council.dropped_rows
-    lost = 0
-    if len(rows) and "open_episode" in rows:
-        open_lost = rows["open_episode"].fillna(False).astype(bool)
-        if "kept_from_other_return" in rows:
-            open_lost &= ~rows["kept_from_other_return"].fillna(False).astype(bool)
-        lost = int(rows.loc[open_lost, "child_id"].dropna().nunique())
-    return CaseloadCheck(date=pd.Timestamp(date), history=in_care, lost=lost)
+    if not len(rows) or "open_episode" not in rows:
+        return None
+    lost = rows["open_episode"].fillna(False).astype(bool)
+    if "kept_from_other_return" in rows:
+        lost &= ~rows["kept_from_other_return"].fillna(False).astype(bool)
+    return rows.loc[lost]
 
 
 def check_caseload(
@@ -104,17 +111,14 @@ def check_caseload(
 
 def _dropped_text(council: CouncilData) -> str:
     """The open episodes dropped and why, for an error message (no child ids)."""
-    rows = council.dropped_rows
-    if not len(rows) or "open_episode" not in rows:
+    lost = _lost_rows(council)
+    if lost is None:
         return (
             " No rows were dropped: check that the SSDA903 files cover the last year and "
             "that open episodes have DEC blank (care-demand-validate DIR lists every problem)."
         )
-    lost = rows["open_episode"].fillna(False).astype(bool)
-    if "kept_from_other_return" in rows:
-        lost &= ~rows["kept_from_other_return"].fillna(False).astype(bool)
     # The latest return first: its open episodes are the caseload the projection starts from.
-    lost_rows = rows.loc[lost].sort_values(["file", "line"], ascending=[False, True])
+    lost_rows = lost.sort_values(["file", "line"], ascending=[False, True])
     if lost_rows.empty:
         return " care-demand-validate DIR lists every problem."
     per_rule = lost_rows["rule"].value_counts().sort_index()
