@@ -11,11 +11,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from care_demand import __version__, vocab
+from care_demand import __version__, streams, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
 from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario_file
@@ -307,7 +306,7 @@ def _project(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate the replicates; return their quantiles and the replicate table."""
     sim = config.simulation
-    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1,)))
+    rng = streams.hazard_draws_rng(config.seed)
     draws = fitted.hazards.draw(sim.replicates, rng)
     levers = scenario_levers(config.scenario)
     system = build_system(

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand import __version__, vocab
+from care_demand import __version__, streams, vocab
 from care_demand.backtest.charts import forecast_chart, pit_histogram
 from care_demand.config import CONFIG_DIR, AppConfig, scenario_file
 from care_demand.data import EventHistory
@@ -517,7 +517,7 @@ def _forecast_cut(
         "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
     )
     fitted = calibrate(known, _with_cache(config, cut))
-    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(1,)))
+    rng = streams.hazard_draws_rng(config.seed)
     draws = fitted.hazards.draw(n, rng)
     system = build_system(
         known,

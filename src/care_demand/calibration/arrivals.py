@@ -59,7 +59,6 @@ Modelling choices:
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from care_demand import streams
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -778,7 +779,7 @@ class ArrivalModel:
         self, kind: str, months: pd.DatetimeIndex, n_paths: int, seed: int, include_noise: bool
     ) -> np.ndarray:
         """Paths ``[path, month]`` on the count scale for one kind."""
-        rng = np.random.default_rng([seed, zlib.crc32(kind.encode())])
+        rng = streams.arrival_rng(seed, kind)
         if kind in self.rates_:
             return self._simulate_rate(self.rates_[kind], months, n_paths, rng, include_noise)
         model = self.models_[kind]

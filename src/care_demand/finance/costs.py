@@ -23,6 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from care_demand import streams
 from care_demand.finance.schema import (
     CostConfig,
     PriceTail,
@@ -44,10 +45,8 @@ __all__ = [
     "tail_multipliers",
 ]
 
-# First element of the spawn key of the cost draws: ``SeedSequence(seed, spawn_key=
-# (COST_STREAM, replicate))``. The flow model's streams use four-element keys, so these
-# never coincide with them.
-COST_STREAM = 2
+# First element of the spawn key of the cost draws (the registry: care_demand.streams).
+COST_STREAM = streams.COSTS
 
 # Kinds of budget line, in the order they are reported; ``total`` is their sum.
 KINDS: tuple[str, ...] = ("placements", "casework", "fixed")
@@ -88,8 +87,7 @@ def tail_multipliers(replicates: Iterable[int], tail: PriceTail, seed: int) -> d
         if sd == 0.0:
             out[int(rep)] = 1.0
             continue
-        seq = np.random.SeedSequence(seed, spawn_key=(COST_STREAM, int(rep)))
-        z = float(np.random.default_rng(seq).standard_normal())
+        z = float(streams.cost_rng(seed, int(rep)).standard_normal())
         out[int(rep)] = float(np.exp(sd * z - sd * sd / 2.0))
     return out
 

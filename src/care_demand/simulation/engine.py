@@ -34,7 +34,7 @@ import simpy
 from scipy.stats import poisson
 from simpy.events import NORMAL
 
-from care_demand import vocab
+from care_demand import streams, vocab
 from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
 from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
 from care_demand.simulation.paths import (
@@ -100,10 +100,6 @@ _ARRIVE_NFA, _ARRIVE_CARE = -1, -2
 # A child's next drawn step when it is not an event: nothing to draw, or the engine draws it.
 _NO_STEP, _ENGINE_STEP = -1, -2
 
-# Random stream ids (the second element of every spawn key).
-_S_COUNTS, _S_ARRIVALS, _S_CASELOAD, _S_FOSTERING, _S_HOMES, _S_EFFECTS, _S_MORE = range(7)
-_S_LEAVERS = 7
-_S_DRIFT = 8
 # Months between steps of the transition rates' random walk (CareSystem.rate_drift_sd).
 DRIFT_MONTHS = 6
 # Routes into care (entry-route axis).
@@ -250,7 +246,7 @@ class ReplicateModel:
         self._move = system.draws.move[draw] if system.draws.move is not None else None
         self._move_cum = None if self._move is None else np.cumsum(self._move, -1).tolist()
 
-        effects = self._rng(_S_EFFECTS, 0, 0)
+        effects = self._rng(streams.EFFECTS, 0, 0)
         harbour = cap.harbour
         m_entry = _lognormal(
             harbour.care_entry_multiplier_median, harbour.care_entry_multiplier_log_sd, effects
@@ -357,16 +353,13 @@ class ReplicateModel:
         column = {dest: i for i, dest in enumerate(destinations)}
         n_periods = -(-self.system.horizon_months // DRIFT_MONTHS)
         step_sd = self.system.rate_drift_sd * np.sqrt(DRIFT_MONTHS / 12.0)
-        steps = self._rng(_S_DRIFT, 0, 0).normal(0.0, step_sd, (n_periods, len(destinations)))
+        steps = self._rng(streams.DRIFT, 0, 0).normal(0.0, step_sd, (n_periods, len(destinations)))
         steps[0] *= np.sqrt(0.5)  # the first period's middle is half a period from the start
         walk = np.exp(np.cumsum(steps, axis=0))
         return walk[:, [column[dest] for _, _, dest in index.pairs]]
 
     def _rng(self, stream: int, a: int, b: int) -> np.random.Generator:
-        key = (self.replicate, stream, a, b)
-        return np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key))
-        )
+        return streams.engine_rng(self.seed, self.replicate, stream, a, b)
 
     def _u(self, c: _Child) -> float:
         k = c.k
@@ -380,7 +373,7 @@ class ReplicateModel:
     def _refill(self, c: _Child) -> list[float]:
         """A fresh row of uniforms for a child who has used up its row."""
         c.refills += 1
-        c.u = self._rng(_S_MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
+        c.u = self._rng(streams.MORE, hash(c.key) & 0x7FFFFFFF, c.refills).random(_ROW).tolist()
         c.k = 0
         return c.u
 
@@ -592,7 +585,7 @@ class ReplicateModel:
             if 0.0 <= t21 < self.horizon:
                 self._flows_add(int(t21), LEAVER + 1, 0, width)
                 self._exits[int(t21) * n_exit + _X_AGED_OUT] += 1
-        supported = self._rng(_S_LEAVERS, 1, 0).random(births.size) < (
+        supported = self._rng(streams.LEAVERS, 1, 0).random(births.size) < (
             self.system.care_leaver_supported_share
         )
         after = (ends[:, None] >= start21) & (ends[:, None] < end25) & supported[None, :]
@@ -606,7 +599,7 @@ class ReplicateModel:
         ends = self.system.leavers_past_21
         if not ends:
             return
-        u = self._rng(_S_LEAVERS, 0, 0).random(len(ends))
+        u = self._rng(streams.LEAVERS, 0, 0).random(len(ends))
         share = self.system.care_leaver_supported_share
         for until, x in zip(ends, u.tolist(), strict=True):
             if x < share:
@@ -833,7 +826,7 @@ class ReplicateModel:
         h = system.horizon_months
         caseload = system.caseload
         n_case = len(caseload)
-        u_case = self._rng(_S_CASELOAD, 0, 0).random((n_case, _ROW))
+        u_case = self._rng(streams.CASELOAD, 0, 0).random((n_case, _ROW))
         case_birth = -12.0 * caseload["age"].to_numpy(dtype=float)
         case_code = caseload["code"].to_numpy(dtype=np.int64)
         self._case = (
@@ -847,7 +840,7 @@ class ReplicateModel:
         n_kinds = intensity.shape[1]
         u0 = np.array(
             [
-                [self._rng(_S_COUNTS, k, month).random() for k in range(n_kinds)]
+                [self._rng(streams.COUNTS, k, month).random() for k in range(n_kinds)]
                 for month in range(h)
             ]
         )
@@ -867,7 +860,7 @@ class ReplicateModel:
             for k in range(n_kinds):
                 n = int(counts[month, k])
                 if n:
-                    blocks.append(self._rng(_S_ARRIVALS, k, month).random((n, _ROW)))
+                    blocks.append(self._rng(streams.ARRIVALS, k, month).random((n, _ROW)))
                     kinds.append(np.full(n, k))
                     months.append(np.full(n, month))
                     index.append(np.arange(n))
@@ -1126,7 +1119,7 @@ class ReplicateModel:
         cfg = self.system.capacity.fostering
         sizes = np.asarray(cfg.places_per_household, dtype=float)
         sizes = sizes / sizes.sum()
-        rng = self._rng(_S_FOSTERING, 0, 0)
+        rng = self._rng(streams.FOSTERING, 0, 0)
         self._households = (rng.choice(len(sizes), size=cfg.households, p=sizes) + 1).tolist()
         self._update_foster_cap(0.0)
         base_attrition = 1.0 - (1.0 - cfg.annual_attrition) ** (1.0 / 12.0)
@@ -1139,7 +1132,7 @@ class ReplicateModel:
         )
         for month in range(self.system.horizon_months):
             yield self.env.timeout(month + 0.5 - self.env.now)
-            rng = self._rng(_S_FOSTERING, 1, month)  # recruitment
+            rng = self._rng(streams.FOSTERING, 1, month)  # recruitment
             enquiries, conversion = cfg.enquiries_per_month, cfg.enquiry_to_assessment
             for first, ramp, change in changes:
                 share = _ramp_share(first, ramp, month)
@@ -1163,7 +1156,7 @@ class ReplicateModel:
                 / max(len(self._households), 1),
             )
             attrition = base_attrition * (1.0 - covered * (1.0 - self._m_mockingbird))
-            rng = self._rng(_S_FOSTERING, 2, month)  # resignations
+            rng = self._rng(streams.FOSTERING, 2, month)  # resignations
             leaving = rng.binomial(len(self._households), min(attrition, 1.0))
             for _ in range(leaving):
                 self._households.pop(int(rng.integers(len(self._households))))
