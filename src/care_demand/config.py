@@ -14,14 +14,25 @@ from care_demand.calibration.arrivals import ArrivalSettings
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
+from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
 from care_demand.scenarios.schema import ScenarioConfig
 from care_demand.scenarios.validate import validate_config
 from care_demand.simulation.capacity import CapacityConfig
 
-# The repository's configs/ folder (the package is installed in editable mode by `make`).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-# The scenario files (a Hydra config group, linked into configs/ as ``scenario``).
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+__all__ = [
+    "CONFIG_DIR",
+    "EXAMPLE_DATA_DIR",
+    "SCENARIO_DIR",
+    "AppConfig",
+    "CalibrationConfig",
+    "CareLeaverConfig",
+    "DataConfig",
+    "OutputConfig",
+    "SimulationConfig",
+    "load_config",
+    "register_schema",
+    "scenario_file",
+]
 
 
 @dataclass
@@ -59,10 +70,6 @@ class DataConfig:
         """Resolve a mapping file name against the configs/ folder."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else CONFIG_DIR / candidate
-
-
-# The built-in synthetic example shipped inside the package.
-EXAMPLE_DATA_DIR = Path(__file__).resolve().parent / "example_data"
 
 
 @dataclass

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from care_demand.config import EXAMPLE_DATA_DIR
+from care_demand.paths import EXAMPLE_DATA_DIR
 
 __all__ = ["main"]
 

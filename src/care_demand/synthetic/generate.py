@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from care_demand.config import EXAMPLE_DATA_DIR
+from care_demand.paths import EXAMPLE_DATA_DIR
 from care_demand.synthetic import engine as eng
 from care_demand.synthetic.census import (
     CIN_COLUMNS,
