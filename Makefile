@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run baseline test lint format lock example bench clean
+.PHONY: run baseline test lint format lock example expected bench clean
 
 # The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
 SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
@@ -40,6 +40,10 @@ format: $(STAMP)
 # Regenerate the built-in synthetic example from its ground-truth file.
 example: $(STAMP)
 	$(BIN)/care-demand-example
+
+# Regenerate the stored expected results (tests/expected/) after a deliberate change of results.
+expected: $(STAMP)
+	$(BIN)/python tests/expected/regenerate.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/calibration.py

@@ -1,0 +1,54 @@
+"""End-to-end check against stored expected results: the example's key projection figures.
+
+A refactor must not move a number. The figures (children, flows, arrivals, capacity by
+month; each replicate's children in care at the end; costs by financial year) of the
+baseline and the transformation scenario, 8 replicates over 24 months with the shipped
+seed, are compared with ``tests/expected/example.json`` to a relative 1e-9. Regenerate
+after a deliberate change with ``make expected``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from care_demand.data import EventHistory
+from expected import figures
+from expected.project import project_figures
+
+
+@pytest.fixture(scope="module")
+def stored() -> dict:
+    return json.loads(figures.FIGURES_FILE.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", figures.SCENARIOS)
+def test_projection_matches_the_stored_figures(
+    scenario: str, stored: dict, example_history: EventHistory
+) -> None:
+    actual = project_figures(scenario, example_history, figures.load_draws())
+    problems = figures.compare(stored[scenario], actual)
+    assert not problems, f"{len(problems)} figures moved, e.g.:\n" + "\n".join(problems[:20])
+
+
+def test_the_stored_figures_cover_the_projection(stored: dict) -> None:
+    # Enough to fail loudly: stocks, flows and capacity at every stored month, every
+    # replicate's end state and every year's costs, in both scenarios.
+    for scenario in figures.SCENARIOS:
+        series = stored[scenario]["series"]
+        assert {"children/care", "flow/entry_to_care", "capacity/inhouse_foster"} <= set(series)
+        assert all(set(v) == {str(m) for m in figures.MONTHS} for v in series.values())
+        assert len(stored[scenario]["children_in_care_at_end"]) == 8
+        assert any(key.endswith("/placements") for key in stored[scenario]["costs"])
+    # The scenario moves something.
+    base, other = (stored[s] for s in figures.SCENARIOS)
+    assert figures.compare(base, other)
+
+
+def test_compare_reports_a_moved_figure() -> None:
+    a = {"series": {"children/care": {"0": 400.0}}, "costs": {"2026/27/total": 1.0}}
+    b = {"series": {"children/care": {"0": 401.0}}, "costs": {"2026/27/total": 1.0}}
+    assert figures.compare(a, b) == ["/series/children/care/0: 401.0, expected 400.0"]
+    assert figures.compare(a, a) == []
