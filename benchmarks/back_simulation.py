@@ -15,15 +15,16 @@ Run: ``.venv/bin/python benchmarks/back_simulation.py [--replicates N]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from care_demand.calibration.hazard_exposure import compute_exposure
-from care_demand.config import load_config
+from care_demand.config import load_config, projection_settings
 from care_demand.pipeline import calibrate, load
-from care_demand.simulation.build import build_system, with_recorded_arrivals
-from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.build import with_recorded_arrivals
+from care_demand.simulation.projection import prepare, simulate
 from care_demand.synthetic.truth import load_ground_truth
 
 CUT = pd.Timestamp("2018-03-31")
@@ -42,25 +43,19 @@ def main() -> None:
         fit_window_against_truth(history.spells, history.window_start, CUT)
     fitted = calibrate(cut, config)
     n = args.replicates
-    draws = fitted.hazards.draw(n, np.random.default_rng(1))
-    system = build_system(
-        cut,
-        draws,
-        fitted.arrivals,
-        config.capacity,
-        horizon_months=36,
-        n_paths=n,
-        seed=config.seed,
-        care_leaver=config.data.care_leaver,
-        rate_drift_sd=config.simulation.rate_drift_sd,
+    settings = dataclasses.replace(
+        projection_settings(config),
+        simulation=dataclasses.replace(
+            config.simulation, horizon_months=36, replicates=n, n_jobs=-1, chunk_size=10
+        ),
     )
+    system = prepare(cut, fitted, settings)
     variants = {
         "forecast arrivals": system,
         "recorded arrivals": with_recorded_arrivals(system, history),
     }
     for label, sys_ in variants.items():
-        results = run_replicates(sys_, n, config.seed, n_jobs=-1, chunk_size=10)
-        q = quantile_table(replicate_table(results, sys_))
+        q = simulate(sys_, settings).quantiles
         print(f"\n== {label} ({n} replicates) ==")
         print(f"{'date':<11}{'state':<13}{'recorded':>9}{'P5':>8}{'P50':>8}{'P95':>8}  inside")
         for date in CHECK_DATES:

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand.config import load_config
+from care_demand.config import load_config, projection_settings
 from care_demand.pipeline import calibrate, load
-from care_demand.simulation.build import build_system, with_recorded_arrivals
-from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.build import with_recorded_arrivals
+from care_demand.simulation.projection import prepare, simulate
 from care_demand.synthetic.generate import write_example
 
 CUT = pd.Timestamp("2018-03-31")
@@ -40,21 +40,15 @@ def back_simulate(folder: Path, cache: Path, replicates: int) -> pd.DataFrame:
     _, history, _ = load(config)
     cut = history.truncate(CUT)
     fitted = calibrate(cut, config)
-    draws = fitted.hazards.draw(replicates, np.random.default_rng(1))
-    system = build_system(
-        cut,
-        draws,
-        fitted.arrivals,
-        dataclasses.replace(config.capacity, enforce=False),
-        horizon_months=36,
-        n_paths=replicates,
-        seed=config.seed,
-        care_leaver=config.data.care_leaver,
-        rate_drift_sd=config.simulation.rate_drift_sd,
+    settings = dataclasses.replace(
+        projection_settings(config),
+        simulation=dataclasses.replace(
+            config.simulation, horizon_months=36, replicates=replicates, n_jobs=-1, chunk_size=10
+        ),
+        capacity=dataclasses.replace(config.capacity, enforce=False),
     )
-    system = with_recorded_arrivals(system, history)
-    results = run_replicates(system, replicates, config.seed, n_jobs=-1, chunk_size=10)
-    q = quantile_table(replicate_table(results, system))
+    system = with_recorded_arrivals(prepare(cut, fitted, settings), history)
+    q = simulate(system, settings).quantiles
     rows = []
     for date in CHECK_DATES:
         actual = history.stock(date)

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from care_demand.config import AppConfig
+from care_demand.config import AppConfig, projection_settings
 from care_demand.pipeline import calibrate, load
-from care_demand.simulation.build import build_system
 from care_demand.simulation.engine import ReplicateModel
+from care_demand.simulation.projection import prepare
 from care_demand.simulation.system import CareSystem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,18 +127,11 @@ def main() -> None:
     config = AppConfig()
     _, history, _ = load(config)
     fitted = calibrate(history, config)
-    draws = fitted.hazards.draw(8, np.random.default_rng(1))
-    system = build_system(
-        history,
-        draws,
-        fitted.arrivals,
-        config.capacity,
-        horizon_months=60,
-        n_paths=8,
-        seed=config.seed,
-        care_leaver=config.data.care_leaver,
-        rate_drift_sd=config.simulation.rate_drift_sd,
+    settings = dataclasses.replace(
+        projection_settings(config),
+        simulation=dataclasses.replace(config.simulation, horizon_months=60, replicates=8),
     )
+    system = prepare(history, fitted, settings)
     print(f"caseload at start: {len(system.caseload)} children; horizon 60 months")
 
     bare = bare_simpy_rate()

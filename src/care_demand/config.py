@@ -1,8 +1,13 @@
-"""Typed configuration shared by the library and the ``care-demand`` command.
+"""The composer at the top: the whole run's settings, built from each stage's own schema.
 
-The dataclasses here are the schema of ``configs/``: Hydra registers them in its
-ConfigStore (see :mod:`care_demand.cli`) and library functions take them as plain objects,
-so tests and notebooks build them directly without Hydra.
+Each stage owns its settings and their validation (``data``: where the data are and who
+counts as a care leaver; ``calibration``; ``simulation``: its size and capacity; ``finance``:
+costs; ``outputs``: disclosure and what is written; ``scenarios``: the what-if). This module
+composes them into :class:`AppConfig`, the schema of ``configs/`` that Hydra registers (see
+:mod:`care_demand.cli`), gathers every stage's problems into one error naming each field and
+the file that set it (:func:`validate_config`), and hands each stage its part
+(:func:`projection_settings`). Only the entry points import it (``pipeline``, ``cli``,
+``multirun``, ``backtest`` and the browser app); no stage does.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from care_demand.calibration.arrivals import ArrivalSettings
-from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.calibration.settings import CalibrationConfig
+from care_demand.checking import Checker, Problems, raise_problems
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
 from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
-from care_demand.scenarios.schema import ScenarioConfig
-from care_demand.scenarios.validate import validate_config
-from care_demand.simulation.capacity import CapacityConfig
+from care_demand.scenarios import ScenarioConfig, scenario_levers, scenario_problems
+from care_demand.simulation.capacity import CapacityConfig, capacity_problems
+from care_demand.simulation.settings import (
+    ProjectionSettings,
+    SimulationConfig,
+    simulation_problems,
+)
 
 __all__ = [
     "CONFIG_DIR",
@@ -29,9 +38,12 @@ __all__ = [
     "DataConfig",
     "OutputConfig",
     "SimulationConfig",
+    "config_problems",
     "load_config",
+    "projection_settings",
     "register_schema",
     "scenario_file",
+    "validate_config",
 ]
 
 
@@ -87,27 +99,6 @@ class OutputConfig:
     # Dates on which stocks are counted in the data summary: 31 March of each year.
     stock_month: int = 3
     stock_day: int = 31
-
-
-@dataclass
-class CalibrationConfig:
-    """Calibration settings (``configs/calibration/default.yaml``)."""
-
-    hazards: HazardSettings = field(default_factory=HazardSettings)
-    arrivals: ArrivalSettings = field(default_factory=ArrivalSettings)
-    # Where fitted posteriors are kept and reused while the data and settings are unchanged.
-    cache_dir: str = ".cache/calibration"
-
-
-@dataclass
-class SimulationConfig:
-    """Flow-model run settings (``configs/simulation/default.yaml``)."""
-
-    horizon_months: int = 60
-    replicates: int = 200
-    n_jobs: int = -1
-    chunk_size: int = 10
-    rate_drift_sd: float = 0.0
 
 
 @dataclass
@@ -168,3 +159,50 @@ def scenario_file(config: AppConfig) -> Path | None:
     """The file in ``scenarios/`` the run's scenario comes from (``None`` if there is none)."""
     path = SCENARIO_DIR / f"{config.scenario.name}.yaml"
     return path if path.is_file() else None
+
+
+def _care_leaver_problems(config: AppConfig) -> Problems:
+    check = Checker()
+    leaver = config.data.care_leaver
+    base = "data.care_leaver"
+    check.probability(f"{base}.supported_to_25_share", leaver.supported_to_25_share)
+    if leaver.supported_end_age < leaver.end_age:
+        check.add(
+            f"{base}.supported_end_age",
+            f"is {leaver.supported_end_age}, before end_age {leaver.end_age}",
+        )
+    if leaver.end_age <= leaver.start_age:
+        check.add(f"{base}.end_age", f"is {leaver.end_age}, not after start_age {leaver.start_age}")
+    return check.problems
+
+
+def config_problems(config: AppConfig) -> Problems:
+    """Every problem every stage finds in its part of ``config``, as ``(field, message)``."""
+    return [
+        *capacity_problems(config.capacity),
+        *scenario_problems(config.scenario),
+        *simulation_problems(config.simulation),
+        *_care_leaver_problems(config),
+    ]
+
+
+def validate_config(
+    config: AppConfig, scenario_file: Path | None = None, config_dir: Path = CONFIG_DIR
+) -> None:
+    """Raise one :class:`ConfigError` listing every problem, each with its field and file."""
+    raise_problems(config_problems(config), scenario_file, config_dir)
+
+
+def projection_settings(config: AppConfig) -> ProjectionSettings:
+    """The simulation stage's part of ``config``: size, capacity, seed and the levers."""
+    levers = scenario_levers(config.scenario)
+    return ProjectionSettings(
+        simulation=config.simulation,
+        capacity=config.capacity,
+        seed=config.seed,
+        care_leaver=config.data.care_leaver,
+        arrival_levers=levers.arrivals,
+        arrival_levels=levers.levels,
+        hazard_levers=levers.hazards,
+        entry_levers=levers.entry,
+    )

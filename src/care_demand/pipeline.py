@@ -14,10 +14,18 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from care_demand import __version__, streams, vocab
+from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
-from care_demand.config import CONFIG_DIR, EXAMPLE_DATA_DIR, AppConfig, scenario_file
+from care_demand.checking import yaml_keys
+from care_demand.config import (
+    CONFIG_DIR,
+    EXAMPLE_DATA_DIR,
+    AppConfig,
+    projection_settings,
+    scenario_file,
+    validate_config,
+)
 from care_demand.data import (
     CouncilData,
     EventHistory,
@@ -39,21 +47,16 @@ from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
 from care_demand.outputs.workbook import demand_capacity_table, write_workbook
-from care_demand.scenarios import check_uasc_levers, scenario_levers, validate_config
+from care_demand.scenarios import check_uasc_levers
 from care_demand.scenarios.compare import (
     COSTS_FILE,
     KEY_MEASURES_FILE,
     STATUS_FILE,
     key_measures,
 )
-from care_demand.scenarios.validate import yaml_keys
-from care_demand.simulation.build import OutsideArrivals, build_system, projection_start
-from care_demand.simulation.runner import (
-    quantile_table,
-    replicate_table,
-    run_replicates,
-    start_workers,
-)
+from care_demand.simulation.build import OutsideArrivals, projection_start
+from care_demand.simulation.projection import project
+from care_demand.simulation.runner import start_workers
 
 __all__ = ["STAGES", "Calibrated", "RunResult", "calibrate", "data_folder", "load", "run"]
 
@@ -304,44 +307,14 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
 def _project(
     history: EventHistory, fitted: Calibrated, config: AppConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Simulate the replicates; return their quantiles and the replicate table."""
-    sim = config.simulation
-    rng = streams.hazard_draws_rng(config.seed)
-    draws = fitted.hazards.draw(sim.replicates, rng)
-    levers = scenario_levers(config.scenario)
-    system = build_system(
-        history,
-        draws,
-        fitted.arrivals,
-        config.capacity,
-        horizon_months=sim.horizon_months,
-        n_paths=sim.replicates,
-        seed=config.seed,
-        care_leaver=config.data.care_leaver,
-        arrival_levers=levers.arrivals,
-        arrival_levels=levers.levels,
-        hazard_levers=levers.hazards,
-        entry_levers=levers.entry,
-        rate_drift_sd=sim.rate_drift_sd,
-    )
-    log.info(
-        "Simulating %d replicates x %d months from %s (%d children open at the start)",
-        sim.replicates,
-        sim.horizon_months,
-        f"{system.start:%Y-%m-%d}",
-        len(system.caseload),
-    )
-    with tqdm(total=sim.replicates, desc="Replicates", unit="rep", leave=False) as bar:
-        results = run_replicates(
-            system,
-            sim.replicates,
-            config.seed,
-            n_jobs=sim.n_jobs,
-            chunk_size=sim.chunk_size,
-            progress=lambda done: bar.update(done - bar.n),
+    """Project with a progress bar; return the quantiles and the replicate table."""
+    settings = projection_settings(config)
+    n = settings.simulation.replicates
+    with tqdm(total=n, desc="Replicates", unit="rep", leave=False) as bar:
+        projection = project(
+            history, fitted, settings, progress=lambda done: bar.update(done - bar.n)
         )
-    replicates = replicate_table(results, system)
-    return quantile_table(replicates), replicates
+    return projection.quantiles, projection.replicates
 
 
 def _costs_source(config: AppConfig) -> str:

@@ -9,6 +9,49 @@ from __future__ import annotations
 
 from typing import Final
 
+__all__ = [
+    "ADOPTION",
+    "AGE_18",
+    "AGE_BANDS",
+    "AGE_BAND_NAMES",
+    "ASSESSMENT",
+    "CARE",
+    "CARE_EXITS",
+    "CARE_EXIT_OTHER",
+    "CARE_LEAVER",
+    "CIN",
+    "CLOSED",
+    "CP",
+    "DAYS_PER_MONTH",
+    "DAYS_PER_YEAR",
+    "DURATION_BANDS",
+    "DURATION_BAND_NAMES",
+    "EARLY_HELP",
+    "EXTERNAL_EQUIVALENT",
+    "EXTERNAL_RESIDENTIAL",
+    "FOSTER_GROUPS",
+    "IFA",
+    "INHOUSE_FOSTER",
+    "INHOUSE_RESIDENTIAL",
+    "KINSHIP_FOSTER",
+    "MOVE",
+    "NONE",
+    "PLACED_FOR_ADOPTION",
+    "PLACED_WITH_PARENTS",
+    "PLACEMENT_GROUPS",
+    "RESIDENTIAL_GROUPS",
+    "RETURN_HOME",
+    "SECURE_OTHER",
+    "SGO_CAO",
+    "STATES",
+    "STATE_PRIORITY",
+    "SUPPORTED_16PLUS",
+    "TRANSITIONS",
+    "age_band",
+    "duration_band",
+    "is_modelled_move",
+]
+
 # States of the continuum, in priority order: when a child is recorded in two services at
 # once (for example an open CIN episode while in care) the earlier state in this tuple wins.
 CARE: Final = "care"

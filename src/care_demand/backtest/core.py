@@ -33,18 +33,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand import __version__, streams, vocab
+from care_demand import __version__, vocab
 from care_demand.backtest.charts import forecast_chart, pit_histogram
-from care_demand.config import CONFIG_DIR, AppConfig, scenario_file
+from care_demand.config import (
+    CONFIG_DIR,
+    AppConfig,
+    projection_settings,
+    scenario_file,
+    validate_config,
+)
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.charts import save_figure
 from care_demand.outputs.disclosure import DisclosureRule, suppression_mask
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.pipeline import SYNTHETIC_CAPTION, calibrate, data_folder, load, recorded_monthly
-from care_demand.scenarios import validate_config
-from care_demand.simulation.build import build_system
-from care_demand.simulation.runner import replicate_table, run_replicates
+from care_demand.simulation.projection import prepare, simulate
 
 __all__ = [
     "BacktestAppConfig",
@@ -517,19 +521,16 @@ def _forecast_cut(
         "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
     )
     fitted = calibrate(known, _with_cache(config, cut))
-    rng = streams.hazard_draws_rng(config.seed)
-    draws = fitted.hazards.draw(n, rng)
-    system = build_system(
-        known,
-        draws,
-        fitted.arrivals,
-        config.capacity,
-        horizon_months=horizon,
-        n_paths=n,
-        seed=config.seed,
-        care_leaver=config.data.care_leaver,
-        rate_drift_sd=config.simulation.rate_drift_sd,
+    # The backtest projects the baseline (no scenario levers) at its own size.
+    settings = dataclasses.replace(
+        projection_settings(config),
+        simulation=dataclasses.replace(config.simulation, horizon_months=horizon, replicates=n),
+        arrival_levers=(),
+        arrival_levels=(),
+        hazard_levers=(),
+        entry_levers=(),
     )
+    system = prepare(known, fitted, settings)
     log.info(
         "Cut %s: simulating %d replicates x %d months (%d children open at the cut)",
         f"{cut:%Y-%m-%d}",
@@ -537,15 +538,9 @@ def _forecast_cut(
         horizon,
         len(system.caseload),
     )
-    results = run_replicates(
-        system,
-        n,
-        config.seed,
-        n_jobs=config.simulation.n_jobs,
-        chunk_size=config.simulation.chunk_size,
-    )
+    projection = simulate(system, settings)
     months = pd.date_range(system.start, periods=horizon, freq="ME")
-    simulated = _simulated_measures(replicate_table(results, system), measures)
+    simulated = _simulated_measures(projection.replicates, measures)
     diagnostics = fitted.hazards.diagnostics_
     info: dict[str, object] = {
         "cut": cut,

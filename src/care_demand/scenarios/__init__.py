@@ -3,7 +3,8 @@
 - :class:`ScenarioConfig`: the ``scenario`` block of a file in ``scenarios/`` (name, story,
   levers on arrivals, hazards and placement at entry); capacity and cost changes are plain
   overrides of ``capacity`` and ``costs`` in the same file.
-- :func:`validate_config`: every range, date and name checked before any computation.
+- :func:`scenario_problems`: every lever's range, date and name checked before any
+  computation (gathered with the other stages' by :func:`care_demand.config.validate_config`).
 - :func:`check_uasc_levers`: a scenario that sets UASC arrivals needs returns with UASC
   information (checked once the data are read).
 - :func:`scenario_levers`: the lever objects the simulation applies.
@@ -19,7 +20,7 @@ from care_demand.scenarios.schema import (
     ScenarioConfig,
     UascArrivalsConfig,
 )
-from care_demand.scenarios.validate import check_uasc_levers, config_problems, validate_config
+from care_demand.scenarios.validate import check_uasc_levers, scenario_problems
 
 __all__ = [
     "ArrivalLeverConfig",
@@ -29,7 +30,6 @@ __all__ = [
     "ScenarioLevers",
     "UascArrivalsConfig",
     "check_uasc_levers",
-    "config_problems",
     "scenario_levers",
-    "validate_config",
+    "scenario_problems",
 ]

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from care_demand.checking import Checker, Problems
+from care_demand.vocab import PLACEMENT_GROUPS
+
 __all__ = [
     "CapacityConfig",
     "FosteringConfig",
@@ -17,6 +20,7 @@ __all__ = [
     "MockingbirdConfig",
     "PlacementPolicy",
     "RecruitmentChange",
+    "capacity_problems",
 ]
 
 
@@ -129,3 +133,78 @@ class CapacityConfig:
     policy: PlacementPolicy = field(default_factory=PlacementPolicy)
     # When false, in-house groups are unlimited (used by the expected-value check).
     enforce: bool = True
+
+
+def capacity_problems(cap: CapacityConfig) -> Problems:
+    """Every problem in the capacity settings, as ``(field, message)`` pairs."""
+    check = Checker()
+    f = cap.fostering
+    check.number("capacity.fostering.households", f.households, 0)
+    shares = list(f.places_per_household)
+    for i, share in enumerate(shares):
+        check.probability(f"capacity.fostering.places_per_household[{i}]", share)
+    if not shares or sum(shares) <= 0:
+        check.add("capacity.fostering.places_per_household", "must have a positive share")
+    check.number("capacity.fostering.enquiries_per_month", f.enquiries_per_month, 0.0)
+    for name in (
+        "enquiry_to_assessment",
+        "assessment_to_approval",
+        "annual_attrition",
+        "usable_share",
+    ):
+        check.probability(f"capacity.fostering.{name}", getattr(f, name))
+    check.number("capacity.fostering.assessment_months", f.assessment_months, 0.0)
+    for key, change in f.recruitment.items():
+        base = f"capacity.fostering.recruitment.{key}"
+        check.date(f"{base}.start", change.start)
+        check.number(f"{base}.enquiries_multiplier", change.enquiries_multiplier, 0.0)
+        check.number(f"{base}.conversion_multiplier", change.conversion_multiplier, 0.0)
+        check.number(f"{base}.ramp_months", change.ramp_months, 0)
+    mb = f.mockingbird
+    check.steps(
+        "capacity.fostering.mockingbird.constellations", mb.constellations, "constellations"
+    )
+    check.number(
+        "capacity.fostering.mockingbird.households_per_constellation",
+        mb.households_per_constellation,
+        0,
+    )
+    check.number(
+        "capacity.fostering.mockingbird.attrition_multiplier_median",
+        mb.attrition_multiplier_median,
+        0.0,
+        low_open=True,
+    )
+    check.number(
+        "capacity.fostering.mockingbird.attrition_multiplier_log_sd",
+        mb.attrition_multiplier_log_sd,
+        0.0,
+    )
+    for key, home in cap.homes.items():
+        base = f"capacity.homes.{key}"
+        check.number(f"{base}.beds", home.beds, 0)
+        check.probability(f"{base}.max_occupancy", home.max_occupancy)
+        opens = check.date(f"{base}.opens", home.opens)
+        if home.closes is not None:
+            closes = check.date(f"{base}.closes", home.closes)
+            if opens is not None and closes is not None and closes <= opens:
+                check.add(f"{base}.closes", f"is {home.closes}, not after opens ({home.opens})")
+        if home.min_age >= home.max_age:
+            check.add(f"{base}.min_age", f"{home.min_age} is not below max_age {home.max_age}")
+    h = cap.harbour
+    check.steps("capacity.harbour.caseload", h.caseload, "places")
+    if h.min_age >= h.max_age:
+        check.add("capacity.harbour.min_age", f"{h.min_age} is not below max_age {h.max_age}")
+    check.number("capacity.harbour.support_months", h.support_months, 0.0, low_open=True)
+    for name in ("care_entry_multiplier", "residential_step_down_multiplier"):
+        check.number(
+            f"capacity.harbour.{name}_median", getattr(h, f"{name}_median"), 0.0, low_open=True
+        )
+        check.number(f"capacity.harbour.{name}_log_sd", getattr(h, f"{name}_log_sd"), 0.0)
+    check.number("capacity.policy.step_back_within_months", cap.policy.step_back_within_months, 0.0)
+    for group, p in cap.policy.out_of_area.items():
+        check.member(
+            f"capacity.policy.out_of_area.{group}", group, PLACEMENT_GROUPS, "placement groups"
+        )
+        check.probability(f"capacity.policy.out_of_area.{group}", p)
+    return check.problems

@@ -16,7 +16,17 @@ from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLe
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.simulation.capacity import CapacityConfig
 
-__all__ = ["ARRIVAL_STATES", "CODES", "CareSystem", "caseload_at", "code_of"]
+__all__ = [
+    "ARRIVAL_STATES",
+    "CODES",
+    "RATE_DRIFT_SD_RANGE",
+    "CareSystem",
+    "caseload_at",
+    "code_of",
+]
+
+# The range of the rates' random-walk step (a log-scale standard deviation per six months).
+RATE_DRIFT_SD_RANGE: tuple[float, float] = (0.0, 2.0)
 
 # Integer codes of where a child can be: the four states outside care, one code per
 # placement group in care, then care leaver. Engine arrays are indexed by these codes.
@@ -112,8 +122,9 @@ class CareSystem:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 0.0 <= self.rate_drift_sd <= 2.0:
-            problems.append(f"rate_drift_sd is {self.rate_drift_sd}; expected 0 to 2")
+        low, high = RATE_DRIFT_SD_RANGE
+        if not low <= self.rate_drift_sd <= high:
+            problems.append(f"rate_drift_sd is {self.rate_drift_sd}; expected {low:g} to {high:g}")
         if self.horizon_months < 1:
             problems.append(f"horizon_months is {self.horizon_months}; expected at least 1")
         if self.start != self.start.normalize() or self.start.day != 1:

@@ -1,0 +1,24 @@
+"""The calibration stage's settings (``configs/calibration/default.yaml``).
+
+The hazards' and arrivals' own settings are validated where they are defined
+(:mod:`.hazard_settings`, :mod:`.arrivals`); this is the block that holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from care_demand.calibration.arrivals import ArrivalSettings
+from care_demand.calibration.hazard_settings import HazardSettings
+
+__all__ = ["CalibrationConfig"]
+
+
+@dataclass
+class CalibrationConfig:
+    """Calibration settings (``configs/calibration/default.yaml``)."""
+
+    hazards: HazardSettings = field(default_factory=HazardSettings)
+    arrivals: ArrivalSettings = field(default_factory=ArrivalSettings)
+    # Where fitted posteriors are kept and reused while the data and settings are unchanged.
+    cache_dir: str = ".cache/calibration"
