@@ -26,9 +26,9 @@ import pandas as pd
 import yaml
 
 from care_demand import vocab
-from care_demand.config import CareLeaverConfig, DataConfig
 from care_demand.data.council import CouncilData
 from care_demand.data.dates import add_years
+from care_demand.data.settings import CareLeaverConfig, DataConfig
 from care_demand.data.uasc import uasc_on
 
 __all__ = ["ARRIVAL_COLUMNS", "SPELL_COLUMNS", "EventHistory", "build_history"]

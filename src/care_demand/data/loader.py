@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from care_demand.config import DataConfig
 from care_demand.data.council import CouncilData
 from care_demand.data.problems import InvalidDataError
+from care_demand.data.settings import DataConfig
 from care_demand.data.validate import check_folder
 
 __all__ = ["load_council"]

@@ -18,7 +18,8 @@ from typing import overload
 
 import pandas as pd
 
-from care_demand.config import EXAMPLE_DATA_DIR, DataConfig
+from care_demand.data.settings import DataConfig
+from care_demand.paths import EXAMPLE_DATA_DIR
 
 __all__ = ["EXAMPLE_DATA_DIR", "EXAMPLE_KEY", "PseudonymKeyError", "pseudonymise", "resolve_key"]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from care_demand.config import DataConfig
 from care_demand.data.cin import read_cin
 from care_demand.data.council import (
     CIN_COLUMNS,
@@ -46,7 +45,8 @@ from care_demand.data.problems import (
     flag,
     raw_col,
 )
-from care_demand.data.pseudonymise import EXAMPLE_DATA_DIR, PseudonymKeyError, resolve_key
+from care_demand.data.pseudonymise import PseudonymKeyError, resolve_key
+from care_demand.data.settings import DataConfig
 from care_demand.data.ssda903 import (
     YEAR_COL,
     check_carried_forward,
@@ -57,6 +57,7 @@ from care_demand.data.ssda903 import (
     read_header,
 )
 from care_demand.data.uasc import merge_uasc, read_uasc
+from care_demand.paths import EXAMPLE_DATA_DIR
 
 __all__ = ["CheckResult", "check_folder", "validate_folder"]
 

@@ -21,8 +21,8 @@ from care_demand.calibration.arrivals import (
 )
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
-from care_demand.config import CareLeaverConfig
 from care_demand.data import EventHistory
+from care_demand.data.settings import CareLeaverConfig
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at
 

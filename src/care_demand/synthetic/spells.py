@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.config import CareLeaverConfig
 from care_demand.data.history import SPELL_COLUMNS as HISTORY_SPELL_COLUMNS
+from care_demand.data.settings import CareLeaverConfig
 from care_demand.synthetic import engine as eng
 from care_demand.synthetic.ssda903 import CareRecords
 
