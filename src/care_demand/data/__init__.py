@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from care_demand.data.caseload import CaseloadCheck, CaseloadError, check_caseload
 from care_demand.data.council import CouncilData
-from care_demand.data.history import EventHistory, build_history
+from care_demand.data.history import EventHistory
+from care_demand.data.history_build import build_history
 from care_demand.data.loader import load_council
 from care_demand.data.placements import MappingError
 from care_demand.data.problems import RULES, InvalidDataError, Problem, ValidationReport
 from care_demand.data.pseudonymise import PseudonymKeyError, pseudonymise, resolve_key
+from care_demand.data.settings import CareLeaverConfig, DataConfig
 from care_demand.data.validate import validate_folder
 
 __all__ = [
     "RULES",
+    "CareLeaverConfig",
     "CaseloadCheck",
     "CaseloadError",
     "CouncilData",
+    "DataConfig",
     "EventHistory",
     "InvalidDataError",
     "MappingError",

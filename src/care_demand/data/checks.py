@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 import pandas as pd
 
-from care_demand.data.io import SourceFile, parse_bool, parse_dates, read_csv_text, select_columns
+from care_demand.data.csv_text import parse_bool, parse_dates, read_csv_text, select_columns
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
@@ -21,6 +21,7 @@ from care_demand.data.problems import (
     raw_col,
 )
 from care_demand.data.pseudonymise import pseudonymise
+from care_demand.data.recognise import SourceFile
 
 __all__ = [
     "check_birth_before",
@@ -69,7 +70,7 @@ def read_source(
 
     ``needs_value`` (default: ``required``) are the columns that may never be blank: a line
     ending before one of them is a ``short_row``; a line ending after them is read with its
-    last columns blank (see :func:`~care_demand.data.io.read_csv_text`).
+    last columns blank (see :func:`~care_demand.data.csv_text.read_csv_text`).
     """
     if frame is None:
         frame, names = read_csv_text(

@@ -15,7 +15,7 @@ from care_demand.data.checks import (
     read_source,
 )
 from care_demand.data.codes import code_lists
-from care_demand.data.io import SourceFile, parse_dates
+from care_demand.data.csv_text import parse_dates
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
@@ -25,6 +25,7 @@ from care_demand.data.problems import (
     flag,
     raw_col,
 )
+from care_demand.data.recognise import SourceFile
 from care_demand.data.xml_tree import XmlElement, load_xml
 
 __all__ = ["CIN_LABELS", "read_cin"]

@@ -15,8 +15,8 @@ from care_demand.data.checks import (
     read_source,
 )
 from care_demand.data.codes import code_lists
-from care_demand.data.io import SourceFile
 from care_demand.data.problems import ValidationReport, raw_col
+from care_demand.data.recognise import SourceFile
 
 __all__ = ["EARLY_HELP_LABELS", "read_early_help"]
 

@@ -19,9 +19,9 @@ from care_demand.data.checks import (
 )
 from care_demand.data.codes import code_lists
 from care_demand.data.dates import add_years
-from care_demand.data.io import SourceFile
 from care_demand.data.placements import PlacementMapping
 from care_demand.data.problems import WARNING, ValidationReport, flag, raw_col
+from care_demand.data.recognise import SourceFile
 from care_demand.data.ssda903_xml import read_xml_table
 from care_demand.data.uasc import check_header_flag
 

@@ -36,7 +36,7 @@ from care_demand.data.problems import BAD_COL, FILE_COL, LINE_COL, ValidationRep
 from care_demand.data.xml_tree import XmlElement, load_xml
 
 if TYPE_CHECKING:
-    from care_demand.data.io import SourceFile
+    from care_demand.data.recognise import SourceFile
 
 __all__ = [
     "EPISODE_ITEMS",
@@ -160,7 +160,7 @@ def read_xml_table(
     source: SourceFile, report: ValidationReport
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """The table of kind ``source.kind`` (``header``, ``episodes`` or ``uasc``) in an SSDA903
-    XML file, as :func:`care_demand.data.io.read_csv_text` gives a CSV: every item as text
+    XML file, as :func:`care_demand.data.csv_text.read_csv_text` gives a CSV: every item as text
     under ``raw_col(name)``, with ``_file``, ``_line`` and ``_bad``; and the column names.
 
     ``(None, [])`` when the file cannot be used (reported). A UASC table may have no rows.

@@ -27,7 +27,7 @@ from care_demand.data.checks import (
     read_source,
 )
 from care_demand.data.codes import code_lists
-from care_demand.data.io import SourceFile, decode
+from care_demand.data.csv_text import decode
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
@@ -37,6 +37,7 @@ from care_demand.data.problems import (
     flag,
     raw_col,
 )
+from care_demand.data.recognise import SourceFile
 from care_demand.data.ssda903_xml import read_xml_table
 
 __all__ = [

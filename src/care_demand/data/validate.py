@@ -21,17 +21,9 @@ from care_demand.data.council import (
     HEADER_COLUMNS,
     CouncilData,
 )
+from care_demand.data.csv_text import fingerprint
+from care_demand.data.discovery import discover
 from care_demand.data.early_help import read_early_help
-from care_demand.data.io import (
-    CIN,
-    EARLY_HELP,
-    EPISODES,
-    HEADER,
-    UASC,
-    SourceFile,
-    discover,
-    fingerprint,
-)
 from care_demand.data.placements import MappingError, PlacementMapping, load_placement_mapping
 from care_demand.data.problems import (
     BAD_COL,
@@ -46,6 +38,7 @@ from care_demand.data.problems import (
     raw_col,
 )
 from care_demand.data.pseudonymise import PseudonymKeyError, resolve_key
+from care_demand.data.recognise import CIN, EARLY_HELP, EPISODES, HEADER, UASC, SourceFile
 from care_demand.data.settings import DataConfig
 from care_demand.data.ssda903 import (
     YEAR_COL,
