@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from care_demand.calibration.settings import CalibrationConfig
-from care_demand.checking import Checker, Problems, raise_problems
-from care_demand.data.settings import CareLeaverConfig, DataConfig
+from care_demand.checking import Problems, raise_problems
+from care_demand.data.settings import CareLeaverConfig, DataConfig, data_problems
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
 from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
@@ -125,28 +125,13 @@ def scenario_file(config: AppConfig) -> Path | None:
     return path if path.is_file() else None
 
 
-def _care_leaver_problems(config: AppConfig) -> Problems:
-    check = Checker()
-    leaver = config.data.care_leaver
-    base = "data.care_leaver"
-    check.probability(f"{base}.supported_to_25_share", leaver.supported_to_25_share)
-    if leaver.supported_end_age < leaver.end_age:
-        check.add(
-            f"{base}.supported_end_age",
-            f"is {leaver.supported_end_age}, before end_age {leaver.end_age}",
-        )
-    if leaver.end_age <= leaver.start_age:
-        check.add(f"{base}.end_age", f"is {leaver.end_age}, not after start_age {leaver.start_age}")
-    return check.problems
-
-
 def config_problems(config: AppConfig) -> Problems:
     """Every problem every stage finds in its part of ``config``, as ``(field, message)``."""
     return [
         *capacity_problems(config.capacity),
         *scenario_problems(config.scenario),
         *simulation_problems(config.simulation),
-        *_care_leaver_problems(config),
+        *data_problems(config.data),
     ]
 
 

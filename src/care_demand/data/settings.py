@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from care_demand.checking import Checker, Problems
 from care_demand.paths import CONFIG_DIR
 
-__all__ = ["CareLeaverConfig", "DataConfig"]
+__all__ = ["CareLeaverConfig", "DataConfig", "data_problems"]
 
 
 @dataclass
@@ -50,3 +51,22 @@ class DataConfig:
         """Resolve a mapping file name against the configs/ folder."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else CONFIG_DIR / candidate
+
+
+def data_problems(data: DataConfig) -> Problems:
+    """Every problem in the data settings, as ``(field, message)`` pairs."""
+    check = Checker()
+    check.number("data.link_gap_days", data.link_gap_days, 0)
+    check.number("data.rereferral_days", data.rereferral_days, 0)
+    check.probability("data.max_lost_caseload_share", data.max_lost_caseload_share)
+    leaver = data.care_leaver
+    base = "data.care_leaver"
+    check.probability(f"{base}.supported_to_25_share", leaver.supported_to_25_share)
+    if leaver.supported_end_age < leaver.end_age:
+        check.add(
+            f"{base}.supported_end_age",
+            f"is {leaver.supported_end_age}, before end_age {leaver.end_age}",
+        )
+    if leaver.end_age <= leaver.start_age:
+        check.add(f"{base}.end_age", f"is {leaver.end_age}, not after start_age {leaver.start_age}")
+    return check.problems
