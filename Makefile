@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run baseline test lint format lock example expected bench clean
+.PHONY: run baseline test lint format lock example expected architecture bench clean
 
 # The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
 SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
@@ -44,6 +44,10 @@ example: $(STAMP)
 # Regenerate the stored expected results (tests/expected/) after a deliberate change of results.
 expected: $(STAMP)
 	$(BIN)/python tests/expected/regenerate.py
+
+# Rewrite the import graph in ARCHITECTURE.md from the allowed imports (tests/import_rules.py).
+architecture: $(STAMP)
+	$(BIN)/python tests/import_rules.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/calibration.py

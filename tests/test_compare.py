@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from care_demand.outputs.comparison import compare_runs, comparison_markdown, write_comparison
 from care_demand.pipeline import Calibrated
-from care_demand.scenarios.compare import compare_runs, comparison_markdown, write_comparison
 
 
 def _fake_run(folder: Path, name: str, values: np.ndarray, ok: bool = True) -> Path:

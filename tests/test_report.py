@@ -22,10 +22,10 @@ from care_demand.outputs.charts import (
     placement_mix_chart,
     write_comparison_charts,
 )
+from care_demand.outputs.comparison import compare_runs, write_comparison
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.outputs.report import markdown_to_html, write_comparison_report, write_run_report
 from care_demand.pipeline import run
-from care_demand.scenarios.compare import compare_runs, write_comparison
 
 RUN_CHARTS = {
     "children_in_care_fan",

@@ -22,7 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from care_demand.config import CONFIG_DIR, AppConfig, DataConfig, register_schema
 from care_demand.errors import CareDemandError
-from care_demand.scenarios.compare import STATUS_FILE
+from care_demand.outputs.layout import LAYOUT
 
 __all__ = ["main", "validate_entry", "validate_main"]
 
@@ -73,7 +73,7 @@ def _fail(run_dir: Path, scenario: str, message: str, multirun: bool) -> None:
         sys.exit(2)
     run_dir.mkdir(parents=True, exist_ok=True)
     status = {"scenario": scenario, "ok": False, "error": message}
-    (run_dir / STATUS_FILE).write_text(json.dumps(status), encoding="utf-8")
+    (run_dir / LAYOUT.status).write_text(json.dumps(status), encoding="utf-8")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ folder. Around the jobs, :class:`Multirun` (a Hydra callback, ``configs/config.y
   none of them samples on its own and they never race on one cache entry (the cache is also
   written under a lock, :meth:`care_demand.calibration.HazardModel.fit`).
 - **after** them, compares the runs that succeeded with the baseline
-  (:func:`care_demand.scenarios.compare.compare_runs`), writes ``comparison/`` with its
+  (:func:`care_demand.outputs.comparison.compare_runs`), writes ``comparison/`` with its
   report, prints one line per failed scenario and exits with status 1 if any failed.
 """
 
@@ -26,13 +26,11 @@ from typing import Any
 
 from care_demand.config import AppConfig, load_config
 from care_demand.errors import CareDemandError
-from care_demand.scenarios.compare import STATUS_FILE
+from care_demand.outputs.layout import LAYOUT
 
 __all__ = ["Multirun", "calibrate_once", "expand_sweep", "failed_runs", "summarise_multirun"]
 
 log = logging.getLogger("care_demand")
-
-COMPARISON_DIR = "comparison"
 
 try:  # Hydra is a dependency of the command line; the library works without it.
     from hydra.experimental.callback import Callback as _Callback
@@ -106,20 +104,20 @@ def failed_runs(sweep_dir: Path) -> dict[str, str]:
     """Scenario -> error of every job of ``sweep_dir`` that failed or left no status."""
     failed: dict[str, str] = {}
     for folder in sorted(p for p in sweep_dir.iterdir() if p.is_dir()):
-        status_path = folder / STATUS_FILE
+        status_path = folder / LAYOUT.status
         if status_path.is_file():
             status = json.loads(status_path.read_text(encoding="utf-8"))
             if not status.get("ok", False):
                 name = str(status.get("scenario") or folder.name)
                 failed[name] = str(status.get("error", "unknown error"))
-        elif (folder / ".hydra").is_dir():  # a job that stopped before recording its end
+        elif (folder / LAYOUT.hydra_dir).is_dir():  # a job that stopped before recording its end
             failed[folder.name] = "the run stopped without recording its result"
     return failed
 
 
 def summarise_multirun(config: Any) -> int:
     """Compare the runs of a finished multirun, report failures; return the exit status."""
-    from care_demand.scenarios.compare import (
+    from care_demand.outputs.comparison import (
         BASELINE,
         compare_runs,
         write_comparison,
@@ -130,13 +128,13 @@ def summarise_multirun(config: Any) -> int:
     if not sweep.is_dir():
         return 0
     failed = failed_runs(sweep)
-    run_dirs = sorted(p for p in sweep.iterdir() if (p / STATUS_FILE).is_file())
+    run_dirs = sorted(p for p in sweep.iterdir() if (p / LAYOUT.status).is_file())
     from omegaconf import OmegaConf
 
     costs = OmegaConf.to_object(config.costs) if "costs" in config else None
     comparison = compare_runs(run_dirs, costs)
     comparison.failed.update(failed)
-    out = sweep / COMPARISON_DIR
+    out = sweep / LAYOUT.comparison.dir
     write_comparison(comparison, out)
     succeeded = sorted(set(comparison.headline.get("scenario", [])))
     if succeeded:
@@ -146,12 +144,13 @@ def summarise_multirun(config: Any) -> int:
             "seed": int(config.seed),
             "sweep_folder": str(sweep),
         }
-        write_comparison_workbook(comparison, run_dirs, out / "finance_workbook.xlsx", details)
+        write_comparison_workbook(comparison, run_dirs, out / LAYOUT.comparison.workbook, details)
     from care_demand.outputs.charts import write_comparison_charts
     from care_demand.outputs.report import write_comparison_report
 
-    write_comparison_charts(sweep, out / "charts")
-    report = write_comparison_report(sweep, out / "report.html", out / "charts")
+    charts = out / LAYOUT.comparison.charts_dir
+    write_comparison_charts(sweep, charts)
+    report = write_comparison_report(sweep, out / LAYOUT.comparison.report, charts)
     print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
     print(f"Report: {report.resolve()}")
     if not succeeded:
@@ -179,7 +178,7 @@ def _one_line(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if len(lines) <= 1:
         return lines[0] if lines else "unknown error"
-    return f"{lines[0]} (and {len(lines) - 1} more line(s) in the run's status.json)"
+    return f"{lines[0]} (and {len(lines) - 1} more line(s) in the run's {LAYOUT.status})"
 
 
 class Multirun(_Callback):  # type: ignore[misc]

@@ -37,23 +37,19 @@ from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
+from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
     DisclosureRule,
     suppress_arrivals,
     suppress_recorded_monthly,
     suppress_stocks,
 )
+from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
 from care_demand.outputs.workbook import demand_capacity_table, write_workbook
 from care_demand.scenarios import check_uasc_levers
-from care_demand.scenarios.compare import (
-    COSTS_FILE,
-    KEY_MEASURES_FILE,
-    STATUS_FILE,
-    key_measures,
-)
 from care_demand.simulation.build import OutsideArrivals, projection_start
 from care_demand.simulation.projection import project
 from care_demand.simulation.runner import start_workers
@@ -218,38 +214,36 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
 
     rule = DisclosureRule.from_config(config.output)
     with RunFolder(run_dir) as out:
-        out.write_text("data_summary.md", summary.markdown)
+        out.write_text(LAYOUT.data_summary, summary.markdown)
         published_stocks = suppress_stocks(summary.stocks, rule)
-        out.write_csv("stocks_31_march.csv", published_stocks)
-        out.write_csv("arrivals_by_year.csv", suppress_arrivals(summary.arrivals, rule))
-        out.write_csv(
-            "recorded_monthly.csv", suppress_recorded_monthly(recorded_monthly(history), rule)
-        )
+        out.write_csv(LAYOUT.stocks, published_stocks)
+        out.write_csv(LAYOUT.arrivals, suppress_arrivals(summary.arrivals, rule))
+        out.write_csv(LAYOUT.recorded, suppress_recorded_monthly(recorded_monthly(history), rule))
         if council.dropped:
             out.write_text(
-                "dropped_rows.json", json.dumps(council.dropped, indent=2, sort_keys=True)
+                LAYOUT.dropped_counts, json.dumps(council.dropped, indent=2, sort_keys=True)
             )
             # Where each dropped row was (file, line, rule): no child id, not even hashed.
             where = ["file", "line", "rule", "open_episode"]
-            out.write_csv("dropped_rows.csv", council.dropped_rows.loc[:, where])
+            out.write_csv(LAYOUT.dropped_rows, council.dropped_rows.loc[:, where])
         if council.repairs:
-            out.write_text("repairs.json", json.dumps(council.repairs, indent=2, sort_keys=True))
+            out.write_text(LAYOUT.repairs, json.dumps(council.repairs, indent=2, sort_keys=True))
         if fitted is not None:
             start = projection_start(history)
             _write_calibration(out, fitted, start, config.simulation.horizon_months)
-        out.write_text("scenario.md", _scenario_markdown(config))
+        out.write_text(LAYOUT.scenario, _scenario_markdown(config))
         if projection is not None:
             quantiles = projection
-            out.write_csv("projection/quantiles.csv", quantiles)
-            out.write_csv(KEY_MEASURES_FILE, key_measures(replicates))
+            out.write_csv(LAYOUT.quantiles, quantiles)
+            out.write_csv(LAYOUT.key_measures, key_measures(replicates))
             costed = cost_replicates(replicates, config.costs, config.seed)
             costs = cost_summary(costed)
-            out.write_csv(COSTS_FILE, costed)
-            out.write_csv("finance/cost_summary.csv", costs)
+            out.write_csv(LAYOUT.costs_by_replicate, costed)
+            out.write_csv(LAYOUT.cost_summary, costs)
             demand_capacity = demand_capacity_table(projection)
             assumptions = assumptions_table(config)
-            out.write_csv("finance/demand_capacity.csv", demand_capacity)
-            out.write_csv("finance/assumptions.csv", assumptions)
+            out.write_csv(LAYOUT.demand_capacity, demand_capacity)
+            out.write_csv(LAYOUT.assumptions, assumptions)
             care_q = quantiles[
                 (quantiles["measure"] == "children")
                 & (quantiles["category"] == vocab.CARE)
@@ -262,7 +256,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 ylabel="Children in care at month end",
                 caption=SYNTHETIC_CAPTION if synthetic else "",
             )
-            save_figure(fan, out.path("projection/children_in_care_fan.png"))
+            save_figure(fan, out.path(LAYOUT.fan_chart))
         details = {
             "package_version": __version__,
             "synthetic_data": synthetic,
@@ -275,10 +269,10 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             "scenario": config.scenario.name,
             "config": dataclasses.asdict(config),
         }
-        out.write_text("run_details.json", json.dumps(details, indent=2, default=str) + "\n")
+        out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
         if projection is not None:
             write_workbook(
-                out.path("finance/workbook.xlsx"),
+                out.path(LAYOUT.workbook),
                 summary=_headline(projection, costs, config),
                 costs=costs,
                 savings=None,
@@ -289,9 +283,11 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 publication_note=rule.describe(),
             )
         # Charts and the report are built from the files staged above.
-        write_run_charts(out.staging_dir, out.path("charts"))
-        write_run_report(out.staging_dir, out.path("report.html"), out.staging_dir / "charts")
-        out.write_text(STATUS_FILE, json.dumps({"scenario": config.scenario.name, "ok": True}))
+        write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))
+        write_run_report(
+            out.staging_dir, out.path(LAYOUT.report), out.staging_dir / LAYOUT.charts_dir
+        )
+        out.write_text(LAYOUT.status, json.dumps({"scenario": config.scenario.name, "ok": True}))
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
     if council.dropped_open:
@@ -299,7 +295,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "
             f"mode; {caseload.lost} of the {caseload.record} children in care at "
             f"{caseload.date:%d %B %Y} are missing from the start of the projection (see "
-            "data_summary.md and dropped_rows.csv)."
+            f"{LAYOUT.data_summary} and {LAYOUT.dropped_rows})."
         )
     return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
 
@@ -420,7 +416,7 @@ def _scenario_markdown(config: AppConfig) -> str:
             "",
         ]
     lines.append(
-        "Capacity and cost settings of the run are listed in full in `run_details.json`; "
+        f"Capacity and cost settings of the run are listed in full in `{LAYOUT.run_details}`; "
         "the scenario file in `scenarios/` cites the source of each."
     )
     return "\n".join(lines) + "\n"
@@ -430,16 +426,14 @@ def _write_calibration(
     out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int
 ) -> None:
     hazards = fitted.hazards
-    out.write_csv("calibration/hazards.csv", hazards.summary(cred=0.9))
-    out.write_csv("calibration/placements.csv", hazards.placement_summary(cred=0.9))
+    out.write_csv(LAYOUT.hazards, hazards.summary(cred=0.9))
+    out.write_csv(LAYOUT.placements, hazards.placement_summary(cred=0.9))
     diagnostics = dict(hazards.diagnostics_)
     diagnostics["from_cache"] = bool(hazards.from_cache_)
-    out.write_text(
-        "calibration/diagnostics.json", json.dumps(diagnostics, indent=2, default=str) + "\n"
-    )
+    out.write_text(LAYOUT.diagnostics, json.dumps(diagnostics, indent=2, default=str) + "\n")
     arrivals = fitted.arrivals
-    out.write_csv("calibration/arrival_forecast.csv", arrivals.forecast(start, horizon))
-    save_figure(arrivals.components_figure(), out.path("calibration/arrival_components.png"))
+    out.write_csv(LAYOUT.arrival_forecast, arrivals.forecast(start, horizon))
+    save_figure(arrivals.components_figure(), out.path(LAYOUT.arrival_components))
 
 
 def _print_summary(
@@ -460,7 +454,7 @@ def _print_summary(
             f"{pd.Timestamp(last['month']):%b %Y}."
         )
     print(f"care-demand: outputs written to {run_dir.resolve()}")
-    if (run_dir / "report.html").is_file():
-        print(f"Report: {(run_dir / 'report.html').resolve()}")
+    if (run_dir / LAYOUT.report).is_file():
+        print(f"Report: {(run_dir / LAYOUT.report).resolve()}")
     if synthetic:
         print("(built-in synthetic example: invented children, Dorset-like totals)")

@@ -46,6 +46,7 @@ from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.charts import save_figure
 from care_demand.outputs.disclosure import DisclosureRule, suppression_mask
+from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.pipeline import SYNTHETIC_CAPTION, calibrate, data_folder, load, recorded_monthly
 from care_demand.simulation.projection import prepare, simulate
@@ -71,14 +72,14 @@ __all__ = [
 
 log = logging.getLogger("care_demand")
 
-# Files the backtest writes in its run folder.
-FORECASTS_FILE = "backtest/forecasts.csv"
-METRICS_FILE = "backtest/metrics.csv"
-SUMMARY_FILE = "backtest/summary.csv"
-RECORDED_FILE = "backtest/recorded.csv"
-CALIBRATION_FILE = "backtest/calibration.csv"
-REPORT_FILE = "backtest/summary.md"
-CHART_DIR = "backtest/charts"
+# Files the backtest writes in its run folder (named in the run-folder layout).
+FORECASTS_FILE = LAYOUT.backtest.forecasts
+METRICS_FILE = LAYOUT.backtest.metrics
+SUMMARY_FILE = LAYOUT.backtest.summary
+RECORDED_FILE = LAYOUT.backtest.recorded
+CALIBRATION_FILE = LAYOUT.backtest.calibration
+REPORT_FILE = LAYOUT.backtest.report
+CHART_DIR = LAYOUT.backtest.charts_dir
 
 # Every name a measure may count: the states of the continuum and the placement groups.
 _CATEGORIES = (*vocab.STATES, *vocab.PLACEMENT_GROUPS)
@@ -805,7 +806,7 @@ def write_backtest(
                 title=f"Backtest: {_label(measure)}, forecasts from each cut against the record",
                 caption=caption,
             )
-            save_figure(figure, out.path(f"{CHART_DIR}/forecasts_{measure}.png"))
+            save_figure(figure, out.path(LAYOUT.backtest.forecast_chart(measure)))
         scored = metrics[metrics["scored"]]
         save_figure(
             pit_histogram(
@@ -814,7 +815,7 @@ def write_backtest(
                 bins=settings.pit_bins,
                 caption=caption,
             ),
-            out.path(f"{CHART_DIR}/pit_histogram.png"),
+            out.path(LAYOUT.backtest.pit_histogram),
         )
         out.write_text(
             REPORT_FILE, summary_markdown(result, summary, metrics, config, synthetic=synthetic)
@@ -829,7 +830,7 @@ def write_backtest(
             "skipped_measures": list(result.skipped),
             "config": dataclasses.asdict(config),
         }
-        out.write_text("run_details.json", json.dumps(run_details, indent=2, default=str) + "\n")
+        out.write_text(LAYOUT.run_details, json.dumps(run_details, indent=2, default=str) + "\n")
     return sorted(p for p in run_dir.rglob("*") if p.is_file())
 
 

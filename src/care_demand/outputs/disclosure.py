@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.outputs.layout import LAYOUT
 
 __all__ = [
     "MONTHLY_TOTALS",
@@ -115,9 +116,9 @@ MONTHLY_TOTALS = Total(
 
 # Every published table of recorded counts in a run folder: its count column and relations.
 PUBLISHED_TABLES: dict[str, tuple[str, tuple[Total, ...]]] = {
-    "stocks_31_march.csv": ("children", (STOCK_TOTALS,)),
-    "recorded_monthly.csv": ("children", (MONTHLY_TOTALS,)),
-    "arrivals_by_year.csv": ("arrivals", ()),
+    LAYOUT.stocks: ("children", (STOCK_TOTALS,)),
+    LAYOUT.recorded: ("children", (MONTHLY_TOTALS,)),
+    LAYOUT.arrivals: ("arrivals", ()),
 }
 
 
@@ -220,19 +221,19 @@ def suppress_counts(
 
 def suppress_stocks(stocks: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """``stocks_31_march.csv`` as published: children by state and placement group."""
-    column, totals = PUBLISHED_TABLES["stocks_31_march.csv"]
+    column, totals = PUBLISHED_TABLES[LAYOUT.stocks]
     return suppress_counts(stocks, column, rule, totals)
 
 
 def suppress_recorded_monthly(recorded: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """``recorded_monthly.csv`` as published: recorded children by category at month end."""
-    column, totals = PUBLISHED_TABLES["recorded_monthly.csv"]
+    column, totals = PUBLISHED_TABLES[LAYOUT.recorded]
     return suppress_counts(recorded, column, rule, totals)
 
 
 def suppress_arrivals(arrivals: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     """``arrivals_by_year.csv`` as published: arrivals by kind and financial year."""
-    column, totals = PUBLISHED_TABLES["arrivals_by_year.csv"]
+    column, totals = PUBLISHED_TABLES[LAYOUT.arrivals]
     return suppress_counts(arrivals, column, rule, totals)
 
 

@@ -1,5 +1,7 @@
 """Read a run folder (or a multirun's sweep folder) back from disk.
 
+The files' names are :data:`care_demand.outputs.layout.LAYOUT`'s.
+
 Charts and the report are built from the files a run wrote, never from the model's objects,
 so they can be made again from any run folder. Every file is optional: a table a run did
 not write (``run_until=data``, say) is ``None``.
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.outputs.layout import LAYOUT
 
 __all__ = ["RunFiles", "SweepFiles", "read_run", "read_sweep"]
 
@@ -102,24 +105,24 @@ class RunFiles:
 def read_run(run_dir: str | Path) -> RunFiles:
     """Read the files of the run folder ``run_dir``."""
     path = Path(run_dir)
-    details = _json(path / "run_details.json") or {}
+    details = _json(path / LAYOUT.run_details) or {}
     return RunFiles(
         path=path,
         details=details,
-        scenario_markdown=_text(path / "scenario.md"),
-        data_summary=_text(path / "data_summary.md"),
-        stocks=_csv(path / "stocks_31_march.csv", ("date",)),
-        arrivals=_csv(path / "arrivals_by_year.csv"),
-        recorded=_csv(path / "recorded_monthly.csv", ("month",)),
-        quantiles=_csv(path / "projection/quantiles.csv", ("month",)),
-        key_measures=_csv(path / "projection/key_measures_by_replicate.csv", ("month",)),
-        costs=_csv(path / "finance/cost_summary.csv"),
-        demand_capacity=_csv(path / "finance/demand_capacity.csv", ("month",)),
-        assumptions=_csv(path / "finance/assumptions.csv"),
-        arrival_forecast=_csv(path / "calibration/arrival_forecast.csv", ("month",)),
-        diagnostics=_json(path / "calibration/diagnostics.json"),
-        dropped=_json(path / "dropped_rows.json"),
-        repairs=_json(path / "repairs.json"),
+        scenario_markdown=_text(path / LAYOUT.scenario),
+        data_summary=_text(path / LAYOUT.data_summary),
+        stocks=_csv(path / LAYOUT.stocks, ("date",)),
+        arrivals=_csv(path / LAYOUT.arrivals),
+        recorded=_csv(path / LAYOUT.recorded, ("month",)),
+        quantiles=_csv(path / LAYOUT.quantiles, ("month",)),
+        key_measures=_csv(path / LAYOUT.key_measures, ("month",)),
+        costs=_csv(path / LAYOUT.cost_summary),
+        demand_capacity=_csv(path / LAYOUT.demand_capacity, ("month",)),
+        assumptions=_csv(path / LAYOUT.assumptions),
+        arrival_forecast=_csv(path / LAYOUT.arrival_forecast, ("month",)),
+        diagnostics=_json(path / LAYOUT.diagnostics),
+        dropped=_json(path / LAYOUT.dropped_counts),
+        repairs=_json(path / LAYOUT.repairs),
     )
 
 
@@ -154,20 +157,20 @@ def read_sweep(sweep_dir: str | Path) -> SweepFiles:
     """Read a multirun's sweep folder: the run folders that succeeded and ``comparison/``."""
     path = Path(sweep_dir)
     runs: dict[str, RunFiles] = {}
-    for folder in sorted(p for p in path.iterdir() if (p / "status.json").is_file()):
-        status = _json(folder / "status.json") or {}
+    for folder in sorted(p for p in path.iterdir() if (p / LAYOUT.status).is_file()):
+        status = _json(folder / LAYOUT.status) or {}
         if status.get("ok"):
             run = read_run(folder)
             runs[str(status.get("scenario") or run.scenario)] = run
     order = [BASELINE, *sorted(set(runs) - {BASELINE})]
     runs = {name: runs[name] for name in order if name in runs}
-    comparison = path / "comparison"
-    savings = _csv(comparison / "savings.csv")
+    names = LAYOUT.comparison
+    comparison = path / names.dir
     return SweepFiles(
         path=path,
         runs=runs,
-        headline=_csv(comparison / "comparison_headline.csv"),
-        by_year=_csv(comparison / "comparison_by_year.csv"),
-        savings=savings,
-        failed=_json(comparison / "failed_scenarios.json") or {},
+        headline=_csv(comparison / names.headline),
+        by_year=_csv(comparison / names.by_year),
+        savings=_csv(comparison / names.savings),
+        failed=_json(comparison / names.failed) or {},
     )

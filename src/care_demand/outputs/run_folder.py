@@ -15,6 +15,8 @@ from types import TracebackType
 
 import pandas as pd
 
+from care_demand.outputs.layout import LAYOUT
+
 __all__ = ["RunFolder"]
 
 
@@ -27,7 +29,7 @@ class RunFolder:
 
     def __init__(self, final_dir: str | Path) -> None:
         self.final_dir = Path(final_dir)
-        self.staging_dir = self.final_dir / f".staging-{os.getpid()}"
+        self.staging_dir = self.final_dir / f"{LAYOUT.staging_dir}-{os.getpid()}"
 
     def __enter__(self) -> RunFolder:
         self.final_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Scenarios: what-if configurations and their comparison against the baseline.
+"""Scenarios: the what-if description of a run, checked before the run starts.
 
 - :class:`ScenarioConfig`: the ``scenario`` block of a file in ``scenarios/`` (name, story,
   levers on arrivals, hazards and placement at entry); capacity and cost changes are plain
@@ -8,6 +8,9 @@
 - :func:`check_uasc_levers`: a scenario that sets UASC arrivals needs returns with UASC
   information (checked once the data are read).
 - :func:`scenario_levers`: the lever objects the simulation applies.
+
+The comparison of a multirun's scenarios with the baseline, after they have run, is
+:func:`care_demand.outputs.comparison.compare_runs`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Compare scenarios with the baseline, replicate by replicate.
+"""The comparison of a multirun: each scenario against the baseline, replicate by replicate.
 
 Every scenario run with the same seed gives replicate ``r`` the same posterior draw, the
 same arrival path and the same children's luck (common random numbers), so the difference
@@ -8,8 +8,10 @@ two independent intervals.
 
 Each run folder holds ``status.json`` and, when it succeeded,
 ``projection/key_measures_by_replicate.csv`` (and ``finance/costs_by_replicate.csv`` when
-costed). :func:`compare_runs` reads them; :class:`care_demand.multirun.Multirun` calls it at
-the end of a multirun (``care-demand -m scenario=...``).
+costed; names in :data:`care_demand.outputs.layout.LAYOUT`). :func:`compare_runs` reads
+them and :func:`write_comparison` writes the tables of ``comparison/``;
+:class:`care_demand.multirun.Multirun` calls them at the end of a multirun
+(``care-demand -m scenario=...``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from care_demand.finance import CostConfig, savings
+from care_demand.outputs.layout import LAYOUT
+from care_demand.outputs.workbook import write_workbook
 
 __all__ = [
     "KEY_MEASURES",
-    "STATUS_FILE",
     "Comparison",
     "compare_runs",
     "comparison_markdown",
@@ -40,9 +43,6 @@ __all__ = [
 
 log = logging.getLogger("care_demand")
 
-STATUS_FILE = "status.json"
-KEY_MEASURES_FILE = "projection/key_measures_by_replicate.csv"
-COSTS_FILE = "finance/costs_by_replicate.csv"
 BASELINE = "baseline"
 
 # Measures compared at each 31 March (and at the end of the horizon), with their labels.
@@ -101,7 +101,7 @@ def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_status(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / STATUS_FILE
+    path = run_dir / LAYOUT.status
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +122,7 @@ def _per_replicate(run_dir: Path, costs: pd.DataFrame | None) -> pd.DataFrame:
 
     ``costs`` is the run's costs by replicate (``None`` for a run that was not costed).
     """
-    key = pd.read_csv(run_dir / KEY_MEASURES_FILE, parse_dates=["month"])
+    key = pd.read_csv(run_dir / LAYOUT.key_measures, parse_dates=["month"])
     march = key[key["month"].dt.month == 3]
     last = key[key["month"] == key["month"].max()]
     parts = [
@@ -157,10 +157,10 @@ def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> C
         if not status.get("ok", False):
             failed[name] = status.get("error", "unknown error")
             continue
-        if not (Path(run_dir) / KEY_MEASURES_FILE).is_file():
-            failed[name] = f"the run wrote no {KEY_MEASURES_FILE} (run_until was not simulation)"
+        if not (Path(run_dir) / LAYOUT.key_measures).is_file():
+            failed[name] = f"the run wrote no {LAYOUT.key_measures} (run_until was not simulation)"
             continue
-        costs_path = Path(run_dir) / COSTS_FILE
+        costs_path = Path(run_dir) / LAYOUT.costs_by_replicate
         if costs_path.is_file():
             costed[name] = pd.read_csv(costs_path)
         values[name] = _per_replicate(Path(run_dir), costed.get(name))
@@ -313,9 +313,7 @@ def write_comparison_workbook(
     comparison: Comparison, run_dirs: Sequence[Path], path: Path, details: dict[str, Any]
 ) -> Path | None:
     """The finance workbook of a multirun: every scenario's costs, savings and capacity."""
-    from care_demand.outputs.workbook import write_workbook
-
-    costs = _stack(run_dirs, "finance/cost_summary.csv")
+    costs = _stack(run_dirs, LAYOUT.cost_summary)
     if costs.empty:
         return None
     head = comparison.headline
@@ -331,8 +329,8 @@ def write_comparison_workbook(
         summary=summary,
         costs=costs,
         savings=comparison.savings if not comparison.savings.empty else None,
-        demand_capacity=_stack(run_dirs, "finance/demand_capacity.csv"),
-        assumptions=_stack(run_dirs, "finance/assumptions.csv"),
+        demand_capacity=_stack(run_dirs, LAYOUT.demand_capacity),
+        assumptions=_stack(run_dirs, LAYOUT.assumptions),
         run_details=details,
     )
 
@@ -340,11 +338,11 @@ def write_comparison_workbook(
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
     """Write ``comparison.md``, the headline and by-year CSVs and ``savings.csv``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = [out_dir / "comparison.md"]
+    files = [out_dir / LAYOUT.comparison.markdown]
     files[0].write_text(comparison_markdown(comparison), encoding="utf-8")
     for name, table in (
-        ("comparison_headline.csv", comparison.headline),
-        ("comparison_by_year.csv", comparison.by_year),
+        (LAYOUT.comparison.headline, comparison.headline),
+        (LAYOUT.comparison.by_year, comparison.by_year),
     ):
         path = out_dir / name
         if table.empty:  # no scenario finished: no table rather than a file with no columns
@@ -353,11 +351,11 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
         table.to_csv(path, index=False)
         files.append(path)
     if not comparison.savings.empty:
-        path = out_dir / "savings.csv"
+        path = out_dir / LAYOUT.comparison.savings
         comparison.savings.to_csv(path, index=False)
         files.append(path)
     if comparison.failed:
-        path = out_dir / "failed_scenarios.json"
+        path = out_dir / LAYOUT.comparison.failed
         path.write_text(json.dumps(comparison.failed, indent=2) + "\n", encoding="utf-8")
         files.append(path)
     return files

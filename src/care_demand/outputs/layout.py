@@ -1,0 +1,142 @@
+"""The names of every file and folder a run folder holds: the one place they are spelled.
+
+:data:`LAYOUT` names what a run writes (``status.json``, ``run_details.json``, the recorded
+tables, ``calibration/``, ``projection/``, ``finance/``, ``charts/``, ``report.html``), what
+a multirun writes beside its run folders (:attr:`RunLayout.comparison`, in ``comparison/``)
+and what a backtest writes in its own run folder (:attr:`RunLayout.backtest`). The pipeline,
+the multirun, the command line, the backtest and the readers of run folders
+(:mod:`care_demand.outputs.run_files`) all take the names from here.
+
+Names are relative paths with ``/`` between folders, as
+:meth:`care_demand.outputs.run_folder.RunFolder.path` takes them: a run's are relative to
+its run folder, the comparison's to the comparison folder (:attr:`ComparisonLayout.dir`,
+inside the multirun's sweep folder). Fields ending in ``_dir`` (and ``dir``) name folders;
+every other field names a file. Charts drawn from the chart catalogue are named after their
+chart, inside :attr:`RunLayout.charts_dir`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["LAYOUT", "BacktestLayout", "ComparisonLayout", "RunLayout"]
+
+
+def _names(layout: object, folders: bool) -> frozenset[str]:
+    """The file (or folder) names among the string fields of a layout."""
+    out = set()
+    for item in dataclasses.fields(layout):  # type: ignore[arg-type]
+        value = getattr(layout, item.name)
+        is_folder = item.name == "dir" or item.name.endswith("_dir")
+        if isinstance(value, str) and is_folder == folders:
+            out.add(value)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class ComparisonLayout:
+    """A multirun's comparison folder, in its sweep folder beside the scenarios' run folders."""
+
+    dir: str = "comparison"
+    markdown: str = "comparison.md"
+    headline: str = "comparison_headline.csv"
+    by_year: str = "comparison_by_year.csv"
+    savings: str = "savings.csv"
+    failed: str = "failed_scenarios.json"
+    workbook: str = "finance_workbook.xlsx"
+    report: str = "report.html"
+    charts_dir: str = "charts"
+
+    def files(self) -> frozenset[str]:
+        """Every file name of the comparison folder."""
+        return _names(self, folders=False)
+
+    def folders(self) -> frozenset[str]:
+        """Every folder name: the comparison folder and its chart folder."""
+        return _names(self, folders=True)
+
+
+@dataclass(frozen=True)
+class BacktestLayout:
+    """What a backtest writes in its run folder (besides ``run_details.json``)."""
+
+    recorded: str = "backtest/recorded.csv"
+    forecasts: str = "backtest/forecasts.csv"
+    metrics: str = "backtest/metrics.csv"
+    summary: str = "backtest/summary.csv"
+    calibration: str = "backtest/calibration.csv"
+    report: str = "backtest/summary.md"
+    pit_histogram: str = "backtest/charts/pit_histogram.png"
+    charts_dir: str = "backtest/charts"
+
+    def forecast_chart(self, measure: str) -> str:
+        """The chart of one measure's forecasts from each cut against the record."""
+        return f"{self.charts_dir}/forecasts_{measure}.png"
+
+    def files(self) -> frozenset[str]:
+        """Every fixed file name of a backtest (the per-measure charts aside)."""
+        return _names(self, folders=False)
+
+    def folders(self) -> frozenset[str]:
+        """Every folder name of a backtest."""
+        return _names(self, folders=True)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Every file and folder of a run folder, and of the folders a multirun and backtest add.
+
+    Files a run writes only in some cases: ``dropped_rows.*`` in lenient mode when rows were
+    dropped, ``repairs.json`` when values were repaired, ``calibration/`` from
+    ``run_until=calibration``, ``projection/`` and ``finance/`` from ``run_until=simulation``.
+    """
+
+    # The run's end and settings.
+    status: str = "status.json"
+    run_details: str = "run_details.json"
+    scenario: str = "scenario.md"
+    # The data read.
+    data_summary: str = "data_summary.md"
+    stocks: str = "stocks_31_march.csv"
+    arrivals: str = "arrivals_by_year.csv"
+    recorded: str = "recorded_monthly.csv"
+    dropped_counts: str = "dropped_rows.json"
+    dropped_rows: str = "dropped_rows.csv"
+    repairs: str = "repairs.json"
+    # The calibration.
+    hazards: str = "calibration/hazards.csv"
+    placements: str = "calibration/placements.csv"
+    diagnostics: str = "calibration/diagnostics.json"
+    arrival_forecast: str = "calibration/arrival_forecast.csv"
+    arrival_components: str = "calibration/arrival_components.png"
+    # The projection.
+    quantiles: str = "projection/quantiles.csv"
+    key_measures: str = "projection/key_measures_by_replicate.csv"
+    fan_chart: str = "projection/children_in_care_fan.png"
+    # The costs.
+    costs_by_replicate: str = "finance/costs_by_replicate.csv"
+    cost_summary: str = "finance/cost_summary.csv"
+    demand_capacity: str = "finance/demand_capacity.csv"
+    assumptions: str = "finance/assumptions.csv"
+    workbook: str = "finance/workbook.xlsx"
+    # Charts and the report, built from the files above.
+    report: str = "report.html"
+    charts_dir: str = "charts"
+    # Hydra's record of the job's configuration (a job without ``status`` stopped early).
+    hydra_dir: str = ".hydra"
+    # Where a run stages its files before publishing them (followed by the process id).
+    staging_dir: str = ".staging"
+    comparison: ComparisonLayout = field(default_factory=ComparisonLayout)
+    backtest: BacktestLayout = field(default_factory=BacktestLayout)
+
+    def files(self) -> frozenset[str]:
+        """Every file name of a run folder, its comparison folder and a backtest's folder."""
+        return _names(self, folders=False) | self.comparison.files() | self.backtest.files()
+
+    def folders(self) -> frozenset[str]:
+        """Every folder name of a run folder, its comparison folder and a backtest's folder."""
+        return _names(self, folders=True) | self.comparison.folders() | self.backtest.folders()
+
+
+LAYOUT = RunLayout()
