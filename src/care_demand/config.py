@@ -14,6 +14,7 @@ from care_demand.calibration.arrivals import ArrivalSettings
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
+from care_demand.outputs.settings import OutputConfig
 from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
 from care_demand.scenarios.schema import ScenarioConfig
 from care_demand.scenarios.validate import validate_config
@@ -70,23 +71,6 @@ class DataConfig:
         """Resolve a mapping file name against the configs/ folder."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else CONFIG_DIR / candidate
-
-
-@dataclass
-class OutputConfig:
-    """What the run writes (``configs/output/default.yaml``)."""
-
-    # Published tables replace counts from 1 to this value with a marker (1-5:
-    # [Small-number suppression] in docs/sources.md).
-    suppress_max: int = 5
-    suppression_marker: str = "[c]"
-    # Also hide a second figure wherever a total and its parts would reveal a hidden count.
-    secondary_suppression: bool = True
-    # Children aged 0-17 in the council's area, for rates per 10,000 (None: counts only).
-    child_population: int | None = None
-    # Dates on which stocks are counted in the data summary: 31 March of each year.
-    stock_month: int = 3
-    stock_day: int = 31
 
 
 @dataclass
