@@ -20,6 +20,7 @@ from care_demand.checking import Problems, raise_problems
 from care_demand.data.settings import CareLeaverConfig, DataConfig, data_problems
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
+from care_demand.outputs.settings import OutputConfig, output_problems
 from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
 from care_demand.scenarios import ScenarioConfig, scenario_levers, scenario_problems
 from care_demand.simulation.capacity import CapacityConfig, capacity_problems
@@ -46,23 +47,6 @@ __all__ = [
     "scenario_file",
     "validate_config",
 ]
-
-
-@dataclass
-class OutputConfig:
-    """What the run writes (``configs/output/default.yaml``)."""
-
-    # Published tables replace counts from 1 to this value with a marker (1-5:
-    # [Small-number suppression] in docs/sources.md).
-    suppress_max: int = 5
-    suppression_marker: str = "[c]"
-    # Also hide a second figure wherever a total and its parts would reveal a hidden count.
-    secondary_suppression: bool = True
-    # Children aged 0-17 in the council's area, for rates per 10,000 (None: counts only).
-    child_population: int | None = None
-    # Dates on which stocks are counted in the data summary: 31 March of each year.
-    stock_month: int = 3
-    stock_day: int = 31
 
 
 @dataclass
@@ -132,6 +116,7 @@ def config_problems(config: AppConfig) -> Problems:
         *scenario_problems(config.scenario),
         *simulation_problems(config.simulation),
         *data_problems(config.data),
+        *output_problems(config.output),
     ]
 
 

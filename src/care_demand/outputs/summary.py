@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.config import OutputConfig
 from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import (
     DisclosureRule,
     suppress_arrivals,
     suppress_stocks,
 )
+from care_demand.outputs.settings import OutputConfig
 
 __all__ = ["STATE_LABELS", "UASC_ENTRY", "UASC_GROUP", "DataSummary", "summarise_history"]
 

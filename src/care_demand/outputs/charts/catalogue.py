@@ -1,0 +1,154 @@
+"""The catalogue of charts: the :class:`Chart` record and every chart of one run folder.
+
+:func:`run_charts` lists a run folder's charts with their titles and alt text (the report
+embeds them in this order); :func:`write_run_charts` writes them as PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from care_demand import vocab
+from care_demand.outputs.charts.run import (
+    continuum_chart,
+    costs_chart,
+    demand_capacity_chart,
+    fan_chart,
+    flows_chart,
+    out_of_area_chart,
+    placement_mix_chart,
+)
+from care_demand.outputs.charts.style import _recorded, _select, save_figure, source_caption
+from care_demand.outputs.run_files import RunFiles, read_run
+
+__all__ = [
+    "Chart",
+    "run_charts",
+    "write_run_charts",
+]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a run or multirun: file name, title, alt text and how to draw it."""
+
+    name: str
+    title: str
+    description: str
+    draw: Callable[[], Figure]
+
+
+# ---------------------------------------------------------------------------------------
+# Every chart of a run folder
+
+
+def _care_history(run: RunFiles) -> pd.Series:
+    return _recorded(run.recorded, vocab.CARE, run.rule)
+
+
+def run_charts(run: RunFiles | str | Path) -> list[Chart]:
+    """Every chart of one run folder (none without a projection)."""
+    run = run if isinstance(run, RunFiles) else read_run(run)
+    q = run.quantiles
+    if q is None or q.empty:
+        return []
+    reps = run.replicates
+    rate = (
+        f"Rates per 10,000 use {run.population:,} children aged 0-17 (output.child_population)."
+        if run.population
+        else ""
+    )
+
+    def both(note: str = "") -> str:
+        return source_caption(synthetic=run.synthetic, recorded=True, replicates=reps, note=note)
+
+    def projected(note: str = "") -> str:
+        return source_caption(synthetic=run.synthetic, replicates=reps, note=note)
+
+    title = run.title
+    charts = [
+        Chart(
+            "children_in_care_fan",
+            f"Children in care: recorded and projected ({title})",
+            "Children in care at each month end: the recorded history as a line and the "
+            "projection's median with its 50% and 80% intervals.",
+            lambda: fan_chart(
+                _care_history(run),
+                _select(q, "children", vocab.CARE),
+                title=f"Children in care: recorded and projected ({title})",
+                ylabel="Children in care at month end",
+                caption=both(rate),
+                population=run.population,
+            ),
+        ),
+        Chart(
+            "continuum",
+            "Children in early help, in need, on a protection plan and in care",
+            "Four panels, one per service: recorded children at month end and the projection "
+            "with its intervals.",
+            lambda: continuum_chart(
+                run.recorded, q, caption=both(rate), population=run.population, rule=run.rule
+            ),
+        ),
+        Chart(
+            "flows",
+            "Projected moves between services per financial year",
+            "Bars per financial year: step-ups and step-downs between early help, children in "
+            "need and protection plans; entries to and exits from care.",
+            lambda: flows_chart(q, caption=projected("Bars are means across simulated futures.")),
+        ),
+        Chart(
+            "placement_mix",
+            "Children in care by placement type at 31 March: recorded and projected",
+            "Stacked bars of children in care by placement type at each 31 March; recorded "
+            "years solid, projected years hatched.",
+            lambda: placement_mix_chart(run.stocks, q, caption=both(), rule=run.rule),
+        ),
+        Chart(
+            "demand_capacity",
+            "Demand for in-house placements against places available, with the shortfall",
+            "Two panels (in-house foster care, in-house children's homes): places available, "
+            "children placed in-house and children who needed an in-house place; the gap, "
+            "children placed externally for want of a place, is shaded.",
+            lambda: demand_capacity_chart(
+                q, caption=projected("Lines are means across simulated futures.")
+            ),
+        ),
+        Chart(
+            "out_of_area",
+            "Children in care placed out of area: projected",
+            "The projected number of children in care placed outside the council's area: "
+            "median with its 50% and 80% intervals.",
+            lambda: out_of_area_chart(q, caption=projected()),
+        ),
+    ]
+    if run.costs is not None and not run.costs.empty:
+        charts.append(
+            Chart(
+                "costs_by_line",
+                "Projected cost by budget line and financial year",
+                "Stacked bars of the mean cost of each budget line per financial year, with the "
+                "total's median and 80% interval.",
+                lambda: costs_chart(
+                    run.costs, caption=projected("Cash terms; stacked bars are means.")
+                ),
+            )
+        )
+    return charts
+
+
+def _write(charts: list[Chart], out_dir: Path) -> list[Path]:
+    paths: list[Path] = []
+    for chart in charts:
+        paths += save_figure(chart.draw(), Path(out_dir) / f"{chart.name}.png")
+    return paths
+
+
+def write_run_charts(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write every chart of the run folder ``run_dir`` into ``out_dir`` (PNG and SVG)."""
+    return _write(run_charts(run_dir), Path(out_dir))

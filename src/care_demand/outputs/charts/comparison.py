@@ -1,0 +1,507 @@
+"""Charts of a multirun: scenarios side by side, their sufficiency gaps and savings.
+
+Each drawing function takes tidy tables as read from a sweep folder and returns a
+``Figure``; :func:`comparison_charts` lists every chart of a multirun and
+:func:`write_comparison_charts` writes them as PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from care_demand import vocab
+from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
+from care_demand.outputs.charts.run import _INHOUSE, _draw_demand_capacity
+from care_demand.outputs.charts.style import (
+    PALETTE,
+    _bands,
+    _caption,
+    _colour,
+    _grid,
+    _label,
+    _labels,
+    _legend_right,
+    _money,
+    _months,
+    _select,
+    _styled,
+    _suptitle,
+    _year_axis,
+    source_caption,
+)
+from care_demand.outputs.run_files import SweepFiles, read_sweep
+
+__all__ = [
+    "comparison_charts",
+    "cumulative_savings_chart",
+    "overlaid_fan_chart",
+    "savings_chart",
+    "scenario_comparison_chart",
+    "scenario_demand_capacity_chart",
+    "scenario_fan_chart",
+    "write_comparison_charts",
+]
+
+
+_COMPARED = {
+    "children_in_care": "Children in care",
+    "external_placements": "External placements",
+    "out_of_area": "Placed out of area",
+    "shortfall": "Placed externally for want\nof an in-house place",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Children in care: fan charts
+
+
+@_styled
+def scenario_fan_chart(
+    history: pd.Series,
+    quantiles: Mapping[str, pd.DataFrame],
+    *,
+    title: str,
+    ylabel: str,
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """One fan chart per scenario, as small multiples on shared axes.
+
+    ``quantiles`` maps each scenario to its P10-P90 table (as in :func:`fan_chart`); the
+    first scenario's median is repeated as a dashed grey line in the other panels.
+    """
+    names = list(quantiles)
+    label = _labels(names, labels)
+    rows, cols = _grid(len(names))
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(3.6 * cols + 1, 3.0 * rows + 0.8),
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    reference = names[0] if names else None
+    for i, ax in enumerate(axes.flat):
+        if i >= len(names):
+            ax.set_visible(False)
+            continue
+        name = names[i]
+        ax.plot(history.index, history.to_numpy(), color=PALETTE["black"], lw=1.3, label="Recorded")
+        _bands(ax, quantiles[name], _colour(i))
+        if reference is not None and name != reference:
+            ref = quantiles[reference]
+            ax.plot(
+                _months(ref),
+                ref["p50"],
+                color=PALETTE["grey"],
+                lw=1.2,
+                ls="--",
+                label=f"{label[reference]}, median",
+            )
+        ax.set_title(label[name], fontsize=10)
+        if i % cols == 0:
+            ax.set_ylabel(ylabel)
+        _year_axis(ax, 2)
+    axes.flat[0].set_ylim(bottom=0)  # shared: after every panel is drawn
+    handles = [
+        Line2D([], [], color=PALETTE["black"], lw=1.3, label="Recorded"),
+        Patch(color=PALETTE["grey"], alpha=0.3, lw=0, label="Projection, 80% interval (P10-P90)"),
+        Patch(color=PALETTE["grey"], alpha=0.6, lw=0, label="Projection, 50% interval (P25-P75)"),
+        Line2D([], [], color=PALETTE["grey"], lw=2.0, label="Projection, median"),
+    ]
+    if reference is not None and len(names) > 1:
+        handles.append(
+            Line2D(
+                [], [], color=PALETTE["grey"], lw=1.2, ls="--", label=f"{label[reference]}, median"
+            )
+        )
+    _legend_right(axes[0, -1], handles)
+    _suptitle(fig, title)
+    _caption(fig, caption)
+    return fig
+
+
+@_styled
+def overlaid_fan_chart(
+    history: pd.Series,
+    quantiles: Mapping[str, pd.DataFrame],
+    *,
+    title: str,
+    ylabel: str,
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Every scenario's median and P10-P90 band on one chart, with the recorded history."""
+    names = list(quantiles)
+    label = _labels(names, labels)
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    ax.plot(history.index, history.to_numpy(), color=PALETTE["black"], lw=1.6, label="Recorded")
+    for i, name in enumerate(names):
+        q = quantiles[name]
+        colour = _colour(i)
+        ax.fill_between(_months(q), q["p10"], q["p90"], color=colour, alpha=0.12, lw=0)
+        ax.plot(
+            _months(q),
+            q["p50"],
+            color=colour,
+            lw=2.0,
+            label=f"{label[name]}: median (band: P10-P90)",
+        )
+    ax.set_title(title, loc="left", fontsize=12)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("Month")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower left", fontsize=8)
+    _caption(fig, caption)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Placements and sufficiency
+
+
+@_styled
+def scenario_demand_capacity_chart(
+    quantiles: Mapping[str, pd.DataFrame],
+    *,
+    title: str = "In-house demand, places and shortfall by scenario",
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """The demand-against-capacity chart for each scenario: one row per in-house group,
+    one column per scenario, shared axes along each row."""
+    names = list(quantiles)
+    label = _labels(names, labels)
+    fig, axes = plt.subplots(
+        len(_INHOUSE),
+        len(names),
+        figsize=(2.9 * len(names) + 1.2, 6.2),
+        sharex=True,
+        sharey="row",
+        layout="constrained",
+        squeeze=False,
+    )
+    for j, name in enumerate(names):
+        for i, (group, group_name) in enumerate(_INHOUSE):
+            ax = axes[i, j]
+            _draw_demand_capacity(ax, quantiles[name], group, legend=False)
+            if i == 0:
+                ax.set_title(label[name], fontsize=10)
+            if j == 0:
+                ax.set_ylabel(f"{group_name}\n(children at month end)")
+            _year_axis(ax, 2)
+    _legend_right(axes[0, -1], axes[0, 0].get_legend_handles_labels()[0])
+    _suptitle(fig, title)
+    _caption(fig, caption)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Finance
+
+
+def _total_savings(savings: pd.DataFrame, measure: str) -> pd.DataFrame:
+    rows = savings[(savings["measure"] == measure) & (savings["line"] == "total")]
+    return rows[~rows["financial_year"].astype(str).str.contains(" to ")]
+
+
+@_styled
+def savings_chart(
+    savings: pd.DataFrame,
+    *,
+    title: str = "Saving against the baseline per financial year, with its uncertainty",
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Each scenario's paired saving per financial year: median bar and P10-P90 whiskers,
+    with the year's savings target."""
+    rows = _total_savings(savings, "saving")
+    names = list(dict.fromkeys(rows["scenario"]))
+    label = _labels(names, labels)
+    years = sorted(set(rows["financial_year"].astype(str)))
+    x = np.arange(len(years))
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    for k, name in enumerate(names):
+        s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
+        pos = x + (k - (len(names) - 1) / 2) * width
+        ax.bar(pos, s["p50"], width, color=_colour(k + 1), label=f"{label[name]}: median")
+        ax.errorbar(
+            pos,
+            s["p50"],
+            yerr=[s["p50"] - s["p10"], s["p90"] - s["p50"]],
+            fmt="none",
+            color=PALETTE["black"],
+            capsize=3,
+            lw=1,
+        )
+    target = rows.groupby("financial_year")["target"].max().reindex(years)
+    if target.notna().any():
+        ax.scatter(
+            x,
+            target,
+            marker="_",
+            s=900,
+            color=PALETTE["black"],
+            lw=2.5,
+            zorder=3,
+            label="Savings target for the year",
+        )
+    ax.axhline(0, color=PALETTE["black"], lw=0.8)
+    ax.set_xticks(x, years)
+    ax.yaxis.set_major_formatter(_money(decimals=1))
+    _suptitle(fig, title)
+    ax.set_ylabel("Saving, £ million (cash; above 0 = cheaper)")
+    ax.set_xlabel("Financial year (April-March)")
+    _legend_right(ax)
+    _caption(fig, caption)
+    return fig
+
+
+@_styled
+def cumulative_savings_chart(
+    savings: pd.DataFrame,
+    *,
+    title: str = "Cumulative saving against the baseline and the savings target",
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Each scenario's cumulative paired saving (median and P10-P90 band) over the complete
+    financial years, against the cumulative savings target."""
+    rows = _total_savings(savings, "cumulative_saving")
+    names = list(dict.fromkeys(rows["scenario"]))
+    label = _labels(names, labels)
+    years = sorted(set(rows["financial_year"].astype(str)))
+    x = np.arange(len(years))
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    for k, name in enumerate(names):
+        s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
+        colour = _colour(k + 1)
+        ax.fill_between(x, s["p10"], s["p90"], color=colour, alpha=0.15, lw=0)
+        ax.plot(
+            x,
+            s["p50"],
+            color=colour,
+            marker="o",
+            ms=4,
+            label=f"{label[name]}: median (band: P10-P90)",
+        )
+    target = rows.groupby("financial_year")["target"].max().reindex(years)
+    if target.notna().any():
+        ax.plot(
+            x,
+            target,
+            color=PALETTE["black"],
+            ls="--",
+            marker="s",
+            ms=4,
+            label="Cumulative savings target",
+        )
+    ax.axhline(0, color=PALETTE["black"], lw=0.8)
+    ax.set_xticks(x, [f"to {y}" for y in years])
+    ax.yaxis.set_major_formatter(_money(decimals=1))
+    _suptitle(fig, title)
+    ax.set_ylabel("Cumulative saving, £ million (cash)")
+    ax.set_xlabel("Financial years from the start of the projection")
+    _legend_right(ax)
+    _caption(fig, caption)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Scenario comparison
+
+
+@_styled
+def scenario_comparison_chart(
+    by_year: pd.DataFrame,
+    *,
+    title: str = "Scenarios compared at each 31 March: median and 80% interval",
+    caption: str = "",
+    labels: Mapping[str, str] | None = None,
+    measures: Mapping[str, str] | None = None,
+) -> Figure:
+    """Small multiples on shared axes: one row per measure (shared y), one column per
+    scenario; the first scenario's median is repeated dashed in the other columns.
+
+    ``by_year``: ``comparison_by_year.csv`` (``scenario``, ``period``, ``measure``,
+    ``p10``, ``p50``, ``p90``).
+    """
+    measures = measures or _COMPARED
+    table = by_year[by_year["period"].astype(str).str.match(r"\d{4}-\d{2}-\d{2}$")].copy()
+    table["date"] = pd.to_datetime(table["period"])
+    rows = [m for m in measures if m in set(table["measure"])]
+    names = list(dict.fromkeys(table["scenario"]))
+    label = _labels(names, labels)
+    fig, axes = plt.subplots(
+        max(len(rows), 1),
+        max(len(names), 1),
+        figsize=(2.6 * len(names) + 1.4, 2.2 * len(rows) + 1.2),
+        sharex=True,
+        sharey="row",
+        layout="constrained",
+        squeeze=False,
+    )
+    reference = names[0] if names else None
+    for i, measure in enumerate(rows):
+        ref = table[(table["scenario"] == reference) & (table["measure"] == measure)]
+        ref = ref.sort_values("date")
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            s = table[(table["scenario"] == name) & (table["measure"] == measure)]
+            s = s.sort_values("date")
+            colour = _colour(j)
+            ax.fill_between(
+                s["date"],
+                s["p10"],
+                s["p90"],
+                color=colour,
+                alpha=0.2,
+                lw=0,
+                label="80% interval (P10-P90)",
+            )
+            ax.plot(s["date"], s["p50"], color=colour, marker="o", ms=3, label="Median")
+            if name != reference:
+                ax.plot(
+                    ref["date"],
+                    ref["p50"],
+                    color=PALETTE["grey"],
+                    ls="--",
+                    lw=1.2,
+                    label=f"{label[reference]}, median",
+                )
+            if i == 0:
+                ax.set_title(label[name], fontsize=10)
+            if j == 0:
+                ax.set_ylabel(f"{measures[measure]}\n(children)", fontsize=9)
+            _year_axis(ax, 2)
+        axes[i, 0].set_ylim(bottom=0)  # shared along the row: after every panel is drawn
+    if rows:
+        handles = [
+            Patch(color=PALETTE["grey"], alpha=0.4, lw=0, label="80% interval (P10-P90)"),
+            Line2D([], [], color=PALETTE["grey"], marker="o", ms=3, label="Median"),
+        ]
+        if len(names) > 1:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=PALETTE["grey"],
+                    ls="--",
+                    lw=1.2,
+                    label=f"{label[reference]}, median",
+                )
+            )
+        _legend_right(axes[0, -1], handles)
+    _suptitle(fig, title)
+    _caption(fig, caption)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Every chart of a multirun
+
+
+def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
+    """Every chart of a multirun: scenarios side by side and their savings."""
+    sweep = sweep if isinstance(sweep, SweepFiles) else read_sweep(sweep)
+    runs = {n: r for n, r in sweep.runs.items() if r.quantiles is not None}
+    reference = sweep.reference
+    if not runs or reference is None:
+        return []
+    reps = next(iter(runs.values())).replicates
+    short = {n: _label(n) for n in runs}
+    both = source_caption(synthetic=sweep.synthetic, recorded=True, replicates=reps)
+    projected = source_caption(synthetic=sweep.synthetic, replicates=reps)
+    paired = source_caption(
+        synthetic=sweep.synthetic,
+        replicates=reps,
+        note="Savings are paired replicate by replicate (common random numbers).",
+    )
+    care = {n: _select(r.quantiles, "children", vocab.CARE) for n, r in runs.items()}  # type: ignore[arg-type]
+    history = _care_history(reference)
+    charts = [
+        Chart(
+            "fan_by_scenario",
+            "Children in care by scenario: recorded and projected",
+            "One panel per scenario on shared axes: recorded children in care and the "
+            "projection's median with its 50% and 80% intervals; the baseline's median dashed.",
+            lambda: scenario_fan_chart(
+                history,
+                care,
+                title="Children in care by scenario: recorded and projected",
+                ylabel="Children in care at month end",
+                caption=both,
+                labels=short,
+            ),
+        ),
+        Chart(
+            "fan_overlaid",
+            "Children in care: every scenario's projection on one chart",
+            "Recorded children in care and each scenario's median with its 80% interval.",
+            lambda: overlaid_fan_chart(
+                history,
+                care,
+                title="Children in care: every scenario's projection",
+                ylabel="Children in care at month end",
+                caption=both,
+                labels=short,
+            ),
+        ),
+    ]
+    if sweep.by_year is not None and not sweep.by_year.empty:
+        charts.append(
+            Chart(
+                "scenario_comparison",
+                "Scenarios compared at each 31 March",
+                "Small multiples on shared axes: rows are children in care, external placements, "
+                "children placed out of area and the in-house shortfall; columns are scenarios.",
+                lambda: scenario_comparison_chart(sweep.by_year, caption=projected, labels=short),
+            )
+        )
+    charts.append(
+        Chart(
+            "demand_capacity_by_scenario",
+            "In-house demand, places and shortfall by scenario",
+            "One column per scenario and one row per in-house placement group: places "
+            "available, children placed in-house and the external shortfall shaded.",
+            lambda: scenario_demand_capacity_chart(
+                {n: r.quantiles for n, r in runs.items()},  # type: ignore[misc]
+                caption=projected,
+                labels=short,
+            ),
+        )
+    )
+    if sweep.savings is not None and not sweep.savings.empty:
+        charts += [
+            Chart(
+                "savings_by_year",
+                "Saving against the baseline per financial year",
+                "Bars per financial year and scenario: the median paired saving against the "
+                "baseline with its 80% interval, and the year's savings target.",
+                lambda: savings_chart(sweep.savings, caption=paired, labels=short),
+            ),
+            Chart(
+                "cumulative_savings",
+                "Cumulative saving against the baseline and the savings target",
+                "Each scenario's cumulative saving (median and 80% band) against the cumulative "
+                "savings target.",
+                lambda: cumulative_savings_chart(sweep.savings, caption=paired, labels=short),
+            ),
+        ]
+    return charts
+
+
+def write_comparison_charts(sweep_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write every comparison chart of the multirun ``sweep_dir`` into ``out_dir``."""
+    return _write(comparison_charts(sweep_dir), Path(out_dir))

@@ -1,0 +1,300 @@
+"""The run report: one self-contained HTML page for one run folder.
+
+Built from the files on disk (:mod:`care_demand.outputs.run_files`), so it can be made again
+from any run folder: headline figures, the scenario, demand, sufficiency and finance with
+their charts, then data quality, calibration, method and caveats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from care_demand import vocab
+from care_demand.outputs.charts.catalogue import run_charts
+from care_demand.outputs.report.html import (
+    _banner,
+    _charts_html,
+    _count,
+    _gbp,
+    _page,
+    _quantiles,
+    _spread,
+    _value,
+    html_table,
+    markdown_to_html,
+)
+from care_demand.outputs.report.sections import (
+    _GROUP_LABELS,
+    _KEY_MEASURES,
+    _calibration,
+    _capacity_items,
+    _caveats,
+    _data_quality,
+    _method,
+)
+from care_demand.outputs.run_files import RunFiles, read_run
+from care_demand.outputs.summary import STATE_LABELS
+
+__all__ = [
+    "run_report_html",
+    "write_run_report",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# The run report
+
+
+def _headline(run: RunFiles) -> str:
+    parts = []
+    km = run.key_measures
+    if km is not None and not km.empty:
+        first, last = km["month"].min(), km["month"].max()
+        rows = []
+        for measure, label in _KEY_MEASURES.items():
+            sel = km[km["measure"] == measure]
+            if sel.empty:
+                continue
+            start = _quantiles(sel[sel["month"] == first]["value"])
+            end = _quantiles(sel[sel["month"] == last]["value"])
+            rows.append((label, _count(start[0]), _spread(*end)))
+        parts.append(
+            html_table(
+                pd.DataFrame(
+                    rows,
+                    columns=[
+                        "Measure",
+                        f"End of {first:%b %Y}, median",
+                        f"End of {last:%b %Y}, median (80% interval)",
+                    ],
+                ),
+                caption="Children at the start and end of the projection",
+                model=True,
+            )
+        )
+    costs = run.costs
+    if costs is not None and not costs.empty:
+        total = costs[costs["kind"] == "total"]
+        rows = [
+            (
+                str(r["financial_year"]) + ("" if bool(r["complete"]) else " (part year)"),
+                _spread(r["p50"], r["p10"], r["p90"], money=True),
+            )
+            for _, r in total.iterrows()
+        ]
+        parts.append(
+            html_table(
+                pd.DataFrame(rows, columns=["Financial year", "Total cost, median (80% interval)"]),
+                caption="Cost of children's services modelled (cash terms)",
+                model=True,
+            )
+        )
+    if not parts:
+        return "<p>This run did not project (run_until was not simulation).</p>"
+    return "".join(parts)
+
+
+def _projected_states(q: pd.DataFrame) -> str:
+    march = q[
+        (q["measure"] == "children")
+        & (q["age_band"] == "all")
+        & (q["category"].isin(vocab.STATES))
+        & (pd.to_datetime(q["month"]).dt.month == 3)
+    ].copy()
+    if march.empty:
+        return ""
+    march["date"] = pd.to_datetime(march["month"]).dt.strftime("%d %b %Y")
+    march["cell"] = [
+        _spread(a, b, c) for a, b, c in zip(march["p50"], march["p10"], march["p90"], strict=True)
+    ]
+    wide = march.pivot(index="category", columns="date", values="cell")
+    wide = wide.reindex([s for s in vocab.STATES if s in wide.index])
+    wide = wide[sorted(wide.columns, key=lambda d: pd.to_datetime(d))]
+    wide.index = [STATE_LABELS.get(s, s) for s in wide.index]
+    return html_table(
+        wide.reset_index(names="State"),
+        caption="Projected children by service at 31 March: median (80% interval)",
+        model=True,
+    )
+
+
+def _sufficiency_tables(run: RunFiles) -> str:
+    """In-house places against demand, external placements and out of area at 31 March."""
+    rows: dict[pd.Timestamp, dict[str, str]] = {}
+    dc = run.demand_capacity
+    if dc is not None and not dc.empty:
+        march = dc[pd.to_datetime(dc["month"]).dt.month == 3]
+        for group in (vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL):
+            name = _GROUP_LABELS[group]
+            for _, r in march[march["placement_group"] == group].iterrows():
+                row = rows.setdefault(pd.Timestamp(r["month"]), {})
+                row[f"{name}: placed / places"] = (
+                    f"{_count(r['children_p50'])} / {_count(r['capacity_p50'])}"
+                )
+                row[f"{name}: shortfall"] = _spread(
+                    r["shortfall_p50"], r["shortfall_p10"], r["shortfall_p90"]
+                )
+    km = run.key_measures
+    if km is not None and not km.empty:
+        march = km[km["month"].dt.month == 3]
+        for measure, label in (
+            ("external_placements", "External placements"),
+            ("out_of_area", "Placed out of area"),
+        ):
+            for month, group in march[march["measure"] == measure].groupby("month"):
+                rows.setdefault(pd.Timestamp(month), {})[label] = _spread(
+                    *_quantiles(group["value"])
+                )
+    if not rows:
+        return ""
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+    table.index = [f"{d:%d %b %Y}" for d in table.index]
+    return (
+        "<p>Medians at 31 March, with the 80% interval in brackets. Placed / places: children "
+        "placed in-house and places available; shortfall: children placed externally for want "
+        "of an in-house place.</p>"
+        + html_table(
+            table.reset_index(names="Date"),
+            caption="Sufficiency at 31 March",
+            model=True,
+        )
+    )
+
+
+def _finance(run: RunFiles) -> str:
+    costs = run.costs
+    if costs is None or costs.empty:
+        return "<p>This run was not costed.</p>"
+    yearly = costs[~costs["financial_year"].astype(str).str.contains(" to ")]
+    years = list(dict.fromkeys(yearly["financial_year"].astype(str)))
+    lines = yearly[yearly["kind"] != "total"].copy()
+    lines["Budget line"] = (
+        lines["kind"].str.capitalize()
+        + ": "
+        + lines["line"].map(
+            lambda x: _GROUP_LABELS.get(x, STATE_LABELS.get(x, str(x).replace("_", " ")))
+        )
+    )
+    wide = lines.pivot_table(
+        index="Budget line", columns="financial_year", values="mean", sort=False
+    )
+    wide = wide[[y for y in years if y in wide.columns]]
+    wide = wide[(wide.abs() > 0).any(axis=1)]
+    formats = {y: _gbp for y in wide.columns}
+    parts = [
+        html_table(
+            wide.reset_index(),
+            caption="Mean cost by budget line and financial year (cash terms; lines with no "
+            "cost left out)",
+            model=True,
+            formats=formats,
+        )
+    ]
+    if run.assumptions is not None and not run.assumptions.empty:
+        assumptions = run.assumptions.rename(
+            columns={
+                "section": "Section",
+                "item": "Item",
+                "value": "Value",
+                "unit": "Unit",
+                "price_year": "Price year",
+                "source": "Source",
+            }
+        )
+        parts.append(
+            html_table(
+                assumptions,
+                caption="Cost assumptions and scenario levers, with their sources",
+                formats={"Value": _value},
+            )
+        )
+    return "".join(parts)
+
+
+def _scenario(run: RunFiles) -> str:
+    parts = [markdown_to_html(run.scenario_markdown, heading_offset=2)]
+    items = _capacity_items(run.config)
+    if items:
+        parts.append(
+            html_table(
+                pd.DataFrame(items, columns=["Setting", "Value"]),
+                caption="Capacity and fixed costs in this scenario",
+            )
+        )
+    return "".join(parts)
+
+
+def _meta(run: RunFiles) -> list[str]:
+    sim = run.config.get("simulation", {})
+    meta = [
+        f"Scenario: {run.scenario}",
+        f"Mode: {run.details.get('mode', 'unknown')}",
+        f"Seed: {run.details.get('seed', '')}",
+        f"care_demand {run.details.get('package_version', '')}",
+    ]
+    if run.replicates:
+        meta.append(f"{run.replicates} simulated futures over {sim.get('horizon_months')} months")
+    if run.details.get("data_fingerprint"):
+        meta.append(f"Data fingerprint {str(run.details['data_fingerprint'])[:12]}")
+    return meta
+
+
+def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = None) -> str:
+    """The HTML report of one run folder (charts from ``charts_dir`` or drawn now)."""
+    run = run if isinstance(run, RunFiles) else read_run(run)
+    charts = run_charts(run)
+    folder = Path(charts_dir) if charts_dir is not None else run.path / "charts"
+    q = run.quantiles
+    sections = [
+        ("headline", "Headline figures", _headline(run)),
+        ("scenario", "Scenario and assumptions", _scenario(run)),
+    ]
+    if q is not None and not q.empty:
+        sections += [
+            (
+                "demand",
+                "Children in care and the wider continuum",
+                _charts_html(charts, ["children_in_care_fan", "continuum", "flows"], folder)
+                + _projected_states(q),
+            ),
+            (
+                "sufficiency",
+                "Placements and sufficiency gaps",
+                _charts_html(charts, ["placement_mix", "demand_capacity", "out_of_area"], folder)
+                + _sufficiency_tables(run),
+            ),
+            (
+                "finance",
+                "Finance",
+                _charts_html(charts, ["costs_by_line"], folder) + _finance(run),
+            ),
+        ]
+    sections += [
+        ("data", "Data quality", _data_quality(run)),
+        ("calibration", "Calibration diagnostics", _calibration(run)),
+        ("method", "Method in plain English", _method(run)),
+        (
+            "caveats",
+            "Caveats and disclosure control",
+            _caveats(run.rule, run.synthetic, run.replicates),
+        ),
+    ]
+    return _page(
+        "Children's services demand forecast",
+        run.title,
+        _banner(run.synthetic),
+        _meta(run),
+        sections,
+    )
+
+
+def write_run_report(
+    run_dir: str | Path, out_path: str | Path, charts_dir: str | Path | None = None
+) -> Path:
+    """Write the run folder's report to ``out_path`` (``report.html``) and return it."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(run_report_html(run_dir, charts_dir), encoding="utf-8")
+    return out

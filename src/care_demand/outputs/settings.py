@@ -1,0 +1,51 @@
+"""The settings of what a run writes: disclosure control, rates and stock dates.
+
+:class:`OutputConfig` is the schema of ``configs/output/default.yaml``; it is part of
+:class:`care_demand.config.AppConfig` (``output``) and importable from there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from care_demand.checking import Checker, Problems
+
+__all__ = ["OutputConfig", "output_problems"]
+
+
+@dataclass
+class OutputConfig:
+    """What the run writes (``configs/output/default.yaml``)."""
+
+    # Published tables replace counts from 1 to this value with a marker (1-5:
+    # [Small-number suppression] in docs/sources.md).
+    suppress_max: int = 5
+    suppression_marker: str = "[c]"
+    # Also hide a second figure wherever a total and its parts would reveal a hidden count.
+    secondary_suppression: bool = True
+    # Children aged 0-17 in the council's area, for rates per 10,000 (None: counts only).
+    child_population: int | None = None
+    # Dates on which stocks are counted in the data summary: 31 March of each year.
+    stock_month: int = 3
+    stock_day: int = 31
+
+
+def output_problems(output: OutputConfig) -> Problems:
+    """Every problem in the output settings, as ``(field, message)`` pairs."""
+    check = Checker()
+    check.number("output.suppress_max", output.suppress_max, 0)
+    if not str(output.suppression_marker).strip():
+        check.add("output.suppression_marker", "is empty; published tables need a visible marker")
+    if output.child_population is not None:
+        check.number("output.child_population", output.child_population, 1)
+    check.number("output.stock_month", output.stock_month, 1, 12)
+    try:
+        pd.Timestamp(year=2023, month=int(output.stock_month), day=int(output.stock_day))
+    except (TypeError, ValueError):
+        check.add(
+            "output.stock_day",
+            f"day {output.stock_day} of month {output.stock_month} is not a date",
+        )
+    return check.problems
