@@ -16,20 +16,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from care_demand.outputs.disclosure import DisclosureRule, suppress_counts
+from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import read_run
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.settings import OutputConfig, output_problems
 
 if TYPE_CHECKING:
     from care_demand.outputs.charts import run_charts, write_run_charts
+    from care_demand.outputs.comparison import compare_runs
     from care_demand.outputs.report import write_run_report
     from care_demand.outputs.summary import summarise_history
     from care_demand.outputs.workbook import write_workbook
 
 __all__ = [
+    "LAYOUT",
     "DisclosureRule",
     "OutputConfig",
     "RunFolder",
+    "compare_runs",
     "output_problems",
     "read_run",
     "run_charts",
@@ -42,6 +46,7 @@ __all__ = [
 
 # Public names imported on first use, with the module that defines them.
 _LAZY = {
+    "compare_runs": "care_demand.outputs.comparison",
     "run_charts": "care_demand.outputs.charts",
     "summarise_history": "care_demand.outputs.summary",
     "write_run_charts": "care_demand.outputs.charts",
