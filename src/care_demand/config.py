@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from care_demand.calibration.arrivals import ArrivalSettings
+from care_demand.calibration.arrival_settings import ArrivalSettings
 from care_demand.calibration.hazard_settings import HazardSettings
 from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig

@@ -28,6 +28,7 @@ from care_demand.data import (
 from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
+from care_demand.outputs.arrival_chart import arrival_components_figure
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
 from care_demand.outputs.disclosure import (
     DisclosureRule,
@@ -466,7 +467,7 @@ def _write_calibration(
     )
     arrivals = fitted.arrivals
     out.write_csv("calibration/arrival_forecast.csv", arrivals.forecast(start, horizon))
-    save_figure(arrivals.components_figure(), out.path("calibration/arrival_components.png"))
+    save_figure(arrival_components_figure(arrivals), out.path("calibration/arrival_components.png"))
 
 
 def _print_summary(

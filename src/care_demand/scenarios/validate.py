@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import ARRIVAL_KINDS, CARE_ENTRY_UASC
+from care_demand.calibration.arrival_settings import ARRIVAL_KINDS, CARE_ENTRY_UASC
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.errors import ConfigError
 
