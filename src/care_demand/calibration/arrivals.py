@@ -35,8 +35,8 @@ Modelling choices:
 
 The settings and kinds are in :mod:`.arrival_settings`, the scenario levers in
 :mod:`.arrival_levers`, the Prophet plumbing (transforms, design matrix, the Gaussian
-approximation of the posterior and the trend paths) in :mod:`.arrival_prophet`; their public
-names are importable from here too. The components chart is
+approximation of the posterior and the trend paths) in :mod:`.arrival_prophet`; the public
+names of the settings and levers are importable from here too. The components chart is
 :func:`care_demand.outputs.arrival_chart.arrival_components_figure`.
 """
 
@@ -193,7 +193,8 @@ class ArrivalModel:
     Learned state: ``models_`` (kind -> fitted Prophet, for the trend kinds), ``rates_``
     (kind -> posterior of a constant Poisson rate, for ``settings.rate_kinds``),
     ``history_`` (monthly counts of the modelled kinds: ``month``, ``kind``, ``count``),
-    ``kinds_`` and ``regressors_`` (the lockdowns overlapping the history).
+    ``kinds_`` and ``regressors_`` (the lockdowns overlapping the history). A method that
+    needs them, called before :meth:`fit`, raises :class:`~care_demand.errors.NotFittedError`.
     """
 
     def __init__(self, settings: ArrivalSettings | None = None) -> None:
