@@ -212,7 +212,7 @@ def _arrivals(history: Any) -> None:
     model = ArrivalModel(settings).fit(outside)
     fitted = time.perf_counter() - started
     started = time.perf_counter()
-    model.sample_paths(None, 60, 200, seed=1, include_noise=False)
+    model.sample_paths(None, 60, 200, random_state=1, include_noise=False)
     sampled = time.perf_counter() - started
     print(f"Prophet fit, {len(model.kinds_)} kinds: {fitted:.1f} s (fitted afresh on every run)")
     print(f"200 sample paths x 60 months: {sampled:.2f} s")

@@ -20,6 +20,7 @@ from care_demand.calibration.arrivals import (
     lever_multipliers,
     monthly_arrivals,
 )
+from care_demand.outputs.arrival_chart import arrival_components_figure
 
 # Synthetic truth: multiplicative month-of-year effects of the school year (September rise,
 # August dip, December dip) and the lockdowns' effect per month.
@@ -437,7 +438,7 @@ def test_levers_scale_paths_and_forecasts(full_model: ArrivalModel) -> None:
 
 
 def test_components_figure(full_model: ArrivalModel) -> None:
-    fig = full_model.components_figure()
+    fig = arrival_components_figure(full_model)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 6
     assert all("arrivals per month" in ax.get_ylabel() for ax in fig.axes)

@@ -36,6 +36,7 @@ from care_demand.data import (
 from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
+from care_demand.outputs.arrival_chart import arrival_components_figure
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
 from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
@@ -433,7 +434,7 @@ def _write_calibration(
     out.write_text(LAYOUT.diagnostics, json.dumps(diagnostics, indent=2, default=str) + "\n")
     arrivals = fitted.arrivals
     out.write_csv(LAYOUT.arrival_forecast, arrivals.forecast(start, horizon))
-    save_figure(arrivals.components_figure(), out.path(LAYOUT.arrival_components))
+    save_figure(arrival_components_figure(arrivals), out.path(LAYOUT.arrival_components))
 
 
 def _print_summary(

@@ -1,14 +1,48 @@
 """Backtesting: how well the model would have forecast what then happened.
 
-Rolling-origin cuts of the event history, a calibration and projection per cut, and scores
-against the record: error of the median, MASE against a no-change forecast, interval
-coverage and PIT values (:mod:`.core`); their charts (:mod:`.charts`); the
-``care-demand-backtest`` command (:mod:`.cli`). Method: ``docs/backtest.md``.
+Rolling-origin cuts of the event history, a calibration and projection per cut
+(:mod:`.run`), and scores against the record: error of the median, MASE against a no-change
+forecast, interval coverage and PIT values (:mod:`.metrics`); the settings and their
+validation (:mod:`.settings`); the published tables with small counts withheld
+(:mod:`.publish`), the Markdown summary (:mod:`.summary`) and the charts (:mod:`.charts`);
+the ``care-demand-backtest`` command (:mod:`.cli`). Method: ``docs/backtest.md``.
 """
 
 from __future__ import annotations
 
-from care_demand.backtest import core
-from care_demand.backtest.core import *  # noqa: F403  (the public surface is core's)
+from care_demand.backtest.metrics import (
+    central_interval,
+    mase_scale,
+    pit_value,
+    score_forecast,
+    summarise,
+)
+from care_demand.backtest.publish import withheld_counts, write_backtest
+from care_demand.backtest.run import BacktestResult, backtest, run_backtest
+from care_demand.backtest.settings import (
+    BacktestAppConfig,
+    BacktestConfig,
+    BacktestTargets,
+    load_backtest_config,
+    register_backtest_schema,
+    validate_backtest,
+)
 
-__all__ = list(core.__all__)
+__all__ = [
+    "BacktestAppConfig",
+    "BacktestConfig",
+    "BacktestResult",
+    "BacktestTargets",
+    "backtest",
+    "central_interval",
+    "load_backtest_config",
+    "mase_scale",
+    "pit_value",
+    "register_backtest_schema",
+    "run_backtest",
+    "score_forecast",
+    "summarise",
+    "validate_backtest",
+    "withheld_counts",
+    "write_backtest",
+]

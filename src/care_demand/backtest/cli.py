@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from care_demand.backtest.core import register_backtest_schema
+from care_demand.backtest.settings import register_backtest_schema
 from care_demand.config import CONFIG_DIR
 from care_demand.errors import CareDemandError
 
@@ -26,7 +26,8 @@ register_backtest_schema()
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="backtest")
 def _hydra_main(cfg: DictConfig) -> None:
-    from care_demand.backtest.core import BacktestAppConfig, run_backtest
+    from care_demand.backtest.run import run_backtest
+    from care_demand.backtest.settings import BacktestAppConfig
     from care_demand.data import InvalidDataError
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)

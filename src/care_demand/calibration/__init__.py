@@ -9,13 +9,9 @@
 
 from __future__ import annotations
 
-from care_demand.calibration.arrivals import (
-    ArrivalLever,
-    ArrivalModel,
-    ArrivalSettings,
-    LockdownPeriod,
-    monthly_arrivals,
-)
+from care_demand.calibration.arrival_levers import ArrivalLever
+from care_demand.calibration.arrival_settings import ArrivalSettings, LockdownPeriod
+from care_demand.calibration.arrivals import ArrivalModel, monthly_arrivals
 from care_demand.calibration.hazard_exposure import MOVE, TRANSITIONS, HazardIndex
 from care_demand.calibration.hazard_levers import (
     EntryPreferenceLever,
@@ -24,12 +20,8 @@ from care_demand.calibration.hazard_levers import (
     apply_levers,
 )
 from care_demand.calibration.hazard_settings import HazardSettings
-from care_demand.calibration.hazards import (
-    ConvergenceError,
-    HazardDraws,
-    HazardModel,
-    NotFittedError,
-)
+from care_demand.calibration.hazards import ConvergenceError, HazardDraws, HazardModel
+from care_demand.errors import NotFittedError
 
 __all__ = [
     "MOVE",

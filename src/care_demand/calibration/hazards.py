@@ -55,7 +55,7 @@ from care_demand.calibration.hazard_exposure import (
 )
 from care_demand.calibration.hazard_posterior import log_rates, sample_posterior
 from care_demand.calibration.hazard_settings import HazardSettings
-from care_demand.errors import CareDemandError
+from care_demand.errors import CareDemandError, NotFittedError
 
 log = logging.getLogger("care_demand")
 
@@ -84,10 +84,6 @@ class ConvergenceError(CareDemandError, RuntimeError):
 
 class HazardConvergenceWarning(UserWarning):
     """A convergence check failed and the settings ask for a warning instead of an error."""
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before :meth:`HazardModel.fit`."""
 
 
 @dataclass(frozen=True)

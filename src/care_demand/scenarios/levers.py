@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from care_demand.calibration.arrivals import CARE_ENTRY_UASC, ArrivalLevel, ArrivalLever
+from care_demand.calibration.arrival_levers import ArrivalLevel, ArrivalLever
+from care_demand.calibration.arrival_settings import CARE_ENTRY_UASC
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.scenarios.schema import ScenarioConfig
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import ARRIVAL_KINDS, CARE_ENTRY_UASC
+from care_demand.calibration.arrival_settings import ARRIVAL_KINDS, CARE_ENTRY_UASC
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.checking import Checker, Problems, raise_problems
 from care_demand.scenarios.schema import ScenarioConfig

@@ -10,15 +10,9 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.arrivals import (
-    ARRIVAL_KINDS,
-    CARE_ENTRY,
-    CARE_ENTRY_UASC,
-    ArrivalLevel,
-    ArrivalLever,
-    ArrivalModel,
-    monthly_arrivals,
-)
+from care_demand.calibration.arrival_levers import ArrivalLevel, ArrivalLever
+from care_demand.calibration.arrival_settings import ARRIVAL_KINDS, CARE_ENTRY, CARE_ENTRY_UASC
+from care_demand.calibration.arrivals import ArrivalModel, monthly_arrivals
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.data import EventHistory

@@ -1,0 +1,305 @@
+"""The rolling-origin run: cut the history, calibrate and project from each cut, score.
+
+For each cut date the event history is cut as it was known on that day
+(:meth:`EventHistory.truncate`), the hazards and arrival trends are fitted on the data
+before the cut (each cut with its own calibration cache), the flow model projects from the
+month after the cut (:func:`_forecast_cut`), and the projection is scored against the stocks
+the full history records ``h`` months later (:mod:`.metrics`). :func:`backtest` returns the
+unpublished tables; :func:`run_backtest` loads the data, runs it and publishes the outputs
+(:mod:`.publish`).
+
+Typical use::
+
+    config = load_backtest_config(["backtest.cuts=[2019-03-31]", "backtest.replicates=50"])
+    result = run_backtest(config, "outputs/backtest")
+    result.summary     # accuracy and coverage per horizon and measure
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
+from care_demand.backtest.publish import published_tables, write_backtest
+from care_demand.backtest.settings import (
+    CARE_ONLY_CATEGORIES,
+    BacktestAppConfig,
+    setting_error,
+    validate_backtest,
+)
+from care_demand.backtest.summary import target_checks
+from care_demand.config import (
+    CONFIG_DIR,
+    AppConfig,
+    projection_settings,
+    scenario_file,
+    validate_config,
+)
+from care_demand.data import EventHistory
+from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.pipeline import calibrate, data_folder, load, recorded_monthly
+from care_demand.simulation.projection import prepare, simulate
+
+__all__ = ["BacktestResult", "backtest", "run_backtest"]
+
+log = logging.getLogger("care_demand")
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Tables of one backtest (unpublished: recorded counts are not yet withheld).
+
+    ``forecasts``: ``cut``, ``month``, ``months_ahead``, ``measure``, ``median``, ``mean``,
+    ``lower_L``/``upper_L`` per level, ``recorded``. ``metrics``: one row per cut, horizon
+    and measure (see :func:`score_forecast`; plus ``cut``, ``horizon_months``, ``date``,
+    ``actual``, ``naive``, ``mase_scale``, ``replicates`` and ``scored``). ``summary``: see
+    :func:`summarise`. ``recorded``: month-end values of every measure over the whole window
+    (``month``, ``measure``, ``recorded``). ``calibration``: per cut, the training window
+    and the sampler's diagnostics. ``skipped``: measures the data cannot score.
+    """
+
+    forecasts: pd.DataFrame
+    metrics: pd.DataFrame
+    summary: pd.DataFrame
+    recorded: pd.DataFrame
+    calibration: pd.DataFrame
+    cuts: tuple[pd.Timestamp, ...]
+    measures: dict[str, list[str]]
+    skipped: tuple[str, ...]
+    mode: str
+    window: tuple[pd.Timestamp, pd.Timestamp]
+
+
+def _recorded_measures(
+    history: EventHistory, measures: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """Month-end recorded values of each measure: index month, one column per measure."""
+    counts = recorded_monthly(history)
+    wide = counts.pivot_table(
+        index="month", columns="category", values="children", aggfunc="sum", fill_value=0
+    )
+    months = pd.date_range(history.window_start, history.window_end, freq="ME")
+    wide = wide.reindex(months, fill_value=0)
+    out = pd.DataFrame(index=months)
+    for name, categories in measures.items():
+        present = [c for c in categories if c in wide.columns]
+        out[name] = wide[present].sum(axis=1) if present else 0
+    out.index.name = "month"
+    return out.astype(float)
+
+
+def _simulated_measures(
+    replicates: pd.DataFrame, measures: Mapping[str, Sequence[str]]
+) -> dict[str, np.ndarray]:
+    """Per measure, an array ``(replicate, month)`` of simulated month-end values."""
+    children = replicates[(replicates["measure"] == "children") & (replicates["age_band"] == "all")]
+    wide = children.pivot_table(
+        index=["replicate", "month"], columns="category", values="value", aggfunc="sum"
+    ).sort_index()
+    n_rep = wide.index.get_level_values("replicate").nunique()
+    n_month = wide.index.get_level_values("month").nunique()
+    out = {}
+    for name, categories in measures.items():
+        parts = wide.reindex(columns=list(categories), fill_value=0.0)
+        total = parts.sum(axis=1).to_numpy(dtype=float)
+        out[name] = total.reshape(n_rep, n_month)
+    return out
+
+
+def _with_cache(config: AppConfig, cut: pd.Timestamp) -> AppConfig:
+    """``config`` whose calibration cache is the cut's own folder."""
+    cache = Path(config.calibration.cache_dir).expanduser() / "backtest" / f"cut-{cut:%Y-%m-%d}"
+    return dataclasses.replace(
+        config, calibration=dataclasses.replace(config.calibration, cache_dir=str(cache))
+    )
+
+
+def _forecast_cut(
+    history: EventHistory,
+    cut: pd.Timestamp,
+    config: BacktestAppConfig,
+    measures: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object]]:
+    """Fit on the data before ``cut`` and simulate; return replicate values per measure."""
+    settings = config.backtest
+    horizon = max(int(h) for h in settings.horizons)
+    n = int(settings.replicates)
+    known = history.truncate(cut)
+    log.info(
+        "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
+    )
+    fitted = calibrate(known, _with_cache(config, cut))
+    # The backtest projects the baseline (no scenario levers) at its own size.
+    projecting = dataclasses.replace(
+        projection_settings(config),
+        simulation=dataclasses.replace(config.simulation, horizon_months=horizon, replicates=n),
+        arrival_levers=(),
+        arrival_levels=(),
+        hazard_levers=(),
+        entry_levers=(),
+    )
+    system = prepare(known, fitted, projecting)
+    log.info(
+        "Cut %s: simulating %d replicates x %d months (%d children open at the cut)",
+        f"{cut:%Y-%m-%d}",
+        n,
+        horizon,
+        len(system.caseload),
+    )
+    projection = simulate(system, projecting)
+    months = pd.date_range(system.start, periods=horizon, freq="ME")
+    simulated = _simulated_measures(projection.replicates, measures)
+    diagnostics = fitted.hazards.diagnostics_
+    info: dict[str, object] = {
+        "cut": cut,
+        "fit_start": known.window_start,
+        "fit_end": cut,
+        "fit_months": len(pd.date_range(known.window_start, cut, freq="ME")),
+        "children_open_at_cut": len(system.caseload),
+        "hazards_fingerprint": fitted.hazards.fingerprint_,
+        "hazards_from_cache": bool(fitted.hazards.from_cache_),
+        "max_rhat": float(diagnostics["max_rhat"]),
+        "min_ess_bulk": float(diagnostics["min_ess_bulk"]),
+        "divergences": int(diagnostics["divergences"]),
+    }
+    return simulated, months, info
+
+
+def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult:
+    """Run the backtest on ``history`` with ``config`` (see the module docstring).
+
+    Raises ``ConfigError`` for unusable settings (:func:`validate_backtest`) before any
+    fitting; calibration errors (``ConvergenceError``) as the main run does.
+    """
+    settings = config.backtest
+    cuts = validate_backtest(settings, history, config.calibration.arrivals.min_months)
+    levels = [float(level) for level in settings.levels]
+    horizons = sorted({int(h) for h in settings.horizons})
+    measures = {name: list(cats) for name, cats in settings.measures.items()}
+    skipped: tuple[str, ...] = ()
+    if history.mode == "care_only":
+        skipped = tuple(n for n, cats in measures.items() if not set(cats) <= CARE_ONLY_CATEGORIES)
+        measures = {n: cats for n, cats in measures.items() if n not in skipped}
+        if skipped:
+            log.info("Care-only data: not scoring %s", ", ".join(skipped))
+        if not measures:
+            raise setting_error(
+                "measures", "care-only data (SSDA903 alone) holds none of the measures listed"
+            )
+    recorded = _recorded_measures(history, measures)
+
+    forecast_rows: list[pd.DataFrame] = []
+    metric_rows: list[dict[str, object]] = []
+    calibration_rows: list[dict[str, object]] = []
+    for cut in cuts:
+        simulated, months, info = _forecast_cut(history, cut, config, measures)
+        calibration_rows.append(info)
+        training = recorded.loc[recorded.index <= cut]
+        for name, values in simulated.items():
+            forecast_rows.append(_forecast_table(cut, name, months, values, levels, recorded))
+            for h in horizons:
+                date = months[h - 1]
+                actual = float(recorded.at[date, name])
+                naive = float(training[name].iloc[-1])
+                scale = mase_scale(training[name], h)
+                scores = score_forecast(
+                    values[:, h - 1], actual, naive=naive, scale=scale, levels=levels
+                )
+                metric_rows.append(
+                    {
+                        "cut": cut,
+                        "horizon_months": h,
+                        "date": date,
+                        "measure": name,
+                        "actual": actual,
+                        "naive": naive,
+                        "mase_scale": scale,
+                        "replicates": values.shape[0],
+                        **scores,
+                    }
+                )
+    metrics = pd.DataFrame(metric_rows)
+    metrics["scored"] = True
+    forecasts = pd.concat(forecast_rows, ignore_index=True)
+    long_recorded = recorded.reset_index().melt(
+        id_vars="month", var_name="measure", value_name="recorded"
+    )
+    return BacktestResult(
+        forecasts=forecasts,
+        metrics=metrics,
+        summary=summarise(metrics, levels),
+        recorded=long_recorded,
+        calibration=pd.DataFrame(calibration_rows),
+        cuts=tuple(cuts),
+        measures=measures,
+        skipped=skipped,
+        mode=history.mode,
+        window=(history.window_start, history.window_end),
+    )
+
+
+def _forecast_table(
+    cut: pd.Timestamp,
+    measure: str,
+    months: pd.DatetimeIndex,
+    values: np.ndarray,
+    levels: Sequence[float],
+    recorded: pd.DataFrame,
+) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "cut": cut,
+            "month": months,
+            "months_ahead": np.arange(1, len(months) + 1),
+            "measure": measure,
+            "median": np.median(values, axis=0),
+            "mean": values.mean(axis=0),
+        }
+    )
+    for level in levels:
+        low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        table[f"lower_{level_name(level)}"] = low
+        table[f"upper_{level_name(level)}"] = high
+    table["recorded"] = recorded[measure].reindex(months).to_numpy()
+    return table
+
+
+def run_backtest(config: BacktestAppConfig, run_dir: str | Path) -> BacktestResult:
+    """Load the data, run the backtest and publish its outputs in ``run_dir``.
+
+    Raises ``ConfigError`` for unusable settings and ``InvalidDataError`` for data that
+    fail validation, before anything is fitted or written.
+    """
+    validate_config(config, scenario_file(config), CONFIG_DIR)
+    council, history, synthetic = load(config)
+    result = backtest(history, config)
+    write_backtest(
+        result,
+        run_dir,
+        config,
+        synthetic=synthetic,
+        details={
+            "data_folder": "built-in example" if synthetic else str(data_folder(config)[0]),
+            "data_fingerprint": council.fingerprint,
+        },
+    )
+    _print_summary(result, Path(run_dir), config, synthetic)
+    return result
+
+
+def _print_summary(
+    result: BacktestResult, run_dir: Path, config: BacktestAppConfig, synthetic: bool
+) -> None:
+    _, _, _, summary = published_tables(result, DisclosureRule.from_config(config.output))
+    for check in target_checks(summary, config.backtest):
+        print(f"{check['check']}: {check['result']} (target {check['target']})")
+    print(f"care-demand-backtest: outputs written to {run_dir.resolve()}")
+    if synthetic:
+        print("(built-in synthetic example: invented children, Dorset-like totals)")

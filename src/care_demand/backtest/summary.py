@@ -1,0 +1,217 @@
+"""The backtest's Markdown summary page (``backtest/summary.md``) and its target checks.
+
+:func:`target_checks` compares the summary with ``backtest.targets`` (the error of the median
+at one horizon, the coverage of each interval); :func:`summary_markdown` writes the page:
+settings, targets, the target measure at every cut, accuracy and coverage over the cuts, and
+the calibration at each cut.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from care_demand import vocab
+from care_demand.backtest.metrics import level_name
+from care_demand.backtest.settings import (
+    CALIBRATION_FILE,
+    CHART_DIR,
+    FORECASTS_FILE,
+    METRICS_FILE,
+    RECORDED_FILE,
+    SUMMARY_FILE,
+    BacktestAppConfig,
+    BacktestConfig,
+)
+from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.pipeline import SYNTHETIC_CAPTION
+
+if TYPE_CHECKING:
+    from care_demand.backtest.run import BacktestResult
+
+__all__ = ["measure_label", "summary_markdown", "target_checks"]
+
+
+def measure_label(measure: str) -> str:
+    names = {
+        vocab.CARE: "children in care",
+        vocab.CIN: "children in need (CIN)",
+        vocab.CP: "child protection plans",
+        vocab.EARLY_HELP: "early help",
+    }
+    return names.get(measure, measure.replace("_", " "))
+
+
+def _formatted(value: object, spec: str, suffix: str = "") -> str:
+    """A number formatted with ``spec``; blank when missing, other values as text."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return "" if math.isnan(number) else f"{number:{spec}}{suffix}"
+
+
+def _pct(value: object, digits: int = 1) -> str:
+    return _formatted(value, f"+.{digits}f", "%")
+
+
+def _num(value: object, digits: int = 0) -> str:
+    return _formatted(value, f",.{digits}f")
+
+
+def _interval_cell(row: pd.Series, level: str) -> str:
+    """An interval for the Markdown table, marked when the record fell outside it."""
+    text = f"{_num(row[f'lower_{level}'])}-{_num(row[f'upper_{level}'])}"
+    inside = row[f"inside_{level}"]
+    if row["scored"] and not bool(inside):
+        text += " (missed)"
+    return text
+
+
+def target_checks(summary: pd.DataFrame, settings: BacktestConfig) -> list[dict[str, object]]:
+    """The summary's checks against ``backtest.targets``: name, target, result, met."""
+    targets = settings.targets
+    checks: list[dict[str, object]] = []
+    row = summary[
+        (summary["horizon_months"].astype(str) == str(targets.horizon))
+        & (summary["measure"] == targets.measure)
+    ]
+    mape = float(row["mape"].iloc[0]) if len(row) else float("nan")
+    checks.append(
+        {
+            "check": f"{targets.horizon}-month error of the median, "
+            f"{measure_label(targets.measure)} (mean absolute % over the cuts)",
+            "target": f"under {targets.max_abs_pct_error:g}%",
+            "result": f"{mape:.1f}%" if not math.isnan(mape) else "not scored",
+            "met": bool(mape < targets.max_abs_pct_error) if not math.isnan(mape) else False,
+        }
+    )
+    pooled = summary[(summary["horizon_months"] == "all") & (summary["measure"] == "all")]
+    for level in settings.levels:
+        name = level_name(float(level))
+        rate = float(pooled[f"coverage_{name}"].iloc[0]) if len(pooled) else float("nan")
+        gap = abs(rate - float(level)) * 100
+        checks.append(
+            {
+                "check": f"coverage of the {name}% intervals (every measure, cut and horizon; "
+                f"n = {int(pooled['n'].iloc[0]) if len(pooled) else 0})",
+                "target": f"{name}% +/- {targets.coverage_tolerance_points:g} points",
+                "result": f"{rate * 100:.0f}%" if not math.isnan(rate) else "not scored",
+                "met": bool(gap <= targets.coverage_tolerance_points)
+                if not math.isnan(rate)
+                else False,
+            }
+        )
+    return checks
+
+
+def summary_markdown(
+    result: BacktestResult,
+    summary: pd.DataFrame,
+    metrics: pd.DataFrame,
+    config: BacktestAppConfig,
+    *,
+    synthetic: bool,
+) -> str:
+    """The backtest's summary page: settings, targets, the care series and the tables."""
+    settings = config.backtest
+    levels = [level_name(float(level)) for level in settings.levels]
+    start, end = result.window
+    lines = ["# Backtest: forecasts against what happened", ""]
+    if synthetic:
+        lines += [f"_{SYNTHETIC_CAPTION}_", ""]
+    lines += [
+        f"Data: {start:%d %B %Y} to {end:%d %B %Y}, "
+        f"{'whole continuum' if result.mode == 'continuum' else 'care only (SSDA903 alone)'}.",
+        f"Cuts: {', '.join(f'{c:%Y-%m-%d}' for c in result.cuts)}; horizons "
+        f"{', '.join(str(h) for h in settings.horizons)} months; {settings.replicates} "
+        f"replicates per cut; intervals {', '.join(f'{lv}%' for lv in levels)}.",
+        "At each cut the hazards and arrival trends are fitted on the data up to the cut only; "
+        "the projection starts the month after it. Method and definitions: docs/backtest.md.",
+        "",
+    ]
+    if not config.capacity.enforce:
+        lines += [
+            "In-house capacity limits were not applied (capacity.enforce false): the placement "
+            "mix follows the shares fitted before each cut.",
+            "",
+        ]
+    if result.skipped:
+        lines += [f"Not scored (not in care-only data): {', '.join(result.skipped)}.", ""]
+
+    lines += ["## Targets", "", "| Check | Target | Result | Met |", "|---|---|---|---|"]
+    for check in target_checks(summary, settings):
+        met = "yes" if check["met"] else "no"
+        lines.append(f"| {check['check']} | {check['target']} | {check['result']} | {met} |")
+    lines.append("")
+
+    care = settings.targets.measure
+    lines += [
+        f"## {measure_label(care).capitalize()}, every cut",
+        "",
+        "| Cut | Months ahead | Date | Recorded | Median | Error | "
+        + " | ".join(f"{lv}% interval" for lv in levels)
+        + " | PIT |",
+        "|---|---|---|---|---|---|" + "---|" * len(levels) + "---|",
+    ]
+    for _, row in metrics[metrics["measure"] == care].iterrows():
+        intervals = " | ".join(_interval_cell(row, lv) for lv in levels)
+        pit = _num(row["pit"], 2) if row["scored"] else row["pit"]
+        lines.append(
+            f"| {pd.Timestamp(row['cut']):%Y-%m-%d} | {row['horizon_months']} | "
+            f"{pd.Timestamp(row['date']):%Y-%m-%d} | {_num(row['actual'])} | "
+            f"{_num(row['median'])} | {_pct(row['pct_error'])} | {intervals} | {pit} |"
+        )
+    lines.append("")
+
+    lines += [
+        "## Accuracy and coverage over the cuts",
+        "",
+        "MAPE: mean absolute % error of the median; bias: mean signed % error (positive: "
+        "forecasts ran high); MASE below 1: smaller errors than a no-change forecast makes "
+        "on average over the training window. Coverage: share of recorded values inside the "
+        "interval (+/- the binomial sd if calibrated).",
+        "",
+        "| Months ahead | Measure | n | MAPE | Bias | MASE | Mean PIT | "
+        + " | ".join(f"{lv}% coverage" for lv in levels)
+        + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(levels),
+    ]
+    for _, row in summary.iterrows():
+        coverage = " | ".join(
+            f"{row[f'coverage_{lv}'] * 100:.0f}% +/- {row[f'coverage_{lv}_sd'] * 100:.0f}"
+            if row["n"]
+            else ""
+            for lv in levels
+        )
+        withheld = f" ({row['withheld']} withheld)" if row["withheld"] else ""
+        lines.append(
+            f"| {row['horizon_months']} | {measure_label(str(row['measure']))} | "
+            f"{row['n']}{withheld} | {_num(row['mape'], 1)}% | {_pct(row['mean_pct_error'])} | "
+            f"{_num(row['mean_mase'], 2)} | {_num(row['mean_pit'], 2)} | {coverage} |"
+        )
+    lines.append("")
+
+    lines += [
+        "## Calibration at each cut",
+        "",
+        "| Cut | Fitted on | Children open at the cut | Max R-hat | Min bulk ESS | Divergences |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in result.calibration.iterrows():
+        lines.append(
+            f"| {row['cut']:%Y-%m-%d} | {row['fit_start']:%Y-%m-%d} to {row['fit_end']:%Y-%m-%d} "
+            f"({row['fit_months']} months) | {row['children_open_at_cut']:,} | "
+            f"{row['max_rhat']:.3f} | {row['min_ess_bulk']:.0f} | {row['divergences']} |"
+        )
+    lines += [
+        "",
+        f"{DisclosureRule.from_config(config.output).describe()} Withheld figures are left "
+        "out of the aggregates.",
+        "",
+        f"Files: `{FORECASTS_FILE}`, `{METRICS_FILE}`, `{SUMMARY_FILE}`, `{RECORDED_FILE}`, "
+        f"`{CALIBRATION_FILE}`, charts in `{CHART_DIR}/`.",
+    ]
+    return "\n".join(lines) + "\n"
