@@ -36,7 +36,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "scenarios": (*LEAVES, "calibration"),
     "simulation": (*LEAVES, "data", "calibration"),
     "finance": LEAVES,
-    "outputs": (*LEAVES, "data", "finance"),
+    "outputs": (*LEAVES, "data", "calibration", "finance"),
     "config": (*LEAVES, "data", "calibration", "scenarios", "simulation", "finance", "outputs"),
     "pipeline": (
         *LEAVES,
