@@ -1,0 +1,123 @@
+"""Hazard tables of one replicate, as the engine walks them.
+
+Per epoch (the horizon is cut at every month a scenario lever's factor or the rates' random
+walk changes) and per state code: the outcomes of its moves and, by age band and duration
+band, the total rate and the cumulative rates of those moves. Children supported by Harbour
+outreach have tables of their own with the outreach effects applied.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from care_demand import vocab
+from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
+from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
+from care_demand.simulation.engine_common import _EXIT, _STATE_CODE, _month_index
+from care_demand.simulation.paths import TO_CARE, TO_CLOSED, TO_MOVE
+from care_demand.simulation.system import CODES, FIRST_CARE, CareSystem, code_of
+
+__all__ = ["DRIFT_MONTHS"]
+
+# Months between steps of the transition rates' random walk (CareSystem.rate_drift_sd).
+DRIFT_MONTHS = 6
+
+
+def _outcome(code: int, dest: str) -> int:
+    """What a move to ``dest`` from ``code`` does (see ``_TO_*``), as an integer."""
+    if code < FIRST_CARE:
+        if dest == vocab.CLOSED:
+            return TO_CLOSED
+        return TO_CARE if dest == vocab.CARE else _STATE_CODE[dest]
+    return TO_MOVE if dest == MOVE else _EXIT[dest]
+
+
+def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
+    """Per code: (outcomes, table[age][dur] = (total, cumulative rates))."""
+    per_code: dict[int, list[tuple[str, np.ndarray]]] = {}
+    for position, (state, group, dest) in enumerate(pairs):
+        code = code_of(state, group)
+        rate = rates[position]
+        if multipliers is not None:
+            rate = rate * multipliers.get((code, dest), 1.0)
+        per_code.setdefault(code, []).append((dest, rate))
+    out: list = [None] * len(CODES)
+    for code, items in per_code.items():
+        dests = tuple(_outcome(code, d) for d, _ in items)
+        stack = np.stack([r for _, r in items])  # (dest, age, dur)
+        cum = np.cumsum(stack, axis=0)
+        table = [
+            [(float(cum[-1, a, d]), cum[:, a, d].tolist()) for d in range(stack.shape[2])]
+            for a in range(stack.shape[1])
+        ]
+        out[code] = (dests, table)
+    return out
+
+
+def _epoch_tables(
+    system: CareSystem,
+    draw: int,
+    epochs: list[int],
+    walk: np.ndarray | None,
+    supported: dict[tuple[int, str], float],
+) -> tuple[list, list, list]:
+    """Per epoch starting at ``epochs``: the hazard tables of posterior draw ``draw``, those
+    of children supported by outreach (rates times ``supported``), and the cumulative
+    shares of the placement groups children enter care in (none without entry draws).
+
+    Scenario levers change hazards from a date on: the horizon is cut into epochs at every
+    month a lever's factor changes, with one set of tables per epoch.
+    """
+    index = system.draws.index
+    pairs = list(index.pairs)
+    rates = system.draws.rates[draw]
+    entry_draw = system.draws.entry[draw] if system.draws.entry is not None else None
+    tabs = []
+    tabs_supported = []
+    entry_cums = []
+    for month in epochs:
+        date = system.start + pd.DateOffset(months=month)
+        epoch_rates = apply_levers(rates, index, system.hazard_levers, date)
+        if walk is not None:
+            epoch_rates = epoch_rates * walk[month // DRIFT_MONTHS][:, None, None]
+        tabs.append(_tables(epoch_rates, pairs))
+        tabs_supported.append(_tables(epoch_rates, pairs, supported))
+        if entry_draw is not None:
+            entry = apply_entry_levers(
+                entry_draw, vocab.PLACEMENT_GROUPS, index.age_bands, system.entry_levers, date
+            )
+            entry_cums.append(np.cumsum(entry, 1).tolist())
+    return tabs, tabs_supported, entry_cums
+
+
+def _drift_walk(system: CareSystem, index: HazardIndex, rng: np.random.Generator) -> np.ndarray:
+    """Rate multipliers ``(drift period, pair)`` drawn from ``rng``.
+
+    Every destination (entry to care, return home, closure, ...) has its own random
+    walk on log scale, shared by the pairs that lead there from any state or placement
+    group: practice and thresholds shift the rate of, say, entries to care from CIN and
+    CP together. Each period of ``DRIFT_MONTHS`` months takes the walk's value at its
+    middle, with variance ``rate_drift_sd**2`` per year from the projection start, so
+    the median multiplier is 1. A replicate draws its walk from a stream of its own, so
+    scenarios share it.
+    """
+    destinations = sorted({dest for _, _, dest in index.pairs})
+    column = {dest: i for i, dest in enumerate(destinations)}
+    n_periods = -(-system.horizon_months // DRIFT_MONTHS)
+    step_sd = system.rate_drift_sd * np.sqrt(DRIFT_MONTHS / 12.0)
+    steps = rng.normal(0.0, step_sd, (n_periods, len(destinations)))
+    steps[0] *= np.sqrt(0.5)  # the first period's middle is half a period from the start
+    walk = np.exp(np.cumsum(steps, axis=0))
+    return walk[:, [column[dest] for _, _, dest in index.pairs]]
+
+
+def _epoch_starts(system: CareSystem) -> list[int]:
+    """Months (from the start) at which some hazard or entry lever's factor changes; 0 first."""
+    months = {0}
+    if system.rate_drift_sd > 0.0:
+        months.update(range(0, system.horizon_months, DRIFT_MONTHS))
+    for lever in (*system.hazard_levers, *system.entry_levers):
+        first = _month_index(system.start, lever.start)
+        months.update(range(first, first + max(lever.ramp_months, 1)))
+    return sorted(m for m in months if 0 <= m < system.horizon_months)

@@ -1,0 +1,216 @@
+"""Placement and capacity policy of one replicate: where a child in care is placed.
+
+:class:`PlacementMixin` gives the replicate model
+(:class:`~care_demand.simulation.engine.ReplicateModel`) its in-house capacity state and the
+policy that uses it: picking a placement group, placing a child (in-house first when a
+place is free, externally when in-house groups are full), free places in children's homes,
+offering freed places to children waiting outside, moving children whose in-house
+placement closed, drawing out-of-area placements, and offers of Harbour outreach.
+"""
+
+from __future__ import annotations
+
+from math import floor
+
+import simpy
+
+from care_demand import vocab
+from care_demand.simulation.capacity import CapacityConfig
+from care_demand.simulation.engine_common import (
+    _EXTERNAL_RES,
+    _FAMILY,
+    _IFA,
+    _INHOUSE_FOSTER,
+    _INHOUSE_RES,
+    _SUPPORTED,
+    _age_band,
+    _Child,
+)
+from care_demand.simulation.system import FIRST_CARE, code_of
+
+__all__ = ["PlacementMixin"]
+
+
+class PlacementMixin:
+    """Placement and capacity policy (a mixin of
+    :class:`~care_demand.simulation.engine.ReplicateModel`, whose state it shares)."""
+
+    def _init_capacity(self, cap: CapacityConfig) -> None:
+        """In-house capacity (fostering households, homes, outreach), empty at first."""
+        self._enforce = cap.enforce
+        self._inhouse_first = cap.enforce and cap.policy.inhouse_first
+        self._foster_children: dict[int, _Child] = {}
+        self._households: list[int] = []
+        self._foster_cap = 0
+        self._homes = list(cap.homes.values())
+        self._home_open = [False] * len(self._homes)
+        self._home_beds = [floor(home.beds * home.max_occupancy + 1e-9) for home in self._homes]
+        self._home_children: list[dict[int, _Child]] = [{} for _ in self._homes]
+        self._waiting: dict[int, dict[int, _Child]] = {_IFA: {}, _EXTERNAL_RES: {}}
+        self._outreach_now = 0
+        self._outreach_cap = 0
+        self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
+
+    # ----------------------------------------------------------------- placement
+    def _move_placement(self, c: _Child, now: float) -> None:
+        origin = c.code - FIRST_CARE
+        probs = self._move_cum[origin][_age_band(now - c.birth)]
+        if c.outreach and c.code in (_INHOUSE_RES, _EXTERNAL_RES):
+            # Harbour step-down: a supported young person's move is to a family placement.
+            target = self._pick(probs, c, allowed=_FAMILY)
+        else:
+            target = self._pick(probs, c)
+        freed = c.code if c.code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
+        self._place(c, FIRST_CARE + target, now)
+        if freed >= 0:
+            self._fill_vacancy(freed, now)
+
+    def _pick(self, cum: list[float], c: _Child, allowed: tuple[int, ...] | None = None) -> int:
+        x = self._u(c)
+        if allowed is not None:
+            weights = [
+                cum[i - FIRST_CARE] - (cum[i - FIRST_CARE - 1] if i > FIRST_CARE else 0.0)
+                for i in allowed
+            ]
+            total = sum(weights)
+            if total > 0.0:
+                x *= total
+                for code, w in zip(allowed, weights, strict=True):
+                    x -= w
+                    if x < 0.0:
+                        return code - FIRST_CARE
+                return allowed[-1] - FIRST_CARE
+        x *= cum[-1]
+        for i, value in enumerate(cum):
+            if x < value:
+                return i
+        return len(cum) - 1
+
+    def _place(self, c: _Child, code: int, now: float) -> None:
+        """Place a child in care, preferring ``code``; full in-house groups overflow outside."""
+        waiting = False
+        home = -1
+        age = (now - c.birth) / 12.0
+        if code == _SUPPORTED and age < 16.0:
+            code = _INHOUSE_FOSTER  # supported accommodation is for 16-17s only
+        if code == c.code and code in (_INHOUSE_FOSTER, _INHOUSE_RES):
+            home = c.home  # a move between in-house carers or within the home keeps a place
+        elif self._inhouse_first and code == _IFA:
+            if len(self._foster_children) < self._foster_cap:
+                code = _INHOUSE_FOSTER  # an in-house carer is free: no agency placement
+        elif self._inhouse_first and code == _EXTERNAL_RES:
+            home = self._free_home(age)
+            if home >= 0:
+                code = _INHOUSE_RES
+        elif self._enforce and code == _INHOUSE_FOSTER:
+            if len(self._foster_children) >= self._foster_cap:
+                code, waiting = _IFA, True
+        elif self._enforce and code == _INHOUSE_RES:
+            home = self._free_home(age)
+            if home < 0:
+                code, waiting = _EXTERNAL_RES, True
+        self._set_code(c, code, now)
+        if code == _INHOUSE_FOSTER:
+            self._foster_children[c.idx] = c
+        elif code == _INHOUSE_RES and home >= 0:
+            c.home = home
+            self._home_children[home][c.idx] = c
+        if waiting:
+            c.waiting_since = now
+            self._waiting[code][c.idx] = c
+        self._draw_out_of_area(c, code)
+        self._schedule(c, now)
+
+    def _draw_out_of_area(self, c: _Child, code: int) -> None:
+        """An external placement is outside the area with the configured probability."""
+        p = self._p_ooa.get(code, 0.0)
+        if p > 0.0 and self._u(c) < p:
+            c.ooa = True
+            self._ooa += 1
+
+    def _free_home(self, age: float) -> int:
+        for i, home in enumerate(self._homes):
+            if (
+                self._home_open[i]
+                and home.min_age <= age < home.max_age
+                and len(self._home_children[i]) < self._home_beds[i]
+            ):
+                return i
+        return -1
+
+    def _fill_vacancy(self, code: int, now: float) -> None:
+        """Offer freed in-house places to children waiting outside, longest-waiting first.
+
+        The queue is in order of waiting time, so children past the step-back window are
+        dropped from its front and the search stops at the first child who fits.
+        """
+        window = self.system.capacity.policy.step_back_within_months
+        if not self._enforce or window <= 0:
+            return
+        external = _IFA if code == _INHOUSE_FOSTER else _EXTERNAL_RES
+        queue = self._waiting[external]
+        while queue:
+            idx, c = next(iter(queue.items()))
+            if now - c.waiting_since <= window:
+                break
+            del queue[idx]
+        while queue:
+            chosen = None
+            if code == _INHOUSE_FOSTER:
+                if len(self._foster_children) >= self._foster_cap:
+                    return
+                chosen = next(iter(queue.values()))
+            else:
+                for c in queue.values():
+                    if self._free_home((now - c.birth) / 12.0) >= 0:
+                        chosen = c
+                        break
+            if chosen is None:
+                return
+            del queue[chosen.idx]
+            chosen.waiting_since = -1.0
+            self._place(chosen, code, now)
+
+    def _displace(self, children: list[_Child], now: float) -> None:
+        """Children whose in-house placement closed move to the external equivalent."""
+        for c in children:
+            target = _IFA if c.code == _INHOUSE_FOSTER else _EXTERNAL_RES
+            self._place(c, target, now)
+
+    def _place_initial(self, c: _Child, code: int) -> None:
+        """Children already placed keep their placement; in-house ones take a place."""
+        self._set_code(c, code, 0.0, record=False)
+        if code == _INHOUSE_FOSTER:
+            self._foster_children[c.idx] = c
+        elif code == _INHOUSE_RES:
+            home = self._free_home(max(0.0, -c.birth / 12.0))
+            if home < 0:  # more children than beds at the start: they hold an extra place
+                home = 0 if self._homes else -1
+            if home >= 0:
+                c.home = home
+                self._home_children[home][c.idx] = c
+        self._draw_out_of_area(c, code)
+
+    # ----------------------------------------------------------------- outreach
+    def _maybe_outreach(self, c: _Child, now: float) -> None:
+        harbour = self.system.capacity.harbour
+        if c.outreach or self._outreach_now >= self._outreach_cap:
+            return
+        age = (now - c.birth) / 12.0
+        if harbour.min_age <= age < harbour.max_age:
+            c.outreach = 1
+            self._outreach_now += 1
+            end = self.env.timeout(harbour.support_months, c)
+            end.callbacks.append(self._end_outreach)
+
+    def _end_outreach(self, event: simpy.Event) -> None:
+        c = event.value
+        c.outreach = 2
+        self._outreach_now -= 1
+        if 0 <= c.code < FIRST_CARE:
+            self._schedule(c, self.env.now)  # back to the usual hazards from now on
+
+    def _outreach_for(self, birth: float, now: float) -> bool:
+        """Whether Harbour outreach would take on a child born at ``birth`` now."""
+        harbour = self.system.capacity.harbour
+        return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age

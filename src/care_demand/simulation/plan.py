@@ -1,0 +1,274 @@
+"""The plan of one replicate: every child's random numbers and drawn moves outside care.
+
+:class:`PlanMixin` gives the replicate model
+(:class:`~care_demand.simulation.engine.ReplicateModel`) the plan it draws before the run
+(rows of children: the caseload at the start, then every arrival over the horizon, with
+their uniforms, births, arrival times and states, and their moves outside care drawn in
+bulk by :mod:`.paths`), and the processes that start from it: the caseload's first moves,
+the arrivals month by month, and the engine taking a child over from its drawn path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import poisson
+from simpy.events import NORMAL
+
+from care_demand import streams, vocab
+from care_demand.simulation.engine_common import (
+    _ADULT_M,
+    _AGE_EDGES_M,
+    _ARRIVE_CARE,
+    _ARRIVE_NFA,
+    _DUR_EDGES_M,
+    _ENGINE_STEP,
+    _NO_STEP,
+    _ROW,
+    _STATE_CODE,
+    _X_CLOSED,
+    EXIT_REASONS,
+    _Child,
+)
+from care_demand.simulation.paths import TO_AT_18, TO_ENGINE, HazardArrays, Paths, draw_paths
+from care_demand.simulation.system import FIRST_CARE, LEAVER
+
+__all__ = ["PlanMixin"]
+
+
+class PlanMixin:
+    """The replicate's plan and the processes that start from it (a mixin of
+    :class:`~care_demand.simulation.engine.ReplicateModel`, whose state it shares)."""
+
+    def _plan(self) -> None:
+        """Draw, before the run, everything that depends only on the children's own streams.
+
+        Rows ``g`` of the plan are the children open at the start (``g`` = their position
+        in the caseload) followed by every arrival over the horizon, by month, then kind,
+        then order within the month and kind (the order in which the arrivals process
+        schedules them). Each row has its uniforms (the caseload's from one block, each
+        arrival's from row ``i`` of the block of its kind and month), birth and random-number
+        key; arrivals also their time and state. The moves outside care of every child
+        who starts outside care are drawn here (see :mod:`.paths`).
+        """
+        env = self.env
+        system = self.system
+        h = system.horizon_months
+        caseload = system.caseload
+        n_case = len(caseload)
+        u_case = self._rng(streams.CASELOAD, 0, 0).random((n_case, _ROW))
+        case_birth = -12.0 * caseload["age"].to_numpy(dtype=float)
+        case_code = caseload["code"].to_numpy(dtype=np.int64)
+        self._case = (
+            case_code.tolist(),
+            caseload["months_in_state"].to_numpy(dtype=float).tolist(),
+            caseload["months_in_care"].to_numpy(dtype=float).tolist(),
+        )
+
+        path = self.replicate % system.arrival_intensity.shape[0]
+        intensity = system.arrival_intensity[path, :h]
+        n_kinds = intensity.shape[1]
+        u0 = np.array(
+            [
+                [self._rng(streams.COUNTS, k, month).random() for k in range(n_kinds)]
+                for month in range(h)
+            ]
+        )
+        # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
+        counts = np.where(intensity > 0, poisson.ppf(u0, np.maximum(intensity, 1e-12)), 0)
+        counts = counts.astype(np.int64)
+        self.arrivals += counts.astype(np.int32)
+        self._counts = counts.sum(axis=1).tolist()
+        # The times at which the arrivals process, started now, schedules each month.
+        month_now = [env.now]
+        for month in range(1, h):
+            now = month_now[-1]
+            month_now.append(now + (month - now) if month > now else now)
+        self._month_now = month_now
+        blocks, kinds, months, index = [u_case], [], [], []
+        for month in range(h):
+            for k in range(n_kinds):
+                n = int(counts[month, k])
+                if n:
+                    blocks.append(self._rng(streams.ARRIVALS, k, month).random((n, _ROW)))
+                    kinds.append(np.full(n, k))
+                    months.append(np.full(n, month))
+                    index.append(np.arange(n))
+        u = np.concatenate(blocks)
+        n_arr = len(u) - n_case
+        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
+        month = np.concatenate(months) if months else np.zeros(0, dtype=np.int64)
+        # Arrival times as SimPy makes them: now + (month + u0 - now), now the scheduling time.
+        now = np.asarray(month_now)[month]
+        u_arr = u[n_case:]
+        t = now + ((month + u_arr[:, 0]) - now)
+        birth = np.empty(n_arr)
+        code = np.full(n_arr, _ARRIVE_NFA)
+        k0 = np.full(n_arr, 2)
+        for k, (ages, state) in enumerate(
+            zip(system.arrival_ages, self._arrival_states, strict=True)
+        ):
+            mine = kind == k
+            n_ages = len(ages)
+            age = ages[np.minimum((u_arr[mine, 1] * n_ages).astype(np.int64), n_ages - 1)]
+            birth[mine] = t[mine] - 12.0 * age
+            if state == vocab.CARE:
+                code[mine] = _ARRIVE_CARE
+            elif state == vocab.ASSESSMENT:
+                taken = u_arr[mine, 2] >= system.referral_nfa_share
+                code[np.flatnonzero(mine)[taken]] = _STATE_CODE[state]
+                k0[mine] = 3
+            else:
+                code[mine] = _STATE_CODE[state]
+        last = self._last_month
+        width = self._flow_width
+        n_all = len(u)
+        self._u_all = u
+        birth_all = np.concatenate([case_birth, birth])
+        self._birth = birth_all.tolist()
+        self._births = birth_all
+        self._codes = np.full(n_all, -1, dtype=np.int16)
+        # The rows of the children who can be present at the end of each month.
+        self._rows_by = (n_case + np.cumsum(counts.sum(axis=1))).tolist()
+        # Random-number key of every row: (kind, month, index) for arrivals, as for streams.
+        self._keys = np.column_stack(
+            [
+                np.concatenate([np.full(n_case, -1), kind]),
+                np.concatenate([np.zeros(n_case, dtype=np.int64), month]),
+                np.concatenate([np.arange(n_case), *index]),
+            ]
+        )
+        self._arrival_times = t
+        self._seq: np.ndarray | None = None
+        # Per row (the caseload's rows unused): arrival state, where the arrival is counted,
+        # first unused uniform, and the part of the arrival time past the month's start.
+        pad = np.zeros(n_case, dtype=np.int64)
+        self._a_code = np.concatenate([pad, code]).tolist()
+        flow = np.minimum(t.astype(np.int64), last) * width * width + np.where(
+            code >= 0, code + 1, 0
+        )
+        self._a_flow = np.concatenate([pad, flow]).tolist()
+        self._a_k0 = np.concatenate([pad, k0])
+        self._r0 = np.concatenate([np.zeros(n_case), u_arr[:, 0]]).tolist()
+
+        # Paths of the children outside care: the caseload's from the start (their first
+        # move is drawn at time 0 and scheduled by SimPy at its current time) and every
+        # arrival's from its arrival.
+        outside_case = np.flatnonzero(case_code < FIRST_CARE)
+        outside_arr = np.flatnonzero(code >= 0)
+        rows = np.concatenate([outside_case, n_case + outside_arr])
+        first = np.full(n_all, _NO_STEP)
+        first_when = np.zeros(n_all)
+        if rows.size:
+            in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
+            hazards = HazardArrays.of(
+                self._tabs, FIRST_CARE, self._epoch_edges, _AGE_EDGES_M, _DUR_EDGES_M
+            )
+            paths = draw_paths(
+                hazards,
+                self.horizon,
+                _ADULT_M,
+                start=np.concatenate([np.zeros(len(outside_case)), t[outside_arr]]),
+                clock=np.concatenate([np.full(len(outside_case), env.now), t[outside_arr]]),
+                entered=np.concatenate([-in_state, t[outside_arr]]),
+                birth=np.concatenate([case_birth[outside_case], birth[outside_arr]]),
+                code=np.concatenate([case_code[outside_case], code[outside_arr]]),
+                uniforms=u,
+                rows=rows,
+                k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
+            )
+            first[rows], first_when[rows] = self._step_records(paths, rows)
+        self._first = first.tolist()
+        self._first_when = first_when.tolist()
+
+    def _step_records(self, paths: Paths, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the drawn steps that are events, in order of time, with what each one needs.
+
+        Step ``r`` (the ``r``-th event in time) is of row ``_p_row[r]`` and has the outcome
+        ``_p_out``, where its move is counted (``_p_flow``, ``_p_exit``), the index of the
+        next unused uniform after it (``_p_k``), the state it leaves (``_p_code``), and what
+        follows it: the next step ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``) and its
+        drawn time ``_p_next_when``. Events are handled in order of time, so reading these
+        lists in step order reads memory in order. Returns each child's first step and time.
+        """
+        out = paths.outcome
+        fires = out >= TO_AT_18
+        order = np.flatnonzero(fires)[np.argsort(paths.time[fires], kind="stable")]
+        record = np.full(len(out), _NO_STEP)
+        record[order] = np.arange(len(order))
+        record[out == TO_ENGINE] = _ENGINE_STEP
+        following = paths.following
+        more = following >= 0
+        after = np.where(more, following, 0)
+        next_record = np.where(more, record[after], _NO_STEP)
+        next_when = np.where(more, paths.when[after], 0.0)
+        # Where each step's move is counted: the month of its event, from and to.
+        last = self._last_month
+        width = self._flow_width
+        step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
+        origin = (step_month * width + paths.code + 1) * width
+        flow = np.where(out >= 0, origin + out + 1, origin)
+        self._p_row = rows[paths.child[order]].tolist()
+        self._p_out = out[order].tolist()
+        self._p_flow = flow[order].tolist()
+        self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED)[order].tolist()
+        self._p_next = next_record[order].tolist()
+        self._p_next_when = next_when[order].tolist()
+        self._p_k = paths.k[order]
+        self._p_code = paths.code[order]
+        return record[paths.first], paths.when[paths.first]
+
+    def _start_caseload(self) -> None:
+        codes, in_state, in_care = self._case
+        now = self.env.now
+        for i, code in enumerate(codes):
+            r = self._first[i]
+            if r != _ENGINE_STEP and code < FIRST_CARE:
+                self._codes[i] = code
+                if r >= 0:
+                    self.env.schedule(self._step_event(r), NORMAL, self._first_when[i] - now)
+                continue
+            c = _Child(i, self._birth[i], (-1, 0, i), self._u_all[i].tolist())
+            c.care_start = -in_care[i]
+            if FIRST_CARE <= code < LEAVER:
+                self._place_initial(c, code)
+            else:
+                self._set_code(c, code, 0.0, record=False)
+            c.entered = -in_state[i]
+            self._schedule(c, 0.0)
+
+    def _arrivals(self):
+        """Each month, schedule each of the month's arrivals at its own time."""
+        env = self.env
+        g = len(self._case[0])
+        arrival = self._arrival_event
+        r0 = self._r0
+        for month, count in enumerate(self._counts):
+            if month > env.now:
+                yield env.timeout(month - env.now)
+            now = env.now
+            if now != self._month_now[month]:
+                raise RuntimeError("the arrivals process is out of step with its plan")
+            for row in range(g, g + count):
+                env.schedule(arrival(row), NORMAL, month + r0[row] - now)
+            g += count
+
+    def _order(self) -> np.ndarray:
+        """Rank of each row in the order the children come: the caseload, then arrivals by time
+        (arrivals at the same time in the order they were scheduled)."""
+        if self._seq is None:
+            t = self._arrival_times
+            n_case = len(self._case[0])
+            seq = np.empty(n_case + len(t), dtype=np.int64)
+            seq[:n_case] = np.arange(n_case)
+            seq[n_case + np.lexsort((np.arange(len(t)), t))] = n_case + np.arange(len(t))
+            self._seq = seq
+        return self._seq
+
+    def _adopt(self, g: int, code: int, k: int, now: float) -> _Child:
+        """The engine takes over the child of row ``g`` from its drawn path."""
+        key = tuple(self._keys[g].tolist())
+        c = _Child(g, self._birth[g], key, self._u_all[g].tolist())
+        c.code = int(code)
+        c.entered = now
+        c.k = int(k)
+        return c
