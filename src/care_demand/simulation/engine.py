@@ -86,7 +86,13 @@ __all__ = [
 
 
 class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, RecordingMixin):
-    """One replicate: build with a system, a replicate number and the run's seed; ``run()``."""
+    """One replicate: build with a system, a replicate number and the run's seed; ``run()``.
+
+    Replicate ``r`` uses posterior draw ``r`` and arrival path ``r``. A system holding fewer
+    (a check that runs many replicates of one draw, say) reuses them in turn, ``r mod n``;
+    a system prepared by :func:`~care_demand.simulation.projection.prepare` holds exactly one
+    of each per replicate.
+    """
 
     def __init__(self, system: CareSystem, replicate: int, seed: int) -> None:
         self.system = system
