@@ -263,6 +263,7 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
             "synthetic_data": synthetic,
             "data_folder": "built-in example" if synthetic else str(data_folder(config)[0]),
             "data_fingerprint": council.fingerprint,
+            "data_to": f"{history.window_end:%Y-%m-%d}",
             "calibration_fingerprint": fitted.hazards.fingerprint_ if fitted else None,
             "mode": history.mode,
             "seed": config.seed,

@@ -84,6 +84,19 @@ class RunFiles:
         return bool(self.details.get("synthetic_data", False))
 
     @property
+    def council(self) -> str:
+        """Whose data the run read, as the report and the workbook name it."""
+        if self.synthetic:
+            return "Built-in synthetic example council (not a real council)"
+        return str(self.config.get("output", {}).get("council") or "The council")
+
+    @property
+    def data_to(self) -> pd.Timestamp | None:
+        """The last day of the data the run read (``None`` for older run folders)."""
+        value = self.details.get("data_to")
+        return pd.Timestamp(value) if value else None
+
+    @property
     def rule(self) -> DisclosureRule:
         """The disclosure rule the run was configured with."""
         return DisclosureRule.from_config(self.config.get("output", {}))

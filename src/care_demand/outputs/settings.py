@@ -19,6 +19,9 @@ __all__ = ["OutputConfig", "output_problems"]
 class OutputConfig:
     """What the run writes (``configs/output/default.yaml``)."""
 
+    # The council's name, shown on the report and the workbook (None: "the council"; the
+    # built-in example is always named as synthetic).
+    council: str | None = None
     # Published tables replace counts from 1 to this value with a marker (1-5:
     # [Small-number suppression] in docs/sources.md).
     suppress_max: int = 5

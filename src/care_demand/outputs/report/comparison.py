@@ -275,9 +275,14 @@ def comparison_report_html(
     sections.append(
         ("caveats", "Caveats and disclosure control", _caveats(rule, sweep.synthetic, replicates))
     )
-    meta = [f"Scenarios: {', '.join(sweep.runs) or 'none'}"]
+    scenarios = f"Scenarios: {', '.join(sweep.runs) or 'none'}"
     if reference is not None:
-        meta += _meta(reference)[1:]
+        about = _meta(reference)
+        head = [m for m in about if m.startswith(("Council: ", "Data to "))]
+        rest = [m for m in about if m not in head and not m.startswith("Scenario: ")]
+        meta = [*head, scenarios, *rest]
+    else:
+        meta = [scenarios]
     return _page(
         "Children's services demand forecast",
         "Scenario comparison",

@@ -49,7 +49,7 @@ h1 { font-size: 1.8rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.35rem; margin-top: 2.5rem; padding-top: .5rem;
   border-top: 2px solid var(--accent); }
 h3 { font-size: 1.1rem; margin-top: 1.6rem; }
-p, li { max-width: 52rem; }
+p, li { max-width: 52rem; overflow-wrap: anywhere; }
 .subtitle { color: var(--muted); font-size: 1.1rem; margin: 0 0 1rem; }
 .banner { background: #fff4d6; border-left: 5px solid #E69F00; padding: .6rem 1rem;
   margin: 1rem 0; }
@@ -67,21 +67,28 @@ caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: .3rem .6rem; vertical-align: top; }
 th { background: var(--band); text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.recorded caption::after { content: " (recorded counts: disclosure control applied)";
-  font-weight: 400; color: var(--muted); }
-table.model caption::after { content: " (model output)"; font-weight: 400; color: var(--muted); }
+caption .kind { font-weight: 400; color: var(--muted); }
+tbody th { background: none; font-weight: 600; }
+.summary { font-size: 1.05rem; background: var(--band); padding: .8rem 1.2rem;
+  border-left: 5px solid var(--accent); }
+@media (max-width: 40rem) {
+  body { padding: 1rem .8rem 3rem; }
+  nav ol { columns: 1; }
+  h1 { font-size: 1.45rem; }
+}
 code { background: #f2f2f2; padding: 0 .2rem; border-radius: 3px; }
 .verdict-ok { color: #00734d; font-weight: 600; }
 .verdict-bad { color: #b34700; font-weight: 600; }
 footer { margin-top: 3rem; font-size: .85rem; color: var(--muted);
   border-top: 1px solid var(--rule); }
-@page { size: A4; margin: 14mm; }
+@page { size: A4; margin: 14mm 14mm 18mm;
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt;
+    color: #555; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
   nav { display: none; }
-  h2 { break-before: page; }
-  h2.first { break-before: auto; }
-  figure, table, .banner { break-inside: avoid; }
+  h2, h3, caption { break-after: avoid; }
+  figure, tr, .banner, .summary { break-inside: avoid; }
   .table-wrap { overflow: visible; }
   a { color: inherit; text-decoration: none; }
 }
@@ -106,6 +113,9 @@ _SCRIPT = """
     body.setAttribute("data-images-ok", broken.length === 0 ? "true" : "false");
     body.setAttribute("data-errors", String(errors.length));
     body.setAttribute("data-error-messages", errors.join(" | "));
+    var root = document.documentElement;
+    body.setAttribute("data-page-width", String(root.scrollWidth));
+    body.setAttribute("data-view-width", String(root.clientWidth));
     body.setAttribute("data-checked", "true");
   });
 })();
@@ -257,6 +267,13 @@ def _list_html(items: list[tuple[int, str]]) -> str:
     return "".join(html_parts)
 
 
+# What a table's caption says it holds (also its CSS class).
+_KIND_LABELS = {
+    "recorded": "(recorded counts: disclosure control applied)",
+    "model": "(model output)",
+}
+
+
 def html_table(
     frame: pd.DataFrame,
     *,
@@ -284,7 +301,9 @@ def html_table(
     kind = "recorded" if recorded else ("model" if model else "plain")
     parts = [f"<div class='table-wrap'><table class='{kind}'>"]
     if caption:
-        parts.append(f"<caption>{_esc(caption)}</caption>")
+        label = _KIND_LABELS.get(kind, "")
+        note = f" <span class='kind'>{_esc(label)}</span>" if label else ""
+        parts.append(f"<caption>{_esc(caption)}{note}</caption>")
     numeric = {
         c
         for c in data.columns
@@ -292,13 +311,17 @@ def html_table(
     }
     parts.append("<thead><tr>")
     parts += [
-        f"<th class='num'>{_esc(c)}</th>" if c in numeric else f"<th>{_esc(c)}</th>"
+        f"<th scope='col' class='num'>{_esc(c)}</th>"
+        if c in numeric
+        else f"<th scope='col'>{_esc(c)}</th>"
         for c in data.columns
     ]
+    # The first column labels its row (a date, a measure, a budget line) unless it is a number.
+    row_header = len(data.columns) > 1 and data.columns[0] not in numeric
     parts.append("</tr></thead><tbody>")
     for row in data.itertuples(index=False, name=None):
         cells = []
-        for column, value in zip(data.columns, row, strict=True):
+        for position, (column, value) in enumerate(zip(data.columns, row, strict=True)):
             if column in formats:
                 text = formats[column](value)
             elif column in recorded:
@@ -312,7 +335,10 @@ def html_table(
                     else str(value)
                 )
             cls = " class='num'" if column in numeric else ""
-            cells.append(f"<td{cls}>{_esc(text)}</td>")
+            if position == 0 and row_header:
+                cells.append(f"<th scope='row'>{_esc(text)}</th>")
+            else:
+                cells.append(f"<td{cls}>{_esc(text)}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table></div>")
     return "".join(parts)

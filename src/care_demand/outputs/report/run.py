@@ -34,6 +34,7 @@ from care_demand.outputs.report.sections import (
     _data_quality,
     _method,
 )
+from care_demand.outputs.report.words import summary_html
 from care_demand.outputs.run_files import RunFiles, read_run
 from care_demand.outputs.summary import STATE_LABELS
 
@@ -228,7 +229,10 @@ def _scenario(run: RunFiles) -> str:
 
 def _meta(run: RunFiles) -> list[str]:
     sim = run.config.get("simulation", {})
-    meta = [
+    meta = [f"Council: {run.council}"]
+    if run.data_to is not None:
+        meta.append(f"Data to {run.data_to:%d %B %Y}")
+    meta += [
         f"Scenario: {run.scenario}",
         f"Mode: {run.details.get('mode', 'unknown')}",
         f"Seed: {run.details.get('seed', '')}",
@@ -248,7 +252,7 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
     folder = Path(charts_dir) if charts_dir is not None else run.path / "charts"
     q = run.quantiles
     sections = [
-        ("headline", "Headline figures", _headline(run)),
+        ("headline", "Headline figures", summary_html(run) + _headline(run)),
         ("scenario", "Scenario and assumptions", _scenario(run)),
     ]
     if q is not None and not q.empty:

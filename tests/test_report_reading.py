@@ -1,0 +1,57 @@
+"""The run report as a reader meets it: who and when, a summary in words, labelled tables."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+
+from care_demand.outputs.run_files import read_run
+
+
+def _report(run: Path) -> str:
+    return (run / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_header_says_whose_data_to_when_and_which_scenario(report_run: Path) -> None:
+    meta = re.search(r"<ul class='meta'>(.*?)</ul>", _report(report_run)).group(1)
+    items = [html.unescape(i) for i in re.findall(r"<li>(.*?)</li>", meta)]
+    assert items[0] == "Council: Built-in synthetic example council (not a real council)"
+    assert items[1] == "Data to 31 March 2022"
+    assert "Scenario: baseline" in items and "Seed: 20220331" in items
+
+
+def test_the_summary_in_words_quotes_the_run_s_own_medians(report_run: Path) -> None:
+    text = _report(report_run)
+    summary = html.unescape(re.search(r"<p class='summary'>(.*?)</p>", text).group(1))
+    km = read_run(report_run).key_measures
+    care = km[km["measure"] == "children_in_care"]
+    first, last = care["month"].min(), care["month"].max()
+    start = np.quantile(care[care["month"] == first]["value"], 0.5)
+    end = care[care["month"] == last]["value"]
+    p10, p50, p90 = (np.quantile(end, q) for q in (0.1, 0.5, 0.9))
+    expected = (
+        f"from {start:,.0f} to {p50:,.0f} between {first:%B %Y} and {last:%B %Y} "
+        f"(80% interval {p10:,.0f} to {p90:,.0f})"
+    )
+    assert "Children in care are projected to" in summary and expected in summary
+    assert 5 <= summary.count(". ") + 1 <= 7  # five or six sentences
+    assert "8 simulated futures" in summary
+
+
+def test_tables_have_row_and_column_headers_and_say_what_they_hold(report_run: Path) -> None:
+    text = _report(report_run)
+    tables = re.findall(r"<table class='(\w+)'>(.*?)</table>", text, re.S)
+    assert tables
+    for kind, body in tables:
+        assert "<th scope='col'" in body
+        caption = re.search(r"<caption>(.*?)</caption>", body)
+        if kind == "model" and caption:
+            assert "(model output)" in caption.group(1)
+        if kind == "recorded" and caption:
+            assert "disclosure control applied" in caption.group(1)
+    assert text.count("<th scope='row'>") >= 10
+    # The page no longer starts every section on a new printed page.
+    assert "break-before: page" not in text
