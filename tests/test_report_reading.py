@@ -55,3 +55,21 @@ def test_tables_have_row_and_column_headers_and_say_what_they_hold(report_run: P
     assert text.count("<th scope='row'>") >= 10
     # The page no longer starts every section on a new printed page.
     assert "break-before: page" not in text
+
+
+def test_flows_per_year_are_numbers_under_the_labels_the_record_uses(report_run: Path) -> None:
+    text = html.unescape(_report(report_run))
+    run = read_run(report_run)
+    q = run.quantiles
+    entries = q[(q["measure"] == "flow") & (q["category"] == "entry_to_care")]
+    months = entries["month"]
+    first_year = entries[(months >= "2022-04-01") & (months < "2023-04-01")]["mean"].sum()
+    table = re.search(r"Projected moves per financial year.*?</table>", text, re.S).group(0)
+    row = re.search(r"<th scope='row'>Entries to care \(all\)</th>(.*?)</tr>", table).group(1)
+    first_cell = re.findall(r"<td class='num'>(.*?)</td>", row)[0]
+    assert first_cell == f"{first_year:,.0f}"
+    # The recorded table of the data quality section speaks of the same thing in the same words.
+    recorded = re.search(r"Arrivals per financial year.*?</table>", text, re.S).group(0)
+    assert "Entries to care (all)" in recorded
+    # The forecast of arrivals names what it counts: children not already in a service.
+    assert "Entries to care of children not already in a service" in text

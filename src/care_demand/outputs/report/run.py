@@ -13,6 +13,7 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.outputs.charts.catalogue import run_charts
+from care_demand.outputs.report.flows import flows_table
 from care_demand.outputs.report.html import (
     _banner,
     _charts_html,
@@ -261,7 +262,8 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
                 "demand",
                 "Children in care and the wider continuum",
                 _charts_html(charts, ["children_in_care_fan", "continuum", "flows"], folder)
-                + _projected_states(q),
+                + _projected_states(q)
+                + flows_table(run),
             ),
             (
                 "sufficiency",

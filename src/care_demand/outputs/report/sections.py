@@ -41,15 +41,23 @@ _GROUP_LABELS = {
     vocab.PLACED_FOR_ADOPTION: "Placed for adoption",
     vocab.SECURE_OTHER: "Secure and other",
 }
+# Recorded arrivals count every referral, early-help request and entry to care ...
 _ARRIVAL_LABELS = {
-    "referral": "Referrals to children's social care",
-    "early_help_request": "Early-help requests",
-    "care_entry": "Entries to care from outside services",
+    "referral": "Referrals to children's social care (all)",
+    "early_help_request": "Early-help requests (all)",
+    "care_entry": "Entries to care (all)",
     "care_entry_uasc": "Entries to care: of which UASC",
 }
-_FORECAST_UASC_LABELS = {
-    "care_entry": "Entries to care from outside services, other than UASC",
+# ... while the arrival model forecasts only children not already in a service: the others'
+# moves (a step up from child protection into care, say) are the flow model's transitions.
+_FORECAST_LABELS = {
+    "referral": "Referrals of children not already in a service",
+    "early_help_request": "Early-help requests for children not already in a service",
+    "care_entry": "Entries to care of children not already in a service",
     "care_entry_uasc": "Entries to care of UASC",
+}
+_FORECAST_UASC_LABELS = {
+    "care_entry": "Entries to care of children not already in a service, other than UASC",
 }
 _KEY_MEASURES = {
     "children_in_care": "Children in care",
@@ -262,9 +270,9 @@ def _calibration(run: RunFiles) -> str:
         wide = f.pivot_table(index="kind", columns="year", values="mean", aggfunc="sum")
         # In the forecast UASC entries are apart from the other entries, not a subset.
         labels = (
-            {**_ARRIVAL_LABELS, **_FORECAST_UASC_LABELS}
+            {**_FORECAST_LABELS, **_FORECAST_UASC_LABELS}
             if "care_entry_uasc" in wide.index
-            else _ARRIVAL_LABELS
+            else _FORECAST_LABELS
         )
         wide.index = [labels.get(k, k) for k in wide.index]
         parts.append(
@@ -274,6 +282,13 @@ def _calibration(run: RunFiles) -> str:
                 "fitted trend, seasonality and lockdown effects)",
                 model=True,
             )
+        )
+        parts.append(
+            "<p class='note'>These are arrivals of children not already in a service. "
+            "They are fewer than the recorded referrals and entries to care in the data "
+            "quality section, which also count children already known to services; the flow "
+            "model moves those children between services itself, and the projected entries "
+            "to care of all children are in the flows table under Children in care.</p>"
         )
     parts.append(
         "<p class='note'>The fitted arrival components (calibration/arrival_components.png) "
