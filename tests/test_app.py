@@ -13,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import openpyxl
@@ -103,22 +107,52 @@ def app_url(outputs: Path, calibration_cache: Path) -> Iterator[str]:
         server.wait(timeout=20)
 
 
+class Browser:
+    """Chromium driven from a thread of its own (Playwright's sync API keeps an event loop
+    and greenlets in the thread that starts it); ``browser(fn)`` runs ``fn(page)`` there."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.requested: list[str] = []
+        self._calls: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            page.on("request", lambda request: self.requested.append(request.url))
+            page.set_default_timeout(60_000)
+            page.goto(self.url)
+            while (item := self._calls.get()) is not None:
+                fn, future = item
+                try:
+                    future.set_result(fn(page))
+                except BaseException as exc:
+                    future.set_exception(exc)
+            browser.close()
+
+    def __call__(self, fn: Callable[[Any], Any]) -> Any:
+        future: Future = Future()
+        self._calls.put((fn, future))
+        return future.result()
+
+    def close(self) -> None:
+        self._calls.put(None)
+        self._thread.join(timeout=60)
+
+
 @pytest.fixture(scope="module")
-def browser_page(app_url: str) -> Iterator[tuple[object, list[str]]]:
-    """One browser tab for the journey, and every URL it requested."""
+def browser(app_url: str) -> Iterator[Browser]:
+    """One browser tab for the journey through the pages."""
     if not CHROMIUM.is_file():
         pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    requested: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page.on("request", lambda request: requested.append(request.url))
-        page.set_default_timeout(60_000)
-        page.goto(app_url)
-        yield page, requested
-        browser.close()
+    driver = Browser(app_url)
+    yield driver
+    driver.close()
 
 
 def _shot(page: object, path: Path) -> None:
@@ -135,8 +169,11 @@ def _sweep(outputs: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_data_page_shows_validation_and_history(browser_page: tuple, shots: Path) -> None:
-    page, _ = browser_page
+def test_data_page_shows_validation_and_history(browser: Browser, shots: Path) -> None:
+    browser(lambda page: _data_page(page, shots))
+
+
+def _data_page(page: Any, shots: Path) -> None:
     history = page.locator("#history_mix img")
     history.wait_for(state="visible", timeout=90_000)
     page.locator("#history_continuum img").wait_for(state="visible")
@@ -151,8 +188,11 @@ def test_data_page_shows_validation_and_history(browser_page: tuple, shots: Path
 
 
 @pytest.mark.slow
-def test_quick_look_shows_the_comparison(browser_page: tuple, outputs: Path, shots: Path) -> None:
-    page, _ = browser_page
+def test_quick_look_shows_the_comparison(browser: Browser, outputs: Path, shots: Path) -> None:
+    browser(lambda page: _quick_look(page, outputs, shots))
+
+
+def _quick_look(page: Any, outputs: Path, shots: Path) -> None:
     page.get_by_role("tab", name="Run", exact=True).click()
     page.get_by_label("More in-house foster carers").check()
     page.get_by_label("Quick look", exact=False).check()
@@ -185,8 +225,11 @@ def test_quick_look_shows_the_comparison(browser_page: tuple, outputs: Path, sho
 
 
 @pytest.mark.slow
-def test_workbook_download_opens(browser_page: tuple, outputs: Path, tmp_path: Path) -> None:
-    page, _ = browser_page
+def test_workbook_download_opens(browser: Browser, outputs: Path, tmp_path: Path) -> None:
+    browser(lambda page: _downloads(page, outputs, tmp_path))
+
+
+def _downloads(page: Any, outputs: Path, tmp_path: Path) -> None:
     with page.expect_download() as download:
         page.locator("#download_workbook").click()
     path = tmp_path / download.value.suggested_filename
@@ -211,28 +254,27 @@ def test_workbook_download_opens(browser_page: tuple, outputs: Path, tmp_path: P
 
 
 @pytest.mark.slow
-def test_past_run_opens_in_results(browser_page: tuple, outputs: Path, shots: Path) -> None:
-    page, _ = browser_page
+def test_past_run_opens_in_results(browser: Browser, outputs: Path, shots: Path) -> None:
+    browser(lambda page: _past_run(page, outputs, shots))
+
+
+def _past_run(page: Any, outputs: Path, shots: Path) -> None:
     page.get_by_role("tab", name="Past runs").click()
-    page.get_by_role("button", name="Refresh the list").click()
     baseline = str(_sweep(outputs) / "baseline")
     page.locator("#past").select_option(baseline)
-    page.wait_for_function(
-        "document.querySelector('#past_details h5')?.innerText.endsWith('(baseline)')"
-    )
+    details = page.locator("#past_details h5")
+    details.filter(has_text="(baseline)").wait_for()
     _shot(page, shots / "app_past_runs.png")
     page.get_by_role("button", name="Open in Results").click()
     title = page.locator("#results_title h4")
     title.wait_for()
-    page.wait_for_function(
-        "document.querySelector('#results_title h4').innerText.includes('(baseline)')"
-    )
+    title.filter(has_text="(baseline)").wait_for()
     assert page.locator("td[data-scenario='baseline'][data-measure='children_in_care']").count()
 
 
 @pytest.mark.slow
-def test_no_request_leaves_this_computer(browser_page: tuple, app_url: str) -> None:
-    _, requested = browser_page
+def test_no_request_leaves_this_computer(browser: Browser, app_url: str) -> None:
+    requested = list(browser.requested)
     assert requested, "the journey made no request"
     outside = {u for u in requested if urlsplit(u).netloc != urlsplit(app_url).netloc}
     outside = {u for u in outside if not u.startswith(("data:", "blob:"))}
