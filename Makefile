@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run baseline test lint format lock example expected architecture bench clean
+.PHONY: run baseline app test lint format lock example expected architecture bench clean
 
 # The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
 SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
@@ -24,6 +24,10 @@ run: $(STAMP)
 # One run of the baseline alone (outputs/DATE/TIME).
 baseline: $(STAMP)
 	$(BIN)/care-demand $(ARGS)
+
+# The browser app on this computer (http://127.0.0.1:8000); ARGS="--port 8080" for another port.
+app: $(STAMP)
+	$(BIN)/care-demand-app $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

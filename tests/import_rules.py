@@ -51,6 +51,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "backtest": (*LEAVES, "config", "pipeline", "data", "calibration", "simulation", "outputs"),
     "multirun": (*LEAVES, "config", "pipeline", "data", "calibration", "outputs"),
     "cli": (*LEAVES, "config", "pipeline", "multirun", "data", "outputs"),
+    "app": (
+        *LEAVES,
+        "config",
+        "pipeline",
+        "data",
+        "calibration",
+        "scenarios",
+        "simulation",
+        "finance",
+        "outputs",
+    ),
 }
 # Stages drawn in the graph (the leaves and the root package's __init__ are left out).
 STAGES: tuple[str, ...] = tuple(p for p in ALLOWED if p not in LEAVES)

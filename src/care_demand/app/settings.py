@@ -1,0 +1,84 @@
+"""The browser app's own settings: where runs go, the calibration cache and the run sizes.
+
+Every number of a run still comes from ``configs/`` and ``scenarios/``; the app only adds
+Hydra-style overrides: the chosen data folder, the run size ("quick look" or the configured
+default) and any overrides given when starting it (``care-demand-app --set KEY=VALUE`` or
+``CARE_DEMAND_APP_OVERRIDES``), which come last and so win.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "CACHE_ENV",
+    "LOCAL_HOSTS",
+    "OUTPUTS_ENV",
+    "OVERRIDES_ENV",
+    "QUICK_LOOK",
+    "TOKEN_ENV",
+    "AppSettings",
+]
+
+# Environment variables the app reads.
+TOKEN_ENV = "CARE_DEMAND_APP_TOKEN"
+CACHE_ENV = "CARE_DEMAND_APP_CACHE_DIR"
+OVERRIDES_ENV = "CARE_DEMAND_APP_OVERRIDES"
+OUTPUTS_ENV = "CARE_DEMAND_APP_OUTPUTS"
+
+# Addresses only this computer can reach: no access token needed.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# "Quick look": a first view in a minute or two, far fewer futures than a published run.
+QUICK_LOOK: tuple[str, ...] = ("simulation.replicates=50", "simulation.horizon_months=24")
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Where the app writes and reads runs, and the overrides it adds to every run.
+
+    ``outputs``: the folder of run folders (runs from the app go in ``outputs/app/``);
+    ``cache_dir``: the calibration cache (``None``: the configured one); ``overrides``:
+    Hydra-style overrides applied after the app's own, e.g. ``simulation.replicates=4``.
+    """
+
+    outputs: Path = Path("outputs")
+    cache_dir: Path | None = None
+    overrides: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_environment(
+        cls,
+        outputs: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        overrides: tuple[str, ...] = (),
+    ) -> AppSettings:
+        """Settings from the arguments, falling back on the ``CARE_DEMAND_APP_*`` variables."""
+        outputs = outputs or os.environ.get(OUTPUTS_ENV) or "outputs"
+        cache = cache_dir or os.environ.get(CACHE_ENV) or None
+        extra = tuple(shlex.split(os.environ.get(OVERRIDES_ENV, ""))) + tuple(overrides)
+        return cls(
+            outputs=Path(outputs).expanduser(),
+            cache_dir=Path(cache).expanduser() if cache else None,
+            overrides=extra,
+        )
+
+    def run_overrides(self, size: str, data_path: str | None) -> list[str]:
+        """The overrides of one run: data folder, size (``quick`` or ``full``), then the app's."""
+        out: list[str] = []
+        if data_path:
+            quoted = data_path.replace("\\", "\\\\").replace("'", "\\'")
+            out.append(f"data.path='{quoted}'")
+        if size == "quick":
+            out += QUICK_LOOK
+        if self.cache_dir is not None:
+            out.append(f"calibration.cache_dir={self.cache_dir}")
+        return [*out, *self.overrides]
+
+    @property
+    def app_runs(self) -> Path:
+        """The folder the app's runs go in: one folder per run, named by its start time."""
+        return self.outputs / "app"
