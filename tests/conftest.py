@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,18 @@ from care_demand.pipeline import Calibrated, calibrate, load, run
 
 @pytest.fixture(scope="session")
 def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One calibration cache for the session: the example is sampled once, then reused."""
+    """One calibration cache for the session: the example is sampled once, then reused.
+
+    ``CARE_DEMAND_TEST_CALIBRATION_CACHE`` names a cache to share instead (CI passes the one
+    its quick-start run has just filled, so the example is not sampled twice). Entries are
+    keyed by the data and settings, so a shared cache gives the same posteriors; tests of a
+    cold cache make their own.
+    """
+    shared = os.environ.get("CARE_DEMAND_TEST_CALIBRATION_CACHE")
+    if shared:
+        path = Path(shared).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
     return tmp_path_factory.mktemp("calibration-cache")
 
 
