@@ -90,7 +90,8 @@ def tables() -> dict[str, object]:
             "date": ["2016-03-31", "2016-03-31", "2016-03-31", "2017-03-31"],
             "state": ["care", "care", "care", "care"],
             "placement_group": ["all", vocab.IFA, vocab.INHOUSE_FOSTER, "all"],
-            "children": ["57", "[c]", "52", "60"],
+            # As published: text, the marker where a count is hidden.
+            "children": pd.array(["57", "[c]", "52", "60"], dtype="string"),
         }
     )
     return {
@@ -181,6 +182,7 @@ def test_every_data_sheet_has_a_table_and_prints_landscape_with_a_title_row(
     book = load_workbook(workbook_path)
     for sheet in book.worksheets[1:]:
         assert sheet.tables, f"{sheet.title}: no Excel table"
+        assert all(sheet.tables[n].autoFilter is not None for n in sheet.tables), sheet.title
         assert sheet.print_title_rows, f"{sheet.title}: no header row repeated when printed"
         assert sheet.page_setup.orientation == "landscape", sheet.title
         assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage

@@ -63,9 +63,9 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def round_count(value: float) -> int | None:
-    """A count of children as a whole number, halves rounded up (57.5 -> 58)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def round_count(value: object) -> int | None:
+    """A count of children as a whole number, halves rounded up (57.5 -> 58); empty if missing."""
+    if value is None or pd.isna(value):
         return None
     return math.floor(float(value) + 0.5)
 
