@@ -243,10 +243,13 @@ def test_the_report_tables_of_recorded_counts_show_no_small_count(report_run: Pa
 def test_the_workbook_publication_sheet_matches_the_published_csv(report_run: Path) -> None:
     book = load_workbook(report_run / "finance/workbook.xlsx", read_only=True)
     rows = list(book[PUBLICATION_SHEET].values)
-    header, body = rows[0], [r for r in rows[1:] if r and r[0] is not None and r[1] is not None]
-    assert list(header) == ["date", "state", "placement_group", "children"]
+    header, body = rows[3], rows[4:]
+    assert list(header) == ["Date", "Stage of care", "Placement group", "Children", "Note"]
     sheet = [r[3] for r in body]
     numbers = [v for v in sheet if isinstance(v, int | float)]
     assert numbers and not [v for v in numbers if 1 <= v <= RULE.suppress_max]
+    # A suppressed count is a blank cell with a note, never the marker as text.
     published = pd.read_csv(report_run / "stocks_31_march.csv", dtype={"children": str})
-    assert [str(v) for v in sheet] == published["children"].tolist()
+    expected = [None if v == RULE.marker else int(v) for v in published["children"]]
+    assert sheet == expected
+    assert [r[4] for r in body] == ["Suppressed" if v is None else None for v in expected]

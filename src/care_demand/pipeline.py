@@ -6,6 +6,7 @@ Plain Python with typed config objects; :mod:`care_demand.cli` wraps it in Hydra
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -49,7 +50,12 @@ from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.summary import summarise_history
-from care_demand.outputs.workbook import demand_capacity_table, write_workbook
+from care_demand.outputs.workbook import (
+    CoverDetails,
+    RealTerms,
+    demand_capacity_table,
+    write_workbook,
+)
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
 from care_demand.simulation.projection import project
@@ -283,6 +289,20 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 run_details={k: v for k, v in details.items() if k != "config"},
                 publication=published_stocks,
                 publication_note=rule.describe(),
+                cover=CoverDetails(
+                    council="built-in synthetic example" if synthetic else details["data_folder"],
+                    synthetic=synthetic,
+                    scenario=config.scenario.title,
+                    run_date=dt.date.today(),
+                    data_to=history.window_end.date(),
+                    seed=config.seed,
+                ),
+                real_terms=RealTerms(
+                    price_year=config.costs.price_year,
+                    rate=config.costs.inflation[config.costs.deflator],
+                    line=config.costs.deflator,
+                ),
+                names={config.scenario.name: config.scenario.title},
             )
         # Charts and the report are built from the files staged above.
         write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))

@@ -17,6 +17,7 @@ them and :func:`write_comparison` writes the tables of ``comparison/``;
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ import pandas as pd
 
 from care_demand.finance import CostConfig, savings
 from care_demand.outputs.layout import LAYOUT
-from care_demand.outputs.workbook import write_workbook
+from care_demand.outputs.workbook import CoverDetails, RealTerms, write_workbook
 
 __all__ = [
     "KEY_MEASURES",
@@ -324,6 +325,7 @@ def write_comparison_workbook(
             "unit": np.where(head["measure"] == "cost", "GBP", "children"),
         }
     )
+    cover, real_terms, names = _workbook_context(run_dirs, details)
     return write_workbook(
         path,
         summary=summary,
@@ -332,7 +334,59 @@ def write_comparison_workbook(
         demand_capacity=_stack(run_dirs, LAYOUT.demand_capacity),
         assumptions=_stack(run_dirs, LAYOUT.assumptions),
         run_details=details,
+        cover=cover,
+        real_terms=real_terms,
+        names=names,
     )
+
+
+def _workbook_context(
+    run_dirs: Sequence[Path], details: dict[str, Any]
+) -> tuple[CoverDetails, RealTerms | None, dict[str, str]]:
+    """The cover, the real-terms deflator and the scenarios' titles, from the runs' records.
+
+    Read from each successful run's ``run_details.json`` (the baseline's prices and deflator
+    first) and the first projected month of its quantiles (the data end the month before).
+    """
+    records = []
+    for run_dir in run_dirs:
+        status = _read_status(Path(run_dir))
+        record = Path(run_dir) / LAYOUT.run_details
+        if status and status.get("ok") and record.is_file():
+            records.append((Path(run_dir), json.loads(record.read_text(encoding="utf-8"))))
+    records.sort(key=lambda item: item[1].get("scenario") != BASELINE)
+    names: dict[str, str] = {}
+    for _, record in records:
+        scenario = (record.get("config") or {}).get("scenario") or {}
+        if record.get("scenario") and scenario.get("title"):
+            names[str(record["scenario"])] = str(scenario["title"])
+    real_terms = None
+    data_to = None
+    synthetic = any(bool(record.get("synthetic_data")) for _, record in records)
+    folder = records[0][1].get("data_folder") if records else None
+    if records:
+        run_dir, record = records[0]
+        costs = (record.get("config") or {}).get("costs") or {}
+        rates = costs.get("inflation") or {}
+        deflator = costs.get("deflator")
+        if costs.get("price_year") and deflator in rates:
+            real_terms = RealTerms(str(costs["price_year"]), float(rates[deflator]), deflator)
+        quantiles = run_dir / LAYOUT.quantiles
+        if quantiles.is_file():
+            first = pd.to_datetime(pd.read_csv(quantiles, usecols=["month"])["month"]).min()
+            data_to = (first.to_period("M").to_timestamp() - pd.Timedelta(days=1)).date()
+    cover = CoverDetails(
+        council="built-in synthetic example"
+        if synthetic
+        else f"data in {folder or 'not recorded'}",
+        synthetic=synthetic,
+        scenario="the scenarios compared: "
+        + ", ".join(names.get(s, s) for s in str(details.get("scenarios", "")).split(", ")),
+        run_date=dt.date.today(),
+        data_to=data_to,
+        seed=details.get("seed") if isinstance(details.get("seed"), int) else None,
+    )
+    return cover, real_terms, names
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:

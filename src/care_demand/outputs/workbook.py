@@ -1,52 +1,60 @@
 """The finance workbook: one Excel file per run, written with openpyxl.
 
-Sheets, in order: Summary, Costs by line and year, Savings vs baseline, Placement demand vs
-capacity, Assumptions, Run details, and (when given) Publication: recorded children at each
-31 March under disclosure control, the one sheet meant for publication. Numbers are
-stored as numbers (never text) with a number format: money ``£#,##0``, counts ``#,##0``,
-shares ``0%``. Every sheet has a bold, frozen header row and set column widths. The
-function takes the tables it writes; it never runs the model. The file is written beside
-its final name and renamed into place, so a reader never sees half a workbook and a failed
-write leaves an earlier file intact.
+Sheets, in order: Cover (whose data, which scenario, when, a warning when the data are the
+invented example, and how to read the rest), Summary, Costs by line and year (budget lines
+down, financial years across, a block each for P10, P50, P90 and the mean, cash and real
+terms side by side), Savings vs baseline, Placement demand vs capacity, Assumptions, Run
+details and (when given) Publication: recorded children at each 31 March under disclosure
+control, the one sheet meant for publication.
+
+Headers and labels are plain English (:mod:`care_demand.outputs.workbook_names`). Numbers
+are stored as numbers (never text), right-aligned, with a number format: money ``£#,##0``,
+counts of children whole numbers ``#,##0``, shares ``0%``, dates ``d mmm yyyy``. Each data
+range is an Excel table with filters; each sheet has a frozen header and prints landscape,
+fitted to the page width, with its header repeated and a footer naming the sheet and page.
+The functions take the tables they write; they never run the model. The file is written
+beside its final name and renamed into place, so a reader never sees half a workbook and a
+failed write leaves an earlier file intact.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
-import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from care_demand import vocab
+from care_demand.outputs.workbook_costs import RealTerms, costs_sheet
+from care_demand.outputs.workbook_format import COUNT, DATE, GBP, SHARE
+from care_demand.outputs.workbook_sheets import (
+    CoverDetails,
+    assumptions_sheet,
+    cover_sheet,
+    demand_sheet,
+    details_sheet,
+    publication_sheet,
+    savings_sheet,
+    summary_sheet,
+)
 
 __all__ = [
     "COUNT",
+    "DATE",
     "GBP",
     "PUBLICATION_SHEET",
     "SHARE",
     "SHEETS",
+    "CoverDetails",
+    "RealTerms",
     "demand_capacity_table",
     "write_workbook",
 ]
 
-GBP = "£#,##0"
-COUNT = "#,##0"
-SHARE = "0%"
-RATE = "0.0%"
-DECIMAL = "0.00"
-DATE = "yyyy-mm-dd"
-
 SHEETS: tuple[str, ...] = (
+    "Cover",
     "Summary",
     "Costs by line and year",
     "Savings vs baseline",
@@ -55,11 +63,21 @@ SHEETS: tuple[str, ...] = (
     "Run details",
 )
 PUBLICATION_SHEET = "Publication"
+# What each sheet holds, for the cover.
+SHEET_NOTES: dict[str, str] = {
+    "Summary": "Headline figures: children at the end of the projection and cost by year.",
+    "Costs by line and year": "Cost of each budget line by financial year: P10, P50, P90 "
+    "and mean blocks, each with a total row and a total column; cash and real terms.",
+    "Savings vs baseline": "Savings against the baseline, taken future by future, with the "
+    "savings target and the chance of meeting it.",
+    "Placement demand vs capacity": "Children by placement group at each quarter end against "
+    "in-house places, and children placed externally for want of one.",
+    "Assumptions": "Every cost assumption with its unit, price year and source.",
+    "Run details": "The software version, seed and data fingerprints that reproduce the run.",
+    PUBLICATION_SHEET: "Recorded children at each 31 March under disclosure control: the one "
+    "sheet meant for publication.",
+}
 
-_MONEY_COLUMNS = ("p10", "p50", "p90", "mean", "target", "value", "baseline", "scenario")
-_MIN_WIDTH, _MAX_WIDTH = 8, 70
-# Excel holds at most 32,767 characters in a cell.
-_MAX_CELL_TEXT = 32_000
 _COSTS_REQUIRED = ("financial_year", "line", "p50")
 _SAVINGS_REQUIRED = ("financial_year", "line", "measure", "p50")
 _QUARTER_END_MONTHS = (3, 6, 9, 12)
@@ -120,6 +138,9 @@ def write_workbook(
     run_details: Mapping[str, object],
     publication: pd.DataFrame | None = None,
     publication_note: str = "",
+    cover: CoverDetails | None = None,
+    real_terms: RealTerms | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the finance workbook to ``path`` (atomically) and return ``path``.
 
@@ -127,8 +148,11 @@ def write_workbook(
         path: the ``.xlsx`` file to write (e.g. ``RunFolder.path("finance/workbook.xlsx")``).
         summary: headline figures, as ``{label: value}`` or a table with columns ``item``,
             ``value`` and optionally ``unit``; a label or unit containing ``£`` or ``GBP`` is
-            formatted as money, one containing ``%``, ``share`` or ``probability`` as a share.
-        costs: :func:`care_demand.finance.cost_summary` output.
+            formatted as money, one containing ``%``, ``share`` or ``probability`` as a share,
+            unit ``children`` (or a label naming children) as a whole number. Text values
+            (the scenario's title) go on the cover.
+        costs: :func:`care_demand.finance.cost_summary` output, optionally with a
+            ``scenario`` column (a multirun: one set of blocks per scenario).
         savings: :func:`care_demand.finance.savings` output, or ``None`` for the baseline
             (the sheet then says no scenario was compared).
         demand_capacity: :func:`demand_capacity_table` output.
@@ -139,9 +163,17 @@ def write_workbook(
         run_details: package version, seed, data fingerprint, date and anything else worth
             recording; nested values are written as text.
         publication: recorded counts already under disclosure control (the published
-            ``stocks_31_march.csv``), written to a last sheet, ``Publication``; hidden
-            figures stay text (the marker), every other count is a number.
-        publication_note: the disclosure rule in words, written under that table.
+            ``stocks_31_march.csv``), written to a last sheet, ``Publication``; suppressed
+            cells are blank and named in its Note column.
+        publication_note: the disclosure rule in words
+            (:meth:`~care_demand.outputs.disclosure.DisclosureRule.describe`), written above
+            that table and on the cover.
+        cover: what the cover says; by default read from ``run_details``
+            (:meth:`CoverDetails.from_run_details`).
+        real_terms: the price year and deflator of the real-terms view of the costs; without
+            it only cash terms are shown.
+        names: display names beyond the built-in table: fixed costs' titles, scenarios'
+            titles (by key).
 
     Raises ``ValueError`` (and writes nothing) when a table lacks the columns it needs.
     """
@@ -150,31 +182,29 @@ def write_workbook(
     if savings is not None:
         _require(savings, _SAVINGS_REQUIRED, "savings")
     _require(assumptions, ("item", "value"), "assumptions")
+    cover = cover or CoverDetails.from_run_details(run_details)
 
     book = Workbook()
     book.remove(book.active)
-    _summary_sheet(book.create_sheet(SHEETS[0]), summary)
-    _table_sheet(book.create_sheet(SHEETS[1]), costs, _money_formats(costs))
-    sheet = book.create_sheet(SHEETS[2])
-    if savings is None:
-        _table_sheet(
-            sheet,
-            pd.DataFrame({"note": ["No scenario compared: this run is the baseline."]}),
-            {},
-        )
-    else:
-        formats = _money_formats(savings)
-        formats["p_meets_target"] = SHARE
-        _table_sheet(sheet, savings, formats)
-    _table_sheet(
-        book.create_sheet(SHEETS[3]),
-        demand_capacity,
-        {c: COUNT for c in demand_capacity.columns if c != "month"} | {"month": DATE},
-    )
-    _assumptions_sheet(book.create_sheet(SHEETS[4]), assumptions)
-    _details_sheet(book.create_sheet(SHEETS[5]), run_details)
+    cover_page = book.create_sheet(SHEETS[0])
+    text_items = summary_sheet(book.create_sheet(SHEETS[1]), summary)
+    costs_sheet(book.create_sheet(SHEETS[2]), costs, real_terms=real_terms, names=names)
+    savings_sheet(book.create_sheet(SHEETS[3]), savings, names)
+    demand_sheet(book.create_sheet(SHEETS[4]), demand_capacity)
+    assumptions_sheet(book.create_sheet(SHEETS[5]), assumptions)
+    details_sheet(book.create_sheet(SHEETS[6]), run_details)
     if publication is not None:
-        _publication_sheet(book.create_sheet(PUBLICATION_SHEET), publication, publication_note)
+        publication_sheet(book.create_sheet(PUBLICATION_SHEET), publication, publication_note)
+    listed = [(s.title, SHEET_NOTES.get(s.title, "")) for s in book.worksheets[1:]]
+    extra = [(k, v) for k, v in text_items if k.lower() != "scenario"]
+    cover_sheet(
+        cover_page,
+        cover,
+        real_terms=real_terms,
+        sheets=listed,
+        publication_note=publication_note if publication is not None else "",
+        extra=extra,
+    )
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -190,140 +220,3 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the {name} table lacks columns {missing}; nothing was written")
-
-
-def _money_formats(frame: pd.DataFrame) -> dict[str, str]:
-    return {c: GBP for c in frame.columns if c in _MONEY_COLUMNS}
-
-
-def _unit_format(label: str) -> str | None:
-    text = label.lower()
-    if "£" in label or "gbp" in text:
-        return GBP
-    if text.startswith("rate"):
-        return RATE
-    if "%" in label or "share" in text or "probability" in text:
-        return SHARE
-    if "sd" in text.split():
-        return DECIMAL
-    return None
-
-
-def _cell_value(value: object) -> object:
-    """A value openpyxl stores natively: numbers stay numbers, missing values stay empty."""
-    if value is None:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return None if math.isnan(number) else number
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if isinstance(value, dt.datetime | dt.date | str):
-        return value
-    if value is pd.NaT:
-        return None
-    return str(value)
-
-
-def _header(sheet: Worksheet, columns: list[str]) -> None:
-    sheet.append(columns)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(vertical="top")
-    sheet.freeze_panes = "A2"
-
-
-def _widths(sheet: Worksheet) -> None:
-    for i, column in enumerate(sheet.iter_cols(), start=1):
-        longest = 0
-        for cell in column:
-            if cell.value is None:
-                continue
-            if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
-                text = f"{cell.value:,.0f}" if abs(cell.value) >= 1 else f"{cell.value:.2f}"
-                longest = max(longest, len(text) + 2)
-            else:
-                longest = max(longest, len(str(cell.value)))
-        width = min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(i)].width = width
-
-
-def _table_sheet(sheet: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str]) -> None:
-    columns = [str(c) for c in frame.columns]
-    _header(sheet, columns)
-    for row in frame.itertuples(index=False, name=None):
-        sheet.append([_cell_value(v) for v in row])
-    for j, name in enumerate(columns, start=1):
-        fmt = formats.get(name)
-        if fmt is None:
-            continue
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-            if isinstance(cell.value, int | float | dt.datetime) and not isinstance(
-                cell.value, bool
-            ):
-                cell.number_format = fmt
-    _widths(sheet)
-
-
-def _summary_sheet(sheet: Worksheet, summary: Mapping[str, object] | pd.DataFrame) -> None:
-    if isinstance(summary, pd.DataFrame):
-        frame = summary.reset_index(drop=True)
-    else:
-        frame = pd.DataFrame({"item": list(summary.keys()), "value": list(summary.values())})
-    _require(frame, ("value",), "summary")
-    labels = frame["unit"] if "unit" in frame.columns else frame.iloc[:, 0]
-    _table_sheet(sheet, frame, {})
-    value_col = list(frame.columns).index("value") + 1
-    for r, label in enumerate(labels.astype(str), start=2):
-        cell = sheet.cell(row=r, column=value_col)
-        if isinstance(cell.value, bool) or not isinstance(cell.value, int | float):
-            continue
-        whole = float(cell.value).is_integer()
-        cell.number_format = _unit_format(label) or (COUNT if whole else "#,##0.0")
-
-
-def _assumptions_sheet(sheet: Worksheet, assumptions: pd.DataFrame) -> None:
-    _table_sheet(sheet, assumptions, {})
-    if "unit" not in assumptions.columns:
-        return
-    value_col = list(assumptions.columns).index("value") + 1
-    for r, unit in enumerate(assumptions["unit"].astype(str), start=2):
-        cell = sheet.cell(row=r, column=value_col)
-        if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-            cell.number_format = _unit_format(unit) or "General"
-
-
-def _publication_sheet(sheet: Worksheet, table: pd.DataFrame, note: str) -> None:
-    """Published counts: numbers where shown, the marker (text) where hidden."""
-    frame = table.copy()
-    for column in frame.columns:
-        numbers = pd.to_numeric(frame[column], errors="coerce")
-        texts = frame[column].astype("string")
-        if column != "date" and numbers.notna().any():
-            frame[column] = [
-                int(n) if pd.notna(n) and float(n).is_integer() else t
-                for n, t in zip(numbers, texts, strict=True)
-            ]
-    frame = frame.astype(object).where(frame.notna(), None)
-    _table_sheet(sheet, frame, {c: COUNT for c in frame.columns if c != "date"})
-    if note:
-        sheet.append([])
-        sheet.append([note])
-
-
-def _details_sheet(sheet: Worksheet, details: Mapping[str, object]) -> None:
-    _header(sheet, ["item", "value"])
-    for key, value in details.items():
-        if isinstance(value, Mapping | list | tuple):
-            value = json.dumps(value, default=str)
-            if len(value) > _MAX_CELL_TEXT:
-                value = value[: _MAX_CELL_TEXT - 40] + " ... (truncated: see run_details.json)"
-        sheet.append([str(key), _cell_value(value)])
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
-        if isinstance(cell.value, dt.datetime):
-            cell.number_format = "yyyy-mm-dd hh:mm"
-    _widths(sheet)
