@@ -290,7 +290,9 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
                 publication=published_stocks,
                 publication_note=rule.describe(),
                 cover=CoverDetails(
-                    council="built-in synthetic example" if synthetic else details["data_folder"],
+                    council="built-in synthetic example"
+                    if synthetic
+                    else config.output.council or details["data_folder"],
                     synthetic=synthetic,
                     scenario=config.scenario.title,
                     run_date=dt.date.today(),

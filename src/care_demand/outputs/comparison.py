@@ -372,13 +372,18 @@ def _workbook_context(
         if costs.get("price_year") and deflator in rates:
             real_terms = RealTerms(str(costs["price_year"]), float(rates[deflator]), deflator)
         quantiles = run_dir / LAYOUT.quantiles
-        if quantiles.is_file():
+        if record.get("data_to"):
+            data_to = pd.Timestamp(str(record["data_to"])).date()
+        elif quantiles.is_file():
             first = pd.to_datetime(pd.read_csv(quantiles, usecols=["month"])["month"]).min()
             data_to = (first.to_period("M").to_timestamp() - pd.Timedelta(days=1)).date()
     cover = CoverDetails(
         council="built-in synthetic example"
         if synthetic
-        else f"data in {folder or 'not recorded'}",
+        else str(
+            ((records[0][1].get("config") or {}).get("output") or {}).get("council")
+            or f"data in {folder or 'not recorded'}"
+        ),
         synthetic=synthetic,
         scenario="the scenarios compared: "
         + ", ".join(names.get(s, s) for s in str(details.get("scenarios", "")).split(", ")),
