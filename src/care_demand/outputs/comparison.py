@@ -381,7 +381,9 @@ def _workbook_context(
         council="built-in synthetic example"
         if synthetic
         else str(
-            ((records[0][1].get("config") or {}).get("output") or {}).get("council")
+            (((records[0][1].get("config") or {}).get("output") or {}) if records else {}).get(
+                "council"
+            )
             or f"data in {folder or 'not recorded'}"
         ),
         synthetic=synthetic,
