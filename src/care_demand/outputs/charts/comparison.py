@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,16 +18,18 @@ from matplotlib.patches import Patch
 
 from care_demand import vocab
 from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
-from care_demand.outputs.charts.run import _INHOUSE, _draw_demand_capacity
+from care_demand.outputs.charts.panels import plot_demand_capacity
+from care_demand.outputs.charts.run import _INHOUSE
 from care_demand.outputs.charts.style import (
     PALETTE,
     _bands,
     _caption,
     _colour,
+    _figure,
     _grid,
     _label,
     _labels,
-    _legend_right,
+    _legend,
     _money,
     _months,
     _select,
@@ -81,15 +82,7 @@ def scenario_fan_chart(
     names = list(quantiles)
     label = _labels(names, labels)
     rows, cols = _grid(len(names))
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(3.6 * cols + 1, 3.0 * rows + 0.8),
-        sharex=True,
-        sharey=True,
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _figure(rows, cols, height=2.4 * rows + 1.8, sharex=True, sharey=True)
     reference = names[0] if names else None
     for i, ax in enumerate(axes.flat):
         if i >= len(names):
@@ -125,8 +118,8 @@ def scenario_fan_chart(
                 [], [], color=PALETTE["grey"], lw=1.2, ls="--", label=f"{label[reference]}, median"
             )
         )
-    _legend_right(axes[0, -1], handles)
     _suptitle(fig, title)
+    _legend(fig, handles)
     _caption(fig, caption)
     return fig
 
@@ -144,7 +137,8 @@ def overlaid_fan_chart(
     """Every scenario's median and P10-P90 band on one chart, with the recorded history."""
     names = list(quantiles)
     label = _labels(names, labels)
-    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    fig, axes = _figure(height=4.2)
+    ax = axes[0, 0]
     ax.plot(history.index, history.to_numpy(), color=PALETTE["black"], lw=1.6, label="Recorded")
     for i, name in enumerate(names):
         q = quantiles[name]
@@ -157,11 +151,11 @@ def overlaid_fan_chart(
             lw=2.0,
             label=f"{label[name]}: median (band: P10-P90)",
         )
-    ax.set_title(title, loc="left", fontsize=12)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Month")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower left", fontsize=8)
+    _suptitle(fig, title)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -182,26 +176,18 @@ def scenario_demand_capacity_chart(
     one column per scenario, shared axes along each row."""
     names = list(quantiles)
     label = _labels(names, labels)
-    fig, axes = plt.subplots(
-        len(_INHOUSE),
-        len(names),
-        figsize=(2.9 * len(names) + 1.2, 6.2),
-        sharex=True,
-        sharey="row",
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _figure(len(_INHOUSE), len(names), height=5.6, sharex=True, sharey="row")
     for j, name in enumerate(names):
         for i, (group, group_name) in enumerate(_INHOUSE):
             ax = axes[i, j]
-            _draw_demand_capacity(ax, quantiles[name], group, legend=False)
+            plot_demand_capacity(quantiles[name], group, ax=ax)
             if i == 0:
                 ax.set_title(label[name], fontsize=10)
             if j == 0:
                 ax.set_ylabel(f"{group_name}\n(children at month end)")
             _year_axis(ax, 2)
-    _legend_right(axes[0, -1], axes[0, 0].get_legend_handles_labels()[0])
     _suptitle(fig, title)
+    _legend(fig, axes[0, 0].get_legend_handles_labels()[0])
     _caption(fig, caption)
     return fig
 
@@ -231,7 +217,8 @@ def savings_chart(
     years = sorted(set(rows["financial_year"].astype(str)))
     x = np.arange(len(years))
     width = 0.8 / max(len(names), 1)
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    fig, axes = _figure(height=4.4)
+    ax = axes[0, 0]
     for k, name in enumerate(names):
         s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
         pos = x + (k - (len(names) - 1) / 2) * width
@@ -263,7 +250,7 @@ def savings_chart(
     _suptitle(fig, title)
     ax.set_ylabel("Saving, £ million (cash; above 0 = cheaper)")
     ax.set_xlabel("Financial year (April-March)")
-    _legend_right(ax)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -283,7 +270,8 @@ def cumulative_savings_chart(
     label = _labels(names, labels)
     years = sorted(set(rows["financial_year"].astype(str)))
     x = np.arange(len(years))
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    fig, axes = _figure(height=4.4)
+    ax = axes[0, 0]
     for k, name in enumerate(names):
         s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
         colour = _colour(k + 1)
@@ -313,7 +301,7 @@ def cumulative_savings_chart(
     _suptitle(fig, title)
     ax.set_ylabel("Cumulative saving, £ million (cash)")
     ax.set_xlabel("Financial years from the start of the projection")
-    _legend_right(ax)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -343,14 +331,12 @@ def scenario_comparison_chart(
     rows = [m for m in measures if m in set(table["measure"])]
     names = list(dict.fromkeys(table["scenario"]))
     label = _labels(names, labels)
-    fig, axes = plt.subplots(
+    fig, axes = _figure(
         max(len(rows), 1),
         max(len(names), 1),
-        figsize=(2.6 * len(names) + 1.4, 2.2 * len(rows) + 1.2),
+        height=1.9 * len(rows) + 1.8,
         sharex=True,
         sharey="row",
-        layout="constrained",
-        squeeze=False,
     )
     reference = names[0] if names else None
     for i, measure in enumerate(rows):
@@ -402,7 +388,7 @@ def scenario_comparison_chart(
                     label=f"{label[reference]}, median",
                 )
             )
-        _legend_right(axes[0, -1], handles)
+        _legend(fig, handles)
     _suptitle(fig, title)
     _caption(fig, caption)
     return fig
