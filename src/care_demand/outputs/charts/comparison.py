@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 
 from care_demand import vocab
 from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
+from care_demand.outputs.charts.findings import savings_finding, scenarios_finding
 from care_demand.outputs.charts.panels import plot_demand_capacity
 from care_demand.outputs.charts.run import _INHOUSE
 from care_demand.outputs.charts.style import (
@@ -186,6 +187,8 @@ def scenario_demand_capacity_chart(
             if j == 0:
                 ax.set_ylabel(f"{group_name}\n(children at month end)")
             _year_axis(ax, 2)
+    for row in axes:  # shared along the row: from zero to the highest panel's data
+        row[0].set_ylim(0, max(ax.dataLim.y1 for ax in row) * 1.05)
     _suptitle(fig, title)
     _legend(fig, axes[0, 0].get_legend_handles_labels()[0])
     _caption(fig, caption)
@@ -430,6 +433,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=both,
                 labels=short,
             ),
+            lambda: scenarios_finding(care, short, "Children in care"),
         ),
         Chart(
             "fan_overlaid",
@@ -443,6 +447,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=both,
                 labels=short,
             ),
+            lambda: scenarios_finding(care, short, "Children in care"),
         ),
     ]
     if sweep.by_year is not None and not sweep.by_year.empty:
@@ -453,6 +458,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Small multiples on shared axes: rows are children in care, external placements, "
                 "children placed out of area and the in-house shortfall; columns are scenarios.",
                 lambda: scenario_comparison_chart(sweep.by_year, caption=projected, labels=short),
+                lambda: scenarios_finding(care, short, "Children in care"),
             )
         )
     charts.append(
@@ -466,6 +472,14 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=projected,
                 labels=short,
             ),
+            lambda: scenarios_finding(
+                {
+                    n: _select(r.quantiles, "shortfall", vocab.INHOUSE_RESIDENTIAL)  # type: ignore[arg-type]
+                    for n, r in runs.items()
+                },
+                short,
+                "Children placed externally for want of an in-house children's home place",
+            ),
         )
     )
     if sweep.savings is not None and not sweep.savings.empty:
@@ -476,6 +490,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Bars per financial year and scenario: the median paired saving against the "
                 "baseline with its 80% interval, and the year's savings target.",
                 lambda: savings_chart(sweep.savings, caption=paired, labels=short),
+                lambda: savings_finding(sweep.savings, short),  # type: ignore[arg-type]
             ),
             Chart(
                 "cumulative_savings",
@@ -483,6 +498,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Each scenario's cumulative saving (median and 80% band) against the cumulative "
                 "savings target.",
                 lambda: cumulative_savings_chart(sweep.savings, caption=paired, labels=short),
+                lambda: savings_finding(sweep.savings, short),  # type: ignore[arg-type]
             ),
         ]
     return charts

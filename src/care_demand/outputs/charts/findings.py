@@ -10,6 +10,7 @@ where the chart draws means.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -31,11 +32,17 @@ __all__ = [
     "flows_finding",
     "out_of_area_finding",
     "placement_mix_finding",
+    "savings_finding",
+    "scenarios_finding",
 ]
 
 
 def _n(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def _money(value: float) -> str:
+    return f"{'-' if value < 0 else ''}£{abs(value) / 1e6:,.1f}m"
 
 
 def _month(date: pd.Timestamp) -> str:
@@ -206,12 +213,43 @@ def costs_finding(cost_summary: pd.DataFrame) -> str:
             rows = rows[rows["line"].isin(members)]
         lines[label] = float(rows["mean"].sum())
     largest = max(lines, key=lambda k: lines[k])
-
-    def money(value: float) -> str:
-        return f"£{value / 1e6:,.1f}m"
-
     return (
-        f"In {year} the projected cost is {money(row['p50'])} (median; 80% interval "
-        f"{money(row['p10'])}-{money(row['p90'])}), the largest line "
-        f"{largest.lower()} at {money(lines[largest])} (mean)."
+        f"In {year} the projected cost is {_money(row['p50'])} (median; 80% interval "
+        f"{_money(row['p10'])}-{_money(row['p90'])}), the largest line "
+        f"{largest.lower()} at {_money(lines[largest])} (mean)."
     )
+
+
+def scenarios_finding(
+    quantiles: Mapping[str, pd.DataFrame], labels: Mapping[str, str], subject: str
+) -> str:
+    """Each scenario's median and 80% interval at the end of its projection."""
+    parts, by = [], ""
+    for name, q in quantiles.items():
+        if q.empty:
+            continue
+        end = q.sort_values("month").iloc[-1]
+        by = _month(pd.Timestamp(end["month"]))
+        parts.append(
+            f"{_n(end['p50'])} under {labels.get(name, name)} ({_interval(end['p10'], end['p90'])})"
+        )
+    if not parts:
+        return f"No projection of {subject.lower()}."
+    return f"{subject} by {by} (median): " + "; ".join(parts) + "."
+
+
+def savings_finding(savings: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """Each scenario's cumulative saving over the complete financial years."""
+    rows = savings[(savings["measure"] == "cumulative_saving") & (savings["line"] == "total")]
+    rows = rows[~rows["financial_year"].astype(str).str.contains(" to ")]
+    if rows.empty:
+        return "No savings against the baseline."
+    year = sorted(rows["financial_year"].astype(str))[-1]
+    parts = []
+    for name, row in rows[rows["financial_year"].astype(str) == year].groupby("scenario"):
+        r = row.iloc[0]
+        parts.append(
+            f"{labels.get(str(name), str(name))} {_money(r['p50'])} (80% interval "
+            f"{_money(r['p10'])} to {_money(r['p90'])})"
+        )
+    return f"Cumulative saving against the baseline to {year} (median): " + "; ".join(parts) + "."
