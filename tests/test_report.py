@@ -361,7 +361,7 @@ def test_recorded_points_of_one_to_five_are_not_drawn() -> None:
     assert "Per 10,000 children aged 0-17" in labels
 
 
-def test_placement_mix_leaves_out_a_group_with_a_hidden_part() -> None:
+def test_placement_mix_counts_a_hidden_group_in_other_placements() -> None:
     dates = [pd.Timestamp("2021-03-31"), pd.Timestamp("2022-03-31")]
     groups = {
         "kinship_foster": 60,
@@ -374,17 +374,21 @@ def test_placement_mix_leaves_out_a_group_with_a_hidden_part() -> None:
         "placed_for_adoption": 15,
         "secure_other": 7,
     }
+    total = sum(groups.values())
     rows = [
         {"date": d, "state": "care", "placement_group": g, "children": str(n)}
         for d in dates
-        for g, n in groups.items()
+        for g, n in {**groups, "all": total}.items()
     ]
     stocks = pd.DataFrame(rows)
-    stocks.loc[(stocks["date"] == dates[0]) & (stocks["placement_group"] == "secure_other"),
-               "children"] = "[c]"  # fmt: skip
+    first = stocks["date"] == dates[0]
+    for group in ("secure_other", "inhouse_residential"):  # a small group and its pair
+        stocks.loc[first & (stocks["placement_group"] == group), "children"] = "[c]"
     fig = placement_mix_chart(stocks, _projection(), rule=DisclosureRule())
     ax = fig.axes[0]
-    other = ax.containers[6]  # the recorded bars of "Other (with parents, adoption, secure)"
-    heights = [bar.get_height() for bar in other]
-    assert heights == [0.0, 20 + 15 + 7]
+    homes, other = ax.containers[3], ax.containers[6]  # recorded in-house homes and other
+    assert [bar.get_height() for bar in homes] == [0.0, 9.0]
+    assert [bar.get_height() for bar in other] == [20 + 15 + 7 + 9, 20 + 15 + 7]
+    recorded = ax.containers[:7]
+    assert [sum(c[i].get_height() for c in recorded) for i in range(2)] == [total, total]
     assert "[c]" in fig.get_supxlabel()

@@ -1,7 +1,9 @@
 """The catalogue of charts: the :class:`Chart` record and every chart of one run folder.
 
-:func:`run_charts` lists a run folder's charts with their titles and alt text (the report
-embeds them in this order); :func:`write_run_charts` writes them as PNG and SVG.
+:func:`run_charts` lists a run folder's charts with their titles, descriptions and findings
+(the report embeds them in this order); :func:`write_run_charts` writes each as
+``<name>.png``, ``<name>.svg`` (editable text, with ``<title>`` and ``<desc>``) and
+``<name>.txt`` (the alt text: the finding in numbers, then what the chart shows).
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from care_demand import vocab
+from care_demand.outputs.charts.findings import (
+    continuum_finding,
+    costs_finding,
+    demand_capacity_finding,
+    fan_finding,
+    flows_finding,
+    out_of_area_finding,
+    placement_mix_finding,
+)
 from care_demand.outputs.charts.run import (
     continuum_chart,
     costs_chart,
@@ -27,20 +38,36 @@ from care_demand.outputs.charts.style import _recorded, _select, save_figure, so
 from care_demand.outputs.run_files import RunFiles, read_run
 
 __all__ = [
+    "CHART_SUFFIXES",
     "Chart",
     "run_charts",
     "write_run_charts",
 ]
 
 
+# What each chart is written as, beside each other in the charts folder.
+CHART_SUFFIXES = (".png", ".svg", ".txt")
+
+
 @dataclass(frozen=True)
 class Chart:
-    """One chart of a run or multirun: file name, title, alt text and how to draw it."""
+    """One chart of a run or multirun: file name, title, what it shows, how to draw it and
+    its finding (one sentence with its numbers, from the data drawn)."""
 
     name: str
     title: str
     description: str
     draw: Callable[[], Figure]
+    finding: Callable[[], str] | None = None
+
+    def alt_text(self) -> str:
+        """The chart's alt text: its finding, then what it shows."""
+        finding = self.finding() if self.finding is not None else ""
+        return " ".join(p for p in (finding, self.description) if p)
+
+    def files(self) -> list[str]:
+        """The chart's file names: PNG, SVG and the alt text."""
+        return [f"{self.name}{suffix}" for suffix in CHART_SUFFIXES]
 
 
 # ---------------------------------------------------------------------------------------
@@ -85,6 +112,9 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
                 caption=both(rate),
                 population=run.population,
             ),
+            lambda: fan_finding(
+                _care_history(run), _select(q, "children", vocab.CARE), "Children in care"
+            ),
         ),
         Chart(
             "continuum",
@@ -94,6 +124,7 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             lambda: continuum_chart(
                 run.recorded, q, caption=both(rate), population=run.population, rule=run.rule
             ),
+            lambda: continuum_finding(run.recorded, q, run.rule),
         ),
         Chart(
             "flows",
@@ -101,13 +132,16 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             "Bars per financial year: step-ups and step-downs between early help, children in "
             "need and protection plans; entries to and exits from care.",
             lambda: flows_chart(q, caption=projected("Bars are means across simulated futures.")),
+            lambda: flows_finding(q),
         ),
         Chart(
             "placement_mix",
             "Children in care by placement type at 31 March: recorded and projected",
             "Stacked bars of children in care by placement type at each 31 March; recorded "
-            "years solid, projected years hatched.",
+            "years solid (groups hidden in the published tables counted in other), projected "
+            "years hatched with the total's median and 80% interval.",
             lambda: placement_mix_chart(run.stocks, q, caption=both(), rule=run.rule),
+            lambda: placement_mix_finding(run.stocks, q, run.rule),
         ),
         Chart(
             "demand_capacity",
@@ -118,6 +152,7 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             lambda: demand_capacity_chart(
                 q, caption=projected("Lines are means across simulated futures.")
             ),
+            lambda: demand_capacity_finding(q),
         ),
         Chart(
             "out_of_area",
@@ -125,6 +160,7 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             "The projected number of children in care placed outside the council's area: "
             "median with its 50% and 80% intervals.",
             lambda: out_of_area_chart(q, caption=projected()),
+            lambda: out_of_area_finding(q),
         ),
     ]
     if run.costs is not None and not run.costs.empty:
@@ -137,18 +173,24 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
                 lambda: costs_chart(
                     run.costs, caption=projected("Cash terms; stacked bars are means.")
                 ),
+                lambda: costs_finding(run.costs),  # type: ignore[arg-type]
             )
         )
     return charts
 
 
 def _write(charts: list[Chart], out_dir: Path) -> list[Path]:
+    """Each chart as PNG and SVG at its drawn size (16 cm wide) and its alt text."""
     paths: list[Path] = []
     for chart in charts:
-        paths += save_figure(chart.draw(), Path(out_dir) / f"{chart.name}.png")
+        png, _, txt = (Path(out_dir) / name for name in chart.files())
+        finding = chart.finding() if chart.finding is not None else chart.description
+        paths += save_figure(chart.draw(), png, title=chart.title, description=finding, tight=False)
+        txt.write_text(f"{chart.title}\n\n{chart.alt_text()}\n", encoding="utf-8")
+        paths.append(txt)
     return paths
 
 
 def write_run_charts(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write every chart of the run folder ``run_dir`` into ``out_dir`` (PNG and SVG)."""
+    """Write every chart of the run folder ``run_dir`` into ``out_dir`` (PNG, SVG, alt text)."""
     return _write(run_charts(run_dir), Path(out_dir))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,16 +18,19 @@ from matplotlib.patches import Patch
 
 from care_demand import vocab
 from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
-from care_demand.outputs.charts.run import _INHOUSE, _draw_demand_capacity
+from care_demand.outputs.charts.findings import savings_finding, scenarios_finding
+from care_demand.outputs.charts.panels import plot_demand_capacity
+from care_demand.outputs.charts.run import _INHOUSE
 from care_demand.outputs.charts.style import (
     PALETTE,
     _bands,
     _caption,
     _colour,
+    _figure,
     _grid,
     _label,
     _labels,
-    _legend_right,
+    _legend,
     _money,
     _months,
     _select,
@@ -81,15 +83,7 @@ def scenario_fan_chart(
     names = list(quantiles)
     label = _labels(names, labels)
     rows, cols = _grid(len(names))
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(3.6 * cols + 1, 3.0 * rows + 0.8),
-        sharex=True,
-        sharey=True,
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _figure(rows, cols, height=2.4 * rows + 1.8, sharex=True, sharey=True)
     reference = names[0] if names else None
     for i, ax in enumerate(axes.flat):
         if i >= len(names):
@@ -125,8 +119,8 @@ def scenario_fan_chart(
                 [], [], color=PALETTE["grey"], lw=1.2, ls="--", label=f"{label[reference]}, median"
             )
         )
-    _legend_right(axes[0, -1], handles)
     _suptitle(fig, title)
+    _legend(fig, handles)
     _caption(fig, caption)
     return fig
 
@@ -144,7 +138,8 @@ def overlaid_fan_chart(
     """Every scenario's median and P10-P90 band on one chart, with the recorded history."""
     names = list(quantiles)
     label = _labels(names, labels)
-    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    fig, axes = _figure(height=4.2)
+    ax = axes[0, 0]
     ax.plot(history.index, history.to_numpy(), color=PALETTE["black"], lw=1.6, label="Recorded")
     for i, name in enumerate(names):
         q = quantiles[name]
@@ -157,11 +152,11 @@ def overlaid_fan_chart(
             lw=2.0,
             label=f"{label[name]}: median (band: P10-P90)",
         )
-    ax.set_title(title, loc="left", fontsize=12)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Month")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower left", fontsize=8)
+    _suptitle(fig, title)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -182,26 +177,20 @@ def scenario_demand_capacity_chart(
     one column per scenario, shared axes along each row."""
     names = list(quantiles)
     label = _labels(names, labels)
-    fig, axes = plt.subplots(
-        len(_INHOUSE),
-        len(names),
-        figsize=(2.9 * len(names) + 1.2, 6.2),
-        sharex=True,
-        sharey="row",
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = _figure(len(_INHOUSE), len(names), height=5.6, sharex=True, sharey="row")
     for j, name in enumerate(names):
         for i, (group, group_name) in enumerate(_INHOUSE):
             ax = axes[i, j]
-            _draw_demand_capacity(ax, quantiles[name], group, legend=False)
+            plot_demand_capacity(quantiles[name], group, ax=ax)
             if i == 0:
                 ax.set_title(label[name], fontsize=10)
             if j == 0:
                 ax.set_ylabel(f"{group_name}\n(children at month end)")
             _year_axis(ax, 2)
-    _legend_right(axes[0, -1], axes[0, 0].get_legend_handles_labels()[0])
+    for row in axes:  # shared along the row: from zero to the highest panel's data
+        row[0].set_ylim(0, max(ax.dataLim.y1 for ax in row) * 1.05)
     _suptitle(fig, title)
+    _legend(fig, axes[0, 0].get_legend_handles_labels()[0])
     _caption(fig, caption)
     return fig
 
@@ -231,7 +220,8 @@ def savings_chart(
     years = sorted(set(rows["financial_year"].astype(str)))
     x = np.arange(len(years))
     width = 0.8 / max(len(names), 1)
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    fig, axes = _figure(height=4.4)
+    ax = axes[0, 0]
     for k, name in enumerate(names):
         s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
         pos = x + (k - (len(names) - 1) / 2) * width
@@ -263,7 +253,7 @@ def savings_chart(
     _suptitle(fig, title)
     ax.set_ylabel("Saving, £ million (cash; above 0 = cheaper)")
     ax.set_xlabel("Financial year (April-March)")
-    _legend_right(ax)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -283,7 +273,8 @@ def cumulative_savings_chart(
     label = _labels(names, labels)
     years = sorted(set(rows["financial_year"].astype(str)))
     x = np.arange(len(years))
-    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+    fig, axes = _figure(height=4.4)
+    ax = axes[0, 0]
     for k, name in enumerate(names):
         s = rows[rows["scenario"] == name].set_index("financial_year").reindex(years)
         colour = _colour(k + 1)
@@ -313,7 +304,7 @@ def cumulative_savings_chart(
     _suptitle(fig, title)
     ax.set_ylabel("Cumulative saving, £ million (cash)")
     ax.set_xlabel("Financial years from the start of the projection")
-    _legend_right(ax)
+    _legend(fig)
     _caption(fig, caption)
     return fig
 
@@ -343,14 +334,12 @@ def scenario_comparison_chart(
     rows = [m for m in measures if m in set(table["measure"])]
     names = list(dict.fromkeys(table["scenario"]))
     label = _labels(names, labels)
-    fig, axes = plt.subplots(
+    fig, axes = _figure(
         max(len(rows), 1),
         max(len(names), 1),
-        figsize=(2.6 * len(names) + 1.4, 2.2 * len(rows) + 1.2),
+        height=1.9 * len(rows) + 1.8,
         sharex=True,
         sharey="row",
-        layout="constrained",
-        squeeze=False,
     )
     reference = names[0] if names else None
     for i, measure in enumerate(rows):
@@ -402,7 +391,7 @@ def scenario_comparison_chart(
                     label=f"{label[reference]}, median",
                 )
             )
-        _legend_right(axes[0, -1], handles)
+        _legend(fig, handles)
     _suptitle(fig, title)
     _caption(fig, caption)
     return fig
@@ -444,6 +433,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=both,
                 labels=short,
             ),
+            lambda: scenarios_finding(care, short, "Children in care"),
         ),
         Chart(
             "fan_overlaid",
@@ -457,6 +447,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=both,
                 labels=short,
             ),
+            lambda: scenarios_finding(care, short, "Children in care"),
         ),
     ]
     if sweep.by_year is not None and not sweep.by_year.empty:
@@ -467,6 +458,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Small multiples on shared axes: rows are children in care, external placements, "
                 "children placed out of area and the in-house shortfall; columns are scenarios.",
                 lambda: scenario_comparison_chart(sweep.by_year, caption=projected, labels=short),
+                lambda: scenarios_finding(care, short, "Children in care"),
             )
         )
     charts.append(
@@ -480,6 +472,14 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 caption=projected,
                 labels=short,
             ),
+            lambda: scenarios_finding(
+                {
+                    n: _select(r.quantiles, "shortfall", vocab.INHOUSE_RESIDENTIAL)  # type: ignore[arg-type]
+                    for n, r in runs.items()
+                },
+                short,
+                "Children placed externally for want of an in-house children's home place",
+            ),
         )
     )
     if sweep.savings is not None and not sweep.savings.empty:
@@ -490,6 +490,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Bars per financial year and scenario: the median paired saving against the "
                 "baseline with its 80% interval, and the year's savings target.",
                 lambda: savings_chart(sweep.savings, caption=paired, labels=short),
+                lambda: savings_finding(sweep.savings, short),  # type: ignore[arg-type]
             ),
             Chart(
                 "cumulative_savings",
@@ -497,6 +498,7 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 "Each scenario's cumulative saving (median and 80% band) against the cumulative "
                 "savings target.",
                 lambda: cumulative_savings_chart(sweep.savings, caption=paired, labels=short),
+                lambda: savings_finding(sweep.savings, short),  # type: ignore[arg-type]
             ),
         ]
     return charts

@@ -11,11 +11,13 @@ figure as PNG and SVG. Names starting with an underscore are shared within
 from __future__ import annotations
 
 import functools
+import io
 import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from xml.sax.saxutils import escape
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -23,58 +25,85 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter
 
 from care_demand.outputs.disclosure import DisclosureRule, recorded_values
 
 __all__ = [
+    "A4_WIDTH",
+    "MIN_CONTRAST",
     "PALETTE",
     "SCENARIO_COLOURS",
     "STYLE",
+    "contrast_ratio",
+    "relative_luminance",
     "save_figure",
     "source_caption",
+    "style_colours",
 ]
 
 
-# Okabe-Ito colour-blind-safe palette (with its neutral grey).
+# Okabe-Ito, "Color Universal Design" (colour-blind-safe), with the hues that fail WCAG 2.1
+# success criterion 1.4.11 "Non-text Contrast" (3:1 on white) darkened to pass: orange, sky
+# blue, reddish purple and grey; vermillion is darkened too, so that it stays apart from the
+# darkened orange for readers with deuteranopia. Yellow (1.3:1) is left out.
 PALETTE = {
     "blue": "#0072B2",
-    "orange": "#E69F00",
+    "orange": "#BD8300",
     "green": "#009E73",
-    "vermillion": "#D55E00",
-    "sky": "#56B4E9",
-    "purple": "#CC79A7",
-    "yellow": "#F0E442",
+    "vermillion": "#B34A00",
+    "sky": "#2D93CF",
+    "purple": "#C26A9C",
     "black": "#000000",
-    "grey": "#999999",
+    "grey": "#767676",
 }
-# Scenario colours in order (yellow is too pale for lines on white).
+# Scenario colours in order.
 SCENARIO_COLOURS = ("blue", "orange", "green", "vermillion", "sky", "purple", "grey", "black")
+# Text colours besides black: captions.
+TEXT_GREY = "#444444"
+# Gridlines are decoration (values are read from the axes' ticks), lighter on purpose.
+GRID_GREY = "#dddddd"
+# The least contrast with white for lines, markers and text (WCAG 2.1, 1.4.11).
+MIN_CONTRAST = 3.0
+
+# An A4 page's text width: 16 cm, drawn at its printed size.
+A4_WIDTH = 16 / 2.54
+TITLE_SIZE = 11
+TEXT_SIZE = 9
 
 STYLE: dict[str, Any] = {
-    "font.size": 10,
-    "axes.titlesize": 11,
+    "figure.figsize": (A4_WIDTH, 4.0),
+    "font.size": TEXT_SIZE,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"],
+    "axes.titlesize": 10,
     "axes.titlelocation": "left",
-    "axes.labelsize": 10,
+    "axes.labelsize": TEXT_SIZE,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
     "axes.grid.axis": "y",
-    "grid.color": "#dddddd",
+    "grid.color": GRID_GREY,
     "grid.linewidth": 0.8,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
+    "xtick.labelsize": TEXT_SIZE,
+    "ytick.labelsize": TEXT_SIZE,
+    "legend.fontsize": TEXT_SIZE,
     "legend.frameon": False,
     "lines.linewidth": 1.8,
     "figure.facecolor": "white",
     "axes.facecolor": "white",
-    "svg.fonttype": "none",
+    "figure.constrained_layout.h_pad": 0.06,
+    "figure.constrained_layout.w_pad": 0.06,
+    "svg.fonttype": "none",  # text stays text: editable and searchable
+    "svg.hashsalt": "care_demand",  # the same chart gives the same file
     "axes.prop_cycle": matplotlib.cycler(color=[PALETTE[c] for c in SCENARIO_COLOURS]),
 }
 
-_CAPTION_CHARS_PER_INCH = 15  # caption characters per inch of figure width at 8 pt
+# Characters per inch of wrapped text (DejaVu Sans is about 0.55 em a character).
+_CHARS_PER_INCH = {TEXT_SIZE: 14.5, TITLE_SIZE: 10.0}  # titles are bold
 
 
 _SYNTHETIC = "Synthetic data: the built-in example council (invented children, Dorset-like totals)."
@@ -96,39 +125,152 @@ def _styled(func: Callable[P, R]) -> Callable[P, R]:
 
 
 # ---------------------------------------------------------------------------------------
-# Helpers
+# Contrast
+
+
+def relative_luminance(colour: Any) -> float:
+    """WCAG 2.1 relative luminance of a colour (any matplotlib colour spec), 0 to 1."""
+    rgb = np.asarray(to_rgb(colour), dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(colour: Any, background: Any = "white") -> float:
+    """WCAG 2.1 contrast ratio of two colours, from 1 (none) to 21 (black on white)."""
+    a, b = relative_luminance(colour), relative_luminance(background)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def style_colours() -> dict[str, str]:
+    """Every colour a chart draws lines, markers, bars or text with, by name.
+
+    Gridlines (:data:`GRID_GREY`) are left out: they are decoration, lighter on purpose.
+    """
+    return {**PALETTE, "caption text": TEXT_GREY}
+
+
+# ---------------------------------------------------------------------------------------
+# Layout: an A4-wide figure with the title, a legend row above the panels and the caption
+
+
+def _wrap(text: str, fontsize: float, width: float) -> str:
+    chars = max(20, int(width * _CHARS_PER_INCH.get(fontsize, 72 / (0.6 * fontsize))))
+    return "\n".join(textwrap.fill(p, chars) for p in text.split("\n"))
+
+
+def _figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    height: float = 4.0,
+    *,
+    legend: bool = True,
+    sharex: bool | str = False,
+    sharey: bool | str = False,
+) -> tuple[Figure, np.ndarray]:
+    """An A4-wide figure (16 cm) with ``nrows`` by ``ncols`` panels (a 2-D array).
+
+    With ``legend`` a row above the panels holds the figure's legend (:func:`_legend`), so
+    the legend never covers data. ``sharex`` and ``sharey``: ``True``, ``"row"``, ``"col"``.
+    """
+    fig = plt.figure(figsize=(A4_WIDTH, height), layout="constrained")
+    top = 1 if legend else 0
+    grid = fig.add_gridspec(nrows + top, ncols, height_ratios=[0.001] * top + [1.0] * nrows)
+    axes = np.empty((nrows, ncols), dtype=object)
+
+    def partner(share: bool | str, i: int, j: int) -> Axes | None:
+        if share is True or share == "all":
+            return axes[0, 0] if (i, j) != (0, 0) else None
+        if share == "row":
+            return axes[i, 0] if j else None
+        if share == "col":
+            return axes[0, j] if i else None
+        return None
+
+    for i in range(nrows):
+        for j in range(ncols):
+            ax = fig.add_subplot(
+                grid[i + top, j], sharex=partner(sharex, i, j), sharey=partner(sharey, i, j)
+            )
+            if sharex in (True, "all", "col") and i < nrows - 1:
+                ax.tick_params(labelbottom=False)
+            if sharey in (True, "all", "row") and j > 0:
+                ax.tick_params(labelleft=False)
+            axes[i, j] = ax
+    if legend:
+        holder = fig.add_subplot(grid[0, :])
+        holder.set_axis_off()
+        fig._care_demand_legend = holder  # type: ignore[attr-defined]
+    return fig, axes
+
+
+def _legend(fig: Figure, handles: Sequence[Any] | None = None, *, ncols: int = 2) -> Legend | None:
+    """The figure's legend in its row above the panels, in as many columns as fit the width."""
+    holder = getattr(fig, "_care_demand_legend", None)
+    if holder is None:
+        return None
+    if handles is None:
+        handles = [h for ax in fig.axes for h in ax.get_legend_handles_labels()[0]]
+        seen: dict[str, Any] = {}
+        for h in handles:
+            seen.setdefault(h.get_label(), h)
+        handles = list(seen.values())
+    handles = list(handles)
+    if not handles:
+        return None
+    renderer = fig.canvas.get_renderer()
+    available = fig.get_figwidth() * fig.dpi * 0.97
+    legend = None
+    for n in range(min(ncols, len(handles)), 0, -1):
+        if legend is not None:
+            legend.remove()
+        legend = holder.legend(
+            handles=handles, loc="lower left", ncols=n, borderaxespad=0.0, frameon=False
+        )
+        if legend.get_window_extent(renderer).width <= available:
+            break
+    return legend
 
 
 def _caption(fig: Figure, caption: str) -> None:
     """The caption under the chart, inside the figure's layout, wrapped to its width."""
     if caption:
-        width = int(fig.get_figwidth() * _CAPTION_CHARS_PER_INCH)
-        text = "\n".join(textwrap.fill(p, width) for p in caption.split("\n"))
-        fig.supxlabel(text, x=0.01, ha="left", fontsize=8, color="#444444")
+        text = _wrap(caption, TEXT_SIZE, fig.get_figwidth() - 0.2)
+        fig.supxlabel(text, x=0.01, ha="left", fontsize=TEXT_SIZE, color=TEXT_GREY)
 
 
 def _suptitle(fig: Figure, title: str) -> None:
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12)
+    text = _wrap(title, TITLE_SIZE, fig.get_figwidth() - 0.2)
+    fig.suptitle(text, x=0.01, ha="left", fontsize=TITLE_SIZE, fontweight="bold")
 
 
 def _legend_right(ax: Axes, handles: Sequence[Any] | None = None, *, reverse: bool = False) -> None:
-    """The legend to the right of ``ax``, inside the figure's layout."""
+    """The figure's legend (in its row above the panels), from ``ax``'s handles."""
     if handles is None:
         handles, _ = ax.get_legend_handles_labels()
     handles = list(handles)[::-1] if reverse else list(handles)
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
-        borderaxespad=0.0,
-        fontsize=8,
-    )
+    fig = ax.get_figure(root=True)
+    if getattr(fig, "_care_demand_legend", None) is not None:
+        _legend(fig, handles)  # type: ignore[arg-type]
+    else:
+        ax.legend(handles=handles, loc="best")
+
+
+def _counts_from_zero(ax: Axes) -> None:
+    """Counts start at zero: a reader compares the heights of lines and bars."""
+    ax.set_ylim(bottom=0)
 
 
 def _year_axis(ax: Axes, step: int = 1) -> None:
     """Ticks on 1 January of every ``step``-th year, labelled with the year."""
     ax.xaxis.set_major_locator(mdates.YearLocator(base=step))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+
+
+def _date_axis(ax: Axes, max_ticks: int = 6) -> None:
+    """Dates on the x-axis with as few labels as read cleanly (years, then months)."""
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=max_ticks)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _months(frame: pd.DataFrame) -> pd.Series:
@@ -157,9 +299,10 @@ def _recorded(recorded: pd.DataFrame | None, category: str, rule: DisclosureRule
     return pd.Series(values, index=pd.to_datetime(rows["month"]).to_numpy()).sort_index()
 
 
-def _bands(ax: Axes, q: pd.DataFrame, colour: str, label: str = "Projection") -> None:
+def _bands(ax: Axes, q: pd.DataFrame, colour: str, label: str = "Projection") -> dict[str, Any]:
+    """The projection's 80% and 50% intervals as bands and its median as a line."""
     months = _months(q)
-    ax.fill_between(
+    band_80 = ax.fill_between(
         months,
         q["p10"],
         q["p90"],
@@ -168,7 +311,7 @@ def _bands(ax: Axes, q: pd.DataFrame, colour: str, label: str = "Projection") ->
         lw=0,
         label=f"{label}, 80% interval (P10-P90)",
     )
-    ax.fill_between(
+    band_50 = ax.fill_between(
         months,
         q["p25"],
         q["p75"],
@@ -177,7 +320,8 @@ def _bands(ax: Axes, q: pd.DataFrame, colour: str, label: str = "Projection") ->
         lw=0,
         label=f"{label}, 50% interval (P25-P75)",
     )
-    ax.plot(months, q["p50"], color=colour, lw=2.0, label=f"{label}, median")
+    (median,) = ax.plot(months, q["p50"], color=colour, lw=2.0, label=f"{label}, median")
+    return {"band_80": band_80, "band_50": band_50, "median": median}
 
 
 def _rate_axis(ax: Axes, population: int | None) -> None:
@@ -254,11 +398,55 @@ def source_caption(
 # Writing a chart to disk
 
 
-def save_figure(fig: Figure, path_png: Path) -> list[Path]:
-    """Save ``fig`` as PNG and SVG beside each other; return both paths."""
+def _figure_title(fig: Figure) -> str:
+    """The figure's title: its suptitle, or its first panel's title."""
+    texts = [getattr(fig, "_suptitle", None)] + [
+        ax.title for ax in fig.axes if hasattr(ax, "title")
+    ]
+    for text in texts:
+        if text is not None and text.get_text():
+            return " ".join(text.get_text().split())
+    return ""
+
+
+def _svg_with_title(svg: str, title: str, description: str) -> str:
+    """The SVG with ``<title>`` and ``<desc>`` first inside its root, as screen readers read."""
+    head = f"<title>{escape(title)}</title>"
+    if description:
+        head += f"<desc>{escape(description)}</desc>"
+    start = svg.index("<svg")
+    end = svg.index(">", start)
+    root = svg[start:end]
+    if "role=" not in root:
+        root += ' role="img"'
+    return svg[:start] + root + ">\n " + head + svg[end + 1 :]
+
+
+def save_figure(
+    fig: Figure,
+    path_png: Path,
+    *,
+    title: str | None = None,
+    description: str = "",
+    tight: bool = True,
+) -> list[Path]:
+    """Save ``fig`` as PNG and SVG beside each other; return both paths.
+
+    The SVG keeps its text as text (editable) and starts with a ``<title>`` (``title``, or
+    the figure's own) and a ``<desc>`` (``description``). With ``tight=False`` both files
+    have the figure's own size (charts drawn for an A4 page); with ``tight`` the margins
+    are trimmed to what is drawn.
+    """
     svg = path_png.with_suffix(".svg")
     path_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path_png, dpi=150, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    bbox = "tight" if tight else None
+    with plt.rc_context(STYLE):  # editable SVG text in the style's fonts
+        fig.savefig(path_png, dpi=150, bbox_inches=bbox, metadata={"Software": None})
+        buffer = io.StringIO()
+        fig.savefig(
+            buffer, format="svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None}
+        )
+    name = _figure_title(fig) if title is None else title
+    svg.write_text(_svg_with_title(buffer.getvalue(), name, description), encoding="utf-8")
     plt.close(fig)
     return [path_png, svg]

@@ -1,0 +1,320 @@
+"""One panel of a run's charts, drawn on a given matplotlib ``Axes``.
+
+Each ``plot_*`` function takes tidy tables as read from a run folder and an optional
+``ax`` (the current axes if none), draws one panel in the package's colours and returns its
+artists by role (``{"median": Line2D, ...}``), so a user can restyle them or combine panels
+in a figure of their own. The figure-level charts (:mod:`care_demand.outputs.charts.run`)
+lay these panels out on an A4-wide page with title, legend and caption. Counts on the
+y-axis start at zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from care_demand import vocab
+from care_demand.outputs.charts.mix import (
+    MIX_GROUPS,
+    projected_placement_mix,
+    recorded_placement_mix,
+)
+from care_demand.outputs.charts.style import (
+    PALETTE,
+    _bands,
+    _counts_from_zero,
+    _money,
+    _months,
+    _rate_axis,
+    _select,
+    _whole_years,
+)
+from care_demand.outputs.disclosure import DisclosureRule
+
+__all__ = [
+    "COST_GROUPS",
+    "FLOW_PANELS",
+    "plot_costs",
+    "plot_demand_capacity",
+    "plot_fan",
+    "plot_flows",
+    "plot_out_of_area",
+    "plot_placement_mix",
+]
+
+Artists = dict[str, Any]
+
+# Budget lines as finance reads them: (label, kind, lines or None for every line of kind).
+COST_GROUPS: tuple[tuple[str, str, tuple[str, ...] | None, str], ...] = (
+    ("External children's homes", "placements", (vocab.EXTERNAL_RESIDENTIAL,), PALETTE["orange"]),
+    ("Independent fostering agencies", "placements", (vocab.IFA,), PALETTE["sky"]),
+    ("In-house foster care", "placements", (vocab.INHOUSE_FOSTER,), PALETTE["blue"]),
+    (
+        "In-house children's homes",
+        "placements",
+        (vocab.INHOUSE_RESIDENTIAL,),
+        PALETTE["vermillion"],
+    ),
+    (
+        "Other placements",
+        "placements",
+        (
+            vocab.KINSHIP_FOSTER,
+            vocab.SUPPORTED_16PLUS,
+            vocab.PLACED_WITH_PARENTS,
+            vocab.PLACED_FOR_ADOPTION,
+            vocab.SECURE_OTHER,
+        ),
+        PALETTE["green"],
+    ),
+    ("Casework", "casework", None, PALETTE["purple"]),
+    ("Fixed costs (teams, new services)", "fixed", None, PALETTE["grey"]),
+)
+# The flows chart's panels: title and (series, label, colour) per bar.
+FLOW_PANELS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
+    "services": (
+        "Early help, in need and protection",
+        (
+            ("step_up", "Step-ups (to a higher level of need)", PALETTE["vermillion"]),
+            ("step_down", "Step-downs", PALETTE["green"]),
+        ),
+    ),
+    "care": (
+        "Into and out of care",
+        (
+            ("entry_to_care", "Entries to care", PALETTE["orange"]),
+            ("care_exit", "Exits from care", PALETTE["blue"]),
+        ),
+    ),
+}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.gca()
+
+
+def plot_fan(
+    history: pd.Series | None,
+    quantiles: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    colour: str = PALETTE["blue"],
+    label: str = "Projection",
+    population: int | None = None,
+) -> Artists:
+    """History as a black line, the projection's median with its 50% and 80% intervals.
+
+    ``history``: values indexed by date (may be empty). ``quantiles``: ``month``, ``p10``,
+    ``p25``, ``p50``, ``p75``, ``p90``. With ``population`` a right-hand axis gives the rate
+    per 10,000 children aged 0-17. Returns ``recorded`` (if drawn), ``band_80``,
+    ``band_50`` and ``median``.
+    """
+    ax = _axes(ax)
+    artists: Artists = {}
+    if history is not None and not history.empty:
+        (artists["recorded"],) = ax.plot(
+            history.index, history.to_numpy(), color=PALETTE["black"], lw=1.5, label="Recorded"
+        )
+    if not quantiles.empty:
+        artists |= _bands(ax, quantiles, colour, label)
+    _counts_from_zero(ax)
+    _rate_axis(ax, population)
+    return artists
+
+
+def plot_flows(quantiles: pd.DataFrame, panel: str = "care", *, ax: Axes | None = None) -> Artists:
+    """Projected moves per complete financial year (means across futures), as bars.
+
+    ``panel``: ``"services"`` (step-ups and step-downs between early help, CIN and CP) or
+    ``"care"`` (entries to and exits from care). Returns the bar containers by series.
+    """
+    ax = _axes(ax)
+    q = quantiles[(quantiles["measure"] == "flow") & (quantiles["age_band"] == "all")].copy()
+    q["month"] = _months(q)
+    q = _whole_years(q)
+    exits = [f"exit:{reason}" for reason in vocab.CARE_EXITS]
+    q["series"] = q["category"].where(~q["category"].isin(exits), "care_exit")
+    yearly = q.groupby(["year", "series"])["mean"].sum().unstack("series").fillna(0.0)
+    years = list(yearly.index)
+    x = np.arange(len(years))
+    title, series = FLOW_PANELS[panel]
+    width = 0.8 / len(series)
+    artists: Artists = {}
+    for k, (key, name, colour) in enumerate(series):
+        values = yearly[key].to_numpy() if key in yearly.columns else np.zeros(len(years))
+        offset = (k - (len(series) - 1) / 2) * width
+        artists[key] = ax.bar(x + offset, values, width, color=colour, label=name)
+    ax.set_xticks(x, years)
+    ax.set_title(title, loc="left")
+    _counts_from_zero(ax)
+    return artists
+
+
+def plot_placement_mix(
+    stocks: pd.DataFrame | None,
+    quantiles: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    rule: DisclosureRule | None = None,
+) -> Artists:
+    """Stacked bars of children in care by placement type at each 31 March.
+
+    Recorded bars (solid) add up to the recorded total: groups hidden under ``rule`` are
+    merged into "other" (:func:`~care_demand.outputs.charts.mix.recorded_placement_mix`).
+    Projected bars (hatched) are means across futures, with the total's median and 80%
+    interval as a whisker. Returns ``recorded`` and ``projected`` (bar containers by
+    group), ``interval`` and, with both, ``divider``.
+    """
+    ax = _axes(ax)
+    rule = rule or DisclosureRule()
+    recorded = recorded_placement_mix(stocks, rule)
+    projected = projected_placement_mix(quantiles)
+    artists: Artists = {"recorded": {}, "projected": {}}
+    for key, frame, hatch in (("recorded", recorded, ""), ("projected", projected, "///")):
+        if frame.empty:
+            continue
+        x = frame.index.year.to_numpy()
+        bottom = np.zeros(len(frame))
+        for label, _, colour in MIX_GROUPS:
+            height = frame[label].fillna(0).to_numpy()
+            artists[key][label] = ax.bar(
+                x,
+                height,
+                bottom=bottom,
+                color=colour,
+                hatch=hatch,
+                edgecolor="white",
+                lw=0.5,
+                label=label if key == "recorded" or recorded.empty else None,
+            )
+            bottom += height
+    if not projected.empty and projected["p50"].notna().any():
+        x = projected.index.year.to_numpy()
+        p50 = projected["p50"].to_numpy()
+        artists["interval"] = ax.errorbar(
+            x,
+            p50,
+            yerr=[p50 - projected["p10"].to_numpy(), projected["p90"].to_numpy() - p50],
+            fmt="o",
+            color=PALETTE["black"],
+            ms=4,
+            capsize=4,
+            lw=1.2,
+            label="Projected total: median and 80% interval",
+        )
+    _counts_from_zero(ax)
+    if not recorded.empty and not projected.empty:
+        edge = recorded.index.year.max() + 0.5
+        artists["divider"] = ax.axvline(edge, color=PALETTE["black"], lw=1, ls=":")
+        top = ax.get_ylim()[1] * 1.12
+        ax.set_ylim(top=top)
+        ax.text(edge - 0.15, top, "Recorded", ha="right", va="top")
+        ax.text(edge + 0.15, top, "Projected", ha="left", va="top")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return artists
+
+
+def plot_demand_capacity(
+    quantiles: pd.DataFrame, group: str = vocab.INHOUSE_FOSTER, *, ax: Axes | None = None
+) -> Artists:
+    """One in-house placement group: places available, children placed in-house and the
+    children who needed an in-house place, with the external shortfall shaded.
+
+    Returns ``shortfall``, ``demand``, ``placed`` and (if recorded) ``capacity``.
+    """
+    ax = _axes(ax)
+    children = _select(quantiles, "children", group)
+    shortfall = _select(quantiles, "shortfall", group)
+    capacity = _select(quantiles, "capacity", group)
+    months = children["month"]
+    placed = children["mean"].to_numpy()
+    demand = placed + shortfall["mean"].to_numpy() if len(shortfall) == len(children) else placed
+    artists: Artists = {
+        "shortfall": ax.fill_between(
+            months,
+            placed,
+            demand,
+            color=PALETTE["vermillion"],
+            alpha=0.35,
+            lw=0,
+            label="Shortfall: placed externally for want of an in-house place",
+        ),
+    }
+    (artists["demand"],) = ax.plot(
+        months, demand, color=PALETTE["vermillion"], lw=1.6, label="Needing an in-house place"
+    )
+    (artists["placed"],) = ax.plot(
+        months, placed, color=PALETTE["blue"], lw=2.0, label="Placed in-house"
+    )
+    if not capacity.empty:
+        (artists["capacity"],) = ax.plot(
+            capacity["month"],
+            capacity["p50"],
+            color=PALETTE["black"],
+            lw=1.4,
+            ls="--",
+            drawstyle="steps-post",
+            label="Places available (median)",
+        )
+    _counts_from_zero(ax)
+    return artists
+
+
+def plot_out_of_area(quantiles: pd.DataFrame, *, ax: Axes | None = None) -> Artists:
+    """Projected children in care placed out of area: median with 50% and 80% intervals."""
+    ax = _axes(ax)
+    artists = _bands(ax, _select(quantiles, "out_of_area", vocab.CARE), PALETTE["orange"])
+    _counts_from_zero(ax)
+    return artists
+
+
+def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists:
+    """Stacked bars of each budget line's mean cost per financial year, with the total's
+    median and 80% interval; a year the projection covers in part is marked.
+
+    Returns the bar containers by budget line and ``total`` (the error bar).
+    """
+    ax = _axes(ax)
+    costs = cost_summary[~cost_summary["financial_year"].astype(str).str.contains(" to ")]
+    years = list(dict.fromkeys(costs["financial_year"].astype(str)))
+    x = np.arange(len(years))
+    bottom = np.zeros(len(years))
+    artists: Artists = {}
+    for label, kind, lines, colour in COST_GROUPS:
+        rows = costs[costs["kind"] == kind]
+        if lines is not None:
+            rows = rows[rows["line"].isin(lines)]
+        values = rows.groupby("financial_year")["mean"].sum().reindex(years).fillna(0.0)
+        artists[label] = ax.bar(
+            x,
+            values.to_numpy(),
+            bottom=bottom,
+            color=colour,
+            edgecolor="white",
+            lw=0.5,
+            label=label,
+        )
+        bottom += values.to_numpy()
+    total = costs[costs["kind"] == "total"].set_index("financial_year").reindex(years)
+    if not total["p50"].isna().all():
+        artists["total"] = ax.errorbar(
+            x,
+            total["p50"],
+            yerr=[total["p50"] - total["p10"], total["p90"] - total["p50"]],
+            fmt="o",
+            color=PALETTE["black"],
+            ms=4,
+            capsize=4,
+            lw=1.2,
+            label="Total: median and 80% interval",
+        )
+    complete = costs.groupby("financial_year")["complete"].all().reindex(years)
+    ax.set_xticks(x, [y if bool(c) else f"{y}\n(part year)" for y, c in complete.items()])
+    ax.yaxis.set_major_formatter(_money())
+    _counts_from_zero(ax)
+    return artists
