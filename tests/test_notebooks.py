@@ -92,7 +92,8 @@ def test_strategy_charts_notebook_runs(calibration_cache: Path) -> None:
     assert isinstance(stocks, pd.DataFrame) and (stocks["children"] == "[c]").any()
     written = ns["written"]
     assert isinstance(written, list)
-    assert {p.suffix for p in written} == {".png", ".svg"} and len(written) == 14
+    # Each of the seven charts as PNG, SVG and its alt-text file.
+    assert {p.suffix for p in written} == {".png", ".svg", ".txt"} and len(written) == 21
     assert all(p.stat().st_size > 0 for p in written)
     charts = ns["charts"]
     assert isinstance(charts, dict)
