@@ -9,16 +9,13 @@ the composer (:func:`care_demand.config.projection_settings`) or directly in a n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from care_demand.calibration.arrivals import ArrivalLevel, ArrivalLever
 from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.checking import Checker, Problems
+from care_demand.data.settings import CareLeaverConfig
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.system import RATE_DRIFT_SD_RANGE
-
-if TYPE_CHECKING:
-    from care_demand.data.settings import CareLeaverConfig
 
 __all__ = ["ProjectionSettings", "SimulationConfig", "simulation_problems"]
 
@@ -52,13 +49,13 @@ class ProjectionSettings:
     arrival paths and of replicates run. ``seed`` is the run's seed, split into every random
     stream by :mod:`care_demand.streams`. The levers are those of the scenario, already in
     name order (:func:`care_demand.scenarios.scenario_levers`). ``care_leaver``: who counts
-    as a care leaver (``None``: the defaults).
+    as a care leaver.
     """
 
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
     seed: int = 20220331
-    care_leaver: CareLeaverConfig | None = None  # None: the defaults
+    care_leaver: CareLeaverConfig = field(default_factory=CareLeaverConfig)
     arrival_levers: tuple[ArrivalLever, ...] = ()
     arrival_levels: tuple[ArrivalLevel, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()

@@ -27,6 +27,7 @@ from care_demand.outputs.charts.style import (
     _caption,
     _colour,
     _figure,
+    _finish,
     _grid,
     _label,
     _labels,
@@ -119,10 +120,7 @@ def scenario_fan_chart(
                 [], [], color=PALETTE["grey"], lw=1.2, ls="--", label=f"{label[reference]}, median"
             )
         )
-    _suptitle(fig, title)
-    _legend(fig, handles)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption, handles)
 
 
 @_styled
@@ -155,10 +153,7 @@ def overlaid_fan_chart(
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Month")
     ax.set_ylim(bottom=0)
-    _suptitle(fig, title)
-    _legend(fig)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption)
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,10 +184,7 @@ def scenario_demand_capacity_chart(
             _year_axis(ax, 2)
     for row in axes:  # shared along the row: from zero to the highest panel's data
         row[0].set_ylim(0, max(ax.dataLim.y1 for ax in row) * 1.05)
-    _suptitle(fig, title)
-    _legend(fig, axes[0, 0].get_legend_handles_labels()[0])
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption, axes[0, 0].get_legend_handles_labels()[0])
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from care_demand.outputs.charts.style import (
     _caption,
     _date_axis,
     _figure,
+    _finish,
     _legend,
     _recorded,
     _select,
@@ -86,10 +87,7 @@ def fan_chart(
     _date_axis(ax, 10)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Month")
-    _suptitle(fig, title)
-    _legend(fig)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption)
 
 
 @_styled
@@ -120,10 +118,7 @@ def continuum_chart(
         _date_axis(ax, 5)
     for ax in axes[:, 0]:
         ax.set_ylabel("Children at month end")
-    _suptitle(fig, title)
-    _legend(fig)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption)
 
 
 @_styled
@@ -140,10 +135,7 @@ def flows_chart(
         plot_flows(quantiles, panel, ax=ax)
         ax.set_xlabel("Financial year (April-March)")
     axes[0, 0].set_ylabel("Children moving in the year")
-    _suptitle(fig, title)
-    _legend(fig)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption)
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,10 +193,7 @@ def demand_capacity_chart(
         _date_axis(ax, 4)
         ax.set_xlabel("Month")
     axes[0, 0].set_ylabel("Children at month end")
-    _suptitle(fig, title)
-    _legend(fig, axes[0, 0].get_legend_handles_labels()[0])
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption, axes[0, 0].get_legend_handles_labels()[0])
 
 
 @_styled
@@ -221,10 +210,7 @@ def out_of_area_chart(
     _date_axis(ax)
     ax.set_ylabel("Children placed out of area")
     ax.set_xlabel("Month")
-    _suptitle(fig, title)
-    _legend(fig)
-    _caption(fig, caption)
-    return fig
+    return _finish(fig, title, caption)
 
 
 # ---------------------------------------------------------------------------------------

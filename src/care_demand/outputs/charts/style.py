@@ -31,6 +31,7 @@ from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter
 
 from care_demand.outputs.disclosure import DisclosureRule, recorded_values
+from care_demand.outputs.summary import financial_year
 
 __all__ = [
     "A4_WIDTH",
@@ -243,6 +244,14 @@ def _suptitle(fig: Figure, title: str) -> None:
     fig.suptitle(text, x=0.01, ha="left", fontsize=TITLE_SIZE, fontweight="bold")
 
 
+def _finish(fig: Figure, title: str, caption: str, handles: Sequence[Any] | None = None) -> Figure:
+    """Title, legend row and caption: the last steps of every figure-level chart."""
+    _suptitle(fig, title)
+    _legend(fig, handles)
+    _caption(fig, caption)
+    return fig
+
+
 def _legend_right(ax: Axes, handles: Sequence[Any] | None = None, *, reverse: bool = False) -> None:
     """The figure's legend (in its row above the panels), from ``ax``'s handles."""
     if handles is None:
@@ -359,14 +368,9 @@ def _money(scale: float = 1e6, decimals: int = 0) -> FuncFormatter:
     return FuncFormatter(fmt)
 
 
-def _financial_year(months: pd.Series) -> pd.Series:
-    start = months.dt.year - (months.dt.month < 4).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
-
-
 def _whole_years(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of financial years the frame covers in all twelve months, with ``year``."""
-    frame = frame.assign(year=_financial_year(_months(frame)))
+    frame = frame.assign(year=financial_year(_months(frame)))
     counts = frame.groupby("year")["month"].nunique()
     return frame[frame["year"].isin(counts[counts == 12].index)]
 

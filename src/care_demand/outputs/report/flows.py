@@ -12,6 +12,7 @@ import pandas as pd
 from care_demand import vocab
 from care_demand.outputs.report.html import _count, html_table
 from care_demand.outputs.run_files import RunFiles
+from care_demand.outputs.summary import financial_year
 
 __all__ = ["FLOW_LABELS", "flows_table", "projected_flows"]
 
@@ -42,17 +43,12 @@ _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _financial_year(months: pd.Series) -> pd.Series:
-    start = months.dt.year - (months.dt.month < 4).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
-
-
 def projected_flows(quantiles: pd.DataFrame) -> pd.DataFrame:
     """Mean flows per financial year: index the flows of :data:`FLOW_LABELS`, columns the
     years (a year the projection covers only in part is labelled ``(part year)``)."""
     q = quantiles[quantiles["age_band"] == "all"].copy()
     q["month"] = pd.to_datetime(q["month"])
-    q["year"] = _financial_year(q["month"])
+    q["year"] = financial_year(q["month"])
     months = q.groupby("year")["month"].nunique()
     rows = {}
     for flow, (measure, categories) in _SOURCES.items():

@@ -25,7 +25,7 @@ from care_demand.outputs.report.html import (
     markdown_to_html,
 )
 from care_demand.outputs.run_files import RunFiles
-from care_demand.outputs.summary import STATE_LABELS
+from care_demand.outputs.summary import STATE_LABELS, financial_year
 
 __all__: list[str] = []
 
@@ -263,8 +263,7 @@ def _calibration(run: RunFiles) -> str:
     forecast = run.arrival_forecast
     if forecast is not None and not forecast.empty:
         f = forecast.copy()
-        start = f["month"].dt.year - (f["month"].dt.month < 4).astype(int)
-        f["year"] = start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
+        f["year"] = financial_year(f["month"])
         whole = f.groupby("year")["month"].nunique()
         f = f[f["year"].isin(whole[whole == 12].index)]
         wide = f.pivot_table(index="kind", columns="year", values="mean", aggfunc="sum")
