@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from care_demand.calibration.reference import calibration_problems
 from care_demand.calibration.settings import CalibrationConfig
 from care_demand.checking import Problems, raise_problems
 from care_demand.data.settings import CareLeaverConfig, DataConfig, data_problems
@@ -116,6 +117,7 @@ def config_problems(config: AppConfig) -> Problems:
         *scenario_problems(config.scenario),
         *simulation_problems(config.simulation),
         *data_problems(config.data),
+        *calibration_problems(config.calibration),
         *output_problems(config.output),
     ]
 

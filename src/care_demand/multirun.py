@@ -74,7 +74,7 @@ def calibrate_once(configs: Iterable[AppConfig]) -> int:
     problem with the data or the fit is logged in one line and left for each run to report
     with its scenario. Returns how many distinct calibrations there were.
     """
-    from care_demand.calibration.hazards import HazardModel
+    from care_demand.calibration.reference import fit_hazards
     from care_demand.data import InvalidDataError
     from care_demand.pipeline import load
 
@@ -87,7 +87,7 @@ def calibrate_once(configs: Iterable[AppConfig]) -> int:
         try:
             history = load(config)[1]
             log.info("Calibrating the transition hazards once for the scenarios (cache: %s)", cache)
-            model = HazardModel(config.calibration.hazards).fit(history, cache_dir=cache)
+            model = fit_hazards(history, config.calibration)
         except InvalidDataError:
             log.error("The data did not pass validation; each scenario reports the problems.")
         except CareDemandError as exc:

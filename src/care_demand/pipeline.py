@@ -18,6 +18,7 @@ from tqdm import tqdm
 from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
+from care_demand.calibration.reference import fit_hazards, reference_label
 from care_demand.checking import yaml_keys
 from care_demand.config import (
     CONFIG_DIR,
@@ -79,6 +80,8 @@ class Calibrated:
 
     hazards: HazardModel
     arrivals: ArrivalModel
+    # The reference period of the transition rates in words; None: the whole record.
+    reference_period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,10 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     """Fit the transition hazards (reusing a cached posterior) and the arrival trends."""
     cache = Path(config.calibration.cache_dir).expanduser()
     log.info("Calibrating transition hazards (cache: %s)", cache)
-    hazards = HazardModel(config.calibration.hazards).fit(history, cache_dir=cache)
+    hazards = fit_hazards(history, config.calibration)
+    period = reference_label(history, config.calibration)
+    if period is not None:
+        log.info("Transition rates fitted on the reference period %s", period)
     log.info(
         "Hazards %s: max R-hat %.3f, min bulk ESS %.0f, %d divergences",
         "reused from the cache" if hazards.from_cache_ else "sampled",
@@ -153,7 +159,7 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     )
     log.info("Fitting arrival trends")
     arrivals = ArrivalModel(config.calibration.arrivals).fit(OutsideArrivals.of(history))
-    return Calibrated(hazards=hazards, arrivals=arrivals)
+    return Calibrated(hazards=hazards, arrivals=arrivals, reference_period=period)
 
 
 def recorded_monthly(history: EventHistory) -> pd.DataFrame:
@@ -454,6 +460,7 @@ def _write_calibration(
     out.write_csv(LAYOUT.placements, hazards.placement_summary(cred=0.9))
     diagnostics = dict(hazards.diagnostics_)
     diagnostics["from_cache"] = bool(hazards.from_cache_)
+    diagnostics["reference_period"] = fitted.reference_period or "the whole record"
     out.write_text(LAYOUT.diagnostics, json.dumps(diagnostics, indent=2, default=str) + "\n")
     arrivals = fitted.arrivals
     out.write_csv(LAYOUT.arrival_forecast, arrivals.forecast(start, horizon))

@@ -20,5 +20,9 @@ class CalibrationConfig:
 
     hazards: HazardSettings = field(default_factory=HazardSettings)
     arrivals: ArrivalSettings = field(default_factory=ArrivalSettings)
+    # The reference period the transition rates are fitted on (YYYY-MM-DD; None: from the
+    # start / to the end of the record). See :mod:`care_demand.calibration.reference`.
+    reference_start: str | None = None
+    reference_end: str | None = None
     # Where fitted posteriors are kept and reused while the data and settings are unchanged.
     cache_dir: str = ".cache/calibration"

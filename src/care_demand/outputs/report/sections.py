@@ -246,6 +246,11 @@ def _calibration(run: RunFiles) -> str:
             f"{diagnostics.get('pairs_without_events', '')}",
             "",
         ),
+        (
+            "Months the transition rates are fitted on (reference period)",
+            str(diagnostics.get("reference_period", "the whole record")),
+            "",
+        ),
         ("Posterior reused from the cache", "yes" if diagnostics.get("from_cache") else "no", ""),
     ]
     table = html_table(

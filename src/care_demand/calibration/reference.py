@@ -1,0 +1,110 @@
+"""The reference period: the months of the record the transition rates are fitted on.
+
+By default the hazards are fitted on the whole observation window of the event history.
+A commissioner may instead choose a reference period (``calibration.reference_start`` and
+``calibration.reference_end``), as the regional demand models offer: for example the three
+years since a new front door, or the record before a pandemic. Only the months inside the
+period count: exposure and events of every spell are clipped to it, placement shares count
+the entries and moves inside it. Children's ages and durations in care are still measured
+from their real birth and spell start, so a spell that began before the period counts in its
+true duration band. The projection always starts from the caseload at the end of the data,
+and the arrival trends are fitted on the whole record (a trend needs every year there is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from care_demand.calibration.hazards import HazardModel, HistoryLike
+from care_demand.calibration.settings import CalibrationConfig
+from care_demand.checking import Checker, Problems
+from care_demand.errors import ConfigError
+
+__all__ = [
+    "MIN_REFERENCE_MONTHS",
+    "ReferenceHistory",
+    "calibration_problems",
+    "fit_hazards",
+    "reference_history",
+    "reference_label",
+]
+
+# A period shorter than a year cannot separate a rate from the school-year pattern of
+# referrals and entries, and leaves most age and duration bands without an event.
+MIN_REFERENCE_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class ReferenceHistory:
+    """An event history seen through a reference period (what the hazard model reads)."""
+
+    spells: pd.DataFrame
+    window_start: pd.Timestamp
+    window_end: pd.Timestamp
+    fingerprint: str
+
+
+def calibration_problems(settings: CalibrationConfig) -> Problems:
+    """Every problem in the calibration settings that types cannot catch."""
+    check = Checker()
+    start = end = None
+    if settings.reference_start is not None:
+        start = check.date("calibration.reference_start", settings.reference_start)
+    if settings.reference_end is not None:
+        end = check.date("calibration.reference_end", settings.reference_end)
+    if start is not None and end is not None and end <= start:
+        check.add(
+            "calibration.reference_end",
+            f"is {end:%Y-%m-%d}, not after reference_start {start:%Y-%m-%d}",
+        )
+    return check.problems
+
+
+def reference_history(history: HistoryLike, settings: CalibrationConfig) -> HistoryLike:
+    """``history`` clipped to the reference period (``history`` itself when none is set).
+
+    Raises :class:`ConfigError` naming the setting when the period lies outside the record
+    or is shorter than :data:`MIN_REFERENCE_MONTHS` months once clipped to it.
+    """
+    if settings.reference_start is None and settings.reference_end is None:
+        return history
+    start, end = history.window_start, history.window_end
+    if settings.reference_start is not None:
+        start = max(start, pd.Timestamp(str(settings.reference_start)))
+    if settings.reference_end is not None:
+        end = min(end, pd.Timestamp(str(settings.reference_end)))
+    months = (end - start).days / 30.4375
+    if months < MIN_REFERENCE_MONTHS:
+        raise ConfigError(
+            "calibration.reference_start / reference_end: the reference period "
+            f"{start:%d %B %Y} to {end:%d %B %Y} inside the record "
+            f"({history.window_start:%d %B %Y} to {history.window_end:%d %B %Y}) is "
+            f"{max(months, 0):.0f} months; the rates need at least {MIN_REFERENCE_MONTHS} "
+            "months. Choose a longer period, or leave both unset to use the whole record."
+        )
+    if start == history.window_start and end == history.window_end:
+        return history
+    return ReferenceHistory(
+        spells=history.spells,
+        window_start=start,
+        window_end=end,
+        fingerprint=f"{history.fingerprint}|reference {start:%Y-%m-%d} {end:%Y-%m-%d}",
+    )
+
+
+def reference_label(history: HistoryLike, settings: CalibrationConfig) -> str | None:
+    """The reference period in words ("1 April 2019 to 31 March 2022"); ``None`` when the
+    rates are fitted on the whole record."""
+    seen = reference_history(history, settings)
+    if seen is history:
+        return None
+    return f"{seen.window_start:%-d %B %Y} to {seen.window_end:%-d %B %Y}"
+
+
+def fit_hazards(history: HistoryLike, settings: CalibrationConfig) -> HazardModel:
+    """The transition hazards fitted on the reference period, through the posterior cache."""
+    cache = Path(settings.cache_dir).expanduser()
+    return HazardModel(settings.hazards).fit(reference_history(history, settings), cache_dir=cache)
