@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,8 +186,15 @@ def _monthly_care(history: EventHistory) -> pd.Series:
     return care.astype(float)
 
 
-def run(config: AppConfig, run_dir: str | Path) -> RunResult:
+def run(
+    config: AppConfig,
+    run_dir: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Run the job on ``config`` and publish its outputs in ``run_dir``.
+
+    ``progress`` is called with ``(futures done, futures in all)`` as the simulated futures
+    finish; an exception it raises stops the run there (nothing is written).
 
     Raises ``InvalidDataError`` (with every problem found) when the data fail validation
     and ``config.data.lenient`` is false, ``ConvergenceError`` when the hazards' sampler
@@ -223,7 +231,9 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
     fitted = calibrate(history, config) if config.run_until != "data" else None
     if workers is not None:
         workers.join()
-    projection, replicates = _project(history, fitted, config) if simulate else (None, None)
+    projection, replicates = (
+        _project(history, fitted, config, progress) if simulate else (None, None)
+    )
 
     rule = DisclosureRule.from_config(config.output)
     with RunFolder(run_dir) as out:
@@ -331,15 +341,22 @@ def run(config: AppConfig, run_dir: str | Path) -> RunResult:
 
 
 def _project(
-    history: EventHistory, fitted: Calibrated, config: AppConfig
+    history: EventHistory,
+    fitted: Calibrated,
+    config: AppConfig,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Project with a progress bar; return the quantiles and the replicate table."""
     settings = projection_settings(config)
     n = settings.simulation.replicates
     with tqdm(total=n, desc="Replicates", unit="rep", leave=False) as bar:
-        projection = project(
-            history, fitted, settings, progress=lambda done: bar.update(done - bar.n)
-        )
+
+        def report(done: int) -> None:
+            bar.update(done - bar.n)
+            if progress is not None:
+                progress(done, n)
+
+        projection = project(history, fitted, settings, progress=report)
     return projection.quantiles, projection.replicates
 
 

@@ -7,10 +7,11 @@ compared with the baseline and written into ``comparison/`` with the comparison 
 the multirun's summary does. A scenario that fails records its error in its ``status.json``
 and the others go on.
 
-:class:`RunJob` holds the progress of each scenario (read by the page while it runs) and a
-cancel flag: cancelling stops the scenario under way at its next step (reading the data,
-calibrating, fitting the arrival trends) and skips the ones not started; nothing of a
-stopped scenario is written.
+:class:`RunJob` holds the progress of each scenario (read by the page while it runs: its
+step, and while the futures are simulated how many are done and about how long is left) and
+a cancel flag: cancelling stops the scenario under way at its next step (reading the data,
+calibrating, fitting the arrival trends) or, while it simulates, as soon as the futures under
+way finish, and skips the ones not started; nothing of a stopped scenario is written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,8 +51,10 @@ _STEPS: tuple[tuple[str, float, str], ...] = (
     ("Calibrating", 0.30, "calibrating the transition rates"),
     ("Fitting arrival trends", 0.50, "fitting the arrival trends"),
 )
-# After the arrival trends the job simulates the futures, costs them and writes the folder.
-_AFTER_LAST = (0.60, "simulating the futures and writing the results")
+# After the arrival trends the job simulates the futures (to 90% of the scenario's bar),
+# then costs them and writes the folder.
+_AFTER_LAST = (0.55, "simulating the futures")
+_SIMULATED = 0.90
 
 
 class RunCancelledError(CareDemandError):
@@ -66,6 +70,9 @@ class ScenarioProgress:
     step: str = ""
     fraction: float = 0.0
     error: str = ""
+    futures_done: int = 0
+    futures: int = 0
+    seconds_left: float | None = None
 
 
 @dataclass
@@ -142,7 +149,7 @@ class RunJob:
         run_dir = self.sweep / name
         try:
             config = compose([f"scenario={name}", *self.overrides])
-            run_pipeline(config, run_dir)
+            run_pipeline(config, run_dir, progress=self._futures_progress(index))
         except RunCancelledError:
             self._update(index, state="cancelled", step="stopped")
         except InvalidDataError as exc:
@@ -154,6 +161,33 @@ class RunJob:
             self._fail(index, run_dir, name, f"unexpected error: {type(exc).__name__}: {exc}")
         else:
             self._update(index, state="done", step="finished", fraction=1.0)
+
+    def _futures_progress(self, index: int) -> Callable[[int, int], None]:
+        """The main job's progress callback: futures done, time left; stops on cancel."""
+        start = time.monotonic()
+        begun = self.snapshot()[index].fraction
+
+        def report(done: int, total: int) -> None:
+            if self.cancelled:
+                raise RunCancelledError("the run was cancelled")
+            elapsed = time.monotonic() - start
+            left = elapsed / done * (total - done) if done else None
+            step = f"simulating the futures: {done} of {total} done"
+            if done == total:
+                step = "costing the futures and writing the results"
+            elif left is not None:
+                step += f", about {_duration(left)} left"
+            share = begun + (_SIMULATED - begun) * done / max(total, 1)
+            self._update(
+                index,
+                step=step,
+                fraction=share,
+                futures_done=done,
+                futures=total,
+                seconds_left=left,
+            )
+
+        return report
 
     def _fail(self, index: int, run_dir: Path, name: str, message: str) -> None:
         import json
@@ -190,6 +224,13 @@ class RunJob:
             + (f", {failed} failed" if failed else "")
             + "."
         )
+
+
+def _duration(seconds: float) -> str:
+    """A time left in words: "40 s", "3 min"."""
+    if seconds < 90:
+        return f"{max(round(seconds), 1)} s"
+    return f"{round(seconds / 60)} min"
 
 
 class _ProgressHandler(logging.Handler):

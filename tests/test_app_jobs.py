@@ -1,0 +1,59 @@
+"""The browser app's background runs: progress per future, time left and cancelling."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from care_demand.app.jobs import RunCancelledError, RunJob, ScenarioProgress, start_run
+from care_demand.app.settings import AppSettings
+from care_demand.outputs.layout import LAYOUT
+
+
+def test_progress_counts_futures_and_time_left(tmp_path: Path) -> None:
+    job = RunJob(sweep=tmp_path, scenarios=[ScenarioProgress("baseline")], overrides=[])
+    job._update(0, fraction=0.55)
+    report = job._futures_progress(0)
+    time.sleep(0.05)
+    report(10, 40)
+    state = job.snapshot()[0]
+    assert (state.futures_done, state.futures) == (10, 40)
+    assert state.step.startswith("simulating the futures: 10 of 40 done, about ")
+    # A quarter of the futures took the time so far: three times as long is left.
+    assert state.seconds_left is not None and state.seconds_left > 0
+    assert state.fraction == pytest.approx(0.55 + (0.90 - 0.55) * 10 / 40)
+    report(40, 40)
+    assert job.snapshot()[0].step == "costing the futures and writing the results"
+    job.cancel()
+    with pytest.raises(RunCancelledError):
+        report(41, 40)
+
+
+def test_cancel_stops_inside_the_simulation(tmp_path: Path, calibration_cache: Path) -> None:
+    """Cancelling while the futures are simulated stops the run and writes nothing of it."""
+    settings = AppSettings(
+        outputs=tmp_path,
+        cache_dir=calibration_cache,
+        overrides=(
+            "simulation.replicates=60",
+            "simulation.chunk_size=1",
+            "simulation.n_jobs=1",
+        ),
+    )
+    job = start_run(settings, ["more_foster_carers"], size="quick")
+    deadline = time.monotonic() + 600
+    while job.snapshot()[0].futures_done < 2:
+        assert not job.finished, job.snapshot()[0]
+        assert time.monotonic() < deadline, "the simulation did not start"
+        time.sleep(0.05)
+    job.cancel()
+    assert job.wait(120)
+    first, second = job.snapshot()
+    assert first.state == "cancelled"
+    assert first.futures_done < 60
+    assert second.state == "cancelled" and second.step == "not started"
+    assert not (job.sweep / "baseline" / LAYOUT.status).exists()
+    assert not (job.sweep / LAYOUT.comparison.dir).exists()
+    assert job.message.startswith("Cancelled")
