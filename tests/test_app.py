@@ -225,6 +225,40 @@ def _quick_look(page: Any, outputs: Path, shots: Path) -> None:
 
 
 @pytest.mark.slow
+def test_results_show_costs_and_savings(browser: Browser, outputs: Path) -> None:
+    browser(lambda page: _costs(page, outputs))
+
+
+def _costs(page: Any, outputs: Path) -> None:
+    comparison = _sweep(outputs) / LAYOUT.comparison.dir
+    by_year = pd.read_csv(comparison / LAYOUT.comparison.by_year)
+    total = by_year[(by_year["measure"] == "cost") & (by_year["period"] == "total")]
+    base = total[total["scenario"] == "baseline"].iloc[0]
+    years = page.locator("#cost_years_table")
+    years.wait_for()
+    row = years.locator("tr", has=page.locator("th", has_text="All years projected"))
+    cells = row.locator("td").all_inner_texts()
+    # Scenarios are shown by their titles; the baseline's total is the file's.
+    header = years.locator("thead th").all_inner_texts()
+    assert "More in-house foster carers" in header
+    assert cells[0] == format_interval(base["p50"], base["p10"], base["p90"], "cost")
+    savings = page.locator("#savings_table")
+    assert savings.locator("th", has_text="More in-house foster carers").count() >= 1
+    assert "Chance of meeting it" in savings.locator("thead").inner_text()
+
+    page.locator("#lines_scenario").select_option("baseline")
+    lines = page.locator("#cost_lines_table")
+    lines.filter(has_text="Baseline").wait_for()
+    summary = pd.read_csv(_sweep(outputs) / "baseline" / LAYOUT.cost_summary)
+    yearly = summary[
+        (summary["kind"] == "total") & ~summary["financial_year"].astype(str).str.contains(" to ")
+    ]
+    shown = lines.locator("tr", has=page.locator("th", has_text="Total, all lines"))
+    expected = [f"£{v / 1e6:,.2f}m" for v in yearly["mean"]]
+    assert shown.locator("td").all_inner_texts() == expected
+
+
+@pytest.mark.slow
 def test_workbook_download_opens(browser: Browser, outputs: Path, tmp_path: Path) -> None:
     browser(lambda page: _downloads(page, outputs, tmp_path))
 

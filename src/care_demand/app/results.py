@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,16 +19,20 @@ import pandas as pd
 from care_demand.outputs.comparison import KEY_MEASURES, compare_runs
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import read_run
+from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
     "HEADLINE_MEASURES",
     "HeadlineCell",
     "ResultsView",
+    "cost_lines_table",
+    "cost_years_table",
     "csv_zip",
     "format_interval",
     "format_value",
     "list_runs",
     "open_results",
+    "savings_table",
 ]
 
 # The headline figures, in the order shown, with their labels.
@@ -84,6 +88,13 @@ class ResultsView:
     workbook: Path | None
     failed: dict[str, str]
     is_sweep: bool
+    # Each scenario's run folder and title, by its name.
+    runs: dict[str, Path] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title_of(self, name: str) -> str:
+        """A scenario's title as its file gives it (its name in words without one)."""
+        return self.titles.get(name) or _title(name)
 
     def cells(self) -> list[HeadlineCell]:
         """Every figure of the headline table, scenario by scenario."""
@@ -115,9 +126,9 @@ class ResultsView:
             for name in self.scenarios:
                 value = cells.get((name, measure, "value"))
                 present = present or value is not None
-                row[_title(name)] = value or "-"
+                row[self.title_of(name)] = value or "-"
                 if name != "baseline" and "baseline" in self.scenarios:
-                    row[f"{_title(name)} minus baseline"] = cells.get(
+                    row[f"{self.title_of(name)} minus baseline"] = cells.get(
                         (name, measure, "difference"), "-"
                     )
             if present:
@@ -131,6 +142,27 @@ def _title(name: str) -> str:
 
 def _is_sweep(path: Path) -> bool:
     return (path / LAYOUT.comparison.dir).is_dir()
+
+
+def _scenario_runs(path: Path) -> dict[str, Path]:
+    """The run folders of a sweep (or the one run folder) by scenario name."""
+    folders = [path] if (path / LAYOUT.status).is_file() else sorted(path.iterdir())
+    out: dict[str, Path] = {}
+    for folder in folders:
+        if (folder / LAYOUT.run_details).is_file():
+            out.setdefault(read_run(folder).scenario, folder)
+    return out
+
+
+def _financial_year(period: object) -> str:
+    """``2023-03-31`` -> ``2022/23`` (the year ending on that 31 March); a year as given,
+    ``total`` as "All years projected"."""
+    if str(period) == "total":
+        return "All years projected"
+    if "/" in str(period):
+        return str(period)
+    end = pd.Timestamp(str(period)).year
+    return f"{end - 1}/{end % 100:02d}"
 
 
 def open_results(path: str | Path) -> ResultsView:
@@ -160,6 +192,8 @@ def open_results(path: str | Path) -> ResultsView:
         workbook = path / LAYOUT.workbook
         title = f"{run.title} ({path.name})"
     scenarios = list(dict.fromkeys(headline.get("scenario", pd.Series(dtype=str)).astype(str)))
+    runs = _scenario_runs(path)
+    titles = {name: read_run(folder).title for name, folder in runs.items()}
     return ResultsView(
         path=path,
         title=title,
@@ -170,7 +204,100 @@ def open_results(path: str | Path) -> ResultsView:
         workbook=workbook if workbook.is_file() else None,
         failed=failed,
         is_sweep=_is_sweep(path),
+        runs=runs,
+        titles=titles,
     )
+
+
+def cost_years_table(view: ResultsView) -> pd.DataFrame:
+    """Total cost per financial year: each scenario's P50 (P10 to P90) and its difference.
+
+    From the comparison's yearly figures (``comparison_by_year.csv``); empty for a single
+    run folder, whose costs by line are in :func:`cost_lines_table`.
+    """
+    file = view.path / LAYOUT.comparison.dir / LAYOUT.comparison.by_year
+    if not file.is_file():
+        return pd.DataFrame()
+    table = pd.read_csv(file)
+    table = table[table["measure"] == "cost"]
+    rows: dict[str, dict[str, str]] = {}
+    for _, r in table.iterrows():
+        name = str(r["scenario"])
+        row = rows.setdefault(_financial_year(r["period"]), {})
+        row[view.title_of(name)] = format_interval(r["p50"], r["p10"], r["p90"], "cost")
+        if pd.notna(r.get("diff_p50")):
+            row[f"{view.title_of(name)} minus baseline"] = format_interval(
+                r["diff_p50"], r["diff_p10"], r["diff_p90"], "cost", signed=True
+            )
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    return out.reset_index(names="Financial year (to 31 March)")
+
+
+def savings_table(view: ResultsView) -> pd.DataFrame:
+    """Each scenario's savings against the baseline per financial year, with the target.
+
+    Saving and cumulative saving as P50 (P10 to P90) and the chance that the cumulative
+    saving meets the cumulative target, from the comparison's ``savings.csv``.
+    """
+    file = view.path / LAYOUT.comparison.dir / LAYOUT.comparison.savings
+    if not file.is_file():
+        return pd.DataFrame()
+    table = pd.read_csv(file)
+    table = table[(table["kind"] == "total") & (table["line"] == "total")]
+    rows = []
+    for (name, year), group in table.groupby(["scenario", "financial_year"], sort=False):
+        by = group.set_index("measure")
+        row = {"Scenario": view.title_of(str(name)), "Financial year": str(year)}
+        for measure, label in (("saving", "Saving"), ("cumulative_saving", "Cumulative saving")):
+            if measure in by.index:
+                r = by.loc[measure]
+                row[label] = format_interval(r["p50"], r["p10"], r["p90"], "cost", signed=True)
+        if "cumulative_saving" in by.index:
+            r = by.loc["cumulative_saving"]
+            target = r.get("target")
+            row["Cumulative target"] = (
+                format_value(float(target), "cost") if pd.notna(target) else "-"
+            )
+            chance = r.get("p_meets_target")
+            row["Chance of meeting it"] = f"{float(chance):.0%}" if pd.notna(chance) else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_lines_table(view: ResultsView, scenario: str) -> pd.DataFrame:
+    """One scenario's mean cost by budget line (rows) and financial year (columns).
+
+    Means, because the lines of a year add up to its total only as means; the scenario's
+    ``finance/cost_summary.csv`` holds the P10 and P90 of each. Lines with no cost are left
+    out; fixed costs are named by their titles.
+    """
+    folder = view.runs.get(scenario)
+    file = folder / LAYOUT.cost_summary if folder is not None else None
+    if file is None or not file.is_file():
+        return pd.DataFrame()
+    costs = pd.read_csv(file)
+    costs = costs[~costs["financial_year"].astype(str).str.contains(" to ")]
+    titles = _fixed_cost_titles(folder)
+    costs = costs.assign(
+        line_label=[
+            line_name(k, ln, titles) for k, ln in zip(costs["kind"], costs["line"], strict=True)
+        ]
+    )
+    wide = costs.pivot_table(
+        index="line_label", columns="financial_year", values="mean", sort=False, aggfunc="sum"
+    )
+    wide = wide[(wide.abs() > 0).any(axis=1)]
+    total = [i for i in wide.index if i == line_name("total", "total")]
+    wide = wide.loc[[i for i in wide.index if i not in total] + total]
+    text = wide.map(lambda v: format_value(float(v), "cost"))
+    text.columns.name = None
+    return text.reset_index(names="Budget line (mean cost)")
+
+
+def _fixed_cost_titles(folder: Path) -> dict[str, str]:
+    """Titles of the run's fixed costs by key, where its settings give them."""
+    fixed = read_run(folder).config.get("costs", {}).get("fixed", {}) or {}
+    return {k: str(v["title"]) for k, v in fixed.items() if isinstance(v, dict) and v.get("title")}
 
 
 def csv_zip(path: str | Path) -> bytes:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from htmltools import Tag, TagList
 from matplotlib.figure import Figure
 from shiny import App, Inputs, Outputs, Session, reactive, render, ui
@@ -28,9 +29,12 @@ from care_demand.app.jobs import RunJob, start_run
 from care_demand.app.results import (
     HEADLINE_MEASURES,
     ResultsView,
+    cost_lines_table,
+    cost_years_table,
     csv_zip,
     list_runs,
     open_results,
+    savings_table,
 )
 from care_demand.app.settings import QUICK_LOOK, AppSettings
 
@@ -42,6 +46,11 @@ _CSS = """
 .progress-row { margin-bottom: 0.6rem; }
 .progress-row progress { width: 100%; height: 1rem; }
 .note { color: #555; }
+.table-scroll { overflow-x: auto; margin: 1rem 0; }
+table.figures { border-collapse: collapse; font-size: 0.9rem; }
+table.figures caption { caption-side: top; font-weight: 600; color: #222; }
+table.figures th, table.figures td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #ddd; }
+table.figures td.num { text-align: right; white-space: nowrap; }
 """
 
 
@@ -108,6 +117,11 @@ def _page_ui() -> Tag:
         ui.output_ui("headline"),
         ui.output_ui("results_downloads"),
         ui.output_image("fan_chart", height="auto"),
+        ui.output_ui("cost_years"),
+        ui.output_ui("savings"),
+        ui.h4("Cost by budget line"),
+        ui.input_select("lines_scenario", "Scenario", {}),
+        ui.output_ui("cost_lines"),
         value="results",
     )
     past_page = ui.nav_panel(
@@ -142,16 +156,16 @@ def _png(fig: Figure | None, alt: str) -> dict[str, str] | None:
 def _headline_table(view: ResultsView) -> Tag:
     cells = {(c.scenario, c.measure, c.kind): c for c in view.cells()}
     with_diff = "baseline" in view.scenarios
-    head = [ui.tags.th("Measure")]
+    head = [ui.tags.th("Measure", scope="col")]
     for name in view.scenarios:
-        head.append(ui.tags.th(f"{name} P50 (P10 to P90)"))
+        head.append(ui.tags.th(f"{view.title_of(name)}: median (80% interval)", scope="col"))
         if with_diff and name != "baseline":
-            head.append(ui.tags.th(f"{name} minus baseline"))
+            head.append(ui.tags.th(f"{view.title_of(name)} minus baseline", scope="col"))
     rows = []
     for measure, label in HEADLINE_MEASURES.items():
         if not any((n, measure, "value") in cells for n in view.scenarios):
             continue
-        tds = [ui.tags.td(label)]
+        tds = [ui.tags.th(label, scope="row")]
         for name in view.scenarios:
             kinds = ["value"] + (["difference"] if with_diff and name != "baseline" else [])
             for kind in kinds:
@@ -167,6 +181,27 @@ def _headline_table(view: ResultsView) -> Tag:
                 )
         rows.append(ui.tags.tr(*tds))
     return ui.tags.table(ui.tags.thead(ui.tags.tr(*head)), ui.tags.tbody(*rows), class_="headline")
+
+
+def _table(frame: pd.DataFrame, caption: str, id: str) -> Tag:
+    """A table of text cells: the first column as row headers, figures right-aligned."""
+    head = ui.tags.tr(*[ui.tags.th(str(c), scope="col") for c in frame.columns])
+    rows = []
+    for values in frame.itertuples(index=False):
+        first, *rest = (str(v) if pd.notna(v) else "-" for v in values)
+        rows.append(
+            ui.tags.tr(ui.tags.th(first, scope="row"), *[ui.tags.td(v, class_="num") for v in rest])
+        )
+    return ui.div(
+        ui.tags.table(
+            ui.tags.caption(caption),
+            ui.tags.thead(head),
+            ui.tags.tbody(*rows),
+            class_="figures",
+            id=id,
+        ),
+        class_="table-scroll",
+    )
 
 
 def _progress_rows(job: RunJob) -> TagList:
@@ -346,6 +381,53 @@ def create_app(settings: AppSettings | None = None) -> App:
         @render.download_button(filename=lambda: f"{results().path.name}_tables.zip")  # type: ignore[union-attr]
         def download_csvs():  # type: ignore[no-untyped-def]
             yield csv_zip(results().path)  # type: ignore[union-attr]
+
+        @render.ui
+        def cost_years() -> Tag | None:
+            v = results()
+            table = cost_years_table(v) if v is not None else None
+            if table is None or table.empty:
+                return None
+            return _table(
+                table,
+                "Cost per financial year: median (80% interval); differences paired future by "
+                "future",
+                "cost_years_table",
+            )
+
+        @render.ui
+        def savings() -> Tag | None:
+            v = results()
+            table = savings_table(v) if v is not None else None
+            if table is None or table.empty:
+                return None
+            return _table(
+                table,
+                "Savings against the baseline and the savings target: median (80% interval)",
+                "savings_table",
+            )
+
+        @reactive.effect
+        def _lines_choices() -> None:
+            v = results()
+            choices = {n: v.title_of(n) for n in v.scenarios} if v is not None else {}
+            ui.update_select("lines_scenario", choices=choices)
+
+        @render.ui
+        def cost_lines() -> Tag | None:
+            v = results()
+            name = input.lines_scenario()
+            if v is None or not name:
+                return None
+            table = cost_lines_table(v, name)
+            if table.empty:
+                return ui.p("This run was not costed.", class_="note")
+            return _table(
+                table,
+                f"{v.title_of(name)}: mean cost by budget line and financial year (cash "
+                "terms; means, so the lines add up to the total)",
+                "cost_lines_table",
+            )
 
         @render.image(delete_file=False)
         def fan_chart() -> dict[str, str] | None:
