@@ -225,6 +225,26 @@ def _quick_look(page: Any, outputs: Path, shots: Path) -> None:
 
 
 @pytest.mark.slow
+def test_calibration_page_gives_a_verdict(browser: Browser, shots: Path) -> None:
+    browser(lambda page: _calibration(page, shots))
+
+
+def _calibration(page: Any, shots: Path) -> None:
+    page.get_by_role("tab", name="Calibration").click()
+    # The dates open on the example's record: the default is the whole record.
+    assert page.locator("#ref_start input").input_value()
+    page.get_by_role("button", name="Fit the rates").click()
+    verdict = page.locator("#calibration_verdict")
+    verdict.wait_for(timeout=400_000)
+    assert verdict.inner_text().startswith("Converged")
+    details = page.locator("#calibration_details").inner_text()
+    assert "the whole record" in details
+    assert "From the cache\tyes" in details  # the quick look fitted the same data
+    _shot(page, shots / "app_calibration.png")
+    page.get_by_role("tab", name="Results").click()
+
+
+@pytest.mark.slow
 def test_results_show_costs_and_savings(browser: Browser, outputs: Path) -> None:
     browser(lambda page: _costs(page, outputs))
 
@@ -364,6 +384,6 @@ def test_screenshots_are_shown_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## For commissioners and finance: the browser app", 1)[1]
     assert "make app" in section.split("\n## ", 1)[0]
-    for name in ("app_data", "app_run", "app_results", "app_past_runs"):
+    for name in ("app_data", "app_calibration", "app_run", "app_results", "app_past_runs"):
         assert f"docs/images/{name}.png" in section
         assert (ROOT / "docs" / "images" / f"{name}.png").is_file()

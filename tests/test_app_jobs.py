@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from care_demand.app.calibrate import diagnostics_in_words, start_calibration
 from care_demand.app.jobs import RunCancelledError, RunJob, ScenarioProgress, start_run
 from care_demand.app.settings import AppSettings
+from care_demand.calibration.hazard_settings import ConvergenceChecks
 from care_demand.outputs.layout import LAYOUT
 
 
@@ -57,3 +59,44 @@ def test_cancel_stops_inside_the_simulation(tmp_path: Path, calibration_cache: P
     assert not (job.sweep / "baseline" / LAYOUT.status).exists()
     assert not (job.sweep / LAYOUT.comparison.dir).exists()
     assert job.message.startswith("Cancelled")
+
+
+def test_reference_period_becomes_every_runs_setting() -> None:
+    settings = AppSettings()
+    overrides = settings.run_overrides("quick", None, ("2019-04-01", None))
+    assert "calibration.reference_start=2019-04-01" in overrides
+    assert not any(o.startswith("calibration.reference_end") for o in overrides)
+    assert not any("reference" in o for o in settings.run_overrides("quick", None))
+
+
+def test_diagnostics_in_plain_words() -> None:
+    checks = ConvergenceChecks()
+    good = diagnostics_in_words({"max_rhat": 1.004, "min_ess_bulk": 900, "divergences": 0}, checks)
+    assert good.ok and good.headline.startswith("Converged")
+    assert not any("To fix it" in s for s in good.sentences)
+    bad = diagnostics_in_words({"max_rhat": 1.04, "min_ess_bulk": 150, "divergences": 3}, checks)
+    assert not bad.ok and bad.headline.startswith("Not converged")
+    advice = bad.sentences[-1]
+    assert advice.startswith("To fix it:")
+    for setting in ("sampler.tune", "sampler.draws", "target_accept"):
+        assert setting in advice
+    assert "1.040" in " ".join(bad.sentences) and "3 times" in " ".join(bad.sentences)
+
+
+def test_calibration_on_a_reference_period(tmp_path: Path, calibration_cache: Path) -> None:
+    """The page's fit uses the chosen period and reports it with a verdict."""
+    settings = AppSettings(
+        outputs=tmp_path,
+        cache_dir=tmp_path / "cache",
+        overrides=(  # a short sampler: this checks the wiring, not the posterior
+            "calibration.hazards.sampler.draws=100",
+            "calibration.hazards.sampler.tune=100",
+            "calibration.hazards.checks.on_failure=warn",
+        ),
+    )
+    job = start_calibration(settings, None, "2019-04-01", None)
+    assert job.wait(600)
+    assert job.state == "done", job.error
+    assert job.details["Reference period the rates are fitted on"].startswith("1 April 2019 to ")
+    assert job.details["From the cache"].startswith("no")
+    assert job.verdict is not None and job.verdict.headline

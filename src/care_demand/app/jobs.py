@@ -265,11 +265,13 @@ def start_run(
     size: str = "quick",
     data_path: str | None = None,
     now: datetime | None = None,
+    reference: tuple[str | None, str | None] = (None, None),
 ) -> RunJob:
     """Start a run of the baseline and ``scenarios`` in a background thread; return the job.
 
     ``size``: ``quick`` (a quick look) or ``full`` (the configured number of futures and
-    horizon); ``data_path``: the council folder (``None``: the built-in example).
+    horizon); ``data_path``: the council folder (``None``: the built-in example);
+    ``reference``: the reference period of the rates (start, end; ``None``: the record's).
     """
     stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
     sweep = settings.app_runs / stamp
@@ -279,7 +281,7 @@ def start_run(
         sweep = settings.app_runs / f"{stamp}_{suffix}"
     sweep.mkdir(parents=True)
     names = [BASELINE, *[s for s in scenarios if s != BASELINE]]
-    overrides = settings.run_overrides(size, data_path)
+    overrides = settings.run_overrides(size, data_path, reference)
     # Scenarios run one after the other, each with the configured processes for replicates.
     job = RunJob(sweep=sweep, scenarios=[ScenarioProgress(n) for n in names], overrides=overrides)
     job._thread = threading.Thread(target=job.run, name="care-demand-app-run", daemon=True)

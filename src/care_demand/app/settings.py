@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 __all__ = [
@@ -66,9 +67,18 @@ class AppSettings:
             overrides=extra,
         )
 
-    def run_overrides(self, size: str, data_path: str | None) -> list[str]:
-        """The overrides of one run: data folder, size (``quick`` or ``full``), then the app's."""
+    def run_overrides(
+        self,
+        size: str,
+        data_path: str | None,
+        reference: tuple[str | None, str | None] = (None, None),
+    ) -> list[str]:
+        """The overrides of one run: data folder, size (``quick`` or ``full``), the reference
+        period of the rates (start, end; ``None``: the record's own), then the app's."""
         out: list[str] = []
+        for key, value in zip(("reference_start", "reference_end"), reference, strict=True):
+            if value:
+                out.append(f"calibration.{key}={date.fromisoformat(str(value)[:10]):%Y-%m-%d}")
         if data_path:
             quoted = data_path.replace("\\", "\\\\").replace("'", "\\'")
             out.append(f"data.path='{quoted}'")

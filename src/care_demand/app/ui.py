@@ -25,6 +25,7 @@ from care_demand.app.actions import (
     placement_figure,
     scenario_choices,
 )
+from care_demand.app.calibration_page import calibration_panel, calibration_server
 from care_demand.app.jobs import RunJob, start_run
 from care_demand.app.results import (
     HEADLINE_MEASURES,
@@ -134,6 +135,7 @@ def _page_ui() -> Tag:
     )
     return ui.page_navbar(
         data_page,
+        calibration_panel(),
         run_page,
         results_page,
         past_page,
@@ -289,6 +291,9 @@ def create_app(settings: AppSettings | None = None) -> App:
                 continuum_figure(view()), "Children in early help, in need, on a plan and in care"
             )
 
+        # --- Calibration ------------------------------------------------------------------
+        reference = calibration_server(input, settings, view, data_path)
+
         # --- Run --------------------------------------------------------------------------
         @reactive.effect
         @reactive.event(input.start)
@@ -297,7 +302,15 @@ def create_app(settings: AppSettings | None = None) -> App:
             if current is not None and not current.finished:
                 ui.notification_show("A run is under way: wait for it or cancel it.")
                 return
-            job.set(start_run(settings, list(input.scenarios()), input.size(), data_path()))
+            job.set(
+                start_run(
+                    settings,
+                    list(input.scenarios()),
+                    input.size(),
+                    data_path(),
+                    reference=reference(),
+                )
+            )
 
         @reactive.effect
         @reactive.event(input.cancel)
