@@ -1,6 +1,7 @@
 """Read a run folder (or a multirun's sweep folder) back from disk.
 
-The files' names are :data:`care_demand.outputs.layout.LAYOUT`'s.
+The files' names are :data:`care_demand.outputs.layout.LAYOUT`'s. :func:`latest_run` finds
+the most recent finished run (or multirun) under a project folder, as the notebooks open it.
 
 Charts and the report are built from the files a run wrote, never from the model's objects,
 so they can be made again from any run folder. Every file is optional: a table a run did
@@ -19,7 +20,7 @@ import pandas as pd
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["RunFiles", "SweepFiles", "read_run", "read_sweep"]
+__all__ = ["RunFiles", "SweepFiles", "latest_run", "read_run", "read_sweep"]
 
 BASELINE = "baseline"
 
@@ -187,3 +188,38 @@ def read_sweep(sweep_dir: str | Path) -> SweepFiles:
         savings=_csv(comparison / names.savings),
         failed=_json(comparison / names.failed) or {},
     )
+
+
+# Where the command line writes a run and a multirun, relative to the folder it ran in
+# (``hydra.run.dir`` and ``hydra.sweep.dir`` in configs/config.yaml).
+RUNS_DIR = "outputs"
+SWEEPS_DIR = "multirun"
+
+
+def latest_run(project: str | Path = ".", *, sweep: bool = False) -> Path | None:
+    """The most recent finished run folder under ``project``, or ``None`` if there is none.
+
+    A run folder is one under ``project/outputs`` whose ``status.json`` records success; with
+    ``sweep=True``, a multirun's sweep folder under ``project/multirun`` whose comparison was
+    written (every scenario had ended). "Most recent" is the one that finished last.
+    """
+    base = Path(project)
+    if sweep:
+        marker = f"{LAYOUT.comparison.dir}/{LAYOUT.comparison.headline}"
+        found = [(p.stat().st_mtime, p.parent.parent) for p in _files(base / SWEEPS_DIR, marker)]
+    else:
+        found = [
+            (status.stat().st_mtime, status.parent)
+            for status in _files(base / RUNS_DIR, LAYOUT.status)
+            if (_json(status) or {}).get("ok")
+        ]
+    return max(found)[1] if found else None
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern`` under ``folder``, outside hidden (staging, Hydra) folders."""
+    return [
+        path
+        for path in folder.rglob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]

@@ -85,11 +85,21 @@ footer { margin-top: 3rem; font-size: .85rem; color: var(--muted);
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt;
     color: #555; } }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10pt; }
+  html { font-size: 9.5pt; }
+  body { max-width: none; padding: 0; line-height: 1.4; }
   nav { display: none; }
+  h1 { font-size: 16pt; }
+  h2 { font-size: 13pt; margin-top: 1.2rem; }
+  h3 { font-size: 11pt; margin-top: 1rem; }
   h2, h3, caption { break-after: avoid; }
   figure, tr, .banner, .summary { break-inside: avoid; }
-  .table-wrap { overflow: visible; }
+  p, li { max-width: none; }
+  figure { margin: .6rem 0 1rem; }
+  /* Two charts to a page: a chart is at most a little under half an A4 page high. */
+  figure img { max-height: 100mm; width: auto; }
+  .table-wrap { overflow: visible; margin: .4rem 0 .8rem; }
+  table { font-size: 7.5pt; width: 100%; }
+  th, td { padding: .12rem .3rem; }
   a { color: inherit; text-decoration: none; }
 }
 """
