@@ -187,6 +187,37 @@ def _data_page(page: Any, shots: Path) -> None:
     _shot(page, shots / "app_data.png")
 
 
+def test_data_explorer_filters_the_history(browser: Browser) -> None:
+    browser(_explorer)
+
+
+def _explorer(page: Any) -> None:
+    flows = page.locator("#explore_flows_table")
+    flows.wait_for(timeout=60_000)
+    everyone = flows.locator("tbody tr").first.locator("td").first.inner_text()
+    # Only independent fostering agencies, aged 10 to 15: fewer entries, the title says so.
+    boxes = page.locator("#explore_groups input[type=checkbox]")
+    for i in range(boxes.count()):
+        if boxes.nth(i).get_attribute("value") != "ifa":
+            boxes.nth(i).uncheck()
+    page.locator("#explore_age").select_option(label="Aged 10 to 15")
+    page.wait_for_function(
+        "(before) => { const c = document.querySelector('#explore_flows_table tbody td');"
+        " return c && c.innerText !== before; }",
+        arg=everyone,
+    )
+    chosen = flows.locator("tbody tr").first.locator("td").first.inner_text()
+    assert chosen == "[c]" or int(chosen) < int(everyone)
+    chart = page.locator("#explore_chart img")
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    chart.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    chart.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.5})
+    reading = page.locator("#explore_reading")
+    reading.wait_for()
+    assert "children in care" in reading.inner_text()
+
+
 @pytest.mark.slow
 def test_quick_look_shows_the_comparison(browser: Browser, outputs: Path, shots: Path) -> None:
     browser(lambda page: _quick_look(page, outputs, shots))

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
+from care_demand.app.explore import HistoryCube, history_cube
 from care_demand.config import SCENARIO_DIR, AppConfig, load_config
 from care_demand.data import build_history
 from care_demand.data.problems import REPAIRS, ValidationReport
@@ -88,6 +89,8 @@ class DataView:
     recorded: pd.DataFrame | None = None
     rule: DisclosureRule = field(default_factory=DisclosureRule)
     history_note: str = ""
+    # Counts of the history of care for the explorer (kept on the server, never shown raw).
+    cube: HistoryCube | None = None
 
     def problems_csv(self) -> str:
         """The validation table as CSV text, as the page's download gives it."""
@@ -161,6 +164,7 @@ def inspect_data(folder: str | Path | None, lenient: bool = False) -> DataView:
             "stocks": suppress_stocks(summary.stocks, rule),
             "recorded": suppress_recorded_monthly(recorded_monthly(history), rule),
             "rule": rule,
+            "cube": history_cube(history),
         }
     )
 

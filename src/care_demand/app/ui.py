@@ -11,6 +11,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from htmltools import Tag, TagList
@@ -26,6 +27,13 @@ from care_demand.app.actions import (
     scenario_choices,
 )
 from care_demand.app.calibration_page import calibration_panel, calibration_server
+from care_demand.app.explore import (
+    AGE_CHOICES,
+    GROUP_CHOICES,
+    explore_figure,
+    explore_series,
+)
+from care_demand.app.explore import explore_flows as explore_flows_table
 from care_demand.app.jobs import RunJob, start_run
 from care_demand.app.results import (
     HEADLINE_MEASURES,
@@ -92,6 +100,20 @@ def _page_ui() -> Tag:
             ui.output_ui("history_note"),
             ui.output_image("history_mix", height="auto"),
             ui.output_image("history_continuum", height="auto"),
+            ui.h4("Explore children in care"),
+            ui.layout_columns(
+                ui.input_checkbox_group(
+                    "explore_groups",
+                    "Placement types",
+                    GROUP_CHOICES,
+                    selected=list(GROUP_CHOICES),
+                ),
+                ui.input_select("explore_age", "Age", AGE_CHOICES),
+                col_widths=(8, 4),
+            ),
+            ui.output_plot("explore_chart", hover=ui.hover_opts(null_outside=True)),
+            ui.output_ui("explore_hover"),
+            ui.output_ui("explore_flows"),
         ),
         value="data",
     )
@@ -289,6 +311,46 @@ def create_app(settings: AppSettings | None = None) -> App:
         def history_continuum() -> dict[str, str] | None:
             return _png(
                 continuum_figure(view()), "Children in early help, in need, on a plan and in care"
+            )
+
+        @reactive.calc
+        def explore_choice() -> tuple[list[str], str]:
+            return list(input.explore_groups()), str(input.explore_age())
+
+        @render.plot(alt="Children in care at month end for the chosen placement types and age")
+        def explore_chart() -> Figure | None:
+            v = view()
+            groups, age = explore_choice()
+            if v.cube is None or not groups:
+                return None
+            return explore_figure(v.cube, groups, age, v.rule)
+
+        @render.ui
+        def explore_hover() -> Tag | None:
+            v, hover = view(), input.explore_chart_hover()
+            groups, age = explore_choice()
+            if v.cube is None or not groups or not hover:
+                return ui.p("Point at the chart to read a month's figure.", class_="note")
+            month = pd.Timestamp(mdates.num2date(hover["x"]).replace(tzinfo=None))
+            series = explore_series(v.cube, groups, age, v.rule)
+            nearest = (pd.to_datetime(series["month"]) - month).abs().idxmin()
+            row = series.loc[nearest]
+            return ui.p(
+                f"{pd.Timestamp(row['month']):%B %Y}: {row['children']} children in care",
+                id="explore_reading",
+            )
+
+        @render.ui
+        def explore_flows() -> Tag | None:
+            v = view()
+            groups, age = explore_choice()
+            if v.cube is None or not groups:
+                return None
+            return _table(
+                explore_flows_table(v.cube, groups, age, v.rule),
+                "Entries to and exits from care per financial year, for the placement types "
+                "(at entry or exit) and age chosen: recorded",
+                "explore_flows_table",
             )
 
         # --- Calibration ------------------------------------------------------------------
