@@ -43,11 +43,11 @@ SUFFICIENCY_NAMES: dict[str, tuple[str, str]] = {
 }
 # The series drawn: measure of the sufficiency table, legend label, colour, line style.
 SUFFICIENCY_SERIES: tuple[tuple[str, str, str, str], ...] = (
-    ("children_needing", "Children needing this kind of placement", PALETTE["blue"], "-"),
-    ("places_available", "In-house places available", PALETTE["black"], "--"),
+    ("children_needing", "Needing this kind of placement", PALETTE["blue"], "-"),
+    ("places_available", "In-house places", PALETTE["black"], "--"),
     (
         "placed_externally_for_want_of_place",
-        "Placed externally for want of an in-house place",
+        "Placed externally for want of a place",
         PALETTE["vermillion"],
         "-",
     ),
@@ -82,7 +82,7 @@ def plot_sufficiency(
             color=colour,
             alpha=0.15,
             lw=0,
-            label=f"{label}: 80% interval (P10-P90)",
+            label=f"_{measure}_band",  # named in its line's legend entry
         )
         (artists[measure],) = ax.plot(
             rows["quarter_end"],
@@ -92,7 +92,7 @@ def plot_sufficiency(
             lw=1.8,
             marker="o",
             ms=3,
-            label=f"{label}: median",
+            label=f"{label}: median, 80% interval shaded",
         )
     _counts_from_zero(ax)
     return artists
