@@ -265,5 +265,8 @@ def test_fixed_cost_titles_appear_in_the_report(report_run: Path) -> None:
     book = load_workbook(report_run / LAYOUT.workbook)
     lines = [c.value for (c,) in book["Costs by line and year"].iter_rows(max_col=1)]
     assert "Harbour outreach team" in lines
+    svg = ET.parse(report_run / LAYOUT.charts_dir / "costs_by_line.svg").getroot()
+    texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+    assert "Fixed costs: Harbour outreach team (mean)" in texts
     scenario = dataclasses.replace(CostConfig().fixed["harbour_team"], title=None)
     assert scenario.label("harbour_team") == "Harbour team"

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from care_demand import vocab
+from care_demand.finance import fixed_cost_title
 from care_demand.outputs.charts.findings import (
     continuum_finding,
     costs_finding,
@@ -188,6 +189,7 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
                 "total.",
                 lambda: costs_chart(
                     run.costs,
+                    names=_fixed_titles(run),
                     caption=projected(
                         "Cash terms; every bar is a mean across simulated futures, so the "
                         "bars add up to the mean total; the whisker is the total's P10-P90."
@@ -197,6 +199,12 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             )
         )
     return charts
+
+
+def _fixed_titles(run: RunFiles) -> dict[str, str]:
+    """The run's fixed costs' titles by key, from its recorded configuration."""
+    fixed = (run.config.get("costs") or {}).get("fixed") or {}
+    return {key: fixed_cost_title(key, (cost or {}).get("title")) for key, cost in fixed.items()}
 
 
 def _sufficiency_charts(run: RunFiles, caption: Callable[[str], str]) -> list[Chart]:

@@ -10,6 +10,7 @@ y-axis start at zero.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -278,11 +279,28 @@ def plot_out_of_area(quantiles: pd.DataFrame, *, ax: Axes | None = None) -> Arti
     return artists
 
 
-def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists:
+def _fixed_label(label: str, rows: pd.DataFrame, names: Mapping[str, str] | None) -> str:
+    """The fixed costs' band named by their titles (up to three, on one legend line), else
+    the group's label."""
+    lines = list(dict.fromkeys(rows.loc[rows["mean"].abs() > 0, "line"].astype(str)))
+    if not names or not lines or len(lines) > 3:
+        return label
+    named = "Fixed costs: " + "; ".join(names.get(line, line) for line in lines)
+    return named if len(named) <= 80 else label  # one legend line at most
+
+
+def plot_costs(
+    cost_summary: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Artists:
     """Stacked bars of each budget line's mean cost per financial year (one statistic:
     means add up, so the stack's top is the mean total), with the total's P10-P90 (80%
     interval) as a whisker without a marker; a year the projection covers in part is marked.
 
+    ``names``: fixed costs' titles by key (:func:`care_demand.finance.fixed_cost_titles`):
+    the fixed-cost band is labelled with them when there are three or fewer.
     Returns the bar containers by budget line and ``total`` (the whisker).
     """
     ax = _axes(ax)
@@ -296,6 +314,7 @@ def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists
         if lines is not None:
             rows = rows[rows["line"].isin(lines)]
         values = rows.groupby("financial_year")["mean"].sum().reindex(years).fillna(0.0)
+        shown = _fixed_label(label, rows, names) if kind == "fixed" else label
         artists[label] = ax.bar(
             x,
             values.to_numpy(),
@@ -303,7 +322,7 @@ def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists
             color=colour,
             edgecolor="white",
             lw=0.5,
-            label=f"{label} (mean)",
+            label=f"{shown} (mean)",
         )
         bottom += values.to_numpy()
     total = costs[costs["kind"] == "total"].set_index("financial_year").reindex(years)

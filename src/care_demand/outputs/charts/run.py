@@ -11,6 +11,8 @@ are merged into "other".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -225,13 +227,14 @@ def costs_chart(
     *,
     title: str = "Projected cost by budget line and financial year",
     caption: str = "",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Stacked bars of each budget line's mean cost per financial year, adding up to the mean
     total, with the total's P10-P90 as a whisker; a year the projection covers in part is
-    marked."""
+    marked. ``names``: fixed costs' titles by key, for the fixed-cost band's label."""
     fig, axes = _figure(height=4.6)
     ax = axes[0, 0]
-    plot_costs(cost_summary, ax=ax)
+    plot_costs(cost_summary, ax=ax, names=names)
     ax.set_ylabel("Cost, £ million (cash terms)")
     ax.set_xlabel("Financial year (April-March)")
     _suptitle(fig, title)
