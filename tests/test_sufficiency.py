@@ -23,7 +23,7 @@ from care_demand.outputs.charts.panels import plot_costs, plot_demand_capacity
 from care_demand.outputs.charts.style import _select
 from care_demand.outputs.charts.sufficiency import plot_sufficiency
 from care_demand.outputs.layout import LAYOUT
-from care_demand.outputs.report.sufficiency import sufficiency_caption
+from care_demand.outputs.report.sufficiency import sufficiency_caption, sufficiency_words
 from care_demand.outputs.run_files import read_run
 from care_demand.outputs.settings import OutputConfig, output_problems
 from care_demand.outputs.sufficiency import (
@@ -139,7 +139,10 @@ def test_the_report_s_sufficiency_tables_equal_the_csv(report_run: Path, suff) -
     assert "Sufficiency at 31 March" not in text  # the old table is gone
     words = html.unescape(re.sub(r"<[^>]+>", "", text))
     assert "is not a gap" in words and "In-house places needed for the target share" in words
-    assert "assumptions, not published targets" in words
+    assert "built-in assumptions, not published targets" in words
+    own = suff.assign(target_share=0.9)
+    assert "the council's own settings" in sufficiency_words(own)
+    assert "90% for in-house foster care" in html.unescape(sufficiency_words(own))
     for inhouse, external in vocab.EXTERNAL_EQUIVALENT.items():
         caption = html.escape(sufficiency_caption(inhouse, external), quote=True)
         found = re.search(re.escape(caption) + r".*?</table>", text, re.S)

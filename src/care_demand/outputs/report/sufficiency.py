@@ -14,6 +14,7 @@ from care_demand import vocab
 from care_demand.outputs.report.html import _quantiles, _spread, html_table
 from care_demand.outputs.report.sections import _GROUP_LABELS
 from care_demand.outputs.run_files import RunFiles
+from care_demand.outputs.settings import OutputConfig
 from care_demand.outputs.sufficiency import SUFFICIENCY_MEASURES
 
 __all__ = ["sufficiency_caption", "sufficiency_html", "sufficiency_words"]
@@ -32,6 +33,19 @@ def _share(table: pd.DataFrame, group: str) -> str:
     if rows.empty or pd.isna(rows["target_share"].iloc[0]):
         return "not set"
     return f"{float(rows['target_share'].iloc[0]):.0%}"
+
+
+def _source(table: pd.DataFrame) -> str:
+    """Where the target shares come from: the built-in assumptions or the council's own."""
+    defaults = OutputConfig().target_inhouse_share
+    used = table.drop_duplicates("inhouse_group").set_index("inhouse_group")["target_share"]
+    if all(abs(float(used.get(g, -1)) - v) < 1e-9 for g, v in defaults.items()):
+        return (
+            "These are the built-in assumptions, not published targets: Dorset's plans call "
+            "for more in-house fostering and residential places without stating a share. "
+            "Set the council's own from its sufficiency strategy."
+        )
+    return "These are the council's own settings."
 
 
 def sufficiency_words(table: pd.DataFrame) -> str:
@@ -53,9 +67,7 @@ def sufficiency_words(table: pd.DataFrame) -> str:
         "placement to be placed in-house: the target share of the children needing, rounded "
         "up, less the places available, and 0 when there are enough. The target shares are "
         f"{foster} for in-house foster care and {homes} for in-house children's homes "
-        "(<code>output.target_inhouse_share</code>). They are assumptions, not published "
-        "targets: Dorset's plans call for more in-house fostering and residential places "
-        "without a stated share. Set the council's own in its sufficiency strategy.</p>"
+        f"(<code>output.target_inhouse_share</code>). {_source(table)}</p>"
         "<p>Every figure is worked out within each simulated future first, then summarised: "
         "the median across futures, with the 80% interval (P10 to P90) in brackets, in whole "
         "children. Medians of parts need not add up to the median of the whole.</p>"
