@@ -36,6 +36,8 @@ COUNT_CHARTS = (
     "continuum",
     "flows",
     "placement_mix",
+    "sufficiency_inhouse_foster",
+    "sufficiency_inhouse_residential",
     "demand_capacity",
     "out_of_area",
     "costs_by_line",
@@ -153,6 +155,7 @@ def _on_white(rgba: tuple[float, float, float, float]) -> tuple[float, float, fl
 
 
 def _drawn(report_run: Path) -> dict[str, Figure]:
+    plt.close("all")  # every chart is drawn at once: start without other tests' figures
     return {chart.name: chart.draw() for chart in run_charts(report_run)}
 
 

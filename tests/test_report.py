@@ -32,6 +32,8 @@ RUN_CHARTS = {
     "continuum",
     "flows",
     "placement_mix",
+    "sufficiency_inhouse_foster",
+    "sufficiency_inhouse_residential",
     "demand_capacity",
     "out_of_area",
     "costs_by_line",

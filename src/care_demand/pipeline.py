@@ -38,7 +38,13 @@ from care_demand.data import (
 )
 from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
-from care_demand.finance import cost_assumptions, cost_replicates, cost_summary, validate_costs
+from care_demand.finance import (
+    cost_assumptions,
+    cost_replicates,
+    cost_summary,
+    fixed_cost_titles,
+    validate_costs,
+)
 from care_demand.outputs.arrival_chart import arrival_components_figure
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
 from care_demand.outputs.comparison import key_measures
@@ -51,6 +57,7 @@ from care_demand.outputs.disclosure import (
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
+from care_demand.outputs.sufficiency import sufficiency_table
 from care_demand.outputs.summary import summarise_history
 from care_demand.outputs.workbook import (
     CoverDetails,
@@ -264,6 +271,8 @@ def run(
             out.write_csv(LAYOUT.costs_by_replicate, costed)
             out.write_csv(LAYOUT.cost_summary, costs)
             demand_capacity = demand_capacity_table(projection)
+            sufficiency = sufficiency_table(replicates, config.output.target_inhouse_share)
+            out.write_csv(LAYOUT.sufficiency, sufficiency)
             assumptions = assumptions_table(config)
             out.write_csv(LAYOUT.demand_capacity, demand_capacity)
             out.write_csv(LAYOUT.assumptions, assumptions)
@@ -301,6 +310,7 @@ def run(
                 costs=costs,
                 savings=None,
                 demand_capacity=demand_capacity,
+                sufficiency=sufficiency,
                 assumptions=assumptions,
                 run_details={k: v for k, v in details.items() if k != "config"},
                 publication=published_stocks,
@@ -320,7 +330,8 @@ def run(
                     rate=config.costs.inflation[config.costs.deflator],
                     line=config.costs.deflator,
                 ),
-                names={config.scenario.name: config.scenario.title},
+                names={config.scenario.name: config.scenario.title}
+                | fixed_cost_titles(config.costs),
             )
         # Charts and the report are built from the files staged above.
         write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))

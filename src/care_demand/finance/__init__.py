@@ -28,6 +28,8 @@ from care_demand.finance.schema import (
     PlacementCost,
     PriceTail,
     SavingsTarget,
+    fixed_cost_title,
+    fixed_cost_titles,
     validate_costs,
 )
 
@@ -42,6 +44,8 @@ __all__ = [
     "cost_replicates",
     "cost_summary",
     "financial_year",
+    "fixed_cost_title",
+    "fixed_cost_titles",
     "inflation_index",
     "paired_savings",
     "present_value",

@@ -64,7 +64,7 @@ def cost_assumptions(costs: CostConfig) -> pd.DataFrame:
         year = fixed.price_year or costs.price_year
         add(
             "fixed cost",
-            f"{name}: running cost {period}",
+            f"{fixed.label(name)}: running cost {period}",
             fixed.annual,
             "GBP a year",
             year,
@@ -73,7 +73,7 @@ def cost_assumptions(costs: CostConfig) -> pd.DataFrame:
         if fixed.capital:
             add(
                 "fixed cost",
-                f"{name}: capital, {fixed.start}",
+                f"{fixed.label(name)}: capital, {fixed.start}",
                 fixed.capital,
                 "GBP",
                 year,

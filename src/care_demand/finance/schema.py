@@ -26,6 +26,8 @@ __all__ = [
     "PlacementCost",
     "PriceTail",
     "SavingsTarget",
+    "fixed_cost_title",
+    "fixed_cost_titles",
     "fy_start_year",
     "validate_costs",
 ]
@@ -108,6 +110,8 @@ class FixedCost:
         inflation: the line of ``CostConfig.inflation`` that uprates it.
         price_year: financial year of the prices; ``None`` means the configuration's.
         source: where the numbers come from.
+        title: its name in plain words on the report, the workbook and the charts
+            ("Harbour outreach team"); ``None`` writes out the key ("Harbour team").
     """
 
     annual: float = 0.0
@@ -117,6 +121,25 @@ class FixedCost:
     inflation: str = "staff"
     price_year: str | None = None
     source: str = ""
+    title: str | None = None
+
+    def label(self, key: str) -> str:
+        """Its title, or its key with underscores as spaces, capitalised."""
+        return fixed_cost_title(key, self.title)
+
+
+def fixed_cost_title(key: str, title: str | None = None) -> str:
+    """A fixed cost's name in plain words: ``title``, or ``key`` written out
+    (``harbour_team`` -> "Harbour team")."""
+    if title is not None and str(title).strip():
+        return str(title).strip()
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def fixed_cost_titles(costs: CostConfig) -> dict[str, str]:
+    """Every fixed cost's plain title by key (for the workbook's and the charts' labels)."""
+    return {key: cost.label(key) for key, cost in costs.fixed.items()}
 
 
 @dataclass
@@ -217,6 +240,7 @@ def _default_fixed() -> dict[str, FixedCost]:
             inflation="staff",
             source="assumption: no published cost; ~20 posts at ~£50,000 all-in for an "
             "outreach caseload of 40 [Dorset Annual Report 2020-21]",
+            title="Harbour outreach team",
         ),
     }
 
@@ -395,6 +419,8 @@ def validate_costs(cfg: CostConfig, source: str = DEFAULT_FILE) -> None:
         prefix = f"fixed.{name}"
         if name in taken:
             bad(prefix, name, "a fixed cost needs a name that is not a placement group or state")
+        if cost.title is not None and (not isinstance(cost.title, str) or not cost.title.strip()):
+            bad(f"{prefix}.title", cost.title, "expected a plain title, or leave it out")
         check_amount(f"{prefix}.annual", cost.annual)
         check_amount(f"{prefix}.capital", cost.capital)
         check_year(f"{prefix}.price_year", cost.price_year)

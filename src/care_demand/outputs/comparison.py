@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from care_demand.finance import CostConfig, savings
+from care_demand.finance import CostConfig, fixed_cost_title, savings
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.workbook import CoverDetails, RealTerms, write_workbook
 
@@ -343,7 +343,8 @@ def write_comparison_workbook(
 def _workbook_context(
     run_dirs: Sequence[Path], details: dict[str, Any]
 ) -> tuple[CoverDetails, RealTerms | None, dict[str, str]]:
-    """The cover, the real-terms deflator and the scenarios' titles, from the runs' records.
+    """The cover, the real-terms deflator, the scenarios' and fixed costs' titles, from the
+    runs' records.
 
     Read from each successful run's ``run_details.json`` (the baseline's prices and deflator
     first) and the first projected month of its quantiles (the data end the month before).
@@ -357,7 +358,10 @@ def _workbook_context(
     records.sort(key=lambda item: item[1].get("scenario") != BASELINE)
     names: dict[str, str] = {}
     for _, record in records:
-        scenario = (record.get("config") or {}).get("scenario") or {}
+        config = record.get("config") or {}
+        for key, cost in ((config.get("costs") or {}).get("fixed") or {}).items():
+            names.setdefault(str(key), fixed_cost_title(str(key), (cost or {}).get("title")))
+        scenario = config.get("scenario") or {}
         if record.get("scenario") and scenario.get("title"):
             names[str(record["scenario"])] = str(scenario["title"])
     real_terms = None

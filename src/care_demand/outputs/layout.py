@@ -118,6 +118,7 @@ class RunLayout:
     costs_by_replicate: str = "finance/costs_by_replicate.csv"
     cost_summary: str = "finance/cost_summary.csv"
     demand_capacity: str = "finance/demand_capacity.csv"
+    sufficiency: str = "finance/sufficiency_by_quarter.csv"
     assumptions: str = "finance/assumptions.csv"
     workbook: str = "finance/workbook.xlsx"
     # Charts and the report, built from the files above.

@@ -58,6 +58,7 @@ class RunFiles:
     key_measures: pd.DataFrame | None = None
     costs: pd.DataFrame | None = None
     demand_capacity: pd.DataFrame | None = None
+    sufficiency: pd.DataFrame | None = None
     assumptions: pd.DataFrame | None = None
     arrival_forecast: pd.DataFrame | None = None
     diagnostics: dict[str, Any] | None = None
@@ -132,6 +133,7 @@ def read_run(run_dir: str | Path) -> RunFiles:
         key_measures=_csv(path / LAYOUT.key_measures, ("month",)),
         costs=_csv(path / LAYOUT.cost_summary),
         demand_capacity=_csv(path / LAYOUT.demand_capacity, ("month",)),
+        sufficiency=_csv(path / LAYOUT.sufficiency, ("quarter_end",)),
         assumptions=_csv(path / LAYOUT.assumptions),
         arrival_forecast=_csv(path / LAYOUT.arrival_forecast, ("month",)),
         diagnostics=_json(path / LAYOUT.diagnostics),

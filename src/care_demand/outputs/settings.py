@@ -6,13 +6,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from care_demand import vocab
 from care_demand.checking import Checker, Problems
 
 __all__ = ["OutputConfig", "output_problems"]
+
+
+def _default_target_shares() -> dict[str, float]:
+    return {vocab.INHOUSE_FOSTER: 0.7, vocab.INHOUSE_RESIDENTIAL: 0.25}
 
 
 @dataclass
@@ -33,6 +38,11 @@ class OutputConfig:
     # Dates on which stocks are counted in the data summary: 31 March of each year.
     stock_month: int = 3
     stock_day: int = 31
+    # The in-house share of the children needing each kind of placement (in-house plus its
+    # external equivalent) the council aims for, per in-house group: the sufficiency table's
+    # "in-house places needed for the target share". The defaults are assumptions (no
+    # published target; see configs/output/default.yaml).
+    target_inhouse_share: dict[str, float] = field(default_factory=_default_target_shares)
 
 
 def output_problems(output: OutputConfig) -> Problems:
@@ -51,4 +61,14 @@ def output_problems(output: OutputConfig) -> Problems:
             "output.stock_day",
             f"day {output.stock_day} of month {output.stock_month} is not a date",
         )
+    for group, share in (output.target_inhouse_share or {}).items():
+        name = f"output.target_inhouse_share.{group}"
+        if group not in vocab.EXTERNAL_EQUIVALENT:
+            check.add(
+                name, f"unknown in-house group; expected one of {list(vocab.EXTERNAL_EQUIVALENT)}"
+            )
+        elif isinstance(share, bool) or not isinstance(share, int | float):
+            check.add(name, f"is {share!r}; expected a share from 0 to 1")
+        else:
+            check.probability(name, share)
     return check.problems

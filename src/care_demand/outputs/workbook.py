@@ -3,9 +3,9 @@
 Sheets, in order: Cover (whose data, which scenario, when, a warning when the data are the
 invented example, and how to read the rest), Summary, Costs by line and year (budget lines
 down, financial years across, a block each for P10, P50, P90 and the mean, cash and real
-terms side by side), Savings vs baseline, Placement demand vs capacity, Assumptions, Run
-details and (when given) Publication: recorded children at each 31 March under disclosure
-control, the one sheet meant for publication.
+terms side by side), Savings vs baseline, Placement demand vs capacity, Sufficiency by
+quarter, Assumptions, Run details and (when given) Publication: recorded children at each
+31 March under disclosure control, the one sheet meant for publication.
 
 Headers and labels are plain English (:mod:`care_demand.outputs.workbook_names`). Numbers
 are stored as numbers (never text), right-aligned, with a number format: money ``£#,##0``,
@@ -37,6 +37,7 @@ from care_demand.outputs.workbook_sheets import (
     details_sheet,
     publication_sheet,
     savings_sheet,
+    sufficiency_sheet,
     summary_sheet,
 )
 
@@ -59,6 +60,7 @@ SHEETS: tuple[str, ...] = (
     "Costs by line and year",
     "Savings vs baseline",
     "Placement demand vs capacity",
+    "Sufficiency by quarter",
     "Assumptions",
     "Run details",
 )
@@ -72,6 +74,10 @@ SHEET_NOTES: dict[str, str] = {
     "savings target and the chance of meeting it.",
     "Placement demand vs capacity": "Children by placement group at each quarter end against "
     "in-house places, and children placed externally for want of one.",
+    "Sufficiency by quarter": "Each quarter end, per in-house group: children needing that "
+    "kind of placement, in-house places, children placed in-house, placed externally for want "
+    "of a place and by preference or need, and in-house places needed for the target share "
+    "(medians and P10/P90 across simulated futures, whole children).",
     "Assumptions": "Every cost assumption with its unit, price year and source.",
     "Run details": "The software version, seed and data fingerprints that reproduce the run.",
     PUBLICATION_SHEET: "Recorded children at each 31 March under disclosure control: the one "
@@ -89,9 +95,10 @@ def demand_capacity_table(quantiles: pd.DataFrame, frequency: str = "quarter") -
 
     ``quantiles`` is :func:`care_demand.simulation.runner.quantile_table` output. One row per
     month end (``frequency``: ``quarter`` = quarter ends, ``year`` = 31 March, ``month`` =
-    every month) and placement group: children at month end (P10, P50, P90) and, for the
-    in-house groups, places (``capacity_p50``) and children placed externally for want of
-    an in-house place (``shortfall_p10/p50/p90``); empty for other groups.
+    every month) and placement group: children at month end (P10, P50, P90, mean) and, for
+    the in-house groups, places (``capacity_p50``, ``capacity_mean``) and children placed
+    externally for want of an in-house place (``shortfall_p10/p50/p90/mean``); empty for
+    other groups. The demand-capacity chart draws the means.
     """
     keep = {"quarter": _QUARTER_END_MONTHS, "year": (_YEAR_END_MONTH,), "month": range(1, 13)}
     if frequency not in keep:
@@ -100,23 +107,27 @@ def demand_capacity_table(quantiles: pd.DataFrame, frequency: str = "quarter") -
     q["month"] = pd.to_datetime(q["month"])
     q = q[q["month"].dt.month.isin(keep[frequency])]
     children = q[(q["measure"] == "children") & q["category"].isin(vocab.PLACEMENT_GROUPS)]
-    out = children[["month", "category", "p10", "p50", "p90"]].rename(
+    out = children[["month", "category", "p10", "p50", "p90", "mean"]].rename(
         columns={
             "category": "placement_group",
             "p10": "children_p10",
             "p50": "children_p50",
             "p90": "children_p90",
+            "mean": "children_mean",
         }
     )
-    capacity = q[q["measure"] == "capacity"][["month", "category", "p50"]].rename(
-        columns={"category": "placement_group", "p50": "capacity_p50"}
+    capacity = q[q["measure"] == "capacity"][["month", "category", "p50", "mean"]].rename(
+        columns={"category": "placement_group", "p50": "capacity_p50", "mean": "capacity_mean"}
     )
-    shortfall = q[q["measure"] == "shortfall"][["month", "category", "p10", "p50", "p90"]].rename(
+    shortfall = q[q["measure"] == "shortfall"][
+        ["month", "category", "p10", "p50", "p90", "mean"]
+    ].rename(
         columns={
             "category": "placement_group",
             "p10": "shortfall_p10",
             "p50": "shortfall_p50",
             "p90": "shortfall_p90",
+            "mean": "shortfall_mean",
         }
     )
     out = out.merge(capacity, on=["month", "placement_group"], how="left").merge(
@@ -136,6 +147,7 @@ def write_workbook(
     demand_capacity: pd.DataFrame,
     assumptions: pd.DataFrame,
     run_details: Mapping[str, object],
+    sufficiency: pd.DataFrame | None = None,
     publication: pd.DataFrame | None = None,
     publication_note: str = "",
     cover: CoverDetails | None = None,
@@ -156,6 +168,8 @@ def write_workbook(
         savings: :func:`care_demand.finance.savings` output, or ``None`` for the baseline
             (the sheet then says no scenario was compared).
         demand_capacity: :func:`demand_capacity_table` output.
+        sufficiency: :func:`care_demand.outputs.sufficiency.sufficiency_table` output
+            (``None``: the sheet says the run has none, as a multirun's comparison).
         assumptions: rows ``section, item, value, unit, price_year, source``
             (:func:`care_demand.finance.cost_assumptions`, plus any scenario levers);
             ``value`` is formatted by ``unit`` (``GBP...`` money, ``rate...``/``share...``
@@ -191,8 +205,9 @@ def write_workbook(
     costs_sheet(book.create_sheet(SHEETS[2]), costs, real_terms=real_terms, names=names)
     savings_sheet(book.create_sheet(SHEETS[3]), savings, names)
     demand_sheet(book.create_sheet(SHEETS[4]), demand_capacity)
-    assumptions_sheet(book.create_sheet(SHEETS[5]), assumptions)
-    details_sheet(book.create_sheet(SHEETS[6]), run_details)
+    sufficiency_sheet(book.create_sheet(SHEETS[5]), sufficiency)
+    assumptions_sheet(book.create_sheet(SHEETS[6]), assumptions)
+    details_sheet(book.create_sheet(SHEETS[7]), run_details)
     if publication is not None:
         publication_sheet(book.create_sheet(PUBLICATION_SHEET), publication, publication_note)
     listed = [(s.title, SHEET_NOTES.get(s.title, "")) for s in book.worksheets[1:]]

@@ -18,6 +18,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
+from care_demand.outputs.sufficiency import SUFFICIENCY_MEASURES
 from care_demand.outputs.workbook_costs import PART_YEAR, RealTerms
 from care_demand.outputs.workbook_format import (
     BOLD,
@@ -47,6 +48,8 @@ __all__ = [
     "details_sheet",
     "publication_sheet",
     "savings_sheet",
+    "sufficiency_headers",
+    "sufficiency_sheet",
     "summary_sheet",
     "unit_format",
 ]
@@ -299,6 +302,51 @@ def demand_sheet(sheet: Worksheet, demand: pd.DataFrame) -> None:
     formats = {display_name(c): COUNT for c in counts} | {display_name("month"): DATE}
     add_table(sheet, _headers(frame), name="Demand", formats=formats)
     print_setup(sheet)
+    set_widths(sheet)
+
+
+def sufficiency_headers() -> dict[str, str]:
+    """The sufficiency sheet's header for each column of the sufficiency table."""
+    headers = {
+        "quarter_end": "Quarter end",
+        "inhouse_group": "In-house group",
+        "external_group": "External group",
+        "target_share": "Target in-house share",
+    }
+    for measure, label in SUFFICIENCY_MEASURES.items():
+        headers |= {
+            f"{measure}_median": f"{label}: median",
+            f"{measure}_p10": f"{label}: P10 (low)",
+            f"{measure}_p90": f"{label}: P90 (high)",
+        }
+    return headers
+
+
+def sufficiency_sheet(sheet: Worksheet, sufficiency: pd.DataFrame | None) -> None:
+    """Each quarter end and in-house group: children needing that kind of placement, places,
+    children placed in-house and externally (for want of a place, by preference or need)
+    and places needed for the target share; medians and P10/P90 across futures, whole
+    children (:func:`care_demand.outputs.sufficiency.sufficiency_table`)."""
+    if sufficiency is None or sufficiency.empty:
+        note = pd.DataFrame({"Note": ["This run has no sufficiency table."]})
+        add_table(sheet, note, name="Sufficiency")
+    else:
+        headers = sufficiency_headers()
+        frame = sufficiency[[c for c in headers if c in sufficiency.columns]].copy()
+        frame["quarter_end"] = [pd.Timestamp(d).date() for d in frame["quarter_end"]]
+        for column in ("inhouse_group", "external_group"):
+            frame[column] = [display_name(v) for v in frame[column]]
+        counts = [c for c in frame.columns if c.endswith(("_median", "_p10", "_p90"))]
+        for column in counts:
+            frame[column] = [round_count(v) for v in pd.to_numeric(frame[column])]
+        frame["target_share"] = pd.to_numeric(frame["target_share"])
+        frame = frame.astype(object).where(frame.notna(), None)
+        formats = {headers[c]: COUNT for c in counts} | {
+            headers["quarter_end"]: DATE,
+            headers["target_share"]: SHARE,
+        }
+        add_table(sheet, frame.rename(columns=headers), name="Sufficiency", formats=formats)
+    print_setup(sheet, freeze="C2")
     set_widths(sheet)
 
 

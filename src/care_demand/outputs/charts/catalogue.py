@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from care_demand import vocab
+from care_demand.finance import fixed_cost_title
 from care_demand.outputs.charts.findings import (
     continuum_finding,
     costs_finding,
@@ -35,10 +36,17 @@ from care_demand.outputs.charts.run import (
     placement_mix_chart,
 )
 from care_demand.outputs.charts.style import _recorded, _select, save_figure, source_caption
+from care_demand.outputs.charts.sufficiency import (
+    SUFFICIENCY_NAMES,
+    sufficiency_chart,
+    sufficiency_finding,
+)
+from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import RunFiles, read_run
 
 __all__ = [
     "CHART_SUFFIXES",
+    "SUFFICIENCY_CHARTS",
     "Chart",
     "run_charts",
     "write_run_charts",
@@ -47,6 +55,8 @@ __all__ = [
 
 # What each chart is written as, beside each other in the charts folder.
 CHART_SUFFIXES = (".png", ".svg", ".txt")
+# The sufficiency charts' names, one per in-house group.
+SUFFICIENCY_CHARTS: tuple[str, ...] = tuple(f"sufficiency_{g}" for g in SUFFICIENCY_NAMES)
 
 
 @dataclass(frozen=True)
@@ -145,12 +155,17 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
         ),
         Chart(
             "demand_capacity",
-            "Demand for in-house placements against places available, with the shortfall",
+            "Demand for in-house placements against places available, with the shortfall (means)",
             "Two panels (in-house foster care, in-house children's homes): places available, "
             "children placed in-house and children who needed an in-house place; the gap, "
             "children placed externally for want of a place, is shaded.",
             lambda: demand_capacity_chart(
-                q, caption=projected("Lines are means across simulated futures.")
+                q,
+                caption=projected(
+                    "Every line is a mean across simulated futures (the mean columns of "
+                    f"{LAYOUT.demand_capacity}); children needing a place are the mean "
+                    "placed in-house plus the mean placed externally for want of a place."
+                ),
             ),
             lambda: demand_capacity_finding(q),
         ),
@@ -163,17 +178,58 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             lambda: out_of_area_finding(q),
         ),
     ]
+    charts[4:4] = _sufficiency_charts(run, projected)
     if run.costs is not None and not run.costs.empty:
         charts.append(
             Chart(
                 "costs_by_line",
                 "Projected cost by budget line and financial year",
-                "Stacked bars of the mean cost of each budget line per financial year, with the "
-                "total's median and 80% interval.",
+                "Stacked bars of the mean cost of each budget line per financial year; the bars "
+                "add up to the mean total, whose whisker is the P10-P90 (80% interval) of the "
+                "total.",
                 lambda: costs_chart(
-                    run.costs, caption=projected("Cash terms; stacked bars are means.")
+                    run.costs,
+                    names=_fixed_titles(run),
+                    caption=projected(
+                        "Cash terms; every bar is a mean across simulated futures, so the "
+                        "bars add up to the mean total; the whisker is the total's P10-P90."
+                    ),
                 ),
                 lambda: costs_finding(run.costs),  # type: ignore[arg-type]
+            )
+        )
+    return charts
+
+
+def _fixed_titles(run: RunFiles) -> dict[str, str]:
+    """The run's fixed costs' titles by key, from its recorded configuration."""
+    fixed = (run.config.get("costs") or {}).get("fixed") or {}
+    return {key: fixed_cost_title(key, (cost or {}).get("title")) for key, cost in fixed.items()}
+
+
+def _sufficiency_charts(run: RunFiles, caption: Callable[[str], str]) -> list[Chart]:
+    """One sufficiency chart per in-house group, from the quarterly sufficiency table."""
+    table = run.sufficiency
+    if table is None or table.empty:
+        return []
+    note = (
+        "Lines are medians across simulated futures at each quarter end, shaded bands their "
+        f"80% intervals (P10-P90), as in {LAYOUT.sufficiency}."
+    )
+    charts = []
+    for group, (inhouse, external) in SUFFICIENCY_NAMES.items():
+        if not (table["inhouse_group"] == group).any():
+            continue
+        chart = sufficiency_chart(table.iloc[:0], group).get_suptitle()
+        charts.append(
+            Chart(
+                f"sufficiency_{group}",
+                chart.replace("\n", " "),
+                f"Children needing {inhouse} or {external} at each quarter end, the in-house "
+                "places available and the children placed externally for want of an "
+                "in-house place: medians with their 80% intervals.",
+                lambda g=group: sufficiency_chart(table, g, caption=caption(note)),
+                lambda g=group: sufficiency_finding(table, g),
             )
         )
     return charts

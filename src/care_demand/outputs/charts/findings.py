@@ -173,7 +173,7 @@ def demand_capacity_finding(quantiles: pd.DataFrame) -> str:
         by = _month(pd.Timestamp(children.iloc[-1]["month"]))
         short = float(shortfall.iloc[-1]["mean"]) if not shortfall.empty else 0.0
         placed = float(children.iloc[-1]["mean"])
-        places = f"{_n(capacity.iloc[-1]['p50'])} places, " if not capacity.empty else ""
+        places = f"{_n(capacity.iloc[-1]['mean'])} places, " if not capacity.empty else ""
         parts.append(
             f"{name} {places}{_n(placed + short)} children needing one and {_n(short)} "
             "placed externally for want of a place"
@@ -197,7 +197,8 @@ def out_of_area_finding(quantiles: pd.DataFrame) -> str:
 
 
 def costs_finding(cost_summary: pd.DataFrame) -> str:
-    """The first complete financial year's total cost and its largest budget line."""
+    """The first complete financial year's mean total cost (the chart's stacked means) with
+    its 80% interval, and its largest budget line."""
     costs = cost_summary[~cost_summary["financial_year"].astype(str).str.contains(" to ")]
     total = costs[(costs["kind"] == "total") & costs["complete"].astype(bool)]
     if total.empty:
@@ -214,7 +215,7 @@ def costs_finding(cost_summary: pd.DataFrame) -> str:
         lines[label] = float(rows["mean"].sum())
     largest = max(lines, key=lambda k: lines[k])
     return (
-        f"In {year} the projected cost is {_money(row['p50'])} (median; 80% interval "
+        f"In {year} the projected cost is {_money(row['mean'])} (mean; 80% interval "
         f"{_money(row['p10'])}-{_money(row['p90'])}), the largest line "
         f"{largest.lower()} at {_money(lines[largest])} (mean)."
     )

@@ -10,6 +10,7 @@ y-axis start at zero.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -223,7 +224,8 @@ def plot_demand_capacity(
     quantiles: pd.DataFrame, group: str = vocab.INHOUSE_FOSTER, *, ax: Axes | None = None
 ) -> Artists:
     """One in-house placement group: places available, children placed in-house and the
-    children who needed an in-house place, with the external shortfall shaded.
+    children who needed an in-house place, with the external shortfall shaded; every line
+    is a mean across simulated futures (so the shortfall is the gap between two lines).
 
     Returns ``shortfall``, ``demand``, ``placed`` and (if recorded) ``capacity``.
     """
@@ -242,24 +244,28 @@ def plot_demand_capacity(
             color=PALETTE["vermillion"],
             alpha=0.35,
             lw=0,
-            label="Shortfall: placed externally for want of an in-house place",
+            label="Placed externally for want of an in-house place (mean)",
         ),
     }
     (artists["demand"],) = ax.plot(
-        months, demand, color=PALETTE["vermillion"], lw=1.6, label="Needing an in-house place"
+        months,
+        demand,
+        color=PALETTE["vermillion"],
+        lw=1.6,
+        label="Needing an in-house place (mean)",
     )
     (artists["placed"],) = ax.plot(
-        months, placed, color=PALETTE["blue"], lw=2.0, label="Placed in-house"
+        months, placed, color=PALETTE["blue"], lw=2.0, label="Placed in-house (mean)"
     )
     if not capacity.empty:
         (artists["capacity"],) = ax.plot(
             capacity["month"],
-            capacity["p50"],
+            capacity["mean"],
             color=PALETTE["black"],
             lw=1.4,
             ls="--",
             drawstyle="steps-post",
-            label="Places available (median)",
+            label="Places available (mean)",
         )
     _counts_from_zero(ax)
     return artists
@@ -273,11 +279,29 @@ def plot_out_of_area(quantiles: pd.DataFrame, *, ax: Axes | None = None) -> Arti
     return artists
 
 
-def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists:
-    """Stacked bars of each budget line's mean cost per financial year, with the total's
-    median and 80% interval; a year the projection covers in part is marked.
+def _fixed_label(label: str, rows: pd.DataFrame, names: Mapping[str, str] | None) -> str:
+    """The fixed costs' band named by their titles (up to three, on one legend line), else
+    the group's label."""
+    lines = list(dict.fromkeys(rows.loc[rows["mean"].abs() > 0, "line"].astype(str)))
+    if not names or not lines or len(lines) > 3:
+        return label
+    named = "Fixed costs: " + "; ".join(names.get(line, line) for line in lines)
+    return named if len(named) <= 80 else label  # one legend line at most
 
-    Returns the bar containers by budget line and ``total`` (the error bar).
+
+def plot_costs(
+    cost_summary: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Artists:
+    """Stacked bars of each budget line's mean cost per financial year (one statistic:
+    means add up, so the stack's top is the mean total), with the total's P10-P90 (80%
+    interval) as a whisker without a marker; a year the projection covers in part is marked.
+
+    ``names``: fixed costs' titles by key (:func:`care_demand.finance.fixed_cost_titles`):
+    the fixed-cost band is labelled with them when there are three or fewer.
+    Returns the bar containers by budget line and ``total`` (the whisker).
     """
     ax = _axes(ax)
     costs = cost_summary[~cost_summary["financial_year"].astype(str).str.contains(" to ")]
@@ -290,6 +314,7 @@ def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists
         if lines is not None:
             rows = rows[rows["line"].isin(lines)]
         values = rows.groupby("financial_year")["mean"].sum().reindex(years).fillna(0.0)
+        shown = _fixed_label(label, rows, names) if kind == "fixed" else label
         artists[label] = ax.bar(
             x,
             values.to_numpy(),
@@ -297,21 +322,22 @@ def plot_costs(cost_summary: pd.DataFrame, *, ax: Axes | None = None) -> Artists
             color=colour,
             edgecolor="white",
             lw=0.5,
-            label=label,
+            label=f"{shown} (mean)",
         )
         bottom += values.to_numpy()
     total = costs[costs["kind"] == "total"].set_index("financial_year").reindex(years)
-    if not total["p50"].isna().all():
+    if not total["p10"].isna().all():
+        # The whisker stands on the stacked mean total; no marker, as the bars are means.
+        top = np.clip(bottom, total["p10"].to_numpy(), total["p90"].to_numpy())
         artists["total"] = ax.errorbar(
             x,
-            total["p50"],
-            yerr=[total["p50"] - total["p10"], total["p90"] - total["p50"]],
-            fmt="o",
-            color=PALETTE["black"],
-            ms=4,
+            top,
+            yerr=[top - total["p10"].to_numpy(), total["p90"].to_numpy() - top],
+            fmt="none",
+            ecolor=PALETTE["black"],
             capsize=4,
             lw=1.2,
-            label="Total: median and 80% interval",
+            label="Total: P10 to P90 (80% interval)",
         )
     complete = costs.groupby("financial_year")["complete"].all().reindex(years)
     ax.set_xticks(x, [y if bool(c) else f"{y}\n(part year)" for y, c in complete.items()])

@@ -11,6 +11,8 @@ are merged into "other".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -181,11 +183,13 @@ def placement_mix_chart(
 def demand_capacity_chart(
     quantiles: pd.DataFrame,
     *,
-    title: str = "Demand for in-house placements against places available, with the shortfall",
+    title: str = "Demand for in-house placements against places available, with the shortfall "
+    "(means)",
     caption: str = "",
 ) -> Figure:
     """Per in-house placement group: places available, children placed in-house and the
-    children who needed an in-house place, with the external shortfall shaded."""
+    children who needed an in-house place, with the external shortfall shaded (every line
+    a mean across simulated futures)."""
     fig, axes = _figure(1, 2, height=3.9)
     for ax, (group, name) in zip(axes[0], _INHOUSE, strict=True):
         plot_demand_capacity(quantiles, group, ax=ax)
@@ -223,12 +227,14 @@ def costs_chart(
     *,
     title: str = "Projected cost by budget line and financial year",
     caption: str = "",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Stacked bars of each budget line's mean cost per financial year, with the total's
-    median and 80% interval; a year the projection covers in part is marked."""
+    """Stacked bars of each budget line's mean cost per financial year, adding up to the mean
+    total, with the total's P10-P90 as a whisker; a year the projection covers in part is
+    marked. ``names``: fixed costs' titles by key, for the fixed-cost band's label."""
     fig, axes = _figure(height=4.6)
     ax = axes[0, 0]
-    plot_costs(cost_summary, ax=ax)
+    plot_costs(cost_summary, ax=ax, names=names)
     ax.set_ylabel("Cost, £ million (cash terms)")
     ax.set_xlabel("Financial year (April-March)")
     _suptitle(fig, title)

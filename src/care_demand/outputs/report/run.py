@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.outputs.charts.catalogue import run_charts
+from care_demand.finance import fixed_cost_title
+from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
 from care_demand.outputs.report.flows import flows_table
 from care_demand.outputs.report.html import (
     _banner,
@@ -35,6 +36,7 @@ from care_demand.outputs.report.sections import (
     _data_quality,
     _method,
 )
+from care_demand.outputs.report.sufficiency import sufficiency_html
 from care_demand.outputs.report.words import summary_html
 from care_demand.outputs.run_files import RunFiles, read_run
 from care_demand.outputs.summary import STATE_LABELS
@@ -122,49 +124,6 @@ def _projected_states(q: pd.DataFrame) -> str:
     )
 
 
-def _sufficiency_tables(run: RunFiles) -> str:
-    """In-house places against demand, external placements and out of area at 31 March."""
-    rows: dict[pd.Timestamp, dict[str, str]] = {}
-    dc = run.demand_capacity
-    if dc is not None and not dc.empty:
-        march = dc[pd.to_datetime(dc["month"]).dt.month == 3]
-        for group in (vocab.INHOUSE_FOSTER, vocab.INHOUSE_RESIDENTIAL):
-            name = _GROUP_LABELS[group]
-            for _, r in march[march["placement_group"] == group].iterrows():
-                row = rows.setdefault(pd.Timestamp(r["month"]), {})
-                row[f"{name}: placed / places"] = (
-                    f"{_count(r['children_p50'])} / {_count(r['capacity_p50'])}"
-                )
-                row[f"{name}: shortfall"] = _spread(
-                    r["shortfall_p50"], r["shortfall_p10"], r["shortfall_p90"]
-                )
-    km = run.key_measures
-    if km is not None and not km.empty:
-        march = km[km["month"].dt.month == 3]
-        for measure, label in (
-            ("external_placements", "External placements"),
-            ("out_of_area", "Placed out of area"),
-        ):
-            for month, group in march[march["measure"] == measure].groupby("month"):
-                rows.setdefault(pd.Timestamp(month), {})[label] = _spread(
-                    *_quantiles(group["value"])
-                )
-    if not rows:
-        return ""
-    table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
-    table.index = [f"{d:%d %b %Y}" for d in table.index]
-    return (
-        "<p>Medians at 31 March, with the 80% interval in brackets. Placed / places: children "
-        "placed in-house and places available; shortfall: children placed externally for want "
-        "of an in-house place.</p>"
-        + html_table(
-            table.reset_index(names="Date"),
-            caption="Sufficiency at 31 March",
-            model=True,
-        )
-    )
-
-
 def _finance(run: RunFiles) -> str:
     costs = run.costs
     if costs is None or costs.empty:
@@ -172,13 +131,14 @@ def _finance(run: RunFiles) -> str:
     yearly = costs[~costs["financial_year"].astype(str).str.contains(" to ")]
     years = list(dict.fromkeys(yearly["financial_year"].astype(str)))
     lines = yearly[yearly["kind"] != "total"].copy()
-    lines["Budget line"] = (
-        lines["kind"].str.capitalize()
-        + ": "
-        + lines["line"].map(
-            lambda x: _GROUP_LABELS.get(x, STATE_LABELS.get(x, str(x).replace("_", " ")))
-        )
-    )
+    fixed = (run.config.get("costs") or {}).get("fixed") or {}
+
+    def label(line: str) -> str:
+        if line in fixed:
+            return fixed_cost_title(line, (fixed[line] or {}).get("title"))
+        return _GROUP_LABELS.get(line, STATE_LABELS.get(line, str(line).replace("_", " ")))
+
+    lines["Budget line"] = lines["kind"].str.capitalize() + ": " + lines["line"].map(label)
     wide = lines.pivot_table(
         index="Budget line", columns="financial_year", values="mean", sort=False
     )
@@ -268,8 +228,17 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
             (
                 "sufficiency",
                 "Placements and sufficiency gaps",
-                _charts_html(charts, ["placement_mix", "demand_capacity", "out_of_area"], folder)
-                + _sufficiency_tables(run),
+                _charts_html(
+                    charts,
+                    [
+                        "placement_mix",
+                        *SUFFICIENCY_CHARTS,
+                        "demand_capacity",
+                        "out_of_area",
+                    ],
+                    folder,
+                )
+                + sufficiency_html(run),
             ),
             (
                 "finance",

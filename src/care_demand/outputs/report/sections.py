@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.finance import fixed_cost_title
 from care_demand.outputs.disclosure import STOCK_TOTALS, DisclosureRule, suppress_counts
 from care_demand.outputs.report.html import (
     _count,
@@ -142,7 +143,10 @@ def _capacity_items(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             parts.append(f"{_gbp(float(cost['capital']))} capital")
         end = f" to {cost['end']}" if cost.get("end") else ""
         items.append(
-            (f"Fixed cost: {name}", f"{', '.join(parts) or '£0'} from {cost.get('start')}{end}")
+            (
+                f"Fixed cost: {fixed_cost_title(name, cost.get('title'))}",
+                f"{', '.join(parts) or '£0'} from {cost.get('start')}{end}",
+            )
         )
     return items
 
