@@ -308,6 +308,31 @@ def _costs(page: Any, outputs: Path) -> None:
     expected = [f"£{v / 1e6:,.2f}m" for v in yearly["mean"]]
     assert shown.locator("td").all_inner_texts() == expected
 
+    # Quarterly sufficiency: the run's table, quarter by quarter, as the report shows it.
+    sufficiency = pd.read_csv(_sweep(outputs) / "baseline" / LAYOUT.sufficiency)
+    foster = sufficiency[sufficiency["inhouse_group"] == "inhouse_foster"]
+    foster = foster.sort_values("quarter_end")
+    table = page.locator("#sufficiency_inhouse_foster")
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(foster)
+    header = table.locator("thead th").all_inner_texts()
+    first = dict(zip(header[1:], rows.first.locator("td").all_inner_texts(), strict=True))
+    row = foster.iloc[0]
+    for measure in ("children_needing", "places_needed_for_target"):
+        label = next(
+            h
+            for h in header
+            if h.startswith(
+                {
+                    "children_needing": "Children needing",
+                    "places_needed_for_target": "In-house places needed",
+                }[measure]
+            )
+        )
+        assert first[label] == format_interval(
+            row[f"{measure}_median"], row[f"{measure}_p10"], row[f"{measure}_p90"], "children"
+        )
+
 
 @pytest.mark.slow
 def test_workbook_download_opens(browser: Browser, outputs: Path, tmp_path: Path) -> None:

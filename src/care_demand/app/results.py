@@ -19,6 +19,7 @@ import pandas as pd
 from care_demand.outputs.comparison import KEY_MEASURES, compare_runs
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import read_run
+from care_demand.outputs.sufficiency import SUFFICIENCY_MEASURES
 from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "list_runs",
     "open_results",
     "savings_table",
+    "sufficiency_table",
 ]
 
 # The headline figures, in the order shown, with their labels.
@@ -292,6 +294,34 @@ def cost_lines_table(view: ResultsView, scenario: str) -> pd.DataFrame:
     text = wide.map(lambda v: format_value(float(v), "cost"))
     text.columns.name = None
     return text.reset_index(names="Budget line (mean cost)")
+
+
+def sufficiency_table(view: ResultsView, scenario: str, group: str) -> pd.DataFrame:
+    """One scenario's sufficiency at each quarter end for an in-house group, as text.
+
+    The measures of :data:`care_demand.outputs.sufficiency.SUFFICIENCY_MEASURES` across,
+    quarters down: median (P10 to P90), from the run's ``finance/sufficiency_by_quarter.csv``
+    (each figure worked out within a future, then summarised, as in the report).
+    """
+    folder = view.runs.get(scenario)
+    table = read_run(folder).sufficiency if folder is not None else None
+    if table is None or table.empty:
+        return pd.DataFrame()
+    rows = table[table["inhouse_group"] == group].sort_values("quarter_end")
+    out = pd.DataFrame(
+        {"Quarter end": [f"{pd.Timestamp(d):%-d %b %Y}" for d in rows["quarter_end"]]}
+    )
+    for measure, label in SUFFICIENCY_MEASURES.items():
+        out[label] = [
+            format_interval(a, b, c, "children")
+            for a, b, c in zip(
+                rows[f"{measure}_median"],
+                rows[f"{measure}_p10"],
+                rows[f"{measure}_p90"],
+                strict=True,
+            )
+        ]
+    return out
 
 
 def _fixed_cost_titles(folder: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ from htmltools import Tag, TagList
 from matplotlib.figure import Figure
 from shiny import App, Inputs, Outputs, Session, reactive, render, ui
 
+from care_demand import vocab
 from care_demand.app.actions import (
     DataView,
     compose,
@@ -44,6 +45,7 @@ from care_demand.app.results import (
     list_runs,
     open_results,
     savings_table,
+    sufficiency_table,
 )
 from care_demand.app.settings import QUICK_LOOK, AppSettings
 
@@ -142,8 +144,9 @@ def _page_ui() -> Tag:
         ui.output_image("fan_chart", height="auto"),
         ui.output_ui("cost_years"),
         ui.output_ui("savings"),
-        ui.h4("Cost by budget line"),
+        ui.h4("One scenario in detail"),
         ui.input_select("lines_scenario", "Scenario", {}),
+        ui.output_ui("sufficiency"),
         ui.output_ui("cost_lines"),
         value="results",
     )
@@ -487,6 +490,44 @@ def create_app(settings: AppSettings | None = None) -> App:
             v = results()
             choices = {n: v.title_of(n) for n in v.scenarios} if v is not None else {}
             ui.update_select("lines_scenario", choices=choices)
+
+        @render.ui
+        def sufficiency() -> Tag | None:
+            v = results()
+            name = input.lines_scenario()
+            if v is None or not name:
+                return None
+            parts = []
+            for group, label in (
+                (vocab.INHOUSE_FOSTER, "In-house foster care (against agency fostering)"),
+                (
+                    vocab.INHOUSE_RESIDENTIAL,
+                    "In-house children's homes (against external residential care)",
+                ),
+            ):
+                table = sufficiency_table(v, name, group)
+                if not table.empty:
+                    parts.append(
+                        _table(
+                            table,
+                            f"{v.title_of(name)}: {label}, sufficiency at each quarter end: "
+                            "median (80% interval)",
+                            f"sufficiency_{group}",
+                        )
+                    )
+            if not parts:
+                return None
+            return ui.div(
+                ui.p(
+                    "Placed externally for want of an in-house place is the gap in places; "
+                    "placed externally by preference or need is not (a better match, a "
+                    "specialist service). Places needed for the target share: in-house places "
+                    "to add so that the target share of the children needing that kind of "
+                    "placement could be placed in-house (output.target_inhouse_share).",
+                    class_="note",
+                ),
+                *parts,
+            )
 
         @render.ui
         def cost_lines() -> Tag | None:
