@@ -149,7 +149,8 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
             "Children in care by placement type at 31 March: recorded and projected",
             "Stacked bars of children in care by placement type at each 31 March; recorded "
             "years solid (groups hidden in the published tables counted in other), projected "
-            "years hatched with the total's median and 80% interval.",
+            "years hatched (means across futures, adding up to the mean total) with the "
+            "total's P10 to P90 as a whisker.",
             lambda: placement_mix_chart(run.stocks, q, caption=both(), rule=run.rule),
             lambda: placement_mix_finding(run.stocks, q, run.rule),
         ),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.outputs.charts.mix import (
+    MIX_GROUPS,
     OTHER,
     projected_placement_mix,
     recorded_placement_mix,
@@ -149,11 +150,12 @@ def placement_mix_finding(
             f"At 31 March {date.year}, {_n(row['total'])} children were in care, the most "
             f"({_n(groups[largest])}) in {largest.lower()}"
         )
-    if not projected.empty and not math.isnan(projected["p50"].iloc[-1]):
+    if not projected.empty and not math.isnan(projected["p10"].iloc[-1]):
         date, row = projected.index[-1], projected.iloc[-1]
+        mean = row[[label for label, _, _ in MIX_GROUPS]].fillna(0).sum()
         parts.append(
-            f"at 31 March {date.year} the projection is {_n(row['p50'])} "
-            f"({_interval(row['p10'], row['p90'])})"
+            f"at 31 March {date.year} the projection is {_n(mean)} on average across "
+            f"futures ({_interval(row['p10'], row['p90'])})"
         )
     return ("; ".join(parts) + ".") if parts else "No placement mix to show."
 

@@ -167,9 +167,9 @@ def plot_placement_mix(
 
     Recorded bars (solid) add up to the recorded total: groups hidden under ``rule`` are
     merged into "other" (:func:`~care_demand.outputs.charts.mix.recorded_placement_mix`).
-    Projected bars (hatched) are means across futures, with the total's median and 80%
-    interval as a whisker. Returns ``recorded`` and ``projected`` (bar containers by
-    group), ``interval`` and, with both, ``divider``.
+    Projected bars (hatched) are means across futures, so they add up to the mean total; the
+    whisker on their top spans the total's P10 to P90 (80% interval). Returns ``recorded``
+    and ``projected`` (bar containers by group), ``interval`` and, with both, ``divider``.
     """
     ax = _axes(ax)
     rule = rule or DisclosureRule()
@@ -194,19 +194,21 @@ def plot_placement_mix(
                 label=label if key == "recorded" or recorded.empty else None,
             )
             bottom += height
-    if not projected.empty and projected["p50"].notna().any():
+    if not projected.empty and projected["p10"].notna().any():
+        # The whisker sits on the bars' top (the mean total): one statistic per bar.
         x = projected.index.year.to_numpy()
-        p50 = projected["p50"].to_numpy()
+        top = projected[[label for label, _, _ in MIX_GROUPS]].fillna(0).sum(axis=1).to_numpy()
+        low = np.clip(top - projected["p10"].to_numpy(), 0, None)
+        high = np.clip(projected["p90"].to_numpy() - top, 0, None)
         artists["interval"] = ax.errorbar(
             x,
-            p50,
-            yerr=[p50 - projected["p10"].to_numpy(), projected["p90"].to_numpy() - p50],
-            fmt="o",
-            color=PALETTE["black"],
-            ms=4,
+            top,
+            yerr=[low, high],
+            fmt="none",
+            ecolor=PALETTE["black"],
             capsize=4,
             lw=1.2,
-            label="Projected total: median and 80% interval",
+            label="Projected total: P10 to P90 (80% interval)",
         )
     _counts_from_zero(ax)
     if not recorded.empty and not projected.empty:
