@@ -440,6 +440,13 @@ def test_screenshots_are_shown_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## For commissioners and finance: the browser app", 1)[1]
     assert "make app" in section.split("\n## ", 1)[0]
-    for name in ("app_data", "app_calibration", "app_run", "app_results", "app_past_runs"):
+    for name in (
+        "app_data",
+        "app_calibration",
+        "app_scenarios",
+        "app_run",
+        "app_results",
+        "app_past_runs",
+    ):
         assert f"docs/images/{name}.png" in section
         assert (ROOT / "docs" / "images" / f"{name}.png").is_file()

@@ -8,11 +8,15 @@ default) and any overrides given when starting it (``care-demand-app --set KEY=V
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+from care_demand.paths import SCENARIO_DIR
 
 __all__ = [
     "CACHE_ENV",
@@ -20,6 +24,7 @@ __all__ = [
     "OUTPUTS_ENV",
     "OVERRIDES_ENV",
     "QUICK_LOOK",
+    "SCENARIOS_ENV",
     "TOKEN_ENV",
     "AppSettings",
 ]
@@ -29,6 +34,7 @@ TOKEN_ENV = "CARE_DEMAND_APP_TOKEN"
 CACHE_ENV = "CARE_DEMAND_APP_CACHE_DIR"
 OVERRIDES_ENV = "CARE_DEMAND_APP_OVERRIDES"
 OUTPUTS_ENV = "CARE_DEMAND_APP_OUTPUTS"
+SCENARIOS_ENV = "CARE_DEMAND_APP_SCENARIOS"
 
 # Addresses only this computer can reach: no access token needed.
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -43,12 +49,15 @@ class AppSettings:
 
     ``outputs``: the folder of run folders (runs from the app go in ``outputs/app/``);
     ``cache_dir``: the calibration cache (``None``: the configured one); ``overrides``:
-    Hydra-style overrides applied after the app's own, e.g. ``simulation.replicates=4``.
+    Hydra-style overrides applied after the app's own, e.g. ``simulation.replicates=4``;
+    ``scenarios``: the folder of scenario files the Scenarios page reads and writes and the
+    Run page runs (the command line's ``scenarios/`` unless set).
     """
 
     outputs: Path = Path("outputs")
     cache_dir: Path | None = None
     overrides: tuple[str, ...] = field(default_factory=tuple)
+    scenarios: Path = SCENARIO_DIR
 
     @classmethod
     def from_environment(
@@ -56,15 +65,18 @@ class AppSettings:
         outputs: str | Path | None = None,
         cache_dir: str | Path | None = None,
         overrides: tuple[str, ...] = (),
+        scenarios: str | Path | None = None,
     ) -> AppSettings:
         """Settings from the arguments, falling back on the ``CARE_DEMAND_APP_*`` variables."""
         outputs = outputs or os.environ.get(OUTPUTS_ENV) or "outputs"
         cache = cache_dir or os.environ.get(CACHE_ENV) or None
         extra = tuple(shlex.split(os.environ.get(OVERRIDES_ENV, ""))) + tuple(overrides)
+        folder = scenarios or os.environ.get(SCENARIOS_ENV) or SCENARIO_DIR
         return cls(
             outputs=Path(outputs).expanduser(),
             cache_dir=Path(cache).expanduser() if cache else None,
             overrides=extra,
+            scenarios=Path(folder).expanduser(),
         )
 
     def run_overrides(
@@ -86,7 +98,18 @@ class AppSettings:
             out += QUICK_LOOK
         if self.cache_dir is not None:
             out.append(f"calibration.cache_dir={self.cache_dir}")
-        return [*out, *self.overrides]
+        return [*out, *self.scenario_overrides(), *self.overrides]
+
+    def scenario_overrides(self) -> list[str]:
+        """With a scenarios folder of its own, the override that lets Hydra find its files
+        (copied now into a search folder; the command line's ``scenarios/`` needs none)."""
+        if self.scenarios.resolve() == SCENARIO_DIR.resolve():
+            return []
+        from care_demand.app.scenario_files import search_root
+
+        key = hashlib.sha1(str(self.scenarios.resolve()).encode()).hexdigest()[:12]
+        root = Path(tempfile.gettempdir()) / f"care-demand-scenarios-{key}"
+        return [search_root(self.scenarios, root)]
 
     @property
     def app_runs(self) -> Path:

@@ -25,9 +25,9 @@ from care_demand.app.actions import (
     continuum_figure,
     inspect_data,
     placement_figure,
-    scenario_choices,
 )
 from care_demand.app.calibration_page import calibration_panel, calibration_server
+from care_demand.app.editor import editor_server, editor_ui
 from care_demand.app.explore import (
     AGE_CHOICES,
     GROUP_CHOICES,
@@ -47,6 +47,7 @@ from care_demand.app.results import (
     savings_table,
     sufficiency_table,
 )
+from care_demand.app.scenario_files import BASELINE, scenario_titles
 from care_demand.app.settings import QUICK_LOOK, AppSettings
 
 __all__ = ["create_app"]
@@ -77,7 +78,11 @@ def _size_choices() -> dict[str, str]:
     }
 
 
-def _page_ui() -> Tag:
+def _run_choices(settings: AppSettings) -> dict[str, str]:
+    return {k: v for k, v in scenario_titles(settings.scenarios).items() if k != BASELINE}
+
+
+def _page_ui(settings: AppSettings) -> Tag:
     data_page = ui.nav_panel(
         "Data",
         ui.layout_sidebar(
@@ -124,7 +129,7 @@ def _page_ui() -> Tag:
         ui.layout_sidebar(
             ui.sidebar(
                 ui.input_checkbox_group(
-                    "scenarios", "Scenarios to compare with the baseline", scenario_choices()
+                    "scenarios", "Scenarios to compare with the baseline", _run_choices(settings)
                 ),
                 ui.input_radio_buttons("size", "Size", _size_choices()),
                 ui.input_action_button("start", "Run", class_="btn-primary"),
@@ -158,9 +163,13 @@ def _page_ui() -> Tag:
         ui.output_ui("past_details"),
         value="past",
     )
+    scenarios_page = ui.nav_panel(
+        "Scenarios", editor_ui("editor", settings.scenarios), value="editor"
+    )
     return ui.page_navbar(
         data_page,
         calibration_panel(),
+        scenarios_page,
         run_page,
         results_page,
         past_page,
@@ -259,6 +268,18 @@ def create_app(settings: AppSettings | None = None) -> App:
         handled: set[Path] = set()
         results_path: reactive.Value[Path | None] = reactive.value(None)
         data_path: reactive.Value[str | None] = reactive.value(None)
+        editor = editor_server("editor", settings.scenarios)
+
+        @reactive.effect
+        def _run_allowed() -> None:  # no run while the scenario being edited has a problem
+            ui.update_action_button("start", disabled=editor.has_problems())
+
+        @reactive.effect
+        @reactive.event(editor.changed)
+        def _run_list() -> None:
+            with reactive.isolate():
+                chosen = [c for c in input.scenarios() if c in _run_choices(settings)]
+            ui.update_checkbox_group("scenarios", choices=_run_choices(settings), selected=chosen)
 
         # --- Data -------------------------------------------------------------------------
         @reactive.extended_task
@@ -366,6 +387,9 @@ def create_app(settings: AppSettings | None = None) -> App:
             current = job()
             if current is not None and not current.finished:
                 ui.notification_show("A run is under way: wait for it or cancel it.")
+                return
+            if editor.has_problems():
+                ui.notification_show("The scenario on the Scenarios page has problems.")
                 return
             job.set(
                 start_run(
@@ -583,4 +607,4 @@ def create_app(settings: AppSettings | None = None) -> App:
                 lines.append(ui.p("Failed: " + ", ".join(v.failed), class_="text-danger"))
             return ui.div(*lines, class_="mt-3")
 
-    return App(_page_ui(), server)
+    return App(_page_ui(settings), server)

@@ -1,0 +1,628 @@
+"""Scenario files for the browser app's Scenarios page, as plain functions (no Shiny).
+
+A scenario is read into form values (:func:`read_form`) by composing it as ``care-demand
+scenario=NAME`` does, so what the form shows is what a run would use. The form is written
+back (:func:`scenario_yaml`) in the format of the shipped files: the ``scenario`` block with a
+source per lever, and only the ``capacity`` and ``costs`` values that differ from
+``configs/``, each capacity entry with its source as a comment. It is checked
+(:func:`form_problems`) by composing it the same way and running the command line's own
+validation (:func:`care_demand.config.config_problems` and the finance stage's
+:func:`~care_demand.finance.validate_costs`); each problem is mapped to its form field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import tempfile
+import textwrap
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from care_demand.app.actions import _COMPOSE_LOCK
+from care_demand.app.scenario_fields import SECTIONS, Field, Schedule, Table, all_tables
+from care_demand.checking import Problems
+from care_demand.config import CONFIG_DIR, AppConfig, config_problems, register_schema
+from care_demand.errors import CareDemandError, ConfigError
+from care_demand.finance import validate_costs
+
+__all__ = [
+    "BASELINE",
+    "ScenarioFileError",
+    "ScenarioForm",
+    "add_row",
+    "compose_scenario",
+    "delete_scenario",
+    "duplicate_scenario",
+    "field_label",
+    "field_of",
+    "form_problems",
+    "read_form",
+    "remove_row",
+    "save_scenario",
+    "scenario_titles",
+    "scenario_yaml",
+    "search_root",
+]
+
+BASELINE = "baseline"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+_GROUP = "scenario"
+
+
+class ScenarioFileError(CareDemandError):
+    """A scenario file cannot be read, saved, copied or deleted; the message says why."""
+
+
+@dataclass
+class ScenarioForm:
+    """The form's values, keyed by each setting's dotted key.
+
+    ``rows``: the row names of each table (by its path) and the row numbers of each
+    schedule; ``capacity`` and ``costs``: the composed settings the form was read from, which
+    keep every value the form has no field for.
+    """
+
+    values: dict[str, Any]
+    rows: dict[str, list[str]]
+    capacity: dict[str, Any]
+    costs: dict[str, Any]
+    loaded: str = ""
+
+    def copy(self) -> ScenarioForm:
+        """A deep copy."""
+        return copy.deepcopy(self)
+
+
+# --- Files and composition ---------------------------------------------------------------
+
+
+def scenario_titles(folder: Path) -> dict[str, str]:
+    """Scenario name -> title of every file in ``folder`` (the baseline first)."""
+    out: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.yaml"), key=lambda p: (p.stem != BASELINE, p.stem)):
+        try:
+            body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            title = str(body.get(_GROUP, {}).get("title") or path.stem)
+        except (OSError, yaml.YAMLError, AttributeError):
+            title = path.stem
+        out[path.stem] = title
+    return out
+
+
+def search_root(folder: Path, root: Path, extra: dict[str, str] | None = None) -> str:
+    """Copy ``folder``'s scenarios into ``root/scenario/`` (with ``extra`` files: name ->
+    text) and return the ``hydra.searchpath`` override that lets Hydra find them.
+
+    Hydra searches ``configs/`` first, so a shipped scenario keeps its shipped content; a
+    file to compose in its own right goes in ``extra`` under a name of its own.
+    """
+    group = Path(root) / _GROUP
+    if group.exists():
+        shutil.rmtree(group)
+    group.mkdir(parents=True)
+    for path in Path(folder).glob("*.yaml"):
+        shutil.copyfile(path, group / path.name)
+    for name, text in (extra or {}).items():
+        (group / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return f"hydra.searchpath=['file://{Path(root).resolve().as_posix()}']"
+
+
+def _compose(overrides: list[str]) -> AppConfig:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    register_schema()
+    with _COMPOSE_LOCK, initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        composed = compose(config_name="config", overrides=overrides)
+    return OmegaConf.to_object(composed)  # type: ignore[return-value]
+
+
+def compose_scenario(
+    folder: Path, name: str | None = None, text: str | None = None, overrides: tuple = ()
+) -> tuple[AppConfig | None, Problems]:
+    """Compose the run's settings with scenario ``name`` of ``folder`` (or the file ``text``)
+    as ``care-demand scenario=NAME`` does, and every problem the command line's validation
+    finds in them, as ``(field, message)``; the settings are ``None`` when they do not
+    compose (a value of the wrong type, say: one problem then names it)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if text is None:
+        path = Path(folder) / f"{name}.yaml"
+        if not path.is_file():
+            raise ScenarioFileError(f"there is no scenario {name!r} in {folder}")
+        text = path.read_text(encoding="utf-8")
+    alias = f"_editing_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory(prefix="care-demand-scenario-") as root:
+        searchpath = search_root(folder, Path(root), {alias: text})
+        try:
+            config = _compose([f"scenario={alias}", searchpath, *overrides])
+        except (HydraException, OmegaConfBaseException) as exc:
+            cause = exc.__cause__ or exc
+            key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None) or ""
+            message = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+            return None, [(str(key) or "scenario", message)]
+    return config, [*config_problems(config), *_cost_problems(config)]
+
+
+def _cost_problems(config: AppConfig) -> Problems:
+    marker = "(@form)"
+    try:
+        validate_costs(config.costs, source="@form")
+    except ConfigError as exc:
+        out: Problems = []
+        for line in str(exc).splitlines()[1:]:
+            head, _, message = line.strip().partition(f" {marker}: ")
+            out.append((f"costs.{head.split(' = ', 1)[0].removeprefix('costs.')}", message))
+        return out
+    return []
+
+
+_BASE: dict[str, dict[str, Any]] = {}
+
+
+def _baseline() -> dict[str, dict[str, Any]]:
+    """``capacity`` and ``costs`` as ``configs/`` set them (what a scenario file changes)."""
+    if not _BASE:
+        config = _compose([f"scenario={BASELINE}"])
+        _BASE.update(capacity=_container(config.capacity), costs=_container(config.costs))
+    return _BASE
+
+
+def _container(node: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.structured(node))  # type: ignore[return-value]
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+
+def _get(tree: dict[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def _comments(folder: Path, name: str, seen: set[str] | None = None) -> dict[str, str]:
+    """Comments of a scenario file (and the files it includes), by the key they sit on or
+    above: the sources of capacity entries, which have no ``source`` setting."""
+    seen = seen if seen is not None else set()
+    path = Path(folder) / f"{name}.yaml"
+    if name in seen or not path.is_file():
+        return {}
+    seen.add(name)
+    text = path.read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    body = yaml.safe_load(text) or {}
+    for entry in body.get("defaults", []) or []:
+        if isinstance(entry, str) and entry != "_self_":
+            out.update(_comments(folder, entry, seen))
+    stack: list[tuple[int, str]] = []
+    above: list[str] = []
+    own: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped.lstrip("#").strip())
+            continue
+        match = re.match(r"^(\s*)([A-Za-z0-9_]+):(.*)$", line)
+        if not match:
+            above = [] if not stripped else above
+            continue
+        indent, key, rest = len(match.group(1)), match.group(2), match.group(3)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, key))
+        dotted = ".".join(k for _, k in stack)
+        parts = [" ".join(above)] if above else []
+        if "#" in rest and not rest.strip().startswith(('"', "'")):
+            parts.append(rest.split("#", 1)[1].strip())
+        elif '"' in rest and "#" in rest.rsplit('"', 1)[1]:
+            parts.append(rest.rsplit('"', 1)[1].split("#", 1)[1].strip())
+        if parts:
+            own[dotted] = "; ".join(p for p in parts if p)
+        above = []
+    for dotted, comment in own.items():
+        # The source of an entry: its own comments and those of the settings inside it.
+        for prefix in _comment_owners():
+            if dotted == prefix or dotted.startswith(prefix + "."):
+                parts = dotted[len(prefix) :].lstrip(".").split(".")
+                owner = prefix if _is_schedule(prefix) else f"{prefix}.{parts[0]}"
+                if owner != prefix or _is_schedule(prefix):
+                    joined = "; ".join(x for x in (out.get(owner, ""), comment) if x)
+                    out[owner] = joined
+    return out
+
+
+def _comment_owners() -> list[str]:
+    owners = [t.path for t in all_tables() if t.path.startswith("capacity.")]
+    owners += [s.path for s in _schedules()]
+    return owners
+
+
+def _schedules() -> list[Schedule]:
+    return [item for s in SECTIONS for item in s.items if isinstance(item, Schedule)]
+
+
+def _is_schedule(path: str) -> bool:
+    return any(s.path == path for s in _schedules())
+
+
+def _from_setting(f: Field, value: Any) -> Any:
+    if f.kind == "bands":
+        return list(value or [])
+    if f.kind == "amounts":
+        return ", ".join(f"{v:.0f}" if float(v).is_integer() else str(v) for v in value)
+    return value
+
+
+def read_form(folder: Path, name: str) -> ScenarioForm:
+    """Scenario ``name`` of ``folder`` as form values: what ``care-demand scenario=NAME``
+    would use, with each capacity entry's source from the comments of the file."""
+    config, problems = compose_scenario(folder, name)
+    if config is None:
+        raise ScenarioFileError(f"{name} cannot be read: {problems[0][0]}: {problems[0][1]}")
+    tree = {
+        "scenario": _container(config.scenario),
+        "capacity": _container(config.capacity),
+        "costs": _container(config.costs),
+    }
+    comments = _comments(folder, name)
+    values: dict[str, Any] = {}
+    rows: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        for item in section.items:
+            if isinstance(item, Field):
+                if item.kind == "toggle":
+                    values[item.key] = _get(tree, item.key) is not None
+                    continue
+                parent, last = item.key.rsplit(".", 1)
+                node = _get(tree, parent) if item.key.count(".") > 1 else tree["scenario"]
+                if parent == "scenario.uasc_arrivals" and node is None:
+                    node = {"per_month": 0.0, "start": "2022-04-01", "source": ""}
+                values[item.key] = _from_setting(item, (node or {}).get(last))
+            elif isinstance(item, Table):
+                entries = _get(tree, item.path)
+                rows[item.path] = list(entries)
+                for key, entry in entries.items():
+                    for f in item.fields:
+                        path = f"{item.path}.{key}.{f.key}"
+                        if f.key == "source" and item.path.startswith("capacity."):
+                            values[path] = comments.get(f"{item.path}.{key}", "")
+                        else:
+                            values[path] = _from_setting(f, entry.get(f.key))
+            else:
+                steps = _get(tree, item.path)
+                rows[item.path] = [str(i) for i in range(len(steps))]
+                for i, (date, number) in enumerate(steps):
+                    values[f"{item.path}[{i}][0]"] = str(date)
+                    values[f"{item.path}[{i}][1]"] = number
+                values[f"{item.path}.source"] = comments.get(item.path, "")
+    return ScenarioForm(values, rows, tree["capacity"], tree["costs"], loaded=name)
+
+
+# --- Rows --------------------------------------------------------------------------------
+
+
+def add_row(form: ScenarioForm, path: str) -> ScenarioForm:
+    """A copy of ``form`` with a new row in table or schedule ``path`` (defaults filled)."""
+    out = form.copy()
+    keys = out.rows.setdefault(path, [])
+    table = next((t for t in all_tables() if t.path == path), None)
+    if table is None:
+        i = len(keys)
+        keys.append(str(i))
+        last = out.values.get(f"{path}[{i - 1}][0]") if i else None
+        out.values[f"{path}[{i}][0]"] = last or "2022-04-01"
+        out.values[f"{path}[{i}][1]"] = out.values.get(f"{path}[{i - 1}][1]", 0) if i else 0
+        return out
+    n = 1
+    while f"{table.prefix}_{n}" in keys:
+        n += 1
+    key = f"{table.prefix}_{n}"
+    keys.append(key)
+    for f in table.fields:
+        value = (table.defaults or {}).get(f.key, "")
+        if f.key == "name":
+            value = key.replace("_", " ")
+        out.values[f"{path}.{key}.{f.key}"] = _from_setting(f, value)
+    return out
+
+
+def remove_row(form: ScenarioForm, path: str, key: str) -> ScenarioForm:
+    """A copy of ``form`` without row ``key`` of ``path``; a row the baseline has stays."""
+    out = form.copy()
+    fixed = path.startswith(("capacity.", "costs.")) and not _is_schedule(path)
+    if fixed and key in _get(_baseline(), path):
+        return out
+    keys = out.rows.get(path, [])
+    if key not in keys:
+        return out
+    if _is_schedule(path):
+        steps = [
+            (out.values.pop(f"{path}[{i}][0]"), out.values.pop(f"{path}[{i}][1]"))
+            for i in range(len(keys))
+        ]
+        del steps[int(key)]
+        out.rows[path] = [str(i) for i in range(len(steps))]
+        for i, (date, number) in enumerate(steps):
+            out.values[f"{path}[{i}][0]"], out.values[f"{path}[{i}][1]"] = date, number
+        return out
+    keys.remove(key)
+    for name in [v for v in out.values if v.startswith(f"{path}.{key}.")]:
+        del out.values[name]
+    return out
+
+
+# --- Writing -----------------------------------------------------------------------------
+
+
+def _to_setting(f: Field, value: Any) -> Any:
+    if f.kind in ("optional_date", "optional_select") or (f.key == "price_year"):
+        return value or None
+    if f.kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if f.kind == "amounts":
+        parts = [p.strip() for p in str(value or "").replace(";", ",").split(",")]
+        try:
+            return [float(p.replace("£", "")) for p in parts if p]
+        except ValueError:
+            return str(value)  # the composition names the field when it is not numbers
+    if f.kind == "bands":
+        return list(value or [])
+    if f.kind == "text" and value is None:
+        return ""
+    return value
+
+
+def _settings(form: ScenarioForm) -> tuple[dict, dict, dict, dict[str, str]]:
+    """The form as ``scenario``, ``capacity`` and ``costs`` settings, and the comments."""
+    v = form.values
+    tree: dict[str, Any] = {
+        "scenario": {
+            "name": str(v.get("scenario.name") or ""),
+            "title": str(v.get("scenario.title") or ""),
+            "description": str(v.get("scenario.description") or ""),
+        },
+        "capacity": copy.deepcopy(form.capacity),
+        "costs": copy.deepcopy(form.costs),
+    }
+    comments: dict[str, str] = {}
+    base = _baseline()
+    for section in SECTIONS:
+        for item in section.items:
+            if isinstance(item, Field):
+                if item.kind == "toggle" or item.key.count(".") == 1:
+                    continue
+                if item.key.startswith("scenario.uasc_arrivals."):
+                    if v.get("scenario.uasc_arrivals"):
+                        _set(tree, item.key, _to_setting(item, v.get(item.key)))
+                    continue
+                _set(tree, item.key, _to_setting(item, v.get(item.key)))
+            elif isinstance(item, Table):
+                old = _get(tree, item.path) if not item.path.startswith("scenario.") else {}
+                kept = dict(_get(base, item.path)) if not item.path.startswith("scenario.") else {}
+                entries: dict[str, Any] = {}
+                for key in [
+                    *form.rows.get(item.path, []),
+                    *[k for k in kept if k not in form.rows.get(item.path, [])],
+                ]:
+                    entry = copy.deepcopy(old.get(key) or kept.get(key) or item.defaults or {})
+                    if key in form.rows.get(item.path, []):
+                        for f in item.fields:
+                            value = _to_setting(f, v.get(f"{item.path}.{key}.{f.key}"))
+                            if f.key == "source" and item.path.startswith("capacity."):
+                                if value:
+                                    comments[f"{item.path}.{key}"] = str(value)
+                            else:
+                                entry[f.key] = value
+                    entries[key] = entry
+                _set(tree, item.path, entries)
+            else:
+                steps = [
+                    [str(v.get(f"{item.path}[{i}][0]") or ""), v.get(f"{item.path}[{i}][1]")]
+                    for i in range(len(form.rows.get(item.path, [])))
+                ]
+                _set(
+                    tree,
+                    item.path,
+                    [
+                        [
+                            d,
+                            int(n)
+                            if item.kind == "int" and isinstance(n, float) and n.is_integer()
+                            else n,
+                        ]
+                        for d, n in steps
+                    ],
+                )
+                if v.get(f"{item.path}.source"):
+                    comments[item.path] = str(v[f"{item.path}.source"])
+    return tree["scenario"], tree["capacity"], tree["costs"], comments
+
+
+_SAME = object()
+
+
+def _diff(new: Any, old: Any) -> Any:
+    if isinstance(new, dict) and isinstance(old, dict):
+        out = {}
+        for key, value in new.items():
+            changed = _diff(value, old[key]) if key in old else value
+            if changed is not _SAME:
+                out[key] = changed
+        return out or _SAME
+    return _SAME if new == old else new
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return text if "e" not in text or "." in text else f"{value:.10f}".rstrip("0")
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _emit(lines: list[str], key: str, value: Any, depth: int, path: str, notes: dict) -> None:
+    pad = "  " * depth
+    for line in textwrap.wrap(notes.get(path, ""), 88 - len(pad), break_on_hyphens=False):
+        lines.append(f"{pad}# {line}")
+    if isinstance(value, dict) and value:
+        lines.append(f"{pad}{key}:")
+        for k, v in value.items():
+            _emit(lines, str(k), v, depth + 1, f"{path}.{k}", notes)
+    elif isinstance(value, dict):
+        lines.append(f"{pad}{key}: {{}}")
+    else:
+        lines.append(f"{pad}{key}: {_scalar(value)}")
+
+
+def scenario_yaml(form: ScenarioForm) -> str:
+    """The scenario file for ``form``, in the shipped files' format: the ``scenario`` block
+    with a source per lever, then only the capacity and costs that differ from ``configs/``
+    (each capacity entry with its source as a comment above it)."""
+    scenario, capacity, costs, notes = _settings(form)
+    base = _baseline()
+    lines = [
+        "# @package _global_",
+        f"# {scenario['title'] or scenario['name']}: a scenario written by the browser app's",
+        "# Scenarios page. It changes only what differs from configs/; each lever has its source.",
+        "scenario:",
+    ]
+    for key in ("name", "title"):
+        lines.append(f"  {key}: {_scalar(scenario[key])}")
+    description = scenario["description"]
+    if description and "\n" not in description and description == " ".join(description.split()):
+        lines.append("  description: >-")
+        lines += [f"    {line}" for line in textwrap.wrap(description, 84, break_on_hyphens=False)]
+    else:
+        lines.append(f"  description: {_scalar(description)}")
+    for key in ("arrival_levers", "hazard_levers", "entry_levers", "uasc_arrivals"):
+        value = scenario.get(key)
+        if value:
+            _emit(lines, key, value, 1, f"scenario.{key}", notes)
+    for part, new in (("capacity", capacity), ("costs", costs)):
+        changed = _diff(new, base[part])
+        if changed is not _SAME:
+            _emit(lines, part, changed, 0, part, notes)
+    return "\n".join(lines) + "\n"
+
+
+# --- Checking ----------------------------------------------------------------------------
+
+
+def field_of(problem_field: str, form: ScenarioForm) -> str:
+    """The form field a problem's setting belongs to (the nearest enclosing one)."""
+    path = problem_field
+    while path:
+        if path in form.values:
+            return path
+        stripped = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", path)
+        if stripped == path:
+            break
+        path = stripped
+    return ""
+
+
+def field_label(path: str) -> str:
+    """The plain label of a form field (its last words for a table's row)."""
+    for section in SECTIONS:
+        for item in section.items:
+            if isinstance(item, Field) and item.key == path:
+                return item.label
+            if isinstance(item, Table) and path.startswith(item.path + "."):
+                row, _, key = path[len(item.path) + 1 :].rpartition(".")
+                label = next((f.label for f in item.fields if f.key == key), key)
+                return f"{item.title}, {row}: {label}"
+            if isinstance(item, Schedule) and path.startswith(item.path):
+                match = re.match(r"\[(\d+)\]\[(\d)\]", path[len(item.path) :])
+                if match:
+                    what = "date" if match.group(2) == "0" else item.value_label
+                    return f"{item.title}, row {int(match.group(1)) + 1}: {what}"
+                return f"{item.title}: source"
+    return path
+
+
+def form_problems(form: ScenarioForm, folder: Path) -> list[tuple[str, str]]:
+    """Every problem of the form as ``(form field, message)``: the file name's own rule,
+    then the command line's validation of the run composed with the form's scenario."""
+    out: list[tuple[str, str]] = []
+    name = str(form.values.get("scenario.name") or "")
+    if not _NAME.match(name):
+        out.append(
+            ("scenario.name", f"{name!r} is not a file name: use lower case letters, digits, _")
+        )
+    try:
+        _, problems = compose_scenario(folder, text=scenario_yaml(form))
+    except (ValueError, TypeError) as exc:
+        return [*out, ("scenario", f"cannot be written: {exc}")]
+    for setting, message in problems:
+        target = field_of(setting, form)
+        label = field_label(target) if target else setting
+        out.append((target, f"{label} ({setting}): {message}"))
+    return out
+
+
+# --- Saving, copying, deleting -----------------------------------------------------------
+
+
+def save_scenario(form: ScenarioForm, folder: Path, overwrite: bool = False) -> Path:
+    """Write ``form`` as ``folder/NAME.yaml``; refuse, listing why, when it has problems,
+    would replace the baseline, or would replace another file without ``overwrite``."""
+    problems = form_problems(form, folder)
+    if problems:
+        raise ScenarioFileError(
+            "not saved; correct these first:\n" + "\n".join(f"  {m}" for _, m in problems)
+        )
+    name = str(form.values["scenario.name"])
+    path = Path(folder) / f"{name}.yaml"
+    if name == BASELINE:
+        raise ScenarioFileError(
+            "the baseline is what every scenario is compared with: save under another name"
+        )
+    if path.exists() and not overwrite:
+        raise ScenarioFileError(f"{name} exists already: choose another name")
+    path.write_text(scenario_yaml(form), encoding="utf-8")
+    return path
+
+
+def duplicate_scenario(folder: Path, name: str, new_name: str) -> Path:
+    """Copy scenario ``name`` to ``new_name`` (its own name and title changed to match)."""
+    form = read_form(folder, name)
+    form.values["scenario.name"] = new_name
+    form.values["scenario.title"] = f"{form.values.get('scenario.title') or name} (copy)"
+    return save_scenario(form, folder)
+
+
+def delete_scenario(folder: Path, name: str) -> None:
+    """Delete scenario ``name``; the baseline cannot be deleted."""
+    if name == BASELINE:
+        raise ScenarioFileError(
+            "the baseline cannot be deleted: every scenario is compared with it"
+        )
+    path = Path(folder) / f"{name}.yaml"
+    if not path.is_file():
+        raise ScenarioFileError(f"there is no scenario {name!r} in {folder}")
+    path.unlink()
