@@ -335,6 +335,25 @@ def _costs(page: Any, outputs: Path) -> None:
 
 
 @pytest.mark.slow
+def test_comparison_charts_keep_every_label_on_the_page(outputs: Path) -> None:
+    """Scenario titles are long: legends and labels still fit inside each chart."""
+    import matplotlib.pyplot as plt
+
+    from care_demand.outputs.charts import comparison_charts
+
+    charts = comparison_charts(_sweep(outputs))
+    assert charts
+    for chart in charts:
+        fig = chart.draw()
+        fig.canvas.draw()
+        drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+        width, height = fig.get_size_inches()
+        assert drawn.x0 >= -0.01 and drawn.x1 <= width + 0.01, (chart.name, drawn)
+        assert drawn.y0 >= -0.01 and drawn.y1 <= height + 0.01, (chart.name, drawn)
+        plt.close(fig)
+
+
+@pytest.mark.slow
 def test_workbook_download_opens(browser: Browser, outputs: Path, tmp_path: Path) -> None:
     browser(lambda page: _downloads(page, outputs, tmp_path))
 

@@ -219,7 +219,7 @@ def _legend(fig: Figure, handles: Sequence[Any] | None = None, *, ncols: int = 2
     if not handles:
         return None
     renderer = fig.canvas.get_renderer()
-    available = fig.get_figwidth() * fig.dpi * 0.97
+    right_edge = fig.get_figwidth() * fig.dpi * 0.99
     legend = None
     for n in range(min(ncols, len(handles)), 0, -1):
         if legend is not None:
@@ -227,7 +227,7 @@ def _legend(fig: Figure, handles: Sequence[Any] | None = None, *, ncols: int = 2
         legend = holder.legend(
             handles=handles, loc="lower left", ncols=n, borderaxespad=0.0, frameon=False
         )
-        if legend.get_window_extent(renderer).width <= available:
+        if legend.get_window_extent(renderer).x1 <= right_edge:  # wholly inside the figure
             break
     return legend
 
