@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from care_demand import pipeline
 from care_demand.app.jobs import start_run
 from care_demand.app.settings import AppSettings
 from care_demand.config import load_config
@@ -23,10 +24,17 @@ from care_demand.pipeline import calibrate, load
 
 
 def _timed(settings: AppSettings, scenario: str, size: str) -> float:
+    pipeline._LOADED.clear()  # the app's run reads the data itself, as after a restart
     started = time.perf_counter()
     job = start_run(settings, [scenario], size=size)
-    job.wait()
+    finished: dict[str, float] = {}
+    while not job.wait(0.1):
+        for item in job.snapshot():
+            if item.state == "done" and item.name not in finished:
+                finished[item.name] = time.perf_counter() - started
     elapsed = time.perf_counter() - started
+    steps = ", ".join(f"{name} done at {t:.1f} s" for name, t in finished.items())
+    print(f"  {size}: {steps}, comparison written at {elapsed:.1f} s")
     failed = [s.name for s in job.snapshot() if s.state != "done"]
     if failed or not job.compared:
         raise SystemExit(f"the run did not finish: {failed or job.message}")

@@ -253,6 +253,11 @@ def _quick_look(page: Any, outputs: Path, shots: Path) -> None:
     assert cost.inner_text() == format_interval(base["p50"], base["p10"], base["p90"], "cost")
     page.locator("#fan_chart img").wait_for(state="visible")
     _shot(page, shots / "app_results.png")
+    # A quick look draws no charts per scenario (the comparison's are drawn) and says so.
+    baseline = _sweep(outputs) / "baseline"
+    assert not (baseline / LAYOUT.charts_dir).exists()
+    assert "drew no charts" in (baseline / LAYOUT.report).read_text(encoding="utf-8")
+    assert (_sweep(outputs) / LAYOUT.comparison.dir / LAYOUT.comparison.charts_dir).is_dir()
 
 
 @pytest.mark.slow

@@ -110,8 +110,28 @@ def data_folder(config: AppConfig) -> tuple[Path, bool]:
     return path, path == EXAMPLE_DATA_DIR.resolve()
 
 
+# The last data read in this process, by what they depend on (see :func:`load`).
+_LOADED: dict[str, tuple[CouncilData, EventHistory]] = {}
+
+
+def _data_key(folder: Path, config: AppConfig) -> str:
+    """What a load depends on: the data settings and every file's name, size and time."""
+    files = sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    )
+    payload = {"data": dataclasses.asdict(config.data), "files": files}
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
 def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
-    """Load, validate and build the event history; also says whether the data are synthetic."""
+    """Load, validate and build the event history; also says whether the data are synthetic.
+
+    The scenarios of a run of the browser app, and the runs of one process, read the same
+    folder: the last folder read is kept while its files and the data settings are
+    unchanged (any file added, removed, resized or touched reads it again).
+    """
     folder, synthetic = data_folder(config)
     if not folder.is_dir():
         raise CareDemandError(
@@ -119,8 +139,14 @@ def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
             "council's SSDA903 files (see docs/input_formats.md)."
         )
     log.info("Reading %s", "the built-in synthetic example" if synthetic else folder)
-    council = load_council(folder, config.data)
-    history = build_history(council, config.data)
+    key = _data_key(folder, config)
+    if key in _LOADED:
+        council, history = _LOADED[key]
+    else:
+        council = load_council(folder, config.data)
+        history = build_history(council, config.data)
+        _LOADED.clear()
+        _LOADED[key] = (council, history)
     log.info(
         "Mode: %s (%d children, %d spells, window %s to %s)",
         history.mode,
@@ -260,7 +286,9 @@ def run(
             out.write_text(LAYOUT.repairs, json.dumps(council.repairs, indent=2, sort_keys=True))
         if fitted is not None:
             start = projection_start(history)
-            _write_calibration(out, fitted, start, config.simulation.horizon_months)
+            _write_calibration(
+                out, fitted, start, config.simulation.horizon_months, config.output.charts
+            )
         out.write_text(LAYOUT.scenario, _scenario_markdown(config))
         if projection is not None:
             quantiles = projection
@@ -276,19 +304,20 @@ def run(
             assumptions = assumptions_table(config)
             out.write_csv(LAYOUT.demand_capacity, demand_capacity)
             out.write_csv(LAYOUT.assumptions, assumptions)
-            care_q = quantiles[
-                (quantiles["measure"] == "children")
-                & (quantiles["category"] == vocab.CARE)
-                & (quantiles["age_band"] == "all")
-            ]
-            fan = fan_chart(
-                _monthly_care(history),
-                care_q,
-                title=f"Children in care: recorded and projected ({config.scenario.name})",
-                ylabel="Children in care at month end",
-                caption=SYNTHETIC_CAPTION if synthetic else "",
-            )
-            save_figure(fan, out.path(LAYOUT.fan_chart))
+            if config.output.charts:
+                care_q = quantiles[
+                    (quantiles["measure"] == "children")
+                    & (quantiles["category"] == vocab.CARE)
+                    & (quantiles["age_band"] == "all")
+                ]
+                fan = fan_chart(
+                    _monthly_care(history),
+                    care_q,
+                    title=f"Children in care: recorded and projected ({config.scenario.name})",
+                    ylabel="Children in care at month end",
+                    caption=SYNTHETIC_CAPTION if synthetic else "",
+                )
+                save_figure(fan, out.path(LAYOUT.fan_chart))
         details = {
             "package_version": __version__,
             "synthetic_data": synthetic,
@@ -334,7 +363,8 @@ def run(
                 | fixed_cost_titles(config.costs),
             )
         # Charts and the report are built from the files staged above.
-        write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))
+        if config.output.charts:
+            write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))
         write_run_report(
             out.staging_dir, out.path(LAYOUT.report), out.staging_dir / LAYOUT.charts_dir
         )
@@ -481,7 +511,7 @@ def _scenario_markdown(config: AppConfig) -> str:
 
 
 def _write_calibration(
-    out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int
+    out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int, charts: bool = True
 ) -> None:
     hazards = fitted.hazards
     out.write_csv(LAYOUT.hazards, hazards.summary(cred=0.9))
@@ -492,7 +522,8 @@ def _write_calibration(
     out.write_text(LAYOUT.diagnostics, json.dumps(diagnostics, indent=2, default=str) + "\n")
     arrivals = fitted.arrivals
     out.write_csv(LAYOUT.arrival_forecast, arrivals.forecast(start, horizon))
-    save_figure(arrival_components_figure(arrivals), out.path(LAYOUT.arrival_components))
+    if charts:
+        save_figure(arrival_components_figure(arrivals), out.path(LAYOUT.arrival_components))
 
 
 def _print_summary(

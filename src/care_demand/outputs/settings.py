@@ -36,6 +36,9 @@ class OutputConfig:
     # Children aged 0-17 in the council's area, for rates per 10,000 (None: counts only).
     child_population: int | None = None
     # Dates on which stocks are counted in the data summary: 31 March of each year.
+    # Draw the run's charts (PNG, SVG and alt text, and in the report). False: tables, the
+    # workbook and the report without charts, seconds faster (the browser app's quick look).
+    charts: bool = True
     stock_month: int = 3
     stock_day: int = 31
     # The in-house share of the children needing each kind of placement (in-house plus its

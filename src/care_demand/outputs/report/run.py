@@ -209,11 +209,18 @@ def _meta(run: RunFiles) -> list[str]:
 def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = None) -> str:
     """The HTML report of one run folder (charts from ``charts_dir`` or drawn now)."""
     run = run if isinstance(run, RunFiles) else read_run(run)
-    charts = run_charts(run)
+    drawn = bool((run.config.get("output") or {}).get("charts", True)) if run.config else True
+    charts = run_charts(run) if drawn else []
     folder = Path(charts_dir) if charts_dir is not None else run.path / "charts"
     q = run.quantiles
+    no_charts = (
+        ""
+        if drawn
+        else "<p class='note'>This run drew no charts (<code>output.charts</code> is false, "
+        "as in the browser app's quick look): the tables below hold every figure.</p>"
+    )
     sections = [
-        ("headline", "Headline figures", summary_html(run) + _headline(run)),
+        ("headline", "Headline figures", no_charts + summary_html(run) + _headline(run)),
         ("scenario", "Scenario and assumptions", _scenario(run)),
     ]
     if q is not None and not q.empty:
