@@ -5,6 +5,7 @@ Plain Python with typed config objects; :mod:`care_demand.cli` wraps it in Hydra
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -176,9 +177,36 @@ def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
     return council, history, synthetic
 
 
+# The last calibration of this process, by what it depends on (see :func:`calibrate`).
+_CALIBRATED: dict[str, Calibrated] = {}
+
+
 def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
-    """Fit the transition hazards (reusing a cached posterior) and the arrival trends."""
+    """Fit the transition hazards (reusing a cached posterior) and the arrival trends.
+
+    Neither depends on the scenario: the scenarios run in one process (the browser app's)
+    reuse the last calibration while the data and the calibration settings are unchanged.
+    """
     cache = Path(config.calibration.cache_dir).expanduser()
+    key = json.dumps(
+        {"data": history.fingerprint, "calibration": dataclasses.asdict(config.calibration)},
+        sort_keys=True,
+        default=str,
+    )
+    if key in _CALIBRATED:
+        log.info("Calibrating transition hazards (cache: %s)", cache)
+        log.info("Fitting arrival trends")  # both reused from this process's last run
+        earlier = _CALIBRATED[key]
+        hazards = copy.copy(earlier.hazards)
+        hazards.from_cache_ = True
+        return dataclasses.replace(earlier, hazards=hazards)
+    calibrated = _calibrate(history, config, cache)
+    _CALIBRATED.clear()
+    _CALIBRATED[key] = calibrated
+    return calibrated
+
+
+def _calibrate(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated:
     log.info("Calibrating transition hazards (cache: %s)", cache)
     hazards = fit_hazards(history, config.calibration)
     period = reference_label(history, config.calibration)
