@@ -7,7 +7,11 @@ import re
 from pathlib import Path
 
 import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
 
+from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import read_run
 
 
@@ -64,12 +68,53 @@ def test_flows_per_year_are_numbers_under_the_labels_the_record_uses(report_run:
     entries = q[(q["measure"] == "flow") & (q["category"] == "entry_to_care")]
     months = entries["month"]
     first_year = entries[(months >= "2022-04-01") & (months < "2023-04-01")]["mean"].sum()
-    table = re.search(r"Projected moves per financial year.*?</table>", text, re.S).group(0)
+    table = re.search(r"Moves per financial year: recorded.*?</table>", text, re.S).group(0)
+    header = re.findall(r"<th scope='col'[^>]*>(.*?)</th>", table)
     row = re.search(r"<th scope='row'>Entries to care \(all\)</th>(.*?)</tr>", table).group(1)
-    first_cell = re.findall(r"<td class='num'>(.*?)</td>", row)[0]
-    assert first_cell == f"{first_year:,.0f}"
+    cells = dict(zip(header[1:], re.findall(r"<td class='num'>(.*?)</td>", row), strict=True))
+    assert cells["2022/23 projected"] == f"{first_year:.1f}"
+    # Every cell of the report's table is the published CSV's, recorded and projected.
+    flows = pd.read_csv(
+        report_run / LAYOUT.flows,
+        dtype={"financial_year": str, "value": str},
+        keep_default_na=False,
+    )
+    recorded = flows[(flows["flow"] == "entries_to_care") & (flows["kind"] == "recorded")]
+    assert len(recorded) >= 5
+    for _, r in recorded.iterrows():
+        assert cells[f"{r['financial_year']} recorded"] == r["value"]
+    assert next(h for h in header if h.endswith("recorded")) < "2022"
     # The recorded table of the data quality section speaks of the same thing in the same words.
-    recorded = re.search(r"Arrivals per financial year.*?</table>", text, re.S).group(0)
-    assert "Entries to care (all)" in recorded
+    recorded_table = re.search(r"Arrivals per financial year.*?</table>", text, re.S).group(0)
+    assert "Entries to care (all)" in recorded_table
     # The forecast of arrivals names what it counts: children not already in a service.
     assert "Entries to care of children not already in a service" in text
+
+
+def test_the_workbook_flows_sheet_is_the_published_table(report_run: Path) -> None:
+    flows = pd.read_csv(
+        report_run / LAYOUT.flows,
+        dtype={"financial_year": str, "value": str},
+        keep_default_na=False,
+    )
+    book = openpyxl.load_workbook(report_run / LAYOUT.workbook, read_only=True)
+    rows = list(book["Flows per year"].iter_rows(min_row=4, values_only=True))
+    header, body = rows[0], [r for r in rows[1:] if any(v is not None for v in r)]
+    assert len(body) == len(flows)
+    column = {name: i for i, name in enumerate(header)}
+    for (_, r), cells in zip(flows.iterrows(), body, strict=True):
+        assert cells[column["Financial year"]] == r["financial_year"]
+        value = cells[column["Children (recorded count; projected mean)"]]
+        if r["value"] in ("", "[c]"):
+            assert value is None and cells[column["Note"]] == "Suppressed"
+        else:
+            assert isinstance(value, int | float) and value == pytest.approx(float(r["value"]))
+    # Exits by reason add up to all exits, recorded and projected alike.
+    wide = flows.pivot_table(
+        index=["financial_year", "kind"], columns="flow", values="value", aggfunc="first"
+    )
+    shown = wide.map(lambda v: pd.to_numeric(v, errors="coerce"))
+    reasons = [c for c in shown.columns if c.startswith("exit:")]
+    complete = shown[[*reasons, "exits_from_care"]].dropna()
+    assert not complete.empty
+    assert (complete[reasons].sum(axis=1) - complete["exits_from_care"]).abs().max() < 0.2

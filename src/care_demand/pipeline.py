@@ -55,6 +55,7 @@ from care_demand.outputs.disclosure import (
     suppress_recorded_monthly,
     suppress_stocks,
 )
+from care_demand.outputs.flows import flows_by_year, projected_flows, recorded_flows
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
@@ -303,6 +304,12 @@ def run(
         out.write_csv(LAYOUT.stocks, published_stocks)
         out.write_csv(LAYOUT.arrivals, suppress_arrivals(summary.arrivals, rule))
         out.write_csv(LAYOUT.recorded, suppress_recorded_monthly(recorded_monthly(history), rule))
+        flows = flows_by_year(
+            recorded_flows(history),
+            projected_flows(projection) if projection is not None else None,
+            rule,
+        )
+        out.write_csv(LAYOUT.flows, flows)
         if council.dropped:
             out.write_text(
                 LAYOUT.dropped_counts, json.dumps(council.dropped, indent=2, sort_keys=True)
@@ -368,6 +375,7 @@ def run(
                 savings=None,
                 demand_capacity=demand_capacity,
                 sufficiency=sufficiency,
+                flows=flows,
                 assumptions=assumptions,
                 run_details={k: v for k, v in details.items() if k != "config"},
                 publication=published_stocks,

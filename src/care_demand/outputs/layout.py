@@ -114,6 +114,7 @@ class RunLayout:
     quantiles: str = "projection/quantiles.csv"
     key_measures: str = "projection/key_measures_by_replicate.csv"
     fan_chart: str = "projection/children_in_care_fan.png"
+    flows: str = "projection/flows_by_year.csv"
     # The costs.
     costs_by_replicate: str = "finance/costs_by_replicate.csv"
     cost_summary: str = "finance/cost_summary.csv"

@@ -35,6 +35,13 @@ def _csv(path: Path, dates: tuple[str, ...] = ()) -> pd.DataFrame | None:
     return frame
 
 
+def _read_flows(path: Path) -> pd.DataFrame | None:
+    """The flows table with its years and values as text (``2021/22``; counts or ``[c]``)."""
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"financial_year": str, "value": str}, keep_default_na=False)
+
+
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -54,6 +61,7 @@ class RunFiles:
     stocks: pd.DataFrame | None = None
     arrivals: pd.DataFrame | None = None
     recorded: pd.DataFrame | None = None
+    flows: pd.DataFrame | None = None
     quantiles: pd.DataFrame | None = None
     key_measures: pd.DataFrame | None = None
     costs: pd.DataFrame | None = None
@@ -129,6 +137,7 @@ def read_run(run_dir: str | Path) -> RunFiles:
         stocks=_csv(path / LAYOUT.stocks, ("date",)),
         arrivals=_csv(path / LAYOUT.arrivals),
         recorded=_csv(path / LAYOUT.recorded, ("month",)),
+        flows=_read_flows(path / LAYOUT.flows),
         quantiles=_csv(path / LAYOUT.quantiles, ("month",)),
         key_measures=_csv(path / LAYOUT.key_measures, ("month",)),
         costs=_csv(path / LAYOUT.cost_summary),

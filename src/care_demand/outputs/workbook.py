@@ -35,6 +35,7 @@ from care_demand.outputs.workbook_sheets import (
     cover_sheet,
     demand_sheet,
     details_sheet,
+    flows_sheet,
     publication_sheet,
     savings_sheet,
     sufficiency_sheet,
@@ -61,6 +62,7 @@ SHEETS: tuple[str, ...] = (
     "Savings vs baseline",
     "Placement demand vs capacity",
     "Sufficiency by quarter",
+    "Flows per year",
     "Assumptions",
     "Run details",
 )
@@ -78,6 +80,8 @@ SHEET_NOTES: dict[str, str] = {
     "kind of placement, in-house places, children placed in-house, placed externally for want "
     "of a place and by preference or need, and in-house places needed for the target share "
     "(medians and P10/P90 across simulated futures, whole children).",
+    "Flows per year": "Referrals, entries to care, exits from care by reason and steps up "
+    "and down per financial year: recorded counts, then projected means.",
     "Assumptions": "Every cost assumption with its unit, price year and source.",
     "Run details": "The software version, seed and data fingerprints that reproduce the run.",
     PUBLICATION_SHEET: "Recorded children at each 31 March under disclosure control: the one "
@@ -148,6 +152,7 @@ def write_workbook(
     assumptions: pd.DataFrame,
     run_details: Mapping[str, object],
     sufficiency: pd.DataFrame | None = None,
+    flows: pd.DataFrame | None = None,
     publication: pd.DataFrame | None = None,
     publication_note: str = "",
     cover: CoverDetails | None = None,
@@ -170,6 +175,8 @@ def write_workbook(
         demand_capacity: :func:`demand_capacity_table` output.
         sufficiency: :func:`care_demand.outputs.sufficiency.sufficiency_table` output
             (``None``: the sheet says the run has none, as a multirun's comparison).
+        flows: :func:`care_demand.outputs.flows.flows_by_year` output (``None``: the sheet
+            says the run has none).
         assumptions: rows ``section, item, value, unit, price_year, source``
             (:func:`care_demand.finance.cost_assumptions`, plus any scenario levers);
             ``value`` is formatted by ``unit`` (``GBP...`` money, ``rate...``/``share...``
@@ -206,8 +213,9 @@ def write_workbook(
     savings_sheet(book.create_sheet(SHEETS[3]), savings, names)
     demand_sheet(book.create_sheet(SHEETS[4]), demand_capacity)
     sufficiency_sheet(book.create_sheet(SHEETS[5]), sufficiency)
-    assumptions_sheet(book.create_sheet(SHEETS[6]), assumptions)
-    details_sheet(book.create_sheet(SHEETS[7]), run_details)
+    flows_sheet(book.create_sheet(SHEETS[6]), flows)
+    assumptions_sheet(book.create_sheet(SHEETS[7]), assumptions)
+    details_sheet(book.create_sheet(SHEETS[8]), run_details)
     if publication is not None:
         publication_sheet(book.create_sheet(PUBLICATION_SHEET), publication, publication_note)
     listed = [(s.title, SHEET_NOTES.get(s.title, "")) for s in book.worksheets[1:]]

@@ -350,6 +350,50 @@ def sufficiency_sheet(sheet: Worksheet, sufficiency: pd.DataFrame | None) -> Non
     set_widths(sheet)
 
 
+FLOW_HEADERS: dict[str, str] = {
+    "label": "Flow",
+    "financial_year": "Financial year",
+    "kind": "Recorded or projected",
+    "part_year": "Part year projected",
+    "value": "Children (recorded count; projected mean)",
+    "note": "Note",
+}
+
+
+def flows_sheet(sheet: Worksheet, flows: pd.DataFrame | None) -> None:
+    """Recorded and projected moves per financial year, as ``flows_by_year.csv`` has them:
+    recorded counts whole (blank where suppressed, with a note), projected means to one
+    decimal place (:func:`care_demand.outputs.flows.flows_by_year`)."""
+    if flows is None or flows.empty:
+        add_table(sheet, pd.DataFrame({"Note": ["This run has no flows table."]}), name="Flows")
+        print_setup(sheet)
+        set_widths(sheet)
+        return
+    frame = flows.copy()
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    hidden = values.isna() & frame["value"].astype(str).str.len().gt(0)
+    frame["value"] = [None if pd.isna(v) else float(v) for v in values]
+    frame["note"] = [SUPPRESSED if h else None for h in hidden]
+    frame["part_year"] = ["yes" if str(p).lower() == "true" else None for p in frame["part_year"]]
+    frame = frame[list(FLOW_HEADERS)].astype(object).where(frame.notna(), None)
+    write_note(sheet, 1, "Moves per financial year: recorded, then projected", bold=True)
+    write_note(
+        sheet,
+        2,
+        "Recorded: counts from the council's returns, blank where suppressed (the Note says "
+        "so). Projected: the mean across the simulated futures, so years and reasons add up.",
+    )
+    add_table(
+        sheet,
+        frame.rename(columns=FLOW_HEADERS),
+        top=4,
+        name="Flows",
+        formats={FLOW_HEADERS["value"]: "#,##0.0"},
+    )
+    print_setup(sheet, title_rows="4:4", freeze="A5")
+    set_widths(sheet, skip_rows=(1, 2))
+
+
 _KEY = re.compile(r"^([a-z0-9_]+)\b")
 
 

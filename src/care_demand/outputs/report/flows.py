@@ -1,86 +1,57 @@
-"""Flows as numbers: recorded and projected moves per financial year, in one table.
+"""The report's flows table: recorded and projected moves per financial year, one table.
 
-Projected figures are means across the simulated futures (a mean of yearly totals is the
-sum of the monthly means, so the years add up); recorded figures are the counts of the
-council's returns under disclosure control. One set of labels serves both.
+Read from the run's published ``projection/flows_by_year.csv``
+(:func:`care_demand.outputs.flows.flows_by_year`), so the report, the workbook and the CSV
+show the same numbers under the same labels: recorded years as published (small counts
+hidden), projected years as means across the simulated futures.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from care_demand import vocab
-from care_demand.outputs.report.html import _count, html_table
+from care_demand.outputs.flows import FLOW_LABELS
+from care_demand.outputs.report.html import html_table
 from care_demand.outputs.run_files import RunFiles
-from care_demand.outputs.summary import financial_year
 
-__all__ = ["FLOW_LABELS", "flows_table", "projected_flows"]
+__all__ = ["FLOWS_CAPTION", "flows_table", "flows_wide"]
 
-# Why children leave care, in plain words.
-_EXIT_LABELS = {
-    vocab.RETURN_HOME: "returned home",
-    vocab.SGO_CAO: "special guardianship or child arrangements order",
-    vocab.ADOPTION: "adopted",
-    vocab.AGE_18: "turned 18",
-    vocab.CARE_EXIT_OTHER: "other reasons",
-}
-# Each flow's label, and the (measure, categories) of the projection that add up to it.
-FLOW_LABELS: dict[str, str] = {
-    "referrals": "Referrals of children not already in a service",
-    "entries_to_care": "Entries to care (all)",
-    "exits_from_care": "Exits from care (all reasons)",
-    **{f"exit:{r}": f"of which: {_EXIT_LABELS[r]}" for r in vocab.CARE_EXITS},
-    "step_up": "Steps up between services outside care",
-    "step_down": "Steps down between services outside care",
-}
-_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "referrals": ("arrivals", ("referral",)),
-    "entries_to_care": ("flow", ("entry_to_care",)),
-    "exits_from_care": ("flow", tuple(f"exit:{r}" for r in vocab.CARE_EXITS)),
-    **{f"exit:{r}": ("flow", (f"exit:{r}",)) for r in vocab.CARE_EXITS},
-    "step_up": ("flow", ("step_up",)),
-    "step_down": ("flow", ("step_down",)),
-}
+FLOWS_CAPTION = "Moves per financial year: recorded counts, then projected means"
 
 
-def projected_flows(quantiles: pd.DataFrame) -> pd.DataFrame:
-    """Mean flows per financial year: index the flows of :data:`FLOW_LABELS`, columns the
-    years (a year the projection covers only in part is labelled ``(part year)``)."""
-    q = quantiles[quantiles["age_band"] == "all"].copy()
-    q["month"] = pd.to_datetime(q["month"])
-    q["year"] = financial_year(q["month"])
-    months = q.groupby("year")["month"].nunique()
-    rows = {}
-    for flow, (measure, categories) in _SOURCES.items():
-        sel = q[(q["measure"] == measure) & q["category"].isin(categories)]
-        if sel.empty:
-            continue
-        rows[flow] = sel.groupby("year")["mean"].sum()
-    table = pd.DataFrame(rows).T
-    if table.empty:
-        return table
-    table.columns = [y if months[y] == 12 else f"{y} (part year)" for y in table.columns]
-    return table
+def _column(year: str, kind: str, part: bool) -> str:
+    if kind == "recorded":
+        return f"{year} recorded"
+    return f"{year} projected" + (" (part year)" if part else "")
+
+
+def flows_wide(flows: pd.DataFrame) -> pd.DataFrame:
+    """The published flows table with the flows down and the years across, as text."""
+    frame = flows.copy()
+    frame["column"] = [
+        _column(str(y), str(k), str(p).lower() == "true")
+        for y, k, p in zip(frame["financial_year"], frame["kind"], frame["part_year"], strict=True)
+    ]
+    columns = list(dict.fromkeys(frame["column"]))
+    wide = frame.pivot(index="flow", columns="column", values="value")
+    wide = wide.reindex(index=[f for f in FLOW_LABELS if f in wide.index], columns=columns)
+    wide.index = [FLOW_LABELS[f] for f in wide.index]
+    return wide.astype(object).where(wide.notna(), "").reset_index(names="Flow")
 
 
 def flows_table(run: RunFiles) -> str:
-    """The flows table of the run report (empty when the run did not project)."""
-    if run.quantiles is None or run.quantiles.empty:
+    """The flows table of the run report (empty when the run has none)."""
+    flows = run.flows
+    if flows is None or flows.empty:
         return ""
-    table = projected_flows(run.quantiles)
-    if table.empty:
-        return ""
-    table.index = [FLOW_LABELS[f] for f in table.index]
-    years = list(table.columns)
+    wide = flows_wide(flows.astype({"value": str}))
+    text = {c: str for c in wide.columns if c != "Flow"}
     return (
-        "<p>Moves per financial year, projected: the mean across the simulated futures, so "
-        "the years and the reasons add up. Entries to care count every child entering care, "
-        "whether new to services or stepping up from child protection; the recorded entries "
-        "to care per year are in the data quality section, under the same label.</p>"
-        + html_table(
-            table.reset_index(names="Flow"),
-            caption="Projected moves per financial year (mean)",
-            model=True,
-            formats=dict.fromkeys(years, _count),
-        )
+        "<p>Moves per financial year, as recorded in the council's returns and as projected: "
+        "the mean across the simulated futures, so the years and the reasons add up. Entries "
+        "to care count every child entering care, whether new to services or stepping up "
+        "from child protection. Steps up and down are between the services outside care "
+        "(early help, then assessment or children in need, then child protection). The same "
+        "table is in the workbook and in <code>projection/flows_by_year.csv</code>.</p>"
+        + html_table(wide, caption=FLOWS_CAPTION, model=True, formats=text)
     )
