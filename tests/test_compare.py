@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +142,27 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     cover = {row[0]: row[1] for row in book["Cover"].iter_rows(values_only=True) if row[0]}
     assert "Demand surge (stress test)" in cover["Scenario"]
     assert cover["Council"] == "built-in synthetic example"
+    # The comparison report sets each scenario's in-house places needed side by side, as the
+    # scenario's own sufficiency table has them.
+    report = html.unescape((sweep / "comparison/report.html").read_text(encoding="utf-8"))
+    (folder,) = sweep.glob("*_demand_surge")
+    own = pd.read_csv(folder / "finance/sufficiency_by_quarter.csv")
+    march = own[(own["inhouse_group"] == "inhouse_foster") & own["quarter_end"].str[5:7].eq("03")]
+    r = march.iloc[0]
+    table = re.search(
+        r"In-house foster[^<]*: in-house places needed for the target share, by scenario.*?"
+        r"</table>",
+        report,
+        re.S,
+    ).group(0)
+    header = re.findall(r"<th scope='col'[^>]*>(.*?)</th>", table)
+    first = re.findall(r"<td[^>]*>(.*?)</td>", re.search(r"<tbody><tr>(.*?)</tr>", table).group(1))
+    cells = dict(zip(header[1:], first, strict=True))
+    expected = (
+        f"{r['places_needed_for_target_median']:.0f} ({r['places_needed_for_target_p10']:.0f} "
+        f"to {r['places_needed_for_target_p90']:.0f})"
+    )
+    assert cells["Demand surge (stress test): places needed"] == expected
 
 
 def _multirun(*args: str) -> subprocess.CompletedProcess[str]:

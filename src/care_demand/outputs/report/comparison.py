@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from care_demand import vocab
 from care_demand.outputs.charts.comparison import comparison_charts
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.outputs.report.html import (
@@ -33,6 +34,7 @@ from care_demand.outputs.report.sections import (
     _data_quality,
     _method,
 )
+from care_demand.outputs.report.sufficiency import sufficiency_caption
 from care_demand.outputs.run_files import SweepFiles, read_sweep
 
 __all__ = [
@@ -156,6 +158,53 @@ def _comparison_sufficiency(sweep: SweepFiles) -> str:
     )
 
 
+def _comparison_places_needed(sweep: SweepFiles) -> str:
+    """Per in-house group, each scenario's in-house places needed for the target share and
+    children placed externally for want of a place, at each 31 March (from each run's
+    quarterly sufficiency table)."""
+    tables = {n: r.sufficiency for n, r in sweep.runs.items() if r.sufficiency is not None}
+    if not tables:
+        return ""
+    parts = [
+        "<p>How many in-house places each scenario still needs for the target in-house share "
+        "(<code>output.target_inhouse_share</code>), and how many children it places "
+        "externally for want of an in-house place, at each 31 March: the quarterly tables "
+        "of each scenario's own report, side by side. Medians across futures, with the 80% "
+        "interval.</p>"
+    ]
+    for inhouse, external in vocab.EXTERNAL_EQUIVALENT.items():
+        rows: dict[str, dict[str, str]] = {}
+        for name, table in tables.items():
+            own = table[table["inhouse_group"] == inhouse]
+            own = own[pd.to_datetime(own["quarter_end"]).dt.month == 3]
+            title = sweep.runs[name].title
+            for _, r in own.iterrows():
+                row = rows.setdefault(f"{pd.Timestamp(r['quarter_end']):%d %b %Y}", {})
+                row[f"{title}: places needed"] = _spread(
+                    r["places_needed_for_target_median"],
+                    r["places_needed_for_target_p10"],
+                    r["places_needed_for_target_p90"],
+                )
+                row[f"{title}: placed externally for want of a place"] = _spread(
+                    r["placed_externally_for_want_of_place_median"],
+                    r["placed_externally_for_want_of_place_p10"],
+                    r["placed_externally_for_want_of_place_p90"],
+                )
+        if not rows:
+            continue
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame = frame.loc[sorted(frame.index, key=pd.Timestamp)]
+        parts.append(
+            html_table(
+                frame.reset_index(names="31 March"),
+                caption=f"{sufficiency_caption(inhouse, external).split(':')[0]}: in-house "
+                "places needed for the target share, by scenario",
+                model=True,
+            )
+        )
+    return "".join(parts)
+
+
 def _comparison_finance(sweep: SweepFiles) -> str:
     parts = []
     sav = sweep.savings
@@ -245,7 +294,8 @@ def comparison_report_html(
             "sufficiency",
             "Sufficiency gaps",
             _charts_html(charts, ["demand_capacity_by_scenario"], folder)
-            + _comparison_sufficiency(sweep),
+            + _comparison_sufficiency(sweep)
+            + _comparison_places_needed(sweep),
         ),
         (
             "finance",
