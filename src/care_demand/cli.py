@@ -41,6 +41,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    _RUNNING["dir"] = run_dir
     scenario = str(cfg.scenario.name)
     try:
         config: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
@@ -76,9 +77,37 @@ def _fail(run_dir: Path, scenario: str, message: str, multirun: bool) -> None:
     (run_dir / LAYOUT.status).write_text(json.dumps(status), encoding="utf-8")
 
 
+# The run folder of the scenario under way, for the line printed on Ctrl-C.
+_RUNNING: dict[str, Path] = {}
+
+
+def _stop_workers() -> None:
+    """End the processes that simulate the futures at once (they would linger otherwise)."""
+    try:
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+    except Exception:  # nothing started, or already gone
+        pass
+
+
 def main() -> None:
-    """Run ``care-demand`` (Hydra overrides accepted, ``--help`` lists them)."""
-    _hydra_main()
+    """Run ``care-demand`` (Hydra overrides accepted, ``--help`` lists them).
+
+    Ctrl-C stops the run: one line says so, the worker processes end, nothing of the run
+    under way is written (its staging folder is discarded; scenarios of a multirun that had
+    finished are kept) and the exit status is 130.
+    """
+    try:
+        _hydra_main()
+    except KeyboardInterrupt:
+        _stop_workers()
+        where = _RUNNING.get("dir")
+        print(
+            f"interrupted: nothing written to {where}" if where else "interrupted",
+            file=sys.stderr,
+        )
+        sys.exit(130)
 
 
 def validate_main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,86 @@
+"""Ctrl-C during a run: one line, exit status 130, no worker left, nothing written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant process of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "care_demand.cli",
+        "simulation.replicates=400",
+        "simulation.n_jobs=2",
+        "simulation.chunk_size=1",
+        f"calibration.cache_dir={calibration_cache}",
+        f"hydra.run.dir={run_dir}",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    said: list[str] = []  # what the run printed and logged, in order
+    reader = threading.Thread(target=lambda: said.extend(process.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        if any("Simulating" in line for line in said):
+            break
+        time.sleep(0.2)
+    time.sleep(3)  # well into the simulation: the worker processes are busy
+    workers = _children(process.pid)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    assert len(workers) >= 2
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=120)
+    reader.join(timeout=10)
+    process.stdout.close()  # type: ignore[union-attr]
+    output = "".join(said)
+    assert process.returncode == 130, output[-2000:]
+    lines = [line for line in output.splitlines() if line.startswith("interrupted")]
+    assert lines == [f"interrupted: nothing written to {run_dir}"]
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    # No worker process outlives the run for long.
+    stop = time.monotonic() + 20
+    while time.monotonic() < stop and any(_alive(p) for p in workers):
+        time.sleep(0.5)
+    assert not [p for p in workers if _alive(p)]
+    # Nothing of the run was published.
+    assert not (run_dir / "status.json").exists()
+    assert not (run_dir / "report.html").exists()
