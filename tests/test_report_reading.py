@@ -118,3 +118,33 @@ def test_the_workbook_flows_sheet_is_the_published_table(report_run: Path) -> No
     complete = shown[[*reasons, "exits_from_care"]].dropna()
     assert not complete.empty
     assert (complete[reasons].sum(axis=1) - complete["exits_from_care"]).abs().max() < 0.2
+
+
+def test_the_report_s_cost_table_is_the_csv_s_means_under_the_workbook_s_names(
+    report_run: Path,
+) -> None:
+    from care_demand.outputs.report.html import _gbp
+    from care_demand.outputs.workbook_names import line_name
+
+    text = html.unescape(_report(report_run))
+    table = re.search(r"Mean cost by budget line and financial year.*?</table>", text, re.S)
+    header = re.findall(r"<th scope='col'[^>]*>(.*?)</th>", table.group(0))
+    rows = {
+        name: re.findall(r"<td[^>]*>(.*?)</td>", cells)
+        for name, cells in re.findall(
+            r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", table.group(0), re.S
+        )
+    }
+    costs = pd.read_csv(report_run / LAYOUT.cost_summary)
+    yearly = costs[~costs["financial_year"].astype(str).str.contains(" to ")]
+    checked = 0
+    for _, r in yearly.iterrows():
+        name = line_name(r["kind"], r["line"])
+        if name not in rows:  # only lines with no cost, or fixed costs under their titles
+            assert r["mean"] == 0 or r["kind"] == "fixed", name
+            continue
+        cell = rows[name][header[1:].index(str(r["financial_year"]))]
+        assert cell == _gbp(r["mean"]), (name, r["financial_year"])
+        checked += 1
+    assert checked >= 20
+    assert list(rows)[-1] == "Total, all lines"

@@ -28,7 +28,6 @@ from care_demand.outputs.report.html import (
     markdown_to_html,
 )
 from care_demand.outputs.report.sections import (
-    _GROUP_LABELS,
     _KEY_MEASURES,
     _calibration,
     _capacity_items,
@@ -40,6 +39,7 @@ from care_demand.outputs.report.sufficiency import sufficiency_html
 from care_demand.outputs.report.words import summary_html
 from care_demand.outputs.run_files import RunFiles, read_run
 from care_demand.outputs.summary import STATE_LABELS
+from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
     "run_report_html",
@@ -130,15 +130,15 @@ def _finance(run: RunFiles) -> str:
         return "<p>This run was not costed.</p>"
     yearly = costs[~costs["financial_year"].astype(str).str.contains(" to ")]
     years = list(dict.fromkeys(yearly["financial_year"].astype(str)))
-    lines = yearly[yearly["kind"] != "total"].copy()
+    lines = yearly.copy()
     fixed = (run.config.get("costs") or {}).get("fixed") or {}
-
-    def label(line: str) -> str:
-        if line in fixed:
-            return fixed_cost_title(line, (fixed[line] or {}).get("title"))
-        return _GROUP_LABELS.get(line, STATE_LABELS.get(line, str(line).replace("_", " ")))
-
-    lines["Budget line"] = lines["kind"].str.capitalize() + ": " + lines["line"].map(label)
+    titles = {k: fixed_cost_title(k, (v or {}).get("title")) for k, v in fixed.items()}
+    # The workbook's names for the budget lines (one table of display names), total last.
+    lines["Budget line"] = [
+        line_name(k, ln, titles) for k, ln in zip(lines["kind"], lines["line"], strict=True)
+    ]
+    lines["_total"] = lines["kind"] == "total"
+    lines = lines.sort_values("_total", kind="stable")
     wide = lines.pivot_table(
         index="Budget line", columns="financial_year", values="mean", sort=False
     )
@@ -148,8 +148,8 @@ def _finance(run: RunFiles) -> str:
     parts = [
         html_table(
             wide.reset_index(),
-            caption="Mean cost by budget line and financial year (cash terms; lines with no "
-            "cost left out)",
+            caption="Mean cost by budget line and financial year (cash terms; means, so the "
+            "lines add up to the total; lines with no cost left out)",
             model=True,
             formats=formats,
         )
