@@ -50,7 +50,6 @@ from care_demand.simulation.engine_common import (
     _DUR_EDGES_M,
     _EDGE_OF_CARE,
     _ENGINE_STEP,
-    _EXTERNAL_RES,
     _INHOUSE_FOSTER,
     _INHOUSE_RES,
     _LEAVER_END,
@@ -58,7 +57,9 @@ from care_demand.simulation.engine_common import (
     _MOVE_ON,
     _N_AGE,
     _N_DUR,
+    _RESIDENTIAL,
     _ROW,
+    _WAIT_END,
     _X_AGE_18,
     _X_AGED_OUT,
     _X_CLOSED,
@@ -121,8 +122,16 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             effects,
         )
         self.harbour_effects = (m_entry, m_step)
-        supported = {(code, vocab.CARE): m_entry for code in _EDGE_OF_CARE}
-        supported.update({(code, MOVE): m_step for code in (_INHOUSE_RES, _EXTERNAL_RES)})
+        # A referral with a place averts the move into care with this probability.
+        self._p_avert = max(0.0, 1.0 - m_entry)
+        # While supported, a young person is held out of care and steps down from
+        # residential care more readily.
+        supported = {(code, vocab.CARE): 0.0 for code in range(FIRST_CARE)}
+        supported.update({(code, MOVE): m_step for code in _RESIDENTIAL})
+        # Codes of the states whose moves into care are referred, and whether arrivals of
+        # each kind into care are (not unaccompanied asylum-seeking children).
+        self._edge = frozenset(_EDGE_OF_CARE)
+        self._refer_kind = [kind == "care_entry" for kind in system.arrival_kinds]
         # Scenario levers and the rates' random walk cut the horizon into epochs, each with
         # its own hazard tables.
         epochs = _epoch_starts(system)
@@ -191,8 +200,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         limit = birth + _ADULT_M
         if horizon <= limit:
             limit = horizon
-        outreach = c.outreach
-        if outreach == 1 or (outreach and code in (_INHOUSE_RES, _EXTERNAL_RES)):
+        if c.outreach == 1:
             tabs = self._tabs_supported
         else:
             tabs = self._tabs
@@ -283,8 +291,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
                     c.code = outcome
                     c.entered = now
                     self._codes[c.idx] = outcome
-                    if not c.outreach and self._outreach_now < self._outreach_cap:
-                        self._maybe_outreach(c, now)
                     self._schedule(c, now)
                 elif outcome == TO_CLOSED:
                     self._leave(c, now, _X_CLOSED)
@@ -299,6 +305,8 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         elif action == _LEAVER_START:
             self._set_code(c, LEAVER, now)
             self._schedule(c, now)
+        elif action == _WAIT_END:
+            self._end_wait(c, now)
         else:  # _LEAVER_END
             if self._u(c) < self.system.care_leaver_supported_share:
                 self._support_to_25(c.birth + self._supported_end, now)
@@ -339,12 +347,34 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if freed >= 0:
             self._fill_vacancy(freed, now)
 
-    def _enter_care(self, c: _Child, now: float, group: int | None = None) -> None:
+    def _enter_care(
+        self,
+        c: _Child,
+        now: float,
+        group: int | None = None,
+        refer: bool = True,
+        emergency: int | None = None,
+    ) -> None:
+        """The child moves into care, unless a Harbour referral averts or defers the move.
+
+        ``group`` and ``emergency`` (the route) are drawn unless given; ``refer``: whether
+        the move may be referred to the Harbour (a move from the edge of care or an arrival
+        into care, not one already referred).
+        """
         band = _age_band(now - c.birth)
         if group is None:
             cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
             group = self._pick(cums[band], c)
-        emergency = 1 if self._u(c) < self._emergency[band] else 0
+        if emergency is None:
+            emergency = 1 if self._u(c) < self._emergency[band] else 0
+        if (
+            refer
+            and self._harbour_on
+            and c.outreach != 1
+            and (c.code < 0 or c.code in self._edge)
+            and self._refer(c, now, group, emergency)
+        ):
+            return
         month = min(int(now), self._last_month)
         self.routes_rec[month, emergency] += 1
         c.care_start = now
@@ -361,17 +391,11 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
                 self._flows[self._a_flow[g]] += 1
             else:
                 now = self.env.now
-                self._enter_care(self._adopt(g, -1, 2, now), now)
+                refer = self._refer_kind[self._keys[g, 0]]
+                self._enter_care(self._adopt(g, -1, 2, now), now, refer=refer)
             return
         self._flows[self._a_flow[g]] += 1
         self._codes[g] = code
-        if self._outreach_now < self._outreach_cap:
-            now = self.env.now
-            if self._outreach_for(self._birth[g], now):
-                c = self._adopt(g, code, self._a_k0[g], now)
-                self._maybe_outreach(c, now)
-                self._schedule(c, now)
-                return
         r = self._first[g]
         if r >= 0:
             env = self.env
@@ -389,13 +413,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if out >= 0:  # to another state outside care
             self._flows[self._p_flow[r]] += 1
             self._codes[g] = out
-            if self._outreach_now < self._outreach_cap:
-                now = self.env.now
-                if self._outreach_for(self._birth[g], now):
-                    c = self._adopt(g, out, self._p_k[r], now)
-                    self._maybe_outreach(c, now)
-                    self._schedule(c, now)
-                    return
             nxt = self._p_next[r]
             if nxt >= 0:
                 env = self.env
