@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from toy_system import small_system
 
 from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, capacity_problems
 from care_demand.simulation.engine import ReplicateModel
 from care_demand.simulation.system import CareSystem
+from toy_system import small_system
 
 
 def harbour_system(

@@ -13,13 +13,13 @@ from care_demand.checking import Checker, Problems
 from care_demand.vocab import PLACEMENT_GROUPS
 
 __all__ = [
+    "REFERRAL_ROUTES",
     "CapacityConfig",
     "FosteringConfig",
     "HarbourConfig",
     "HomeConfig",
     "MockingbirdConfig",
     "PlacementPolicy",
-    "REFERRAL_ROUTES",
     "RecruitmentChange",
     "capacity_problems",
 ]

@@ -6,12 +6,32 @@ state), and scheduled as one SimPy event. Arrivals, foster-carer recruitment and
 children's homes opening and closing, Harbour outreach and the monthly monitor are SimPy
 processes in the same environment.
 
-Outside care nothing but a child's own random numbers, age, time in state, the date and
-outreach support decide its moves, so before the run the engine draws, for every child
-starting outside care or arriving over the horizon, its moves outside care in bulk
-(:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then follows
-them one SimPy event per move, and draws for itself from the point a child enters care, is
-offered outreach or runs past the drawn path.
+Outside care nothing but a child's own random numbers, age, time in state and the date
+decide its moves until it is about to enter care, so before the run the engine draws, for
+every child starting outside care or arriving over the horizon, its moves outside care in
+bulk (:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then
+follows them one SimPy event per move, and draws for itself from the point a child is about
+to enter care or runs past the drawn path.
+
+Harbour outreach (No Wrong Door) works where the risk is. A young person in the configured
+age range about to move into care (from assessment, CIN or CP, or arriving into care other
+than as an unaccompanied asylum-seeking child) by a referred route is referred: with a free
+place they hold it for the support months, and the move is averted with probability
+``1 - min(1, m)``, ``m`` the care-entry multiplier drawn once per replicate (they stay where
+they are, held out of care while supported, and back on the usual hazards after); otherwise
+the move goes ahead, supported. With no free place a planned move may wait for one up to
+the maximum wait, then goes ahead. A young person newly placed in residential care takes a
+free place for step-down, while supported moving out of residential care at the step-down
+multiplier's rate and to a family placement. The arithmetic to expect::
+
+    referrals reached a year   ~ places x 12 / support months   (when places are the limit)
+    moves into care averted    = referrals reached x (1 - m)
+    children in care avoided   ~ averted a year x years a young person would have spent in care
+
+Places used for step-down reach fewer referrals; young people whose move was averted may
+be referred again after their support ends, so the last line is an upper bound that holds
+as the horizon grows past the support months. ``tests/test_harbour_outreach.py`` checks the
+first two lines against the engine within Monte Carlo error.
 
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
@@ -66,7 +86,6 @@ from care_demand.simulation.engine_common import (
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
-    _age_band,
     _Child,
     _event_class,
 )
@@ -200,10 +219,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         limit = birth + _ADULT_M
         if horizon <= limit:
             limit = horizon
-        if c.outreach == 1:
-            tabs = self._tabs_supported
-        else:
-            tabs = self._tabs
+        tabs = self._tabs_supported if c.outreach == 1 else self._tabs
         edges = self._epoch_edges
         ep = bisect_right(edges, now)
         epoch_end = edges[ep]
@@ -346,39 +362,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
                         self._at(c, start, _LEAVER_START, 0)
         if freed >= 0:
             self._fill_vacancy(freed, now)
-
-    def _enter_care(
-        self,
-        c: _Child,
-        now: float,
-        group: int | None = None,
-        refer: bool = True,
-        emergency: int | None = None,
-    ) -> None:
-        """The child moves into care, unless a Harbour referral averts or defers the move.
-
-        ``group`` and ``emergency`` (the route) are drawn unless given; ``refer``: whether
-        the move may be referred to the Harbour (a move from the edge of care or an arrival
-        into care, not one already referred).
-        """
-        band = _age_band(now - c.birth)
-        if group is None:
-            cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
-            group = self._pick(cums[band], c)
-        if emergency is None:
-            emergency = 1 if self._u(c) < self._emergency[band] else 0
-        if (
-            refer
-            and self._harbour_on
-            and c.outreach != 1
-            and (c.code < 0 or c.code in self._edge)
-            and self._refer(c, now, group, emergency)
-        ):
-            return
-        month = min(int(now), self._last_month)
-        self.routes_rec[month, emergency] += 1
-        c.care_start = now
-        self._place(c, FIRST_CARE + group, now)
 
     # ----------------------------------------------------------------- drawn paths
     def _arrive(self, event: simpy.Event) -> None:

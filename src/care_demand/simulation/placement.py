@@ -2,14 +2,17 @@
 
 :class:`PlacementMixin` gives the replicate model
 (:class:`~care_demand.simulation.engine.ReplicateModel`) its in-house capacity state and the
-policy that uses it: picking a placement group, placing a child (in-house first when a
-place is free, externally when in-house groups are full), free places in children's homes,
+policy that uses it: a child entering care, picking a placement group, placing a child
+(in-house first when a place is free, externally when in-house groups are full), free
+places in children's homes,
 offering freed places to children waiting outside, moving children whose in-house
-placement closed, drawing out-of-area placements, and referrals to Harbour outreach.
+placement closed, drawing out-of-area placements, and referrals to Harbour outreach (the
+arithmetic of its effect is in :mod:`.engine`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from math import floor
 
 import simpy
@@ -60,7 +63,9 @@ class PlacementMixin:
         # Young people waiting for a place (and their placement group), longest first.
         self._harbour_queue: dict[int, tuple[_Child, int]] = {}
         self._harbour_on = any(int(places) > 0 for _, places in harbour.caseload)
-        self._step_down = self._harbour_on and harbour.residential_step_down_multiplier_median != 1.0
+        self._step_down = (
+            self._harbour_on and harbour.residential_step_down_multiplier_median != 1.0
+        )
         self.referrals = 0  # referrals to the Harbour of young people about to enter care
         self.reached = 0  # of which found a place (at once or from the waiting list)
         self.averted = 0  # of which averted
@@ -68,6 +73,39 @@ class PlacementMixin:
         self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
 
     # ----------------------------------------------------------------- placement
+    def _enter_care(
+        self,
+        c: _Child,
+        now: float,
+        group: int | None = None,
+        refer: bool = True,
+        emergency: int | None = None,
+    ) -> None:
+        """The child moves into care, unless a Harbour referral averts or defers the move.
+
+        ``group`` and ``emergency`` (the route) are drawn unless given; ``refer``: whether
+        the move may be referred to the Harbour (a move from the edge of care or an arrival
+        into care, not one already referred).
+        """
+        band = _age_band(now - c.birth)
+        if group is None:
+            cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
+            group = self._pick(cums[band], c)
+        if emergency is None:
+            emergency = 1 if self._u(c) < self._emergency[band] else 0
+        if (
+            refer
+            and self._harbour_on
+            and c.outreach != 1
+            and (c.code < 0 or c.code in self._edge)
+            and self._refer(c, now, group, emergency)
+        ):
+            return
+        month = min(int(now), self._last_month)
+        self.routes_rec[month, emergency] += 1
+        c.care_start = now
+        self._place(c, FIRST_CARE + group, now)
+
     def _move_placement(self, c: _Child, now: float) -> None:
         origin = c.code - FIRST_CARE
         probs = self._move_cum[origin][_age_band(now - c.birth)]
@@ -281,8 +319,7 @@ class PlacementMixin:
         self._outreach_now -= 1
         now = self.env.now
         if 0 <= c.code < FIRST_CARE or c.code in _RESIDENTIAL:
-            if c.idx not in self._harbour_queue:
-                self._schedule(c, now)  # back to the usual hazards from now on
+            self._schedule(c, now)  # back to the usual hazards from now on
         self._serve_waiting(now)
 
     def _serve_waiting(self, now: float) -> None:
