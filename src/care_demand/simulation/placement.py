@@ -4,10 +4,9 @@
 (:class:`~care_demand.simulation.engine.ReplicateModel`) its in-house capacity state and the
 policy that uses it: a child entering care, picking a placement group, placing a child
 (in-house first when a place is free, externally when in-house groups are full), free
-places in children's homes,
-offering freed places to children waiting outside, moving children whose in-house
-placement closed, drawing out-of-area placements, and referrals to Harbour outreach (the
-arithmetic of its effect is in :mod:`.engine`).
+places in children's homes, offering freed places to children waiting outside, moving
+children whose in-house placement closed, drawing out-of-area placements, and referrals to
+Harbour outreach (the arithmetic of its effect is in :mod:`.engine`).
 """
 
 from __future__ import annotations
@@ -296,6 +295,7 @@ class PlacementMixin:
         self.averted += 1
         if c.code < 0:  # an arrival into care is supported as a child in need
             self._set_code(c, _CIN, now)
+        c.entered = now  # time in the state counts from the referral
         self._schedule(c, now)  # their state continues, held out of care while supported
         return True
 
