@@ -43,6 +43,7 @@ __all__ = [
     "DRIFT",
     "EFFECTS",
     "FOSTERING",
+    "HARBOUR",
     "HAZARD_DRAWS",
     "HOMES",
     "LEAVERS",
@@ -67,6 +68,7 @@ EFFECTS: Final = 5  # a replicate's draw of the Harbour's and Mockingbird's effe
 MORE: Final = 6  # fresh uniforms for a child past its row: a = child key hash, b = refill
 LEAVERS: Final = 7  # care leavers' support: a = 0 ends, 1 supported to 25
 DRIFT: Final = 8  # the random walk on the transition rates
+HARBOUR: Final = 9  # a referral averted or not: a = child key hash, b = the child's referral
 
 
 def hazard_draws_rng(seed: int) -> np.random.Generator:

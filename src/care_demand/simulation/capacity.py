@@ -13,6 +13,7 @@ from care_demand.checking import Checker, Problems
 from care_demand.vocab import PLACEMENT_GROUPS
 
 __all__ = [
+    "REFERRAL_ROUTES",
     "CapacityConfig",
     "FosteringConfig",
     "HarbourConfig",
@@ -90,20 +91,40 @@ class HomeConfig:
     max_occupancy: float = 1.0
 
 
+# Routes into care (the engine's ENTRY_ROUTES) a Harbour referral can come from.
+REFERRAL_ROUTES: tuple[str, ...] = ("planned", "emergency")
+
+
 @dataclass
 class HarbourConfig:
-    """Harbour outreach (No Wrong Door model) for adolescents on the edge of care."""
+    """Harbour outreach (No Wrong Door model) for adolescents on the edge of care.
+
+    A young person of ``min_age`` to ``max_age`` about to move into care (from assessment,
+    CIN or CP, or arriving into care other than as an unaccompanied asylum seeker) by one
+    of ``referral_routes`` is referred. With a free place they hold it for
+    ``support_months``, and the move into care is averted with probability one minus the
+    care-entry multiplier (the share who still move into care); with none, a planned move
+    waits up to ``max_wait_months`` for a place (0: no waiting list) and then goes ahead.
+    A young person placed in residential care is referred for step-down when the step-down
+    multiplier's median is not 1: with a free place, their moves out of residential care
+    are that much more likely, and go to a family placement, while they hold it.
+    """
 
     caseload: list[Any] = field(default_factory=list)  # [[date, places], ...] piecewise
     min_age: float = 13.0
     max_age: float = 18.0
     support_months: float = 6.0
-    # Multiplier on the hazard of entering care while supported: log-normal (median, sd of log).
+    # Share of referred young people with a place who still move into care (one minus the
+    # share averted): log-normal (median, sd of log), drawn once per replicate, capped at 1.
     care_entry_multiplier_median: float = 0.6
     care_entry_multiplier_log_sd: float = 0.3
-    # Multiplier on the hazard of moving out of residential care for children it supported.
+    # Multiplier on the hazard of moving out of residential care while supported.
     residential_step_down_multiplier_median: float = 1.5
     residential_step_down_multiplier_log_sd: float = 0.3
+    # Routes into care that are referred (of REFERRAL_ROUTES); emergencies never wait.
+    referral_routes: list[str] = field(default_factory=lambda: list(REFERRAL_ROUTES))
+    # Longest wait for a place before a planned move into care goes ahead (0: no list).
+    max_wait_months: float = 0.0
 
 
 @dataclass
@@ -201,6 +222,11 @@ def capacity_problems(cap: CapacityConfig) -> Problems:
             f"capacity.harbour.{name}_median", getattr(h, f"{name}_median"), 0.0, low_open=True
         )
         check.number(f"capacity.harbour.{name}_log_sd", getattr(h, f"{name}_log_sd"), 0.0)
+    for i, route in enumerate(h.referral_routes):
+        check.member(
+            f"capacity.harbour.referral_routes[{i}]", route, REFERRAL_ROUTES, "entry routes"
+        )
+    check.number("capacity.harbour.max_wait_months", h.max_wait_months, 0.0)
     check.number("capacity.policy.step_back_within_months", cap.policy.step_back_within_months, 0.0)
     for group, p in cap.policy.out_of_area.items():
         check.member(

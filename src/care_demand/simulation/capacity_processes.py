@@ -129,6 +129,7 @@ class CapacityProcessesMixin:
             if when > self.env.now:
                 yield self.env.timeout(when - self.env.now)
             self._outreach_cap = places
+            self._serve_waiting(self.env.now)  # new places go to young people waiting
 
 
 def _ramp_share(first: int, ramp: int, month: int) -> float:

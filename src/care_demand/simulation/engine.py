@@ -6,12 +6,32 @@ state), and scheduled as one SimPy event. Arrivals, foster-carer recruitment and
 children's homes opening and closing, Harbour outreach and the monthly monitor are SimPy
 processes in the same environment.
 
-Outside care nothing but a child's own random numbers, age, time in state, the date and
-outreach support decide its moves, so before the run the engine draws, for every child
-starting outside care or arriving over the horizon, its moves outside care in bulk
-(:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then follows
-them one SimPy event per move, and draws for itself from the point a child enters care, is
-offered outreach or runs past the drawn path.
+Outside care nothing but a child's own random numbers, age, time in state and the date
+decide its moves until it is about to enter care, so before the run the engine draws, for
+every child starting outside care or arriving over the horizon, its moves outside care in
+bulk (:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then
+follows them one SimPy event per move, and draws for itself from the point a child is about
+to enter care or runs past the drawn path.
+
+Harbour outreach (No Wrong Door) works where the risk is. A young person in the configured
+age range about to move into care (from assessment, CIN or CP, or arriving into care other
+than as an unaccompanied asylum-seeking child) by a referred route is referred: with a free
+place they hold it for the support months, and the move is averted with probability
+``1 - min(1, m)``, ``m`` the care-entry multiplier drawn once per replicate (they stay where
+they are, held out of care while supported, and back on the usual hazards after); otherwise
+the move goes ahead, supported. With no free place a planned move may wait for one up to
+the maximum wait, then goes ahead. A young person newly placed in residential care takes a
+free place for step-down, while supported moving out of residential care at the step-down
+multiplier's rate and to a family placement. The arithmetic to expect::
+
+    referrals reached a year   ~ places x 12 / support months   (when places are the limit)
+    moves into care averted    = referrals reached x (1 - m)
+    children in care avoided   ~ averted a year x years a young person would have spent in care
+
+Places used for step-down reach fewer referrals; young people whose move was averted may
+be referred again after their support ends, so the last line is an upper bound that holds
+as the horizon grows past the support months. ``tests/test_harbour_outreach.py`` checks the
+first two lines against the engine within Monte Carlo error.
 
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
@@ -50,7 +70,6 @@ from care_demand.simulation.engine_common import (
     _DUR_EDGES_M,
     _EDGE_OF_CARE,
     _ENGINE_STEP,
-    _EXTERNAL_RES,
     _INHOUSE_FOSTER,
     _INHOUSE_RES,
     _LEAVER_END,
@@ -58,14 +77,15 @@ from care_demand.simulation.engine_common import (
     _MOVE_ON,
     _N_AGE,
     _N_DUR,
+    _RESIDENTIAL,
     _ROW,
+    _WAIT_END,
     _X_AGE_18,
     _X_AGED_OUT,
     _X_CLOSED,
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
-    _age_band,
     _Child,
     _event_class,
 )
@@ -121,8 +141,16 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             effects,
         )
         self.harbour_effects = (m_entry, m_step)
-        supported = {(code, vocab.CARE): m_entry for code in _EDGE_OF_CARE}
-        supported.update({(code, MOVE): m_step for code in (_INHOUSE_RES, _EXTERNAL_RES)})
+        # A referral with a place averts the move into care with this probability.
+        self._p_avert = max(0.0, 1.0 - m_entry)
+        # While supported, a young person is held out of care and steps down from
+        # residential care more readily.
+        supported = {(code, vocab.CARE): 0.0 for code in range(FIRST_CARE)}
+        supported.update({(code, MOVE): m_step for code in _RESIDENTIAL})
+        # Codes of the states whose moves into care are referred, and whether arrivals of
+        # each kind into care are (not unaccompanied asylum-seeking children).
+        self._edge = frozenset(_EDGE_OF_CARE)
+        self._refer_kind = [kind == "care_entry" for kind in system.arrival_kinds]
         # Scenario levers and the rates' random walk cut the horizon into epochs, each with
         # its own hazard tables.
         epochs = _epoch_starts(system)
@@ -191,11 +219,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         limit = birth + _ADULT_M
         if horizon <= limit:
             limit = horizon
-        outreach = c.outreach
-        if outreach == 1 or (outreach and code in (_INHOUSE_RES, _EXTERNAL_RES)):
-            tabs = self._tabs_supported
-        else:
-            tabs = self._tabs
+        tabs = self._tabs_supported if c.outreach == 1 else self._tabs
         edges = self._epoch_edges
         ep = bisect_right(edges, now)
         epoch_end = edges[ep]
@@ -283,8 +307,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
                     c.code = outcome
                     c.entered = now
                     self._codes[c.idx] = outcome
-                    if not c.outreach and self._outreach_now < self._outreach_cap:
-                        self._maybe_outreach(c, now)
                     self._schedule(c, now)
                 elif outcome == TO_CLOSED:
                     self._leave(c, now, _X_CLOSED)
@@ -299,6 +321,8 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         elif action == _LEAVER_START:
             self._set_code(c, LEAVER, now)
             self._schedule(c, now)
+        elif action == _WAIT_END:
+            self._end_wait(c, now)
         else:  # _LEAVER_END
             if self._u(c) < self.system.care_leaver_supported_share:
                 self._support_to_25(c.birth + self._supported_end, now)
@@ -339,17 +363,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if freed >= 0:
             self._fill_vacancy(freed, now)
 
-    def _enter_care(self, c: _Child, now: float, group: int | None = None) -> None:
-        band = _age_band(now - c.birth)
-        if group is None:
-            cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
-            group = self._pick(cums[band], c)
-        emergency = 1 if self._u(c) < self._emergency[band] else 0
-        month = min(int(now), self._last_month)
-        self.routes_rec[month, emergency] += 1
-        c.care_start = now
-        self._place(c, FIRST_CARE + group, now)
-
     # ----------------------------------------------------------------- drawn paths
     def _arrive(self, event: simpy.Event) -> None:
         """An arrival from outside services (the child of row ``g``)."""
@@ -361,17 +374,11 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
                 self._flows[self._a_flow[g]] += 1
             else:
                 now = self.env.now
-                self._enter_care(self._adopt(g, -1, 2, now), now)
+                refer = self._refer_kind[self._keys[g, 0]]
+                self._enter_care(self._adopt(g, -1, 2, now), now, refer=refer)
             return
         self._flows[self._a_flow[g]] += 1
         self._codes[g] = code
-        if self._outreach_now < self._outreach_cap:
-            now = self.env.now
-            if self._outreach_for(self._birth[g], now):
-                c = self._adopt(g, code, self._a_k0[g], now)
-                self._maybe_outreach(c, now)
-                self._schedule(c, now)
-                return
         r = self._first[g]
         if r >= 0:
             env = self.env
@@ -389,13 +396,6 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if out >= 0:  # to another state outside care
             self._flows[self._p_flow[r]] += 1
             self._codes[g] = out
-            if self._outreach_now < self._outreach_cap:
-                now = self.env.now
-                if self._outreach_for(self._birth[g], now):
-                    c = self._adopt(g, out, self._p_k[r], now)
-                    self._maybe_outreach(c, now)
-                    self._schedule(c, now)
-                    return
             nxt = self._p_next[r]
             if nxt >= 0:
                 env = self.env

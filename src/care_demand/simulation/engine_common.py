@@ -39,13 +39,14 @@ _EXTERNAL_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.EXTERNAL_RESIDEN
 _SUPPORTED = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)
 _FAMILY = tuple(FIRST_CARE + vocab.PLACEMENT_GROUPS.index(g) for g in vocab.FOSTER_GROUPS)
 _EDGE_OF_CARE = (code_of(vocab.ASSESSMENT), code_of(vocab.CIN), code_of(vocab.CP))
+_RESIDENTIAL = (_INHOUSE_RES, _EXTERNAL_RES)
 # Codes of the states outside care, by name (destinations of moves between services).
 _STATE_CODE = {
     state: code_of(state) for state in (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)
 }
 
 # Event actions.
-_MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END = 0, 1, 2, 3
+_MOVE_ON, _AT_18, _LEAVER_START, _LEAVER_END, _WAIT_END = 0, 1, 2, 3, 4
 # Outcomes of a move drawn from the hazards are those of .paths (TO_*), and for children in
 # care also an index into EXIT_REASONS.
 _X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _EXIT["aged_out"]
@@ -96,6 +97,7 @@ class _Child:
         "key",
         "ooa",
         "outreach",
+        "referrals",
         "refills",
         "u",
         "waiting_since",
@@ -115,6 +117,7 @@ class _Child:
         self.home = -1
         self.ooa = False
         self.outreach = 0  # 0 never, 1 supported now, 2 supported earlier
+        self.referrals = 0  # referrals to the Harbour that found a place
         self.waiting_since = -1.0
 
 

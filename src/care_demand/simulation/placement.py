@@ -2,33 +2,39 @@
 
 :class:`PlacementMixin` gives the replicate model
 (:class:`~care_demand.simulation.engine.ReplicateModel`) its in-house capacity state and the
-policy that uses it: picking a placement group, placing a child (in-house first when a
-place is free, externally when in-house groups are full), free places in children's homes,
-offering freed places to children waiting outside, moving children whose in-house
-placement closed, drawing out-of-area placements, and offers of Harbour outreach.
+policy that uses it: a child entering care, picking a placement group, placing a child
+(in-house first when a place is free, externally when in-house groups are full), free
+places in children's homes, offering freed places to children waiting outside, moving
+children whose in-house placement closed, drawing out-of-area placements, and referrals to
+Harbour outreach (the arithmetic of its effect is in :mod:`.engine`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from math import floor
 
 import simpy
 
-from care_demand import vocab
-from care_demand.simulation.capacity import CapacityConfig
+from care_demand import streams, vocab
+from care_demand.simulation.capacity import REFERRAL_ROUTES, CapacityConfig
 from care_demand.simulation.engine_common import (
     _EXTERNAL_RES,
     _FAMILY,
     _IFA,
     _INHOUSE_FOSTER,
     _INHOUSE_RES,
+    _RESIDENTIAL,
     _SUPPORTED,
+    _WAIT_END,
     _age_band,
     _Child,
 )
 from care_demand.simulation.system import FIRST_CARE, code_of
 
 __all__ = ["PlacementMixin"]
+
+_CIN = code_of(vocab.CIN)
 
 
 class PlacementMixin:
@@ -49,13 +55,60 @@ class PlacementMixin:
         self._waiting: dict[int, dict[int, _Child]] = {_IFA: {}, _EXTERNAL_RES: {}}
         self._outreach_now = 0
         self._outreach_cap = 0
+        harbour = cap.harbour
+        # Whether a move into care by each route (planned, emergency) is referred.
+        self._refer_route = [route in harbour.referral_routes for route in REFERRAL_ROUTES]
+        self._max_wait = float(harbour.max_wait_months)
+        # Young people waiting for a place (and their placement group), longest first.
+        self._harbour_queue: dict[int, tuple[_Child, int]] = {}
+        self._harbour_on = any(int(places) > 0 for _, places in harbour.caseload)
+        self._step_down = (
+            self._harbour_on and harbour.residential_step_down_multiplier_median != 1.0
+        )
+        self.referrals = 0  # referrals to the Harbour of young people about to enter care
+        self.reached = 0  # of which found a place (at once or from the waiting list)
+        self.averted = 0  # of which averted
+        self.step_downs = 0  # referrals for step-down from residential care
         self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
 
     # ----------------------------------------------------------------- placement
+    def _enter_care(
+        self,
+        c: _Child,
+        now: float,
+        group: int | None = None,
+        refer: bool = True,
+        emergency: int | None = None,
+    ) -> None:
+        """The child moves into care, unless a Harbour referral averts or defers the move.
+
+        ``group`` and ``emergency`` (the route) are drawn unless given; ``refer``: whether
+        the move may be referred to the Harbour (a move from the edge of care or an arrival
+        into care, not one already referred).
+        """
+        band = _age_band(now - c.birth)
+        if group is None:
+            cums = self._entry_cums[bisect_right(self._epoch_edges, now)]
+            group = self._pick(cums[band], c)
+        if emergency is None:
+            emergency = 1 if self._u(c) < self._emergency[band] else 0
+        if (
+            refer
+            and self._harbour_on
+            and c.outreach != 1
+            and (c.code < 0 or c.code in self._edge)
+            and self._refer(c, now, group, emergency)
+        ):
+            return
+        month = min(int(now), self._last_month)
+        self.routes_rec[month, emergency] += 1
+        c.care_start = now
+        self._place(c, FIRST_CARE + group, now)
+
     def _move_placement(self, c: _Child, now: float) -> None:
         origin = c.code - FIRST_CARE
         probs = self._move_cum[origin][_age_band(now - c.birth)]
-        if c.outreach and c.code in (_INHOUSE_RES, _EXTERNAL_RES):
+        if c.outreach == 1 and c.code in _RESIDENTIAL:
             # Harbour step-down: a supported young person's move is to a family placement.
             target = self._pick(probs, c, allowed=_FAMILY)
         else:
@@ -109,7 +162,16 @@ class PlacementMixin:
             home = self._free_home(age)
             if home < 0:
                 code, waiting = _EXTERNAL_RES, True
+        old = c.code
         self._set_code(c, code, now)
+        if (
+            self._step_down
+            and code in _RESIDENTIAL
+            and old not in _RESIDENTIAL
+            and c.outreach != 1
+            and self._outreach_now < self._outreach_cap
+        ):
+            self._refer_step_down(c, now)
         if code == _INHOUSE_FOSTER:
             self._foster_children[c.idx] = c
         elif code == _INHOUSE_RES and home >= 0:
@@ -192,25 +254,84 @@ class PlacementMixin:
         self._draw_out_of_area(c, code)
 
     # ----------------------------------------------------------------- outreach
-    def _maybe_outreach(self, c: _Child, now: float) -> None:
+    def _refer(self, c: _Child, now: float, group: int, emergency: int) -> bool:
+        """Refer a young person about to move into care to the Harbour, if it takes them.
+
+        True when the move does not happen now: averted (they stay supported where they
+        are) or waiting for a place (planned moves only, up to the maximum wait); False
+        when it goes ahead (with or without support). A young person waiting keeps the
+        placement group drawn for them and moves into care, when they do, by the planned
+        route.
+        """
         harbour = self.system.capacity.harbour
-        if c.outreach or self._outreach_now >= self._outreach_cap:
-            return
-        age = (now - c.birth) / 12.0
-        if harbour.min_age <= age < harbour.max_age:
-            c.outreach = 1
-            self._outreach_now += 1
-            end = self.env.timeout(harbour.support_months, c)
-            end.callbacks.append(self._end_outreach)
+        if not harbour.min_age <= (now - c.birth) / 12.0 < harbour.max_age:
+            return False
+        if not self._refer_route[emergency]:
+            return False
+        self.referrals += 1
+        if self._outreach_now < self._outreach_cap:
+            return self._support(c, now)
+        if emergency or self._max_wait <= 0.0 or self._outreach_cap <= 0:
+            return False
+        if c.code < 0:  # an arrival into care waits as a child in need
+            self._set_code(c, _CIN, now)
+        self._harbour_queue[c.idx] = (c, group)
+        self._at(c, now + self._max_wait, _WAIT_END, 0)
+        return True
+
+    def _support(self, c: _Child, now: float) -> bool:
+        """A referred young person takes a free place; True when their move is averted.
+
+        Whether it is averted is drawn from the Harbour's stream, keyed by the child and
+        their referral, so scenarios with the same seed give the same young person the
+        same luck at the same referral.
+        """
+        self._take_place(c)
+        self.reached += 1
+        c.referrals += 1
+        key = hash(c.key) & 0x7FFFFFFF
+        if self._rng(streams.HARBOUR, key, c.referrals).random() >= self._p_avert:
+            return False
+        self.averted += 1
+        if c.code < 0:  # an arrival into care is supported as a child in need
+            self._set_code(c, _CIN, now)
+        c.entered = now  # time in the state counts from the referral
+        self._schedule(c, now)  # their state continues, held out of care while supported
+        return True
+
+    def _take_place(self, c: _Child) -> None:
+        """The young person holds an outreach place for the support months."""
+        c.outreach = 1
+        self._outreach_now += 1
+        end = self.env.timeout(self.system.capacity.harbour.support_months, c)
+        end.callbacks.append(self._end_outreach)
+
+    def _refer_step_down(self, c: _Child, now: float) -> None:
+        """A young person newly placed in residential care takes a free place for step-down."""
+        harbour = self.system.capacity.harbour
+        if harbour.min_age <= (now - c.birth) / 12.0 < harbour.max_age:
+            self.step_downs += 1
+            self._take_place(c)
 
     def _end_outreach(self, event: simpy.Event) -> None:
         c = event.value
         c.outreach = 2
         self._outreach_now -= 1
-        if 0 <= c.code < FIRST_CARE:
-            self._schedule(c, self.env.now)  # back to the usual hazards from now on
+        now = self.env.now
+        if 0 <= c.code < FIRST_CARE or c.code in _RESIDENTIAL:
+            self._schedule(c, now)  # back to the usual hazards from now on
+        self._serve_waiting(now)
 
-    def _outreach_for(self, birth: float, now: float) -> bool:
-        """Whether Harbour outreach would take on a child born at ``birth`` now."""
-        harbour = self.system.capacity.harbour
-        return harbour.min_age <= (now - birth) / 12.0 < harbour.max_age
+    def _serve_waiting(self, now: float) -> None:
+        """Free places go to the young people waiting, longest-waiting first."""
+        queue = self._harbour_queue
+        while queue and self._outreach_now < self._outreach_cap:
+            c, group = queue.pop(next(iter(queue)))
+            c.due = None  # their wait is over
+            if not self._support(c, now):
+                self._enter_care(c, now, group, refer=False, emergency=0)
+
+    def _end_wait(self, c: _Child, now: float) -> None:
+        """No place came up within the maximum wait: the planned move into care goes ahead."""
+        _, group = self._harbour_queue.pop(c.idx)
+        self._enter_care(c, now, group, refer=False, emergency=0)
