@@ -218,7 +218,16 @@ SECTIONS: tuple[Section, ...] = (
             ),
             Field(
                 "capacity.harbour.care_entry_multiplier_median",
-                "Harbour: entries to care of those supported (multiplier, median)",
+                "Harbour: share of referred young people who still enter care (median)",
+            ),
+            Field(
+                "capacity.harbour.support_months",
+                "Harbour: months a young person holds an outreach place",
+            ),
+            Field(
+                "capacity.harbour.max_wait_months",
+                "Harbour: longest wait for a place before a planned move into care (months; "
+                "0: no waiting list)",
             ),
             Field(
                 "capacity.harbour.residential_step_down_multiplier_median",
