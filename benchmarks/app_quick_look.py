@@ -5,7 +5,8 @@ button does: each scenario through the main job into a run folder, then the comp
 The calibration cache on disk is warmed first (the figure is for a warm cache, as an analyst
 who has opened the app before has) and the process's own memory of the data and calibration
 is cleared, as in a freshly started app; the time is measured from the start of the run to
-the end of the comparison, with the time each scenario finished. Prints the quick-look time and, with ``--full``, the full-size time.
+the end of the comparison, with the time each scenario finished. Prints the quick-look time
+and, with ``--full``, the full-size time.
 
     .venv/bin/python benchmarks/app_quick_look.py [--scenario more_foster_carers] [--full]
 """
