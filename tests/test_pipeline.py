@@ -14,7 +14,7 @@ import pytest
 
 from care_demand.config import EXAMPLE_DATA_DIR, AppConfig, load_config
 from care_demand.data import EventHistory, InvalidDataError
-from care_demand.pipeline import run
+from care_demand.pipeline import drop_scheduled, run, schedule_runs
 
 
 def data_only(**data: object) -> AppConfig:
@@ -93,6 +93,32 @@ def test_same_inputs_give_identical_outputs(
         "projection/quantiles.csv",
     ):
         assert (tmp_path / name).read_bytes() == (example_run / name).read_bytes(), name
+
+
+def test_projections_started_ahead_are_taken_up_with_the_same_results(
+    example_run: Path, tmp_path: Path, quick_config: AppConfig, calibration_cache: Path
+) -> None:
+    # A multirun queues every scenario's futures in the one worker pool before its jobs run;
+    # each run then takes up its own and writes exactly what it writes alone.
+    harbour = load_config(
+        [
+            f"calibration.cache_dir={calibration_cache}",
+            "simulation.replicates=8",
+            "simulation.n_jobs=2",
+            "simulation.chunk_size=4",
+            "scenario=harbour_expansion",
+        ]
+    )
+    broken = load_config(["simulation.replicates=8", f"data.path={tmp_path / 'missing'}"])
+    try:
+        assert schedule_runs([quick_config, harbour, broken, quick_config]) == 2
+        run(quick_config, tmp_path / "ahead")
+        # Taken up once: a second run on the same settings simulates afresh.
+        assert schedule_runs([quick_config]) == 1
+    finally:
+        drop_scheduled()
+    for name in ("projection/quantiles.csv", "projection/key_measures_by_replicate.csv"):
+        assert (tmp_path / "ahead" / name).read_bytes() == (example_run / name).read_bytes()
 
 
 def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: Path) -> None:

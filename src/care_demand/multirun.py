@@ -1,13 +1,14 @@
 """A multirun of scenarios (``care-demand -m scenario=a,b,c``), before and after its jobs.
 
-Hydra's joblib launcher runs each scenario as a job in a worker process, into its own run
-folder. Around the jobs, :class:`Multirun` (a Hydra callback, ``configs/config.yaml``):
+Hydra's basic launcher runs each scenario as a job, in turn and in this process, into its own
+run folder. Around the jobs, :class:`Multirun` (a Hydra callback, ``configs/config.yaml``):
 
-- **before** they fan out, composes every job's configuration, and for each distinct data set
-  and calibration setting loads the data and fits the transition hazards once, in the main
-  process, into the calibration cache. The jobs then read the posterior from the cache, so
-  none of them samples on its own and they never race on one cache entry (the cache is also
-  written under a lock, :meth:`care_demand.calibration.HazardModel.fit`).
+- **before** they start, composes every job's configuration; loads each distinct data set
+  and calibrates on it once (kept in this process and the calibration cache), and queues
+  every scenario's futures in the one pool of worker processes
+  (:func:`care_demand.pipeline.schedule_runs`). Each job then takes up its projection,
+  waiting only for its own futures, and writes its outputs while the pool simulates the
+  next scenario's.
 - **after** them, compares the runs that succeeded with the baseline
   (:func:`care_demand.outputs.comparison.compare_runs`), writes ``comparison/`` with its
   report, prints one line per failed scenario and exits with status 1 if any failed.
@@ -28,7 +29,14 @@ from care_demand.config import AppConfig, load_config
 from care_demand.errors import CareDemandError
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["Multirun", "calibrate_once", "expand_sweep", "failed_runs", "summarise_multirun"]
+__all__ = [
+    "Multirun",
+    "calibrate_once",
+    "expand_sweep",
+    "failed_runs",
+    "start_scenarios",
+    "summarise_multirun",
+]
 
 log = logging.getLogger("care_demand")
 
@@ -70,13 +78,13 @@ def _calibration_key(config: AppConfig) -> str:
 def calibrate_once(configs: Iterable[AppConfig]) -> int:
     """Load and fit the hazards once per distinct data set and calibration setting.
 
-    Fills each setting's calibration cache so that the runs of ``configs`` reuse it. A
+    Fills each setting's calibration cache, and this process's memory of the last
+    calibration, so that the runs of ``configs`` reuse it. A
     problem with the data or the fit is logged in one line and left for each run to report
     with its scenario. Returns how many distinct calibrations there were.
     """
-    from care_demand.calibration.reference import fit_hazards
     from care_demand.data import InvalidDataError
-    from care_demand.pipeline import load
+    from care_demand.pipeline import calibrate, load
 
     distinct: dict[str, AppConfig] = {}
     for config in configs:
@@ -87,7 +95,7 @@ def calibrate_once(configs: Iterable[AppConfig]) -> int:
         try:
             history = load(config)[1]
             log.info("Calibrating the transition hazards once for the scenarios (cache: %s)", cache)
-            model = fit_hazards(history, config.calibration)
+            model = calibrate(history, config).hazards
         except InvalidDataError:
             log.error("The data did not pass validation; each scenario reports the problems.")
         except CareDemandError as exc:
@@ -98,6 +106,20 @@ def calibrate_once(configs: Iterable[AppConfig]) -> int:
                 "found in the cache" if model.from_cache_ else "sampled",
             )
     return len(distinct)
+
+
+def start_scenarios(configs: Sequence[AppConfig]) -> int:
+    """Calibrate once per data set and queue every scenario's futures in the worker pool.
+
+    Returns how many scenarios' projections were started; a scenario left out (its settings
+    or data have a problem, or it does not simulate) reports itself when its job runs.
+    """
+    from care_demand.pipeline import schedule_runs
+
+    calibrate_once(configs)
+    started = schedule_runs(configs)
+    log.info("Futures of %d scenario(s) queued in the worker pool", started)
+    return started
 
 
 def failed_runs(sweep_dir: Path) -> dict[str, str]:
@@ -185,17 +207,24 @@ class Multirun(_Callback):  # type: ignore[misc]
     """Hydra callback: calibrate once before a multirun's jobs, compare them after."""
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        """Compose every job and fit the hazards once per data set and setting."""
+        """Compose every job, calibrate once per data set and queue every scenario's futures."""
         task = [str(item) for item in config.hydra.overrides.task]
-        try:
-            configs = [load_config(job, in_app=True) for job in expand_sweep(task)]
-        except CareDemandError as exc:  # each job reports its own configuration problem
-            log.debug("Jobs not composed before the multirun: %s", exc)
-            return
-        calibrate_once(configs)
+        # Scenario files in folders added to the search path compose as the jobs will.
+        searchpath = [str(item) for item in config.hydra.get("searchpath") or []]
+        extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
+        configs = []
+        for job in expand_sweep(task):
+            try:
+                configs.append(load_config([*job, *extra], in_app=True))
+            except CareDemandError as exc:  # the job reports its own configuration problem
+                log.debug("Job %s not composed before the multirun: %s", job, exc)
+        start_scenarios(configs)
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Write the comparison into the sweep folder; exit with status 1 if a run failed."""
+        from care_demand.pipeline import drop_scheduled
+
+        drop_scheduled()
         try:
             status = summarise_multirun(config)
         except Exception as exc:  # Hydra would turn it into a warning and exit 0

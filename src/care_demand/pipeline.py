@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from care_demand.config import (
 from care_demand.data import (
     CouncilData,
     EventHistory,
+    InvalidDataError,
     build_history,
     check_caseload,
     load_council,
@@ -69,10 +70,20 @@ from care_demand.outputs.workbook import (
 )
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
-from care_demand.simulation.projection import project
+from care_demand.simulation.projection import Scheduled, schedule
 from care_demand.simulation.runner import start_workers
 
-__all__ = ["STAGES", "Calibrated", "RunResult", "calibrate", "data_folder", "load", "run"]
+__all__ = [
+    "STAGES",
+    "Calibrated",
+    "RunResult",
+    "calibrate",
+    "data_folder",
+    "drop_scheduled",
+    "load",
+    "run",
+    "schedule_runs",
+]
 
 # How far a run goes (``run_until``), in order.
 STAGES = ("data", "calibration", "simulation")
@@ -417,15 +428,68 @@ def run(
     return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
 
 
+# Projections started ahead of their runs (:func:`schedule_runs`), by what they depend on.
+_SCHEDULED: dict[str, Scheduled] = {}
+
+
+def _projection_key(config: AppConfig) -> str:
+    """Everything a run's projection depends on: every setting but the outputs'."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output"}
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def schedule_runs(configs: Sequence[AppConfig]) -> int:
+    """Start the projections of several runs in the shared worker pool, in order.
+
+    Each run of ``configs`` that will simulate has its data loaded and its models
+    calibrated once (both kept in this process), its system prepared and its futures
+    queued in the one pool; :func:`run` on the same settings then takes them up instead of
+    simulating again, so the pool simulates the next run while this process writes the
+    outputs of the one before. The results are those :func:`run` gives alone. A run whose
+    settings or data have a problem is left for :func:`run` to report. Returns how many
+    projections were started.
+    """
+    started = 0
+    for config in configs:
+        key = _projection_key(config)
+        if config.run_until != "simulation" or key in _SCHEDULED:
+            continue
+        try:
+            validate_config(config, scenario_file(config), CONFIG_DIR)
+            validate_costs(config.costs, source=_costs_source(config))
+            council, history, _ = load(config)
+            check_uasc_levers(config, history.uasc_supplied, scenario_file(config), CONFIG_DIR)
+            check_caseload(council, history, config.data.max_lost_caseload_share)
+            fitted = calibrate(history, config)
+            _SCHEDULED[key] = schedule(history, fitted, projection_settings(config))
+        except (CareDemandError, InvalidDataError) as exc:
+            log.debug("Not started ahead (%s): %s", config.scenario.name, exc)
+            continue
+        started += 1
+    return started
+
+
+def drop_scheduled() -> None:
+    """Withdraw projections started ahead that no run took up."""
+    while _SCHEDULED:
+        _SCHEDULED.popitem()[1].cancel()
+
+
 def _project(
     history: EventHistory,
     fitted: Calibrated,
     config: AppConfig,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Project with a progress bar; return the quantiles and the replicate table."""
+    """Project with a progress bar; return the quantiles and the replicate table.
+
+    A projection started ahead on the same settings (:func:`schedule_runs`) is taken up.
+    """
     settings = projection_settings(config)
     n = settings.simulation.replicates
+    scheduled = _SCHEDULED.pop(_projection_key(config), None)
+    if scheduled is None:
+        scheduled = schedule(history, fitted, settings)
     with tqdm(total=n, desc="Replicates", unit="rep", leave=False) as bar:
 
         def report(done: int) -> None:
@@ -433,7 +497,7 @@ def _project(
             if progress is not None:
                 progress(done, n)
 
-        projection = project(history, fitted, settings, progress=report)
+        projection = scheduled.result(progress=report)
     return projection.quantiles, projection.replicates
 
 

@@ -12,7 +12,9 @@ the random streams are decided in one place:
 
 :func:`prepare` builds the :class:`~care_demand.simulation.system.CareSystem` alone (for a
 benchmark that times the engine, or a check that changes the system before running it) and
-:func:`simulate` runs a prepared system; :func:`project` is the two in turn.
+:func:`simulate` runs a prepared system; :func:`project` is the two in turn. :func:`schedule`
+prepares a projection and starts its futures in the shared worker pool without waiting, so
+several projections queue there while their caller writes the outputs of each in turn.
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
+from joblib import effective_n_jobs
 
 from care_demand import streams
 from care_demand.simulation.build import build_system
-from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
+from care_demand.simulation.runner import (
+    Submitted,
+    quantile_table,
+    replicate_table,
+    run_replicates,
+)
 from care_demand.simulation.settings import ProjectionSettings
 from care_demand.simulation.system import CareSystem
 
@@ -38,7 +46,7 @@ if TYPE_CHECKING:
     from care_demand.calibration.hazards import HazardDraws
     from care_demand.data import EventHistory
 
-__all__ = ["Calibration", "Projection", "prepare", "project", "simulate"]
+__all__ = ["Calibration", "Projection", "Scheduled", "prepare", "project", "schedule", "simulate"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +108,70 @@ def prepare(
     )
 
 
+class Scheduled:
+    """A projection whose futures are under way in the worker pool (see :func:`schedule`).
+
+    :meth:`result` waits for them and returns the :class:`Projection`; with one process
+    (``simulation.n_jobs`` 1) the futures run there and then.
+    """
+
+    def __init__(self, system: CareSystem, settings: ProjectionSettings) -> None:
+        self.system = system
+        self.settings = settings
+        sim = settings.simulation
+        self._submitted = (
+            Submitted(
+                system, int(sim.replicates), settings.seed, int(sim.n_jobs), int(sim.chunk_size)
+            )
+            if effective_n_jobs(int(sim.n_jobs)) > 1
+            else None
+        )
+
+    def result(self, progress: Callable[[int], None] | None = None) -> Projection:
+        """The projection, once every future is done.
+
+        ``progress`` is called with the number of replicates finished so far.
+        """
+        sim = self.settings.simulation
+        log.info(
+            "Simulating %d replicates x %d months from %s (%d children open at the start)",
+            sim.replicates,
+            self.system.horizon_months,
+            f"{self.system.start:%Y-%m-%d}",
+            len(self.system.caseload),
+        )
+        if self._submitted is not None:
+            results = self._submitted.results(progress)
+        else:
+            results = run_replicates(
+                self.system,
+                int(sim.replicates),
+                self.settings.seed,
+                n_jobs=1,
+                chunk_size=int(sim.chunk_size),
+                progress=progress,
+            )
+        return Projection(system=self.system, replicates=replicate_table(results, self.system))
+
+    def cancel(self) -> None:
+        """Withdraw the futures not yet started."""
+        if self._submitted is not None:
+            self._submitted.cancel()
+
+
+def schedule(
+    history: EventHistory, calibrated: Calibration, settings: ProjectionSettings
+) -> Scheduled:
+    """Prepare a projection and hand its futures to the worker pool at once.
+
+    The pool works through projections in the order they were scheduled, so a caller with
+    several (the scenarios of a multirun, the browser app's comparison) schedules them all
+    first and then reads each :meth:`Scheduled.result` in turn, writing one's outputs while
+    the pool simulates the next. The results are those of :func:`project`.
+    """
+    return Scheduled(prepare(history, calibrated, settings), settings)
+
+
 def simulate(
     system: CareSystem,
     settings: ProjectionSettings,
@@ -109,23 +181,7 @@ def simulate(
 
     ``progress`` is called with the number of replicates finished so far.
     """
-    sim = settings.simulation
-    log.info(
-        "Simulating %d replicates x %d months from %s (%d children open at the start)",
-        sim.replicates,
-        system.horizon_months,
-        f"{system.start:%Y-%m-%d}",
-        len(system.caseload),
-    )
-    results = run_replicates(
-        system,
-        int(sim.replicates),
-        settings.seed,
-        n_jobs=int(sim.n_jobs),
-        chunk_size=int(sim.chunk_size),
-        progress=progress,
-    )
-    return Projection(system=system, replicates=replicate_table(results, system))
+    return Scheduled(system, settings).result(progress)
 
 
 def project(
@@ -135,4 +191,4 @@ def project(
     progress: Callable[[int], None] | None = None,
 ) -> Projection:
     """Project ``history`` forward with the calibrated models under ``settings``."""
-    return simulate(prepare(history, calibrated, settings), settings, progress)
+    return schedule(history, calibrated, settings).result(progress)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, as_completed, wait
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 
 from care_demand import vocab
 from care_demand.simulation.engine import (
@@ -25,7 +26,15 @@ from care_demand.simulation.engine import (
 )
 from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem
 
-__all__ = ["QUANTILES", "quantile_table", "replicate_table", "run_replicates", "start_workers"]
+__all__ = [
+    "QUANTILES",
+    "Submitted",
+    "quantile_table",
+    "replicate_table",
+    "run_replicates",
+    "start_workers",
+    "worker_pool",
+]
 
 QUANTILES: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 
@@ -41,26 +50,95 @@ def _ready() -> None:
     """A task that does nothing: receiving it imports the engine in the worker process."""
 
 
+# Seconds a worker process waits for work before it ends: the pool outlives one run (the
+# scenarios of a multirun and the browser app's runs share it), but not by long.
+WORKER_IDLE_SECONDS = 120
+
+
+def worker_pool(n_jobs: int) -> Executor:
+    """The one pool of worker processes that simulates futures (``n_jobs``: -1 = every core).
+
+    Every projection of a process shares it, so its processes start once; asking again
+    with the same size gives the same pool.
+    """
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=effective_n_jobs(n_jobs), timeout=WORKER_IDLE_SECONDS)
+
+
 def start_workers(n_jobs: int) -> threading.Thread | None:
     """Start the processes that :func:`run_replicates` will use, in the background.
 
     Starting a worker process and importing the engine in it takes a couple of seconds;
-    begun before the data are loaded and the models calibrated, it overlaps that work
-    (joblib keeps its worker processes for the next parallel call). Returns the thread to
-    join before running replicates, or ``None`` when replicates run in this process.
+    begun before the data are loaded and the models calibrated, it overlaps that work.
+    Returns the thread to join before running replicates, or ``None`` when replicates run
+    in this process.
     """
     n = effective_n_jobs(n_jobs)
     if n == 1:
         return None
 
     def start() -> None:
-        # Only a head start: a failure here shows again, and is reported, in run_replicates.
+        # Only a head start: a failure here shows again, and is reported, when simulating.
         with contextlib.suppress(Exception):
-            Parallel(n_jobs=n_jobs, backend="loky")(delayed(_ready)() for _ in range(n))
+            pool = worker_pool(n_jobs)
+            wait([pool.submit(_ready) for _ in range(n)])
 
     thread = threading.Thread(target=start, name="start-workers", daemon=True)
     thread.start()
     return thread
+
+
+def _chunks(n_replicates: int, chunk_size: int) -> list[list[int]]:
+    if n_replicates < 1:
+        raise ValueError(f"n_replicates is {n_replicates}; expected at least 1")
+    return [
+        list(range(i, min(i + chunk_size, n_replicates)))
+        for i in range(0, n_replicates, chunk_size)
+    ]
+
+
+class Submitted:
+    """Replicates handed to the worker pool, running while the caller does other work.
+
+    :meth:`results` waits for them; until then the pool works through them in the order
+    they were submitted, after any submitted earlier (the scenarios of a multirun queue
+    their futures this way, so the pool never waits for one scenario's outputs to be
+    written before simulating the next).
+    """
+
+    def __init__(
+        self, system: CareSystem, n_replicates: int, seed: int, n_jobs: int, chunk_size: int
+    ) -> None:
+        pool = worker_pool(n_jobs)
+        self.n_replicates = n_replicates
+        self._futures: list[Future[list[ReplicateResult]]] = [
+            pool.submit(_run_chunk, system, chunk, seed)
+            for chunk in _chunks(n_replicates, chunk_size)
+        ]
+
+    def results(self, progress: Callable[[int], None] | None = None) -> list[ReplicateResult]:
+        """Every replicate's result, in replicate order, once all are done.
+
+        ``progress`` is called with the number finished so far; an exception it raises (or
+        any other) cancels the replicates not yet started and is raised again.
+        """
+        results: list[ReplicateResult] = []
+        try:
+            for future in as_completed(self._futures):
+                results.extend(future.result())
+                if progress is not None:
+                    progress(len(results))
+        except BaseException:
+            self.cancel()
+            raise
+        results.sort(key=lambda r: r.replicate)
+        return results
+
+    def cancel(self) -> None:
+        """Withdraw the replicates not yet started (those under way finish and are dropped)."""
+        for future in self._futures:
+            future.cancel()
 
 
 def run_replicates(
@@ -75,26 +153,15 @@ def run_replicates(
 
     ``progress`` is called with the number of replicates finished so far.
     """
-    if n_replicates < 1:
-        raise ValueError(f"n_replicates is {n_replicates}; expected at least 1")
-    chunks = [
-        list(range(i, min(i + chunk_size, n_replicates)))
-        for i in range(0, n_replicates, chunk_size)
-    ]
-    results: list[ReplicateResult] = []
-    if n_jobs == 1:
+    chunks = _chunks(n_replicates, chunk_size)
+    if effective_n_jobs(n_jobs) == 1:
+        results: list[ReplicateResult] = []
         for chunk in chunks:
             results.extend(_run_chunk(system, chunk, seed))
             if progress is not None:
                 progress(len(results))
-    else:
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        for done in parallel(delayed(_run_chunk)(system, chunk, seed) for chunk in chunks):
-            results.extend(done)
-            if progress is not None:
-                progress(len(results))
-    results.sort(key=lambda r: r.replicate)
-    return results
+        return results
+    return Submitted(system, n_replicates, seed, n_jobs, chunk_size).results(progress)
 
 
 def _code_label(code: int) -> str:
