@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
 import openpyxl
 import pandas as pd
 import pytest
@@ -58,6 +59,8 @@ def execute(
             SETTINGS, f'{SETTINGS}"calibration.cache_dir={calibration_cache}", '
         )
         exec(compile(MAGIC.sub("", source), f"{path.name}[{i}]", "exec"), namespace)
+    # A kernel shows and releases each cell's figures; here they would pile up for the session.
+    plt.close("all")
     return namespace
 
 
@@ -76,6 +79,7 @@ def test_quick_start_notebook_runs(calibration_cache: Path) -> None:
             f'"simulation.replicates=20", "calibration.cache_dir={calibration_cache}"',
         )
         exec(compile(MAGIC.sub("", source), f"{path.name}[{i}]", "exec"), namespace)
+    plt.close("all")
     care = namespace["care"]
     assert len(care) == 36  # simulation.horizon_months=36 in the notebook
     assert (care["p10"] <= care["p90"]).all()
@@ -170,11 +174,12 @@ def test_strategy_charts_notebook_writes_the_example_run_when_there_is_none(
     assert isinstance(stocks, pd.DataFrame) and (stocks["children"] == "[c]").any()
     written = ns["written"]
     assert isinstance(written, list)
-    # Each of the seven charts as PNG, SVG and its alt-text file.
-    assert {p.suffix for p in written} == {".png", ".svg", ".txt"} and len(written) == 21
-    assert all(p.stat().st_size > 0 for p in written)
     charts = ns["charts"]
     assert isinstance(charts, dict)
+    # Each of the run's charts as PNG, SVG and its alt-text file.
+    assert {p.suffix for p in written} == {".png", ".svg", ".txt"}
+    assert len(written) == 3 * len(charts) >= 21
+    assert all(p.stat().st_size > 0 for p in written)
     assert isinstance(charts["placement_mix"].draw(), Figure)
 
 

@@ -201,6 +201,7 @@ def _nuts(
                     idata_kwargs={"log_likelihood": False},
                 ),
                 chain_cores(s.cores),
+                s.backend,
             )
     keep = ["alpha", "beta_age", "gamma_dur", "sigma_age", "sigma_dur"]
     return idata.posterior[keep], idata.sample_stats
@@ -219,8 +220,17 @@ def chain_cores(cores: int) -> int:
     return max(1, int(cores))
 
 
-def _sample_chains(pm: Any, kwargs: dict[str, Any], cores: int) -> Any:
-    """``pm.sample`` with chains in ``cores`` processes, or in turn if they cannot start."""
+def _sample_chains(pm: Any, kwargs: dict[str, Any], cores: int, backend: str = "pymc") -> Any:
+    """``pm.sample`` with chains in ``cores`` processes, or in turn if they cannot start.
+
+    With the ``nutpie`` backend the chains run in threads of this process, wherever it is.
+    """
+    if backend == "nutpie":
+        # nutpie keeps no log-likelihood anyway, and warns when asked not to.
+        kwargs = {k: v for k, v in kwargs.items() if k != "idata_kwargs"}
+        return pm.sample(
+            nuts_sampler="nutpie", cores=cores, nuts_sampler_kwargs={"backend": "numba"}, **kwargs
+        )
     if cores > 1:
         try:
             return pm.sample(cores=cores, **kwargs)

@@ -62,6 +62,9 @@ class SamplerSettings:
     cores: int = 2
     target_accept: float = 0.95
     random_seed: int = 20220131
+    # "pymc": PyMC's own NUTS; "nutpie": nutpie's Rust NUTS on a Numba-compiled model (chains
+    # in threads). The two give different draws, so the backend is part of the cache key.
+    backend: str = "pymc"
     # Display only; not part of the cache fingerprint.
     progressbar: bool = False
 
@@ -151,6 +154,11 @@ class HazardSettings:
                 "hazard settings: sampler.target_accept must be in [0.5, 1), got "
                 f"{self.sampler.target_accept!r}"
             )
+        if self.sampler.backend not in ("pymc", "nutpie"):
+            raise ConfigError(
+                "hazard settings: sampler.backend must be 'pymc' or 'nutpie', "
+                f"got {self.sampler.backend!r}"
+            )
         if self.checks.on_failure not in ("raise", "warn"):
             raise ConfigError(
                 "hazard settings: checks.on_failure must be 'raise' or 'warn', "
@@ -161,4 +169,6 @@ class HazardSettings:
         """The settings that change the posterior (priors and sampler, not display/checks)."""
         sampler = asdict(self.sampler)
         sampler.pop("progressbar")
+        if sampler["backend"] == "pymc":  # keys of fits from before the choice of backend hold
+            sampler.pop("backend")
         return {"priors": asdict(self.priors), "sampler": sampler}

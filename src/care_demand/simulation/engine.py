@@ -94,7 +94,14 @@ from care_demand.simulation.paths import TO_CARE, TO_CLOSED, TO_MOVE
 from care_demand.simulation.placement import PlacementMixin
 from care_demand.simulation.plan import PlanMixin
 from care_demand.simulation.recording import RecordingMixin, ReplicateResult
-from care_demand.simulation.system import ARRIVAL_STATES, CODES, FIRST_CARE, LEAVER, CareSystem
+from care_demand.simulation.system import (
+    ARRIVAL_STATES,
+    CODES,
+    FIRST_CARE,
+    LEAVER,
+    CareSystem,
+    code_of,
+)
 
 __all__ = [
     "ENTRY_ROUTES",
@@ -159,6 +166,10 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._tabs, self._tabs_supported, self._entry_cums = _epoch_tables(
             system, draw, epochs, walk, supported
         )
+        if self._tabs[0][code_of(vocab.CIN)] is None:
+            # Care-only data model no services outside care to hold an arrival in, so only
+            # moves from the edge of care (none here) and step-downs reach the Harbour.
+            self._refer_kind = [False] * len(self._refer_kind)
         self._leaver_end = 12.0 * system.care_leaver_end_age
         self._emergency = list(system.emergency_share) or [0.0] * (_N_AGE + 1)
         self._supported_end = 12.0 * system.care_leaver_supported_end_age
