@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             cold = _in_process(backend, root / "cold-cache", root / "compile")
             warm = _in_process(backend, root / "warm-cache", root / "compile")
         rows.append((backend, cold, warm))
-        print(f"{backend}: cold {cold['wall']:.1f} s, warm compile {warm['wall']:.1f} s", flush=True)
+        print(
+            f"{backend}: cold {cold['wall']:.1f} s, warm compile {warm['wall']:.1f} s", flush=True
+        )
     print(
         "\nbackend  cold (s)  warm compile (s)  cache hit (s)  sampling (s)  "
         "ESS/s  max R-hat  divergences"
