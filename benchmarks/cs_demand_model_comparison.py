@@ -61,6 +61,7 @@ from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.pipeline import load
 from care_demand.synthetic.generate import write_example
+from isolated_venv import isolated_python
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).resolve().with_name("cs_demand_model_runner.py")
@@ -109,22 +110,8 @@ log = logging.getLogger("care_demand")
 
 def venv_python(python: str) -> Path:
     """The isolated environment's interpreter, creating the environment if needed."""
-    interpreter = VENV / "bin" / "python"
-    probe = [str(interpreter), "-c", "import cs_demand_model, cs_demand_model_samples"]
-    if interpreter.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return interpreter
-    print(f"Creating {VENV.relative_to(ROOT)} with {CS_DEMAND_MODEL} ...", flush=True)
-    for command in (
-        [python, "-m", "venv", "--clear", str(VENV)],
-        [str(interpreter), "-m", "pip", "install", "--quiet", *PINNED],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(
-                f"cs-demand-model could not be installed: {' '.join(command)} failed:\n"
-                f"{done.stderr.strip()[-3000:]}"
-            )
-    return interpreter
+    probe = "import cs_demand_model, cs_demand_model_samples"
+    return isolated_python(VENV, python, PINNED, probe)
 
 
 def sample_zip(interpreter: Path) -> Path:

@@ -5,7 +5,18 @@ every placement change (RNE P, or T for the same carer moving between agency and
 when the legal status changes the same day) and at every change of legal status alone (RNE L);
 every episode but the last ends REC X1, the last ends with the E-code of the exit. Legal
 statuses, placement codes and exit codes are drawn from the shares in ``ground_truth.yaml``;
-they never change the journey itself.
+they never change the journey itself (its periods of care, and its placement groups apart
+from the last weeks before an adoption by the child's own foster carers, below).
+
+The codes keep the DfE's validation rules for the return (``benchmarks/dfe_rules.py``):
+police protection (L1) ends within 72 hours; a child placed with parents (P1) is never
+accommodated under section 20 (V2), so a care order is sought by the time they go home;
+other public bodies (PR3) provide only the placements they can (never fostering, adoption,
+children's homes or placements with parents); special guardianship to former foster carers
+(E45/E46) follows a foster placement; a placement for adoption with consent (A4) follows a
+foster placement; and a child adopted by their foster carers is first placed for adoption with
+them (A5 under a placement order made that day: RNE U, or T if one was in force)
+:data:`CARER_ADOPTION_DAYS` days before the adoption order.
 """
 
 from __future__ import annotations
@@ -27,6 +38,13 @@ __all__ = ["EPISODE_COLUMNS", "CareRecords", "build_care_records"]
 # The Episodes columns in the order of the return (the data layer reads the same).
 EPISODE_COLUMNS: Final = EPISODE_ITEMS
 EMERGENCY_LS: Final = ("L1", "L2")
+# Days under police protection (at most 72 hours) and under an emergency protection order
+# (up to 8 days) before the next legal status.
+_EMERGENCY_DAYS: Final = {"L1": (1, 3), "L2": (2, 8)}
+# Days a child adopted by their foster carers is placed for adoption with them before the
+# order (the carers must have had the child for 10 weeks before applying).
+CARER_ADOPTION_DAYS: Final = 91
+_CARER_ADOPTION_REASON: Final = "CARPL"  # a change to the care plan
 _GROUPS = vocab.PLACEMENT_GROUPS
 _G = {g: i for i, g in enumerate(_GROUPS)}
 _SAME_CARER_PAIRS: Final = {
@@ -39,6 +57,7 @@ _SOURCE_NAMES: Final = ("assessment", "cin", "cp", "direct", "reentry")
 # E44 (to other carers) instead of E45-E48.
 _OLD_SGO: Final = {"E45": "E43", "E46": "E43", "E47": "E44", "E48": "E44"}
 _OLD_SGO_UNTIL: Final = eng.day_number(pd.Timestamp("2018-03-31").date())
+_TO_OTHER_CARERS: Final = {"E45": "E47", "E46": "E48"}
 
 
 @dataclass(frozen=True)
@@ -79,11 +98,14 @@ class _Coder:
         self.place_change = Shares(spec["place_change_reasons"], "ssda903.place_change_reasons")
 
     def placement(
-        self, group: int, first: bool, age_years: float, consent: bool
+        self, group: int, first: bool, age_years: float, consent: bool, with_carers: bool = False
     ) -> tuple[str, str]:
-        """PLACE and PLACE_PROVIDER for a placement spell."""
+        """PLACE and PLACE_PROVIDER for a placement spell (``with_carers``: placed for
+        adoption with the current foster carers)."""
         u = self.u
         name = _GROUPS[group]
+        if with_carers:
+            return ("A3" if consent else "A5"), "PR1"
         if name == vocab.KINSHIP_FOSTER:
             return ("U3" if first or u() < 0.4 else "U1"), "PR1"
         if name in (vocab.INHOUSE_FOSTER, vocab.IFA):
@@ -97,8 +119,7 @@ class _Coder:
                 place = "U4"
             if name == vocab.IFA:
                 return place, "PR4" if u() < 0.75 else "PR5"
-            y = u()
-            return place, "PR1" if y < 0.93 else ("PR2" if y < 0.98 else "PR3")
+            return place, "PR1" if u() < 0.93 else "PR2"
         if name == vocab.INHOUSE_RESIDENTIAL:
             return "K2", "PR1"
         if name == vocab.EXTERNAL_RESIDENTIAL:
@@ -140,6 +161,8 @@ class _Coder:
         elif outcome == eng.SGO_CAO:
             table = "sgo_cao_kinship" if _GROUPS[group] == vocab.KINSHIP_FOSTER else "sgo_cao_other"
             code = self.rec[table].pick(u())
+            if _GROUPS[group] not in vocab.FOSTER_GROUPS:  # not to former foster carers
+                code = _TO_OTHER_CARERS.get(code, code)
             if day <= _OLD_SGO_UNTIL:
                 code = _OLD_SGO.get(code, code)
         elif outcome == eng.EXIT_OTHER:
@@ -151,9 +174,21 @@ class _Coder:
         return code
 
     def legal_events(
-        self, start: int, end: float, source: int, band: str, uasc: bool, adoption_moves: list[int]
+        self,
+        start: int,
+        end: float,
+        source: int,
+        band: str,
+        uasc: bool,
+        adoption_moves: list[int],
+        home: list[tuple[int, float]],
+        orders_on: tuple[int, ...] = (),
     ) -> tuple[str, dict[int, str], bool]:
-        """Legal status at entry, later changes (day -> LS) and whether the entry was urgent."""
+        """Legal status at entry, later changes (day -> LS) and whether the entry was urgent.
+
+        ``home``: (start, end) of the period's placements with parents; ``orders_on``: days a
+        placement order (E1) is made on the day of the placement for adoption.
+        """
         u = self.u
         events: dict[int, str] = {}
         emergency = False
@@ -162,24 +197,29 @@ class _Coder:
         elif u() < self.emergency[_SOURCE_NAMES[source]]:
             emergency = True
             first = EMERGENCY_LS[0] if u() < 0.6 else EMERGENCY_LS[1]
-            since = start + _rand_int(u(), 2, 8)
+            since = start + _rand_int(u(), *_EMERGENCY_DAYS[first])
             status = "C1" if u() < 0.7 else "V2"
-            events[since] = status
             events[start] = first
         else:
             status = "V2" if u() < self.s20[band] else "C1"
             since = start
-            events[start] = status
-        if uasc:
-            events[start] = "V2"
-        elif status == "V2" and u() < self.s20_to_c1:
-            since += _rand_int(u(), 30, 180)
+        care_order: float = np.inf
+        if status == "V2" and not uasc and u() < self.s20_to_c1:
+            care_order = since + _rand_int(u(), 30, 180)
+        if status == "V2":  # section 20 never covers a placement with parents
+            care_order = min([care_order] + [max(s, since) for s, e in home if e > since])
+        if care_order == since:
             status = "C1"
+        events[since] = status
+        if care_order < np.inf and status == "V2":
+            since, status = int(care_order), "C1"
             events[since] = status
         if status == "C1":
             events[since + _rand_int(u(), *self.c2_days)] = "C2"
         for move in adoption_moves:
             day = max(move - _rand_int(u(), *self.e1_days), start + 1)
+            events[day] = "E1"
+        for day in orders_on:
             events[day] = "E1"
         # Once a placement order is made, later care-order steps no longer apply.
         out: dict[int, str] = {}
@@ -219,10 +259,24 @@ def build_care_records(truth: GroundTruth, journeys: eng.Journeys, u: Any) -> Ca
         last = spells[-1]
         period_end = end[last] if end[last] >= 0 else np.inf
         pfa = _G[vocab.PLACED_FOR_ADOPTION]
-        consent = {k: u() < coder.consent for k, g in enumerate(groups) if g == pfa and k > 0}
+        # Placed for adoption with consent (A4) only from foster care; otherwise under an order.
+        consent = {
+            k: u() < coder.consent and _GROUPS[groups[k - 1]] in vocab.FOSTER_GROUPS
+            for k, g in enumerate(groups)
+            if g == pfa and k > 0
+        }
         order_moves = [start[spells[k]] for k, c in consent.items() if not c]
+        # Adopted by their foster carers: placed for adoption with them (A5, under a placement
+        # order made that day) before the adoption order.
+        by_carers = outcome[last] == eng.ADOPTION and groups[-1] != pfa
+        carers_from = max(end[last] - CARER_ADOPTION_DAYS, start[last]) if by_carers else -1
+        home = [
+            (start[s], end[s] if end[s] >= 0 else np.inf)
+            for s, g in zip(spells, groups, strict=True)
+            if g == _G[vocab.PLACED_WITH_PARENTS]
+        ]
         ls, changes, emergency[p] = coder.legal_events(
-            entry, period_end, source, band, uasc, order_moves
+            entry, period_end, source, band, uasc, order_moves, home, (carers_from,) * by_carers
         )
         codes = [
             coder.placement(
@@ -231,6 +285,15 @@ def build_care_records(truth: GroundTruth, journeys: eng.Journeys, u: Any) -> Ca
             for k, (s, g) in enumerate(zip(spells, groups, strict=True))
         ]
         moves = {start[s]: k for k, s in enumerate(spells) if k > 0}
+        adopters = len(codes)  # the placement with the foster carers as adopters, if any
+        if by_carers:
+            carer_codes = coder.placement(pfa, False, 0.0, False, with_carers=True)
+            if carers_from == start[last]:
+                adopters = len(codes) - 1
+                codes[-1] = carer_codes
+            else:
+                codes.append(carer_codes)
+                moves[carers_from] = adopters
         days = sorted(set(moves) | set(changes))
         k = 0
         episode = [child, entry, "S", ls, need, *codes[0]]
@@ -243,15 +306,18 @@ def build_care_records(truth: GroundTruth, journeys: eng.Journeys, u: Any) -> Ca
             reason = ""
             if moved:
                 k_new = moves[day]
-                same_carer = (
-                    groups[k],
-                    groups[k_new],
-                ) in _SAME_CARER_PAIRS and u() < _SAME_CARER_SHARE
                 changed = new_ls != ls
+                if k_new == adopters:
+                    same_carer, reason = True, _CARER_ADOPTION_REASON
+                else:
+                    same_carer = (
+                        groups[k],
+                        groups[k_new],
+                    ) in _SAME_CARER_PAIRS and u() < _SAME_CARER_SHARE
+                    reason = coder.place_change.pick(u())
+                    spell_ls[spells[k_new]] = new_ls
                 rne = ("U" if changed else "T") if same_carer else ("B" if changed else "P")
-                reason = coder.place_change.pick(u())
                 k = k_new
-                spell_ls[spells[k]] = new_ls
             else:
                 rne = "L"
             rows.append((*episode, day, "X1", reason))
