@@ -83,6 +83,7 @@ from care_demand.simulation.engine_common import (
     _X_AGE_18,
     _X_AGED_OUT,
     _X_CLOSED,
+    ENTRY_AGE_BANDS,
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
@@ -97,6 +98,7 @@ from care_demand.simulation.recording import RecordingMixin, ReplicateResult
 from care_demand.simulation.system import ARRIVAL_STATES, CODES, FIRST_CARE, LEAVER, CareSystem
 
 __all__ = [
+    "ENTRY_AGE_BANDS",
     "ENTRY_ROUTES",
     "EXIT_REASONS",
     "REPORT_AGE_BANDS",
