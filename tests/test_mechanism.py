@@ -92,6 +92,8 @@ def _run(folder: Path, name: str, flows: pd.DataFrame, costs: pd.DataFrame) -> P
     cost_summary(costs).to_csv(folder / LAYOUT.cost_summary, index=False)
     assumptions = pd.DataFrame({"section": ["costs"], "item": ["weekly"], "value": [1.0]})
     assumptions.to_csv(folder / LAYOUT.assumptions, index=False)
+    demand = pd.DataFrame({"month": ["2025-03-31"], "placement_group": ["ifa"], "children_p50": 9})
+    demand.to_csv(folder / LAYOUT.demand_capacity, index=False)
     return folder
 
 
@@ -101,7 +103,7 @@ def pair(tmp_path: Path) -> tuple[list[Path], pd.DataFrame, pd.DataFrame]:
     different number in each future), external residential costs less, a team costs more."""
     rng = np.random.default_rng(7)
     base_flows = _flows(rng)
-    averted = rng.integers(0, 6, size=N)  # per future
+    averted = rng.integers(1, 6, size=N)  # per future, at least one
     scen_flows = base_flows.copy()
     teen = scen_flows["flow"] == "entries_to_care:10_15"
     scen_flows.loc[teen, "value"] -= averted[scen_flows.loc[teen, "replicate"]]
@@ -213,8 +215,14 @@ def test_the_report_and_workbook_show_how_the_scenario_works(pair, tmp_path: Pat
         r"<th scope='row'>Entries to care of adolescents \(aged 10 to 17\)</th>(.*?)</tr>", section
     ).group(1)
     cells = re.findall(r"<td class='num'>(.*?)</td>", row)
+
+    def signed(value: float, decimals: int) -> str:  # "+3", "-1.5"; 0 has no sign
+        text = f"{abs(value):.{decimals}f}"
+        return text if float(text) == 0 else f"{'-' if value < 0 else '+'}{text}"
+
     assert cells[-1] == (
-        f"{teen['diff_mean']:+.1f} ({teen['diff_p10']:+.0f} to {teen['diff_p90']:+.0f})"
+        f"{signed(teen['diff_mean'], 1)} ({signed(teen['diff_p10'], 0)} to "
+        f"{signed(teen['diff_p90'], 0)})"
     )
     # The bridge table's five-year total is the CSV's, in £.
     total = bridge[(bridge["line"] == "total") & (bridge["financial_year"].str.contains(" to "))]
