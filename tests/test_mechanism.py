@@ -261,3 +261,25 @@ def test_the_report_and_workbook_show_how_the_scenario_works(pair, tmp_path: Pat
         expected["diff_mean"].iloc[0]
     )
     assert ext[0][header.index("Group of budget lines")] == "Placements avoided (-) or added (+)"
+
+
+def test_the_bridge_chart_is_a_waterfall_of_means_with_text_kept_as_text(pair, tmp_path) -> None:
+    from care_demand.outputs.charts.comparison import bridge_finding, cost_bridge_chart
+    from care_demand.outputs.charts.style import save_figure
+
+    dirs, _, _ = pair
+    bridge = compare_runs(dirs).bridge
+    figure = cost_bridge_chart(bridge, title="Harbour expansion: the cost bridge")
+    bars = list(figure.axes[0].patches)
+    widths = [b.get_width() for b in bars]
+    span = bridge[bridge["financial_year"] == "2024/25 to 2025/26"].set_index("line")
+    # Each line that moved, then the total; the steps add up to the total bar.
+    assert widths[-1] == pytest.approx(span.loc["total", "diff_mean"])
+    assert sum(widths[:-1]) == pytest.approx(widths[-1])
+    assert bars[1].get_x() == pytest.approx(widths[0])  # each step starts where the last ended
+    png = tmp_path / "bridge.png"
+    save_figure(figure, png, title="Cost bridge", description="test", tight=False)
+    svg = png.with_suffix(".svg").read_text(encoding="utf-8")
+    assert "External residential" in svg and "Scenario minus baseline" in svg
+    finding = bridge_finding(bridge, "Harbour expansion", None)
+    assert finding.startswith("Over 2024/25 to 2025/26, Harbour expansion differs")
