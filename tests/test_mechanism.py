@@ -182,19 +182,21 @@ def test_the_sentence_claims_only_what_the_interval_supports() -> None:
     assert is_clear(-5, -1) and is_clear(1, 4) and not is_clear(-2, 3) and not is_clear(0, 0)
     flows = pd.DataFrame(
         {
-            "financial_year": ["2024/25 to 2028/29"] * 2,
-            "flow": ["entries_to_care", "entries_to_care:10_17"],
-            "baseline_mean": [500.0, 200.0],
-            "scenario_mean": [498.0, 186.0],
-            "diff_mean": [-2.0, -14.0],
-            "diff_p10": [-9.0, -22.0],
-            "diff_p90": [4.0, -6.0],
+            "financial_year": ["2024/25 to 2028/29"] * 3,
+            "flow": ["entries_to_care", "entries_to_care:10_17", "exits_from_care"],
+            "baseline_mean": [500.0, 200.0, 480.0],
+            "scenario_mean": [498.0, 186.0, 477.0],
+            "diff_mean": [-2.0, -14.0, -2.6],
+            "diff_p10": [-9.0, -22.0, -7.0],
+            "diff_p90": [4.0, -6.0, 0.0],
         }
     )
     text = mechanism_summary(flows)
     assert "Over 2024/25 to 2028/29" in text
     assert "no clear change in children entering care" in text
     assert "14 fewer adolescents (aged 10 to 17) entering care (6 to 22 fewer)" in text
+    # An interval reaching zero from one side: fewer on average, never more.
+    assert "2.6 fewer exits from care on average (0 to 7.0 fewer)" in text
 
 
 def test_the_report_and_workbook_show_how_the_scenario_works(pair, tmp_path: Path) -> None:

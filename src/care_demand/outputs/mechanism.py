@@ -208,13 +208,19 @@ def _money(value: float) -> str:
 
 
 def _phrase(noun: str, mean: float, p10: float, p90: float) -> str:
-    """``14 fewer <noun> (6 to 22 fewer)``, or no clear change when the interval spans 0."""
-    if not is_clear(p10, p90):
+    """``14 fewer <noun> (6 to 22 fewer)``; ``on average`` with ``0 to`` when the interval
+    reaches zero from one side; no clear change when it spans zero or is zero."""
+    if p10 < 0 < p90 or (p10 == 0 and p90 == 0):
         return f"no clear change in {noun}"
-    word = "more" if p10 > 0 else "fewer"
+    word = "more" if mean > 0 else "fewer"
     low, high = sorted((abs(p10), abs(p90)))
     whole = high >= 10  # whole numbers from 10, one decimal place below
-    amounts = (_amount(v, whole) for v in (mean, low, high))
+    amounts = [_amount(v, whole) for v in (mean, low, high)]
+    if low == 0:  # as many as the baseline in some futures: fewer (or more) on average only
+        amounts[1] = "0"
+        return "{} {word} {noun} on average ({} to {} {word})".format(
+            *amounts, word=word, noun=noun
+        )
     return "{} {word} {noun} ({} to {} {word})".format(*amounts, word=word, noun=noun)
 
 

@@ -41,6 +41,11 @@ def _count(value: float, decimals: int) -> str:
     return f"{'-' if value < 0 else '+'}{text}"
 
 
+def _money(value: float) -> str:
+    """A signed difference in £ (``+£1.2m``, ``-£300k``); under £500 either way, ``£0k``."""
+    return "£0k" if abs(value) < 500 else _signed(value, money=True)
+
+
 def _with_interval(row: pd.Series, fmt: Callable[[float], str]) -> str:
     return f"{fmt(row['diff_mean'])} ({fmt(row['diff_p10'])} to {fmt(row['diff_p90'])})"
 
@@ -128,8 +133,8 @@ def _bridge_table(bridge: pd.DataFrame, title: str, names: dict[str, str]) -> st
     wide = _wide(
         shown,
         "line",
-        lambda v: _signed(v, money=True),
-        lambda r: _with_interval(r, lambda v: _signed(v, money=True)),
+        _money,
+        lambda r: _with_interval(r, _money),
     )
     first = shown.drop_duplicates("line").set_index("line")
     totals = shown[shown["line"] == "total"]
