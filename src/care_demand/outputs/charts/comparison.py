@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from care_demand import vocab
 from care_demand.finance import fixed_cost_title
@@ -43,7 +44,7 @@ from care_demand.outputs.charts.style import (
     source_caption,
 )
 from care_demand.outputs.run_files import SweepFiles, read_sweep
-from care_demand.outputs.workbook_names import display_name, line_name
+from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
     "bridge_finding",
@@ -308,20 +309,23 @@ def cumulative_savings_chart(
 
 def _bridge_steps(bridge: pd.DataFrame, names: Mapping[str, str] | None) -> tuple[str, list]:
     """The bridge's period (the complete years together, else the last year) and its steps:
-    ``(label, mean difference)`` for each budget line that moved, casework as one step,
-    then the total."""
+    ``(label, mean difference)`` for each budget line that moved by at least 2% of the
+    largest line's move, then one step for casework and the smaller moves, then the total."""
     years = bridge["financial_year"].astype(str)
     spans = years[years.str.contains(" to ")]
     period = spans.iloc[0] if not spans.empty else sorted(years)[-1]
     rows = bridge[years == period]
+    lines = rows[rows["line"] != "total"]
+    largest = lines["diff_mean"].abs().max() if not lines.empty else 0.0
     steps: list[tuple[str, float]] = []
-    casework = rows[rows["group"] == "casework"]["diff_mean"].sum()
-    for row in rows.itertuples():
-        if row.group == "casework" or row.line == "total" or row.diff_mean == 0:
-            continue
-        steps.append((line_name(row.kind, row.line, names), float(row.diff_mean)))
-    if casework != 0:
-        steps.append((display_name("bridge:casework"), float(casework)))
+    rest = 0.0
+    for row in lines.itertuples():
+        if row.group == "casework" or abs(row.diff_mean) < 0.02 * largest:
+            rest += float(row.diff_mean)
+        else:
+            steps.append((line_name(row.kind, row.line, names), float(row.diff_mean)))
+    if rest != 0:
+        steps.append(("Casework and smaller changes", rest))
     total = rows[rows["line"] == "total"]["diff_mean"]
     steps.append(("Scenario minus baseline", float(total.iloc[0]) if not total.empty else 0.0))
     return period, steps
@@ -344,7 +348,7 @@ def cost_bridge_chart(
     """
     period, steps = _bridge_steps(bridge, names)
     n = len(steps)
-    fig, axes = _figure(height=0.42 * n + 2.4)
+    fig, axes = _figure(height=0.36 * n + 2.4)
     ax = axes[0, 0]
     start = 0.0
     reach = [0.0]
@@ -376,7 +380,8 @@ def cost_bridge_chart(
     ax.grid(axis="x")
     ax.grid(axis="y", visible=False)
     ax.set_axisbelow(True)  # gridlines behind the bars
-    ax.xaxis.set_major_formatter(_money(decimals=1))
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.xaxis.set_major_formatter(_money(decimals=1 if pad < 5e6 else 0))
     ax.set_xlabel(f"Difference from the baseline, £ million (cash), {period}")
     handles = [
         Patch(color=lower, label="Lower cost"),
@@ -623,7 +628,8 @@ def _bridge_charts(sweep: SweepFiles, short: Mapping[str, str], caption: str) ->
                 title,
                 "Horizontal waterfall over the complete financial years: from the baseline's "
                 "cost at zero, each budget line's mean difference in turn (lower cost green, "
-                "higher vermillion), then the total difference in blue.",
+                "higher vermillion; casework and small changes as one step), then the total "
+                "difference in blue.",
                 lambda rows=rows, title=title: cost_bridge_chart(
                     rows, title=title, caption=caption, names=names
                 ),
