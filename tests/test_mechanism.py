@@ -272,6 +272,10 @@ def test_the_bridge_chart_is_a_waterfall_of_means_with_text_kept_as_text(pair, t
     dirs, _, _ = pair
     bridge = compare_runs(dirs).bridge
     figure = cost_bridge_chart(bridge, title="Harbour expansion: the cost bridge")
+    figure.canvas.draw()
+    drawn = figure.get_tightbbox(figure.canvas.get_renderer())
+    width, height = figure.get_size_inches()  # every label inside the A4-wide figure
+    assert drawn.x0 >= -0.01 and drawn.x1 <= width + 0.01 and drawn.y1 <= height + 0.01
     bars = list(figure.axes[0].patches)
     widths = [b.get_width() for b in bars]
     span = bridge[bridge["financial_year"] == "2024/25 to 2025/26"].set_index("line")

@@ -382,13 +382,13 @@ def cost_bridge_chart(
     ax.set_axisbelow(True)  # gridlines behind the bars
     ax.xaxis.set_major_locator(MaxNLocator(6))
     ax.xaxis.set_major_formatter(_money(decimals=1 if pad < 5e6 else 0))
-    ax.set_xlabel(f"Difference from the baseline, £ million (cash), {period}")
+    ax.set_xlabel("Difference from the baseline's cost, £ million (cash)")
     handles = [
         Patch(color=lower, label="Lower cost"),
         Patch(color=higher, label="Higher cost"),
         Patch(color=total, label="Total difference"),
     ]
-    _suptitle(fig, title)
+    _suptitle(fig, f"{title}, {period}")
     _legend(fig, handles, ncols=3)
     _caption(fig, caption)
     return fig
