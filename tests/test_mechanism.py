@@ -232,6 +232,7 @@ def test_the_report_and_workbook_show_how_the_scenario_works(pair, tmp_path: Pat
     value = abs(total["diff_mean"].iloc[0])
     assert (f"£{value / 1e6:,.1f}m" if value >= 1e6 else f"£{value / 1e3:,.0f}k") in row
     assert "fewer adolescents (aged 10 to 17) entering care" in section
+    assert "The largest clear changes by budget line: External residential placements -£" in section
     # The workbook: a sheet for each, headers in words and the CSVs' values.
     path = tmp_path / "book.xlsx"
     write_comparison_workbook(comparison, dirs, path, {"scenarios": "baseline, harbour_expansion"})

@@ -19,12 +19,15 @@ mean and the 80% interval (P10-P90) of the differences:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from care_demand import vocab
 from care_demand.finance.costs import span_label
 from care_demand.outputs.flows import ADOLESCENT_BANDS, ADOLESCENT_ENTRIES, FLOW_LABELS
+from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
     "BRIDGE_GROUPS",
@@ -244,14 +247,32 @@ def _signed(value: float) -> str:
     return f"{'-' if value < 0 else '+'}{_money(value)}"
 
 
-def mechanism_summary(flows: pd.DataFrame, bridge: pd.DataFrame | None = None) -> str:
+def _largest_lines(rows: pd.DataFrame, names: Mapping[str, str] | None) -> str:
+    """The budget lines whose difference is clear, largest first (at most three)."""
+    clear = (rows["diff_p10"] > 0) | (rows["diff_p90"] < 0)  # as is_clear
+    lines = rows[(rows["line"] != TOTAL) & clear]
+    lines = lines.reindex(lines["diff_mean"].abs().sort_values(ascending=False).index)[:3]
+    parts = [
+        f"{line_name(r.kind, r.line, names)} {_signed(r.diff_mean)} "
+        f"({_signed(r.diff_p10)} to {_signed(r.diff_p90)})"
+        for r in lines.itertuples()
+    ]
+    return f" The largest clear changes by budget line: {'; '.join(parts)}." if parts else ""
+
+
+def mechanism_summary(
+    flows: pd.DataFrame,
+    bridge: pd.DataFrame | None = None,
+    names: Mapping[str, str] | None = None,
+) -> str:
     """The scenario's mechanism in words, from its flow differences over the whole
     projection and its cost bridge over the complete years: "Over 2024/25 to 2028/29: 14
     fewer adolescents (aged 10 to 17) entering care (6 to 22 fewer); ...".
 
     A change is claimed only where the 80% interval of the paired difference is on one
     side of zero; otherwise the sentence says there is no clear change. Flows that are zero
-    in both runs are left out.
+    in both runs are left out. The budget lines that moved clearly follow, largest first
+    (``names``: fixed costs' titles).
     """
     years = flows["financial_year"].astype(str)
     spans = flows[years.str.contains(" to ")]
@@ -267,7 +288,8 @@ def mechanism_summary(flows: pd.DataFrame, bridge: pd.DataFrame | None = None) -
             parts.append(_phrase(noun, r["diff_mean"], r["diff_p10"], r["diff_p90"]))
     text = f"Over {period}: " + "; ".join(parts) + "." if parts else ""
     if bridge is not None and not bridge.empty:
-        total = bridge[(bridge["line"] == TOTAL) & bridge["financial_year"].str.contains(" to ")]
+        span = bridge[bridge["financial_year"].str.contains(" to ")]
+        total = span[span["line"] == TOTAL]
         if not total.empty:
-            text += " " + _cost_sentence(total.iloc[0])
+            text += " " + _cost_sentence(total.iloc[0]) + _largest_lines(span, names)
     return text.strip()

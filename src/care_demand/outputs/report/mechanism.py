@@ -179,7 +179,7 @@ def mechanism_section(sweep: SweepFiles, charts: Sequence[Chart], folder: Path |
         own = flows[flows["scenario"] == name]
         costs = bridge[bridge["scenario"] == name] if bridge is not None else None
         parts.append(f"<h3>{_esc(title)}</h3>")
-        parts.append(f"<p class='summary'>{_esc(mechanism_summary(own, costs))}</p>")
+        parts.append(f"<p class='summary'>{_esc(mechanism_summary(own, costs, fixed))}</p>")
         parts.append(_charts_html(charts, [f"cost_bridge_{name}"], folder))
         parts.append(_flows_table(own, title))
         if costs is not None and not costs.empty:
