@@ -45,6 +45,7 @@ COMPARISON_CHARTS = {
     "demand_capacity_by_scenario",
     "savings_by_year",
     "cumulative_savings",
+    "cost_bridge_transformation",  # one per scenario compared with the baseline
 }
 RUN_SECTIONS = (
     "headline",
@@ -59,6 +60,7 @@ RUN_SECTIONS = (
 )
 COMPARISON_SECTIONS = (
     "headline",
+    "mechanism",
     "scenarios",
     "comparison",
     "sufficiency",
@@ -196,6 +198,8 @@ def test_comparison_report_is_self_contained_with_every_section(sweep: Path) -> 
         "vs baseline",
         "Savings against the baseline and the target",
         "Net present value",
+        "How each scenario works",
+        "cost bridge from the baseline by budget line",
         "block-contract homes",  # each scenario's capacity
         "Synthetic data",
     ):

@@ -56,7 +56,12 @@ from care_demand.outputs.disclosure import (
     suppress_recorded_monthly,
     suppress_stocks,
 )
-from care_demand.outputs.flows import flows_by_year, projected_flows, recorded_flows
+from care_demand.outputs.flows import (
+    flows_by_replicate,
+    flows_by_year,
+    projected_flows,
+    recorded_flows,
+)
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
@@ -304,8 +309,8 @@ def run(
     fitted = calibrate(history, config) if config.run_until != "data" else None
     if workers is not None:
         workers.join()
-    projection, replicates = (
-        _project(history, fitted, config, progress) if simulate else (None, None)
+    projection, replicates, moves = (
+        _project(history, fitted, config, progress) if simulate else (None, None, None)
     )
 
     rule = DisclosureRule.from_config(config.output)
@@ -340,6 +345,7 @@ def run(
             quantiles = projection
             out.write_csv(LAYOUT.quantiles, quantiles)
             out.write_csv(LAYOUT.key_measures, key_measures(replicates))
+            out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))
             costed = cost_replicates(replicates, config.costs, config.seed)
             costs = cost_summary(costed)
             out.write_csv(LAYOUT.costs_by_replicate, costed)
@@ -480,8 +486,9 @@ def _project(
     fitted: Calibrated,
     config: AppConfig,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Project with a progress bar; return the quantiles and the replicate table.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Project with a progress bar; return the quantiles, the replicate table and every
+    replicate's monthly flows.
 
     A projection started ahead on the same settings (:func:`schedule_runs`) is taken up.
     """
@@ -498,7 +505,7 @@ def _project(
                 progress(done, n)
 
         projection = scheduled.result(progress=report)
-    return projection.quantiles, projection.replicates
+    return projection.quantiles, projection.replicates, projection.flows
 
 
 def _costs_source(config: AppConfig) -> str:

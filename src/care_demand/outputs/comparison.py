@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import pandas as pd
 
 from care_demand.finance import CostConfig, fixed_cost_title, savings
 from care_demand.outputs.layout import LAYOUT
+from care_demand.outputs.mechanism import cost_bridge, flow_differences
 from care_demand.outputs.workbook import CoverDetails, RealTerms, write_workbook
 
 __all__ = [
@@ -67,12 +68,18 @@ class Comparison:
     ``savings``: each scenario's paired savings against the baseline by year, with the
     cumulative saving, its net present value and progress against the savings target
     (:func:`care_demand.finance.savings`, plus a ``scenario`` column); empty without costs.
+    ``flows``: how each scenario works: its paired differences in flows from the baseline
+    (:func:`care_demand.outputs.mechanism.flow_differences`, plus a ``scenario`` column).
+    ``bridge``: each scenario's cost bridge from the baseline by budget line
+    (:func:`care_demand.outputs.mechanism.cost_bridge`, plus a ``scenario`` column).
     """
 
     headline: pd.DataFrame
     by_year: pd.DataFrame
     failed: dict[str, str]
     savings: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    flows: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    bridge: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
@@ -150,6 +157,7 @@ def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> C
     values: dict[str, pd.DataFrame] = {}
     failed: dict[str, str] = {}
     costed: dict[str, pd.DataFrame] = {}
+    moved: dict[str, pd.DataFrame] = {}
     for run_dir in run_dirs:
         status = _read_status(Path(run_dir))
         if status is None:
@@ -164,6 +172,9 @@ def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> C
         costs_path = Path(run_dir) / LAYOUT.costs_by_replicate
         if costs_path.is_file():
             costed[name] = pd.read_csv(costs_path)
+        flows_path = Path(run_dir) / LAYOUT.flows_by_replicate
+        if flows_path.is_file():
+            moved[name] = pd.read_csv(flows_path, dtype={"financial_year": str})
         values[name] = _per_replicate(Path(run_dir), costed.get(name))
     rows = []
     base = values.get(BASELINE)
@@ -208,7 +219,24 @@ def compare_runs(run_dirs: Sequence[Path], costs: CostConfig | None = None) -> C
         by_year=by_year,
         failed=failed,
         savings=saving_table,
+        flows=_against_baseline(moved, flow_differences),
+        bridge=_against_baseline(costed, cost_bridge),
     )
+
+
+def _against_baseline(
+    tables: dict[str, pd.DataFrame],
+    compare: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
+    """``compare(scenario, baseline)`` for every scenario with a table, with a ``scenario``
+    column first (empty without the baseline's table)."""
+    if BASELINE not in tables:
+        return pd.DataFrame()
+    frames = []
+    for name in sorted(set(tables) - {BASELINE}):
+        table = compare(tables[name], tables[BASELINE])
+        frames.append(table.assign(scenario=name)[["scenario", *table.columns]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _fmt(value: float, money: bool) -> str:
@@ -337,6 +365,8 @@ def write_comparison_workbook(
         cover=cover,
         real_terms=real_terms,
         names=names,
+        flow_differences=comparison.flows,
+        cost_bridge=comparison.bridge,
     )
 
 
@@ -401,7 +431,8 @@ def _workbook_context(
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
-    """Write ``comparison.md``, the headline and by-year CSVs and ``savings.csv``."""
+    """Write ``comparison.md``, the headline and by-year CSVs, ``savings.csv`` and how each
+    scenario works (``flow_differences.csv``, ``cost_bridge.csv``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / LAYOUT.comparison.markdown]
     files[0].write_text(comparison_markdown(comparison), encoding="utf-8")
@@ -415,10 +446,15 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
             continue
         table.to_csv(path, index=False)
         files.append(path)
-    if not comparison.savings.empty:
-        path = out_dir / LAYOUT.comparison.savings
-        comparison.savings.to_csv(path, index=False)
-        files.append(path)
+    for name, table in (
+        (LAYOUT.comparison.savings, comparison.savings),
+        (LAYOUT.comparison.flow_differences, comparison.flows),
+        (LAYOUT.comparison.cost_bridge, comparison.bridge),
+    ):
+        if not table.empty:
+            path = out_dir / name
+            table.to_csv(path, index=False)
+            files.append(path)
     if comparison.failed:
         path = out_dir / LAYOUT.comparison.failed
         path.write_text(json.dumps(comparison.failed, indent=2) + "\n", encoding="utf-8")

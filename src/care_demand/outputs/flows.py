@@ -24,7 +24,14 @@ from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import DisclosureRule, suppress_counts
 from care_demand.outputs.summary import financial_year
 
-__all__ = ["FLOW_LABELS", "flows_by_year", "projected_flows", "recorded_flows"]
+__all__ = [
+    "ADOLESCENT_ENTRIES",
+    "FLOW_LABELS",
+    "flows_by_replicate",
+    "flows_by_year",
+    "projected_flows",
+    "recorded_flows",
+]
 
 # Why children leave care, in plain words.
 _EXIT_LABELS = {
@@ -34,12 +41,32 @@ _EXIT_LABELS = {
     vocab.AGE_18: "turned 18",
     vocab.CARE_EXIT_OTHER: "other reasons",
 }
-# Each flow's label, in the order shown.
+# The age bands of children entering care (the flow model's bands under 18), in words.
+_ENTRY_BANDS = {
+    name: "under 1" if low == 0 else f"{low:g} to {high - 1:g}"
+    for name, low, high in vocab.AGE_BANDS
+    if high <= 18
+}
+# Adolescents entering care: the sum of the flow model's bands from 10 to 17, per future.
+ADOLESCENT_ENTRIES = "entries_to_care:10_17"
+ADOLESCENT_BANDS: tuple[str, ...] = ("entries_to_care:10_15", "entries_to_care:16_17")
+# Each flow's label, in the order shown (flows_by_year.csv, flows_by_replicate.csv and the
+# comparison's flow differences).
 FLOW_LABELS: dict[str, str] = {
     "referrals": "Referrals of children not already in a service",
     "entries_to_care": "Entries to care (all)",
+    **{f"entries_to_care:{b}": f"of which: aged {w} at entry" for b, w in _ENTRY_BANDS.items()},
+    ADOLESCENT_ENTRIES: "Entries to care of adolescents (aged 10 to 17)",
     "exits_from_care": "Exits from care (all reasons)",
     **{f"exit:{r}": f"of which: {_EXIT_LABELS[r]}" for r in vocab.CARE_EXITS},
+    "move:inhouse_to_external": "Moves from in-house to external placements",
+    "move:external_to_inhouse": "Moves from external to in-house placements",
+    "placed_externally_for_want:inhouse_foster": "Placed with a fostering agency for want "
+    "of an in-house foster carer",
+    "placed_externally_for_want:inhouse_residential": "Placed in an external children's home "
+    "for want of an in-house place",
+    "step_down:residential_to_family": "Step-downs from residential care to a family placement",
+    "step_down:harbour": "of which: supported by the Harbour",
     "step_up": "Steps up between services outside care",
     "step_down": "Steps down between services outside care",
 }
@@ -74,6 +101,31 @@ def projected_flows(quantiles: pd.DataFrame) -> pd.DataFrame:
         return table
     table.columns = [y if months[y] == 12 else f"{y} (part year)" for y in table.columns]
     return table
+
+
+def flows_by_replicate(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Each simulated future's flows per financial year (``projection/flows_by_replicate.csv``).
+
+    ``monthly``: :func:`care_demand.simulation.runner.flow_replicates` output (``replicate``,
+    ``month``, ``flow``, ``value``). Returns columns ``replicate``, ``financial_year``,
+    ``part_year`` (a year the projection covers in part), ``flow`` (a key of
+    :data:`FLOW_LABELS`) and ``value`` (whole moves in that future and year): the means
+    across futures are ``flows_by_year.csv``'s projected values.
+    """
+    columns = ["replicate", "financial_year", "part_year", "flow", "value"]
+    if monthly.empty:
+        return pd.DataFrame(columns=columns)
+    months = pd.to_datetime(monthly["month"])
+    frame = monthly.assign(financial_year=financial_year(months).to_numpy())
+    covered = months.groupby(frame["financial_year"].to_numpy()).nunique()
+    out = frame.groupby(["replicate", "financial_year", "flow"], sort=False, as_index=False)[
+        "value"
+    ].sum()
+    out["part_year"] = out["financial_year"].map(covered < 12)
+    order = {f: i for i, f in enumerate(FLOW_LABELS)}
+    out = out.assign(_o=out["flow"].map(order).fillna(len(order)))
+    out = out.sort_values(["replicate", "financial_year", "_o"], kind="stable")
+    return out[columns].astype({"value": np.int64}).reset_index(drop=True)
 
 
 def _whole_years(history: EventHistory) -> list[str]:

@@ -43,6 +43,8 @@ class ComparisonLayout:
     headline: str = "comparison_headline.csv"
     by_year: str = "comparison_by_year.csv"
     savings: str = "savings.csv"
+    flow_differences: str = "flow_differences.csv"
+    cost_bridge: str = "cost_bridge.csv"
     failed: str = "failed_scenarios.json"
     workbook: str = "finance_workbook.xlsx"
     report: str = "report.html"
@@ -115,6 +117,7 @@ class RunLayout:
     key_measures: str = "projection/key_measures_by_replicate.csv"
     fan_chart: str = "projection/children_in_care_fan.png"
     flows: str = "projection/flows_by_year.csv"
+    flows_by_replicate: str = "projection/flows_by_replicate.csv"
     # The costs.
     costs_by_replicate: str = "finance/costs_by_replicate.csv"
     cost_summary: str = "finance/cost_summary.csv"

@@ -42,6 +42,13 @@ def _read_flows(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype={"financial_year": str, "value": str}, keep_default_na=False)
 
 
+def _years_csv(path: Path) -> pd.DataFrame | None:
+    """A table with financial years as text (``2024/25``, ``2024/25 to 2028/29``)."""
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"financial_year": str})
+
+
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -161,6 +168,8 @@ class SweepFiles:
     by_year: pd.DataFrame | None = None
     savings: pd.DataFrame | None = None
     failed: dict[str, str] = field(default_factory=dict)
+    flow_differences: pd.DataFrame | None = None
+    cost_bridge: pd.DataFrame | None = None
 
     @property
     def baseline(self) -> RunFiles | None:
@@ -198,6 +207,8 @@ def read_sweep(sweep_dir: str | Path) -> SweepFiles:
         by_year=_csv(comparison / names.by_year),
         savings=_csv(comparison / names.savings),
         failed=_json(comparison / names.failed) or {},
+        flow_differences=_years_csv(comparison / names.flow_differences),
+        cost_bridge=_years_csv(comparison / names.cost_bridge),
     )
 
 

@@ -32,9 +32,11 @@ from care_demand.outputs.workbook_format import COUNT, DATE, GBP, SHARE
 from care_demand.outputs.workbook_sheets import (
     CoverDetails,
     assumptions_sheet,
+    cost_bridge_sheet,
     cover_sheet,
     demand_sheet,
     details_sheet,
+    flow_differences_sheet,
     flows_sheet,
     publication_sheet,
     savings_sheet,
@@ -43,8 +45,10 @@ from care_demand.outputs.workbook_sheets import (
 )
 
 __all__ = [
+    "COST_BRIDGE_SHEET",
     "COUNT",
     "DATE",
+    "FLOW_DIFFERENCES_SHEET",
     "GBP",
     "PUBLICATION_SHEET",
     "SHARE",
@@ -67,6 +71,9 @@ SHEETS: tuple[str, ...] = (
     "Run details",
 )
 PUBLICATION_SHEET = "Publication"
+# A multirun's sheets of how each scenario works, after the savings (comparison only).
+FLOW_DIFFERENCES_SHEET = "Flows vs baseline"
+COST_BRIDGE_SHEET = "Cost bridge vs baseline"
 # What each sheet holds, for the cover.
 SHEET_NOTES: dict[str, str] = {
     "Summary": "Headline figures: children at the end of the projection and cost by year.",
@@ -84,6 +91,12 @@ SHEET_NOTES: dict[str, str] = {
     "and down per financial year: recorded counts, then projected means.",
     "Assumptions": "Every cost assumption with its unit, price year and source.",
     "Run details": "The software version, seed and data fingerprints that reproduce the run.",
+    FLOW_DIFFERENCES_SHEET: "How each scenario works: entries to care by age, moves between "
+    "in-house and external placements, step-downs and exits, scenario minus baseline future "
+    "by future (mean and P10-P90), per year and over the projection.",
+    COST_BRIDGE_SHEET: "From the baseline's cost to each scenario's by budget line (placements "
+    "avoided or added, in-house places and carers, casework, fixed costs), per year and over "
+    "the complete years; the lines add up to the total difference.",
     PUBLICATION_SHEET: "Recorded children at each 31 March under disclosure control: the one "
     "sheet meant for publication.",
 }
@@ -158,6 +171,8 @@ def write_workbook(
     cover: CoverDetails | None = None,
     real_terms: RealTerms | None = None,
     names: Mapping[str, str] | None = None,
+    flow_differences: pd.DataFrame | None = None,
+    cost_bridge: pd.DataFrame | None = None,
 ) -> Path:
     """Write the finance workbook to ``path`` (atomically) and return ``path``.
 
@@ -195,6 +210,9 @@ def write_workbook(
             it only cash terms are shown.
         names: display names beyond the built-in table: fixed costs' titles, scenarios'
             titles (by key).
+        flow_differences, cost_bridge: a multirun's paired differences in flows and cost
+            bridge (:mod:`care_demand.outputs.mechanism`, with a ``scenario`` column), each
+            written to a sheet after the savings when given and not empty.
 
     Raises ``ValueError`` (and writes nothing) when a table lacks the columns it needs.
     """
@@ -211,6 +229,10 @@ def write_workbook(
     text_items = summary_sheet(book.create_sheet(SHEETS[1]), summary)
     costs_sheet(book.create_sheet(SHEETS[2]), costs, real_terms=real_terms, names=names)
     savings_sheet(book.create_sheet(SHEETS[3]), savings, names)
+    if flow_differences is not None and not flow_differences.empty:
+        flow_differences_sheet(book.create_sheet(FLOW_DIFFERENCES_SHEET), flow_differences, names)
+    if cost_bridge is not None and not cost_bridge.empty:
+        cost_bridge_sheet(book.create_sheet(COST_BRIDGE_SHEET), cost_bridge, names)
     demand_sheet(book.create_sheet(SHEETS[4]), demand_capacity)
     sufficiency_sheet(book.create_sheet(SHEETS[5]), sufficiency)
     flows_sheet(book.create_sheet(SHEETS[6]), flows)

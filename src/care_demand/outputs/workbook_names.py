@@ -114,6 +114,21 @@ DISPLAY_NAMES: dict[str, str] = {
     "scenarios": "Scenarios",
     "failed": "Scenarios that failed",
     "sweep_folder": "Multirun folder",
+    # how a scenario works: paired differences from the baseline (flows and cost bridge)
+    "label": "Flow",
+    "part_year": "Part year projected",
+    "group": "Group of budget lines",
+    "baseline_mean": "Baseline (mean)",
+    "scenario_mean": "Scenario (mean)",
+    "diff_mean": "Scenario minus baseline (mean)",
+    "diff_p10": "Scenario minus baseline P10 (low)",
+    "diff_p50": "Scenario minus baseline P50 (median)",
+    "diff_p90": "Scenario minus baseline P90 (high)",
+    "bridge:placements": "Placements avoided (-) or added (+)",
+    "bridge:inhouse": "In-house places and carers",
+    "bridge:casework": "Casework",
+    "bridge:fixed": "Fixed costs",
+    "bridge:total": "Total, all lines",
 }
 
 

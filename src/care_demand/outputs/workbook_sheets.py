@@ -394,6 +394,55 @@ def flows_sheet(sheet: Worksheet, flows: pd.DataFrame | None) -> None:
     set_widths(sheet, skip_rows=(1, 2))
 
 
+_DIFFERENCES = ("baseline_mean", "scenario_mean", "diff_mean", "diff_p10", "diff_p50", "diff_p90")
+
+
+def _difference_sheet(
+    sheet: Worksheet, frame: pd.DataFrame, name: str, notes: tuple[str, str], number: str
+) -> None:
+    """A table of paired differences from the baseline under a title and a note."""
+    write_note(sheet, 1, notes[0], bold=True)
+    write_note(sheet, 2, notes[1])
+    formats = {display_name(c): number for c in _DIFFERENCES}
+    add_table(sheet, _headers(frame), top=4, name=name, formats=formats)
+    print_setup(sheet, title_rows="4:4", freeze="A5")
+    set_widths(sheet, skip_rows=(1, 2))
+
+
+def flow_differences_sheet(
+    sheet: Worksheet, flows: pd.DataFrame, names: Mapping[str, str] | None
+) -> None:
+    """Each scenario's paired differences in flows from the baseline, per financial year and
+    over the projection (:func:`care_demand.outputs.mechanism.flow_differences`)."""
+    frame = _plain(flows, names)
+    frame["part_year"] = ["yes" if bool(p) else None for p in frame["part_year"]]
+    frame = frame[["scenario", "financial_year", "part_year", "label", *_DIFFERENCES]]
+    notes = (
+        "How each scenario works: moves per financial year, scenario minus baseline",
+        "Taken within each simulated future (common random numbers), then the mean and the 80% "
+        "interval (P10-P90) across futures. A span of years is the whole projection.",
+    )
+    _difference_sheet(
+        sheet, frame.astype(object).where(frame.notna(), None), "Flows", notes, "#,##0.0"
+    )
+
+
+def cost_bridge_sheet(
+    sheet: Worksheet, bridge: pd.DataFrame, names: Mapping[str, str] | None
+) -> None:
+    """Each scenario's cost bridge from the baseline by budget line, per financial year and
+    over the complete years (:func:`care_demand.outputs.mechanism.cost_bridge`)."""
+    frame = _plain(bridge, names)
+    frame["group"] = [display_name(f"bridge:{g}") for g in bridge["group"]]
+    frame = frame[["scenario", "financial_year", "complete", "group", "line", *_DIFFERENCES]]
+    notes = (
+        "Cost bridge: from the baseline's cost to the scenario's, by budget line (£, cash)",
+        "Scenario minus baseline within each simulated future; the lines' means add up to the "
+        "total's. A span of years is the complete financial years together.",
+    )
+    _difference_sheet(sheet, frame, "Bridge", notes, GBP)
+
+
 _KEY = re.compile(r"^([a-z0-9_]+)\b")
 
 

@@ -83,6 +83,7 @@ from care_demand.simulation.engine_common import (
     _X_AGE_18,
     _X_AGED_OUT,
     _X_CLOSED,
+    ENTRY_AGE_BANDS,
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
@@ -104,6 +105,7 @@ from care_demand.simulation.system import (
 )
 
 __all__ = [
+    "ENTRY_AGE_BANDS",
     "ENTRY_ROUTES",
     "EXIT_REASONS",
     "REPORT_AGE_BANDS",

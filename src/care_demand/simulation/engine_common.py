@@ -17,7 +17,7 @@ import simpy
 from care_demand import vocab
 from care_demand.simulation.system import FIRST_CARE, code_of
 
-__all__ = ["ENTRY_ROUTES", "EXIT_REASONS", "REPORT_AGE_BANDS"]
+__all__ = ["ENTRY_AGE_BANDS", "ENTRY_ROUTES", "EXIT_REASONS", "REPORT_AGE_BANDS"]
 
 # Reasons a child leaves every service (exit-array axis).
 EXIT_REASONS: tuple[str, ...] = (*vocab.CARE_EXITS, vocab.CLOSED, "aged_out")
@@ -29,6 +29,8 @@ _REPORT_EDGES_Y = np.array([low for _, low, _ in vocab.AGE_BANDS[1:]])
 _DUR_EDGES_M = [low for _, low, _ in vocab.DURATION_BANDS[1:]]
 _ADULT_M = 18.0 * 12.0
 _N_AGE = len(_AGE_EDGES_M)
+# Age bands of children entering care (the hazards' bands under 18; entry-age axis).
+ENTRY_AGE_BANDS: tuple[str, ...] = REPORT_AGE_BANDS[: _N_AGE + 1]
 _N_DUR = len(_DUR_EDGES_M)
 _ROW = 24  # uniforms pre-drawn per child; more are drawn on demand
 

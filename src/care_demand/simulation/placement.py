@@ -102,6 +102,7 @@ class PlacementMixin:
             return
         month = min(int(now), self._last_month)
         self.routes_rec[month, emergency] += 1
+        self.entry_ages_rec[month, band] += 1
         c.care_start = now
         self._place(c, FIRST_CARE + group, now)
 
@@ -111,6 +112,7 @@ class PlacementMixin:
         if c.outreach == 1 and c.code in _RESIDENTIAL:
             # Harbour step-down: a supported young person's move is to a family placement.
             target = self._pick(probs, c, allowed=_FAMILY)
+            self.harbour_steps_rec[min(int(now), self._last_month)] += 1
         else:
             target = self._pick(probs, c)
         freed = c.code if c.code in (_INHOUSE_FOSTER, _INHOUSE_RES) else -1
@@ -178,6 +180,8 @@ class PlacementMixin:
             c.home = home
             self._home_children[home][c.idx] = c
         if waiting:
+            side = int(code == _EXTERNAL_RES)
+            self.placed_for_want_rec[min(int(now), self._last_month), side] += 1
             c.waiting_since = now
             self._waiting[code][c.idx] = c
         self._draw_out_of_area(c, code)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,6 +32,7 @@ from care_demand import streams
 from care_demand.simulation.build import build_system
 from care_demand.simulation.runner import (
     Submitted,
+    flow_replicates,
     quantile_table,
     replicate_table,
     run_replicates,
@@ -71,11 +72,14 @@ class Projection:
 
     ``replicates`` is the tidy replicate table
     (:func:`~care_demand.simulation.runner.replicate_table`); ``quantiles`` its quantiles
-    across replicates, computed when first read.
+    across replicates, computed when first read; ``flows`` every replicate's monthly flows
+    by age at entry, placement move and step-down
+    (:func:`~care_demand.simulation.runner.flow_replicates`).
     """
 
     system: CareSystem
     replicates: pd.DataFrame
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @cached_property
     def quantiles(self) -> pd.DataFrame:
@@ -151,7 +155,11 @@ class Scheduled:
                 chunk_size=int(sim.chunk_size),
                 progress=progress,
             )
-        return Projection(system=self.system, replicates=replicate_table(results, self.system))
+        return Projection(
+            system=self.system,
+            replicates=replicate_table(results, self.system),
+            flows=flow_replicates(results, self.system),
+        )
 
     def cancel(self) -> None:
         """Withdraw the futures not yet started."""

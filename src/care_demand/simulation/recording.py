@@ -23,6 +23,7 @@ from care_demand.simulation.engine_common import (
     _INHOUSE_RES,
     _REPORT_EDGES_Y,
     _X_AGED_OUT,
+    ENTRY_AGE_BANDS,
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
@@ -47,6 +48,11 @@ class ReplicateResult:
     ``out_of_area``: children in care placed outside the area at month end;
     ``outreach``: children supported by Harbour outreach at month end;
     ``entry_routes``: entries to care during the month ``(month, ENTRY_ROUTES)``;
+    ``entry_ages``: the same entries by the age band at entry ``(month, ENTRY_AGE_BANDS)``;
+    ``placed_for_want``: children placed externally because the in-house group they were
+    bound for was full, during the month ``(month, [foster, residential])``;
+    ``harbour_step_downs``: young people supported by the Harbour moving out of residential
+    care (to a family placement) during the month;
     ``leavers_supported``: care leavers past the care-leaver end age (21) still supported by
     a personal adviser at month end (to 25).
     """
@@ -65,6 +71,9 @@ class ReplicateResult:
     entry_routes: np.ndarray
     leavers_supported: np.ndarray
     events: int
+    entry_ages: np.ndarray
+    placed_for_want: np.ndarray
+    harbour_step_downs: np.ndarray
 
 
 class RecordingMixin:
@@ -90,6 +99,10 @@ class RecordingMixin:
         self.ooa_rec = np.zeros(h, dtype=np.int32)
         self.outreach_rec = np.zeros(h, dtype=np.int32)
         self.routes_rec = np.zeros((h, len(ENTRY_ROUTES)), dtype=np.int32)
+        # Counters only: they record moves the engine makes and draw no random number.
+        self.entry_ages_rec = np.zeros((h, len(ENTRY_AGE_BANDS)), dtype=np.int32)
+        self.placed_for_want_rec = np.zeros((h, 2), dtype=np.int32)
+        self.harbour_steps_rec = np.zeros(h, dtype=np.int32)
         self.leavers_rec = np.zeros(h, dtype=np.int32)
         self._leavers_supported = 0
         self._group_count = [0] * N_GROUPS
@@ -242,4 +255,7 @@ class RecordingMixin:
             entry_routes=self.routes_rec,
             leavers_supported=self.leavers_rec,
             events=self.events,
+            entry_ages=self.entry_ages_rec,
+            placed_for_want=self.placed_for_want_rec,
+            harbour_step_downs=self.harbour_steps_rec,
         )

@@ -18,17 +18,20 @@ from joblib import effective_n_jobs
 
 from care_demand import vocab
 from care_demand.simulation.engine import (
+    ENTRY_AGE_BANDS,
     ENTRY_ROUTES,
     EXIT_REASONS,
     REPORT_AGE_BANDS,
     ReplicateModel,
     ReplicateResult,
 )
-from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem
+from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem, code_of
 
 __all__ = [
+    "MECHANISM_FLOWS",
     "QUANTILES",
     "Submitted",
+    "flow_replicates",
     "quantile_table",
     "replicate_table",
     "run_replicates",
@@ -221,6 +224,87 @@ def _blocks(res: ReplicateResult, system: CareSystem) -> list[tuple[str, str, st
     blocks.append(("out_of_area", vocab.CARE, "all", res.out_of_area))
     blocks.append(("outreach", "harbour", "all", res.outreach))
     return blocks
+
+
+# In-house placement groups and their external equivalents; family and residential groups.
+_INHOUSE = tuple(code_of(vocab.CARE, g) for g in vocab.EXTERNAL_EQUIVALENT)
+_EXTERNAL = tuple(code_of(vocab.CARE, g) for g in vocab.EXTERNAL_EQUIVALENT.values())
+_FAMILY = tuple(code_of(vocab.CARE, g) for g in vocab.FOSTER_GROUPS)
+_RESIDENTIAL = tuple(code_of(vocab.CARE, g) for g in vocab.RESIDENTIAL_GROUPS)
+
+# The flows of :func:`flow_replicates` (named as ``care_demand.outputs.flows`` labels them),
+# in order: entries to care (all, then by age band at
+# entry), exits from care (all, then by reason), moves between in-house and external
+# placements, placements made externally for want of an in-house place, step-downs from
+# residential care to a family placement (and those of young people the Harbour supports),
+# steps up and down between services outside care.
+MECHANISM_FLOWS: tuple[str, ...] = (
+    "entries_to_care",
+    *(f"entries_to_care:{band}" for band in ENTRY_AGE_BANDS),
+    "exits_from_care",
+    *(f"exit:{reason}" for reason in vocab.CARE_EXITS),
+    "move:inhouse_to_external",
+    "move:external_to_inhouse",
+    "placed_externally_for_want:inhouse_foster",
+    "placed_externally_for_want:inhouse_residential",
+    "step_down:residential_to_family",
+    "step_down:harbour",
+    "step_up",
+    "step_down",
+)
+
+
+def _between(flows: np.ndarray, origins: Sequence[int], targets: Sequence[int]) -> np.ndarray:
+    """Monthly moves from any code of ``origins`` to any of ``targets``."""
+    rows = [o + 1 for o in origins]
+    columns = [t + 1 for t in targets]
+    return flows[:, rows][:, :, columns].sum(axis=(1, 2))
+
+
+def _mechanism(res: ReplicateResult) -> dict[str, np.ndarray]:
+    """One replicate's monthly flows of :data:`MECHANISM_FLOWS`."""
+    care = range(FIRST_CARE, LEAVER)
+    series = _flow_series(res.flows)
+    exits = _between(res.flows, care, [-1])  # column 0: out of every service
+    out = {"entries_to_care": series["entry_to_care"]}
+    out |= {f"entries_to_care:{b}": res.entry_ages[:, i] for i, b in enumerate(ENTRY_AGE_BANDS)}
+    out["exits_from_care"] = exits
+    out |= {f"exit:{r}": res.exits[:, EXIT_REASONS.index(r)] for r in vocab.CARE_EXITS}
+    out["move:inhouse_to_external"] = _between(res.flows, _INHOUSE, _EXTERNAL)
+    out["move:external_to_inhouse"] = _between(res.flows, _EXTERNAL, _INHOUSE)
+    for i, group in enumerate(vocab.EXTERNAL_EQUIVALENT):
+        out[f"placed_externally_for_want:{group}"] = res.placed_for_want[:, i]
+    out["step_down:residential_to_family"] = _between(res.flows, _RESIDENTIAL, _FAMILY)
+    out["step_down:harbour"] = res.harbour_step_downs
+    out["step_up"] = series["step_up"]
+    out["step_down"] = series["step_down"]
+    return out
+
+
+def flow_replicates(results: Sequence[ReplicateResult], system: CareSystem) -> pd.DataFrame:
+    """Every replicate's monthly flows of :data:`MECHANISM_FLOWS` as one tidy table.
+
+    Columns ``replicate``, ``month`` (the month's last day), ``flow`` and ``value`` (whole
+    moves in the month): what a scenario changes, as the comparison reads it.
+    """
+    months = pd.date_range(system.start, periods=system.horizon_months, freq="ME")
+    frames = []
+    for res in results:
+        series = _mechanism(res)
+        values = np.concatenate([np.asarray(series[f], dtype=np.int64) for f in MECHANISM_FLOWS])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "replicate": res.replicate,
+                    "month": np.tile(months, len(MECHANISM_FLOWS)),
+                    "flow": np.repeat(MECHANISM_FLOWS, len(months)),
+                    "value": values,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["replicate", "month", "flow", "value"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _labels(names: list[str], n_months: int, n_replicates: int) -> pd.Categorical:

@@ -7,6 +7,7 @@ Each drawing function takes tidy tables as read from a sweep folder and returns 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from care_demand import vocab
+from care_demand.finance import fixed_cost_title
 from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
 from care_demand.outputs.charts.findings import savings_finding, scenarios_finding
 from care_demand.outputs.charts.panels import plot_demand_capacity
@@ -41,9 +44,12 @@ from care_demand.outputs.charts.style import (
     source_caption,
 )
 from care_demand.outputs.run_files import SweepFiles, read_sweep
+from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
+    "bridge_finding",
     "comparison_charts",
+    "cost_bridge_chart",
     "cumulative_savings_chart",
     "overlaid_fan_chart",
     "savings_chart",
@@ -301,6 +307,107 @@ def cumulative_savings_chart(
     return fig
 
 
+def _bridge_steps(bridge: pd.DataFrame, names: Mapping[str, str] | None) -> tuple[str, list]:
+    """The bridge's period (the complete years together, else the last year) and its steps:
+    ``(label, mean difference)`` for each budget line that moved by at least 2% of the
+    largest line's move, then one step for casework and the smaller moves, then the total."""
+    years = bridge["financial_year"].astype(str)
+    spans = years[years.str.contains(" to ")]
+    period = spans.iloc[0] if not spans.empty else sorted(years)[-1]
+    rows = bridge[years == period]
+    lines = rows[rows["line"] != "total"]
+    largest = lines["diff_mean"].abs().max() if not lines.empty else 0.0
+    steps: list[tuple[str, float]] = []
+    rest = 0.0
+    for row in lines.itertuples():
+        if row.group == "casework" or abs(row.diff_mean) < 0.02 * largest:
+            rest += float(row.diff_mean)
+        else:
+            steps.append((line_name(row.kind, row.line, names), float(row.diff_mean)))
+    if rest != 0:
+        steps.append(("Casework and smaller changes", rest))
+    total = rows[rows["line"] == "total"]["diff_mean"]
+    steps.append(("Scenario minus baseline", float(total.iloc[0]) if not total.empty else 0.0))
+    return period, steps
+
+
+@_styled
+def cost_bridge_chart(
+    bridge: pd.DataFrame,
+    *,
+    title: str = "The cost bridge from the baseline to the scenario",
+    caption: str = "",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
+    """A waterfall of one scenario's cost bridge over the complete financial years: from the
+    baseline's cost (at zero), each budget line's mean paired difference in turn, to the
+    total difference (means; the lines add up to the total).
+
+    ``bridge``: one scenario's rows of ``cost_bridge.csv``
+    (:func:`care_demand.outputs.mechanism.cost_bridge`).
+    """
+    period, steps = _bridge_steps(bridge, names)
+    n = len(steps)
+    fig, axes = _figure(height=0.36 * n + 2.4)
+    ax = axes[0, 0]
+    start = 0.0
+    reach = [0.0]
+    lower, higher, total = PALETTE["green"], PALETTE["vermillion"], PALETTE["blue"]
+    for i, (_, value) in enumerate(steps):
+        last = i == n - 1
+        left = 0.0 if last else start
+        colour = total if last else (lower if value < 0 else higher)
+        ax.barh(i, value, left=left, color=colour, height=0.6)
+        end = left + value
+        sign = "-" if value < 0 else "+"
+        ax.annotate(
+            f"{sign}£{abs(value) / 1e6:,.2f}m",
+            (max(left, end), i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+        reach += [left, end]
+        if not last:
+            start = end
+    low, high = min(reach), max(reach)
+    pad = (high - low) or 1e6
+    ax.set_xlim(low - 0.05 * pad, high + 0.3 * pad)  # room for the values at the bars' ends
+    ax.axvline(0, color=PALETTE["black"], lw=0.8)
+    ax.set_yticks(range(n), [textwrap.fill(label, 28) for label, _ in steps])
+    ax.invert_yaxis()
+    ax.grid(axis="x")
+    ax.grid(axis="y", visible=False)
+    ax.set_axisbelow(True)  # gridlines behind the bars
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.xaxis.set_major_formatter(_money(decimals=1 if pad < 5e6 else 0))
+    ax.set_xlabel("Difference from the baseline's cost, £ million (cash)")
+    handles = [
+        Patch(color=lower, label="Lower cost"),
+        Patch(color=higher, label="Higher cost"),
+        Patch(color=total, label="Total difference"),
+    ]
+    _suptitle(fig, f"{title}, {period}")
+    _legend(fig, handles, ncols=3)
+    _caption(fig, caption)
+    return fig
+
+
+def bridge_finding(bridge: pd.DataFrame, label: str, names: Mapping[str, str] | None) -> str:
+    """The scenario's total difference in cost and its largest lines (means)."""
+    period, steps = _bridge_steps(bridge, names)
+    *lines, (_, total) = steps
+    biggest = sorted(lines, key=lambda step: -abs(step[1]))[:3]
+    moves = ", ".join(f"{name} {_signed_money(value)}" for name, value in biggest)
+    text = f"Over {period}, {label} differs from the baseline by {_signed_money(total)} (mean)"
+    return f"{text}; the largest changes: {moves}." if moves else f"{text}."
+
+
+def _signed_money(value: float) -> str:
+    return f"{'-' if value < 0 else '+'}£{abs(value) / 1e6:,.1f}m"
+
+
 # ---------------------------------------------------------------------------------------
 # Scenario comparison
 
@@ -474,6 +581,12 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
             ),
         )
     )
+    means = source_caption(
+        synthetic=sweep.synthetic,
+        replicates=reps,
+        note="Differences are paired future by future (common random numbers); bars are means.",
+    )
+    charts += _bridge_charts(sweep, short, means)
     if sweep.savings is not None and not sweep.savings.empty:
         charts += [
             Chart(
@@ -493,6 +606,36 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
                 lambda: savings_finding(sweep.savings, short),  # type: ignore[arg-type]
             ),
         ]
+    return charts
+
+
+def _bridge_charts(sweep: SweepFiles, short: Mapping[str, str], caption: str) -> list[Chart]:
+    """One cost bridge chart per scenario compared with the baseline."""
+    bridge = sweep.cost_bridge
+    if bridge is None or bridge.empty:
+        return []
+    names = {n: r.title for n, r in sweep.runs.items()}
+    for run in sweep.runs.values():
+        for key, cost in ((run.config.get("costs") or {}).get("fixed") or {}).items():
+            names.setdefault(str(key), fixed_cost_title(str(key), (cost or {}).get("title")))
+    charts = []
+    for name, rows in bridge.groupby("scenario", sort=False):
+        label = short.get(str(name), str(name))
+        title = f"From the baseline's cost to {label}'s: the cost bridge"
+        charts.append(
+            Chart(
+                f"cost_bridge_{name}",
+                title,
+                "Horizontal waterfall over the complete financial years: from the baseline's "
+                "cost at zero, each budget line's mean difference in turn (lower cost green, "
+                "higher vermillion; casework and small changes as one step), then the total "
+                "difference in blue.",
+                lambda rows=rows, title=title: cost_bridge_chart(
+                    rows, title=title, caption=caption, names=names
+                ),
+                lambda rows=rows, label=label: bridge_finding(rows, label, names),
+            )
+        )
     return charts
 
 

@@ -1,7 +1,8 @@
 """The comparison report: one self-contained HTML page for a multirun.
 
 Built from the sweep folder's files (:mod:`care_demand.outputs.run_files`): the scenarios
-compared with their paired differences from the baseline, each scenario's assumptions,
+compared with their paired differences from the baseline, how each scenario works (flows
+and the cost bridge, :mod:`.mechanism`), each scenario's assumptions,
 children in care, sufficiency gaps and savings by scenario with their charts, then the
 baseline's data quality, calibration, method and caveats.
 """
@@ -25,6 +26,7 @@ from care_demand.outputs.report.html import (
     html_table,
     markdown_to_html,
 )
+from care_demand.outputs.report.mechanism import mechanism_section
 from care_demand.outputs.report.run import _meta
 from care_demand.outputs.report.sections import (
     _KEY_MEASURES,
@@ -283,6 +285,7 @@ def comparison_report_html(
     reference = sweep.reference
     sections = [
         ("headline", "Headline comparison", _comparison_headline(sweep)),
+        ("mechanism", "How each scenario works", mechanism_section(sweep, charts, folder)),
         ("scenarios", "Each scenario's assumptions", _comparison_scenarios(sweep)),
         (
             "comparison",
