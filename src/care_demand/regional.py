@@ -199,6 +199,9 @@ def _calibrate_task(config: AppConfig, council: Council) -> CouncilFailure | Non
         )
     except CareDemandError as exc:
         return CouncilFailure(council.name, str(exc))
+    except Exception as exc:  # one council's failure must not stop the others
+        log.exception("%s: calibration failed", council.name)
+        return CouncilFailure(council.name, f"unexpected error: {type(exc).__name__}: {exc}")
     return None
 
 
