@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from care_demand.config import load_config
+from care_demand.data import build_history, load_council
 from care_demand.errors import ConfigError
 from care_demand.outputs.layout import LAYOUT
 from care_demand.pipeline import run
@@ -196,3 +197,30 @@ def test_a_region_runs_on_a_local_cluster_and_adds_up(tmp_path: Path) -> None:
         pd.read_csv(tmp_path / "alone" / LAYOUT.key_measures),
         pd.read_csv(out / "council_01" / "baseline" / LAYOUT.key_measures),
     )
+
+
+def test_a_council_of_multi_council_files_reads_as_its_own_folder(tmp_path: Path) -> None:
+    folders = write_region(tmp_path / "folders", councils=2, scale=0.1)
+    multi = tmp_path / "multi"
+    multi.mkdir()
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for folder in folders:  # the same returns as the regional model takes them
+        for file in folder.rglob("*.csv"):
+            stem, _, year = file.stem.rpartition("_")
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+            frame.insert(0, "LA", folder.name)
+            if year.isdigit():
+                frame.insert(1, "YEAR", year)
+            else:
+                stem = file.stem
+            tables.setdefault(stem, []).append(frame)
+    for stem, frames in tables.items():
+        pd.concat(frames).to_csv(multi / f"{stem}.csv", index=False)
+    councils = find_councils(multi)
+    assert [c.name for c in councils] == [f.name for f in folders]
+    split = write_council_files(councils[1], tmp_path / "split")
+    settings = load_config([]).data
+    a = build_history(load_council(split, settings), settings)
+    b = build_history(load_council(folders[1], settings), settings)
+    assert len(a.spells) == len(b.spells) > 0
+    assert len(a.arrivals) == len(b.arrivals)

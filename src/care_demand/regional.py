@@ -124,6 +124,8 @@ def open_client(config: AppConfig) -> Iterator[Client]:
     import dask
     from distributed import Client, LocalCluster
 
+    # Dask's own INFO lines (each worker and nanny starting and stopping) are noise to a user.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = config.cluster
     if cluster.address:
         log.info("Submitting to the Dask scheduler at %s", cluster.address)
@@ -138,7 +140,7 @@ def open_client(config: AppConfig) -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             memory_limit=cluster.memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as local,
         Client(local) as client,
     ):
@@ -163,7 +165,7 @@ def council_config(config: AppConfig, council: Council, folder: Path | None = No
     # The cluster runs the futures side by side; one process per task (results do not
     # depend on it).
     out.simulation = dataclasses.replace(out.simulation, n_jobs=1)
-    out.output = dataclasses.replace(out.output, council=out.output.council or council.name)
+    out.output = dataclasses.replace(out.output, council=council.name)
     out.region = dataclasses.replace(out.region, path=None)
     return out
 
@@ -177,6 +179,15 @@ def _on_worker(config: AppConfig, council: Council) -> AppConfig:
         root = Path(tempfile.mkdtemp(prefix=f"care-demand-{council.label}-"))
         _FOLDERS[key] = write_council_files(council, root / council.label)
     return council_config(config, council, _FOLDERS[key])
+
+
+def _forget_council_files() -> None:
+    """Delete the council folders this worker wrote from multi-council files."""
+    import shutil
+
+    while _FOLDERS:
+        shutil.rmtree(_FOLDERS.popitem()[1].parent, ignore_errors=True)
+    _SYSTEMS.clear()
 
 
 def _calibrate_task(config: AppConfig, council: Council) -> CouncilFailure | None:
@@ -357,6 +368,8 @@ def run_region(
             continue
         run_dirs[(council.name, scenario)] = out / council.label / scenario
         say(f"{council.name} ({scenario}): written")
+    if any(c.folder is None for c in councils):  # child-level rows written on the workers
+        client.run(_forget_council_files)
     failures += list(failed_runs.values())
     failures.sort(key=lambda f: f.council)
 
