@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/region.py                  # 4 synthetic councils
     .venv/bin/python benchmarks/region.py --replicates 40 --horizon 60
+    .venv/bin/python benchmarks/region.py --work /tmp/region-bench  # keep (and reuse) the cache
 
 A synthetic region (``care_demand.synthetic.region``) is written and each council calibrated
 once into a fresh calibration cache (not timed: the sampler's chains already use every core).
@@ -55,13 +56,36 @@ def _ready() -> None:
     import care_demand.pipeline  # noqa: F401
 
 
+def _busy(tasks: list[dict]) -> dict[str, float]:
+    """Seconds each worker spent computing tasks (from Dask's task stream)."""
+    busy: dict[str, float] = {}
+    for task in tasks:
+        for span in task.get("startstops", ()):
+            if span["action"] == "compute":
+                busy[task["worker"]] = busy.get(task["worker"], 0.0) + span["stop"] - span["start"]
+    return busy
+
+
 def _timed(config: AppConfig, out: Path) -> tuple[float, pd.DataFrame]:
-    """Seconds for the regional run on a started cluster, and its roll-up."""
+    """Seconds for the regional run on a started cluster, and its roll-up.
+
+    Also prints each worker's busy time: the work is spread evenly when these are equal,
+    whatever share of the machine's cores the workers get.
+    """
+    from distributed import get_task_stream
+
     with open_client(config) as client:
         client.run(_ready)
         began = time.perf_counter()
-        result = run_region(config, out, client, progress=lambda _: None)
+        with get_task_stream(client) as stream:
+            result = run_region(config, out, client, progress=lambda _: None)
         seconds = time.perf_counter() - began
+    busy = _busy(stream.data)
+    print(
+        f"    ({len(busy)} worker(s) busy "
+        + ", ".join(f"{b:.0f} s" for b in sorted(busy.values()))
+        + f" of {seconds:.0f} s)"
+    )
     if not result.ok:
         raise SystemExit(f"region failed: {[f.council for f in result.failures]}")
     rollup = pd.read_csv(out / LAYOUT.region.scenario_dir("baseline") / LAYOUT.region.key_measures)
@@ -76,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--horizon", type=int, default=36)
     parser.add_argument("--chunk-size", type=int, default=4)
     parser.add_argument("--draws", type=int, default=100, help="sampler draws and tune")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="keep the region and the cache here (reused)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="care-demand-region-") as tmp:
-        root = Path(tmp)
+        root = Path(args.work or tmp)
         region, cache = root / "region", root / "cache"
-        write_region(region, councils=args.councils, scale=args.scale)
+        if not region.is_dir():
+            write_region(region, councils=args.councils, scale=args.scale)
         print(f"Region: {args.councils} synthetic councils (x{args.scale} the example's size)")
 
         began = time.perf_counter()
