@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run baseline app test lint format lock example expected architecture bench clean
+.PHONY: run baseline app test lint format lock example expected architecture bench region clean
 
 # The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
 SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
@@ -44,6 +44,13 @@ format: $(STAMP)
 # Regenerate the built-in synthetic example from its ground-truth file.
 example: $(STAMP)
 	$(BIN)/care-demand-example
+
+# A synthetic region of four councils (different sizes and trends) written to REGION_DIR and run
+# on a local Dask cluster: a run folder per council and the regional roll-up.
+REGION_DIR ?= outputs/synthetic_region
+region: $(STAMP)
+	$(BIN)/python -c "from care_demand.synthetic.region import write_region; write_region('$(REGION_DIR)', councils=4)"
+	$(BIN)/care-demand region.path=$(REGION_DIR) $(ARGS)
 
 # Regenerate the stored expected results (tests/expected/) after a deliberate change of results.
 expected: $(STAMP)

@@ -43,6 +43,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     _RUNNING["dir"] = run_dir
     scenario = str(cfg.scenario.name)
+    if cfg.region.path:
+        _run_region(cfg, run_dir)
+        return
     try:
         config: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         if multirun:
@@ -65,6 +68,44 @@ def _hydra_main(cfg: DictConfig) -> None:
             raise
         log.exception("scenario %s failed", scenario)
         _fail(run_dir, scenario, f"unexpected error: {type(exc).__name__}: {exc}", multirun)
+
+
+def _run_region(cfg: DictConfig, run_dir: Path) -> None:
+    """``region.path=DIR``: every council of the region, each scenario, then the roll-up.
+
+    Exits 1 when a council was left out (each named, with its problems), 2 when the region
+    cannot run at all.
+    """
+    from care_demand.config import load_config
+    from care_demand.data import InvalidDataError
+    from care_demand.regional import run_region
+
+    try:
+        base: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+        names = list(base.region.scenarios or [base.scenario.name])
+        overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("scenario=")]
+        configs = {
+            name: base
+            if name == base.scenario.name
+            else load_config([*overrides, f"scenario={name}"], in_app=True)
+            for name in names
+        }
+        result = run_region(configs, run_dir, progress=print)
+    except (CareDemandError, InvalidDataError, OmegaConfBaseException) as exc:
+        print(f"care-demand (region): {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"care-demand: region written to {run_dir.resolve()} in {result.seconds:.0f} s")
+    for scenario, folder in result.rollups.items():
+        print(f"  roll-up ({scenario}): {folder.resolve()}")
+    if result.failures:
+        print(
+            f"care-demand (region): {len(result.failures)} council(s) left out of the roll-up:",
+            file=sys.stderr,
+        )
+        for failure in result.failures:
+            for line in failure.lines()[:20]:
+                print(f"  {line}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _fail(run_dir: Path, scenario: str, message: str, multirun: bool) -> None:

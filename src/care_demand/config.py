@@ -2,7 +2,8 @@
 
 Each stage owns its settings and their validation (``data``: where the data are and who
 counts as a care leaver; ``calibration``; ``simulation``: its size and capacity; ``finance``:
-costs; ``outputs``: disclosure and what is written; ``scenarios``: the what-if). This module
+costs; ``outputs``: disclosure and what is written; ``scenarios``: the what-if; ``region``:
+a region's councils and the cluster they run on). This module
 composes them into :class:`AppConfig`, the schema of ``configs/`` that Hydra registers (see
 :mod:`care_demand.cli`), gathers every stage's problems into one error naming each field and
 the file that set it (:func:`validate_config`), and hands each stage its part
@@ -23,6 +24,7 @@ from care_demand.errors import ConfigError
 from care_demand.finance.schema import CostConfig
 from care_demand.outputs.settings import OutputConfig, output_problems
 from care_demand.paths import CONFIG_DIR, EXAMPLE_DATA_DIR, SCENARIO_DIR
+from care_demand.region.settings import ClusterConfig, RegionConfig, region_problems
 from care_demand.scenarios import ScenarioConfig, scenario_levers, scenario_problems
 from care_demand.simulation.capacity import CapacityConfig, capacity_problems
 from care_demand.simulation.settings import (
@@ -38,8 +40,10 @@ __all__ = [
     "AppConfig",
     "CalibrationConfig",
     "CareLeaverConfig",
+    "ClusterConfig",
     "DataConfig",
     "OutputConfig",
+    "RegionConfig",
     "SimulationConfig",
     "config_problems",
     "load_config",
@@ -61,6 +65,9 @@ class AppConfig:
     costs: CostConfig = field(default_factory=CostConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    # A region of councils run together (``region.path``) and where its work runs.
+    region: RegionConfig = field(default_factory=RegionConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     seed: int = 20220331
     # How far the run goes: "data" (validate and summarise only), "calibration" (also fit
     # the hazards and arrival trends) or "simulation" (also project: the full run).
@@ -119,6 +126,7 @@ def config_problems(config: AppConfig) -> Problems:
         *data_problems(config.data),
         *calibration_problems(config.calibration),
         *output_problems(config.output),
+        *region_problems(config.region, config.cluster),
     ]
 
 

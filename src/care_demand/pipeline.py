@@ -75,13 +75,14 @@ from care_demand.outputs.workbook import (
 )
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
-from care_demand.simulation.projection import Scheduled, schedule
+from care_demand.simulation.projection import Projection, Scheduled, schedule
 from care_demand.simulation.runner import start_workers
 
 __all__ = [
     "STAGES",
     "Calibrated",
     "RunResult",
+    "adopt_projection",
     "calibrate",
     "data_folder",
     "drop_scheduled",
@@ -434,8 +435,32 @@ def run(
     return RunResult(run_dir=run_dir, files=files, history=history, quantiles=projection)
 
 
+class _Finished:
+    """A projection simulated elsewhere (a region's chunks of futures), ready to be written."""
+
+    def __init__(self, projection: Projection) -> None:
+        self._projection = projection
+
+    def result(self, progress: Callable[[int], None] | None = None) -> Projection:
+        if progress is not None:
+            progress(int(self._projection.replicates["replicate"].nunique()))
+        return self._projection
+
+    def cancel(self) -> None:
+        """Nothing is under way."""
+
+
 # Projections started ahead of their runs (:func:`schedule_runs`), by what they depend on.
-_SCHEDULED: dict[str, Scheduled] = {}
+_SCHEDULED: dict[str, Scheduled | _Finished] = {}
+
+
+def adopt_projection(config: AppConfig, projection: Projection) -> None:
+    """Have the next :func:`run` on ``config`` write ``projection`` instead of simulating.
+
+    For a projection whose replicates were simulated in chunks elsewhere (a region's tasks
+    on a cluster): it must be the projection :func:`run` would make on the same settings.
+    """
+    _SCHEDULED[_projection_key(config)] = _Finished(projection)
 
 
 def _projection_key(config: AppConfig) -> str:

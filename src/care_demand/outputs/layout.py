@@ -3,7 +3,8 @@
 :data:`LAYOUT` names what a run writes (``status.json``, ``run_details.json``, the recorded
 tables, ``calibration/``, ``projection/``, ``finance/``, ``charts/``, ``report.html``), what
 a multirun writes beside its run folders (:attr:`RunLayout.comparison`, in ``comparison/``)
-and what a backtest writes in its own run folder (:attr:`RunLayout.backtest`). The pipeline,
+what a backtest writes in its own run folder (:attr:`RunLayout.backtest`) and a region's
+roll-up beside its councils' run folders (:attr:`RunLayout.region`). The pipeline,
 the multirun, the command line, the backtest and the readers of run folders
 (:mod:`care_demand.outputs.run_files`) all take the names from here.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["LAYOUT", "BacktestLayout", "ComparisonLayout", "RunLayout"]
+__all__ = ["LAYOUT", "BacktestLayout", "ComparisonLayout", "RegionLayout", "RunLayout"]
 
 
 def _names(layout: object, folders: bool) -> frozenset[str]:
@@ -56,6 +57,39 @@ class ComparisonLayout:
 
     def folders(self) -> frozenset[str]:
         """Every folder name: the comparison folder and its chart folder."""
+        return _names(self, folders=True)
+
+
+@dataclass(frozen=True)
+class RegionLayout:
+    """A region's roll-up folder, beside its councils' run folders (one per scenario inside).
+
+    A regional run writes ``<council>/<scenario>/`` run folders and ``region/<scenario>/``
+    roll-ups; :meth:`scenario_dir` names the latter.
+    """
+
+    dir: str = "region"
+    key_measures: str = "key_measures_by_replicate.csv"
+    key_measures_summary: str = "key_measures_summary.csv"
+    costs: str = "costs_by_replicate.csv"
+    cost_summary: str = "cost_summary.csv"
+    sufficiency: str = "sufficiency_by_replicate.csv"
+    sufficiency_summary: str = "sufficiency_summary.csv"
+    shares: str = "council_shares.csv"
+    summary: str = "region_summary.md"
+    failed: str = "failed_councils.csv"
+    councils: str = "councils.json"
+
+    def scenario_dir(self, scenario: str) -> str:
+        """The roll-up folder of one scenario, relative to the regional run's folder."""
+        return f"{self.dir}/{scenario}"
+
+    def files(self) -> frozenset[str]:
+        """Every file name of the region folder."""
+        return _names(self, folders=False)
+
+    def folders(self) -> frozenset[str]:
+        """Every folder name of the region folder."""
         return _names(self, folders=True)
 
 
@@ -134,14 +168,25 @@ class RunLayout:
     staging_dir: str = ".staging"
     comparison: ComparisonLayout = field(default_factory=ComparisonLayout)
     backtest: BacktestLayout = field(default_factory=BacktestLayout)
+    region: RegionLayout = field(default_factory=RegionLayout)
 
     def files(self) -> frozenset[str]:
-        """Every file name of a run folder, its comparison folder and a backtest's folder."""
-        return _names(self, folders=False) | self.comparison.files() | self.backtest.files()
+        """Every file name of a run folder, its comparison, region and backtest folders."""
+        return (
+            _names(self, folders=False)
+            | self.comparison.files()
+            | self.backtest.files()
+            | self.region.files()
+        )
 
     def folders(self) -> frozenset[str]:
-        """Every folder name of a run folder, its comparison folder and a backtest's folder."""
-        return _names(self, folders=True) | self.comparison.folders() | self.backtest.folders()
+        """Every folder name of a run folder, its comparison, region and backtest folders."""
+        return (
+            _names(self, folders=True)
+            | self.comparison.folders()
+            | self.backtest.folders()
+            | self.region.folders()
+        )
 
 
 LAYOUT = RunLayout()

@@ -34,6 +34,7 @@ __all__ = [
     "flow_replicates",
     "quantile_table",
     "replicate_table",
+    "run_replicate_range",
     "run_replicates",
     "start_workers",
     "worker_pool",
@@ -47,6 +48,17 @@ _LEVEL = {vocab.EARLY_HELP: 1, vocab.ASSESSMENT: 2, vocab.CIN: 2, vocab.CP: 3}
 
 def _run_chunk(system: CareSystem, replicates: Sequence[int], seed: int) -> list[ReplicateResult]:
     return [ReplicateModel(system, r, seed).run() for r in replicates]
+
+
+def run_replicate_range(
+    system: CareSystem, replicates: Sequence[int], seed: int
+) -> list[ReplicateResult]:
+    """Run the given replicates of ``system`` here, in order (a chunk of a larger run).
+
+    Each replicate's numbers depend only on ``seed`` and its number, so chunks run on any
+    worker, in any order, give exactly the replicates of one :func:`run_replicates`.
+    """
+    return _run_chunk(system, replicates, seed)
 
 
 def _ready() -> None:
