@@ -53,11 +53,12 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_right
+from heapq import heappop
 from math import log
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from care_demand import streams, vocab
 from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
@@ -65,6 +66,7 @@ from care_demand.simulation.capacity_processes import CapacityProcessesMixin
 from care_demand.simulation.engine_common import (
     _ADULT_M,
     _AGE_EDGES_M,
+    _ARRIVAL,
     _ARRIVE_NFA,
     _AT_18,
     _DUR_EDGES_M,
@@ -169,8 +171,8 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
         self._fire_event = _event_class(self.env, self._fire)
-        self._step_event = _event_class(self.env, self._step)
-        self._arrival_event = _event_class(self.env, self._arrive)
+        self._step_event = _event_class(self.env, self._step_due)
+        self._arrival_event = _event_class(self.env, self._arrival_due)
         # Children are kept in slots, one per row of the plan (see ``_plan``).
         self._codes = np.zeros(0, dtype=np.int16)
         self._births = np.zeros(0)
@@ -363,11 +365,26 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if freed >= 0:
             self._fill_vacancy(freed, now)
 
-    # ----------------------------------------------------------------- drawn paths
-    def _arrive(self, event: simpy.Event) -> None:
-        """An arrival from outside services (the child of row ``g``)."""
-        g = event._value
+    # ----------------------------------------------------------------- planned moves
+    def _due(self, r: int, whens: np.ndarray, i: int) -> None:
+        """Planned record ``r`` (drawn for ``whens[i]``) comes due: it takes its place in
+        SimPy's order now, as if scheduled now (see ``_simulate``)."""
+        if r < self._n_stream:
+            self._p_eid[r] = next(self.env._eid)
+        else:
+            env = self.env
+            env.schedule(self._step_event(r), NORMAL, float(whens[i]) - env.now)
+
+    def _arrival_due(self, event: simpy.Event) -> None:
         self.events += 1
+        self._arrive(event._value)
+
+    def _step_due(self, event: simpy.Event) -> None:
+        self.events += 1
+        self._step(event._value)
+
+    def _arrive(self, g: int) -> None:
+        """An arrival from outside services (the child of row ``g``)."""
         code = self._a_code[g]
         if code < 0:
             if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
@@ -381,16 +398,13 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._codes[g] = code
         r = self._first[g]
         if r >= 0:
-            env = self.env
-            env.schedule(self._step_event(r), NORMAL, self._first_when[g] - env.now)
+            self._due(r, self._first_when, g)
         elif r == _ENGINE_STEP:
             now = self.env.now
             self._schedule(self._adopt(g, code, self._a_k0[g], now), now)
 
-    def _step(self, event: simpy.Event) -> None:
-        """Step ``r`` of the drawn paths outside care."""
-        r = event._value
-        self.events += 1
+    def _step(self, r: int) -> None:
+        """Planned step ``r`` of the drawn paths outside care."""
         out = self._p_out[r]
         g = self._p_row[r]
         if out >= 0:  # to another state outside care
@@ -398,8 +412,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._codes[g] = out
             nxt = self._p_next[r]
             if nxt >= 0:
-                env = self.env
-                env.schedule(self._step_event(nxt), NORMAL, self._p_next_when[r] - env.now)
+                self._due(nxt, self._p_next_when, r)
             elif nxt == _ENGINE_STEP:
                 now = self.env.now
                 self._schedule(self._adopt(g, out, self._p_k[r], now), now)
@@ -408,8 +421,64 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._enter_care(self._adopt(g, self._p_code[r], self._p_k[r], now), now)
         else:  # closed, or 18 outside care
             self._flows[self._p_flow[r]] += 1
-            self._exits[self._p_exit[r]] += 1
+            month = int(self.env.now)
+            if month > self._last_month:
+                month = self._last_month
+            self._exits[month * len(EXIT_REASONS) + _X_CLOSED] += 1
             self._codes[g] = -1
+
+    def _simulate(self, until: float) -> None:
+        """``env.run(until=until)``, with the planned moves taken from their records.
+
+        Arrivals and drawn steps outside care are most of a run's events and their times
+        are known before the run, in order (``_p_time``). Rather than pass each through
+        SimPy's queue, the loop takes the next planned record when it comes before the
+        head of the queue in SimPy's own order, ``(time, priority, event id)``: a record's
+        event id is taken when it comes due, as SimPy's would be when it was scheduled
+        (``_due``). Every event is therefore handled at the same time and in the same
+        order as if each had been a SimPy event, and the queue holds only the rest.
+        """
+        env = self.env
+        queue = env._queue
+        stop = simpy.Event(env)
+        stop._ok = True
+        stop._value = None
+        env.schedule(stop, URGENT, until - env.now)
+        times = self._p_time
+        eids = self._p_eid
+        outs = self._p_out
+        rows = self._p_row
+        step = self._step
+        arrive = self._arrive
+        p = 0
+        tp = times[0]
+        while True:
+            head = queue[0]
+            t = head[0]
+            if tp < t or (
+                tp == t and (head[1] > NORMAL or (head[1] == NORMAL and eids[p] < head[2]))
+            ):
+                env._now = tp
+                if outs[p] == _ARRIVAL:
+                    arrive(rows[p])
+                else:
+                    step(p)
+                p += 1
+                tp = times[p]
+                continue
+            heappop(queue)
+            env._now = t
+            event = head[3]
+            if event is stop:
+                break
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        self.events += p
 
     # ----------------------------------------------------------------- run
     def run(self) -> ReplicateResult:
@@ -455,11 +524,13 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_p_row",
             "_p_out",
             "_p_flow",
-            "_p_exit",
             "_p_next",
             "_p_next_when",
             "_p_k",
             "_p_code",
+            "_p_time",
+            "_p_eid",
+            "_a_rec",
             "_foster_children",
             "_home_children",
             "_waiting",
@@ -480,7 +551,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._start_supported_leavers()
         env.process(self._arrivals())
         env.process(self._monitor())
-        env.run(until=self.horizon + 1e-9)
+        self._simulate(self.horizon + 1e-9)
         self._add_pending_leavers()
         return self._result()
 
