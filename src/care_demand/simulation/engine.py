@@ -366,14 +366,15 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._fill_vacancy(freed, now)
 
     # ----------------------------------------------------------------- planned moves
-    def _due(self, r: int, whens: np.ndarray, i: int) -> None:
-        """Planned record ``r`` (drawn for ``whens[i]``) comes due: it takes its place in
-        SimPy's order now, as if scheduled now (see ``_simulate``)."""
+    def _due(self, r: int) -> None:
+        """Planned record ``r`` comes due: it takes its place in SimPy's order now, as if
+        scheduled now (see ``_simulate``)."""
         if r < self._n_stream:
             self._p_eid[r] = next(self.env._eid)
         else:
             env = self.env
-            env.schedule(self._step_event(r), NORMAL, float(whens[i]) - env.now)
+            when = float(self._s_when[self._p_src[r]])
+            env.schedule(self._step_event(r), NORMAL, when - env.now)
 
     def _arrival_due(self, event: simpy.Event) -> None:
         self.events += 1
@@ -398,7 +399,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._codes[g] = code
         r = self._first[g]
         if r >= 0:
-            self._due(r, self._first_when, g)
+            self._due(r)
         elif r == _ENGINE_STEP:
             now = self.env.now
             self._schedule(self._adopt(g, code, self._a_k0[g], now), now)
@@ -412,13 +413,14 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._codes[g] = out
             nxt = self._p_next[r]
             if nxt >= 0:
-                self._due(nxt, self._p_next_when, r)
+                self._due(nxt)
             elif nxt == _ENGINE_STEP:
                 now = self.env.now
-                self._schedule(self._adopt(g, out, self._p_k[r], now), now)
+                self._schedule(self._adopt(g, out, self._s_k[self._p_src[r]], now), now)
         elif out == TO_CARE:
             now = self.env.now
-            self._enter_care(self._adopt(g, self._p_code[r], self._p_k[r], now), now)
+            i = self._p_src[r]
+            self._enter_care(self._adopt(g, self._s_code[i], self._s_k[i], now), now)
         else:  # closed, or 18 outside care
             self._flows[self._p_flow[r]] += 1
             month = int(self.env.now)
@@ -520,14 +522,14 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_a_k0",
             "_r0",
             "_first",
-            "_first_when",
             "_p_row",
             "_p_out",
             "_p_flow",
             "_p_next",
-            "_p_next_when",
-            "_p_k",
-            "_p_code",
+            "_p_src",
+            "_s_when",
+            "_s_k",
+            "_s_code",
             "_p_time",
             "_p_eid",
             "_a_rec",

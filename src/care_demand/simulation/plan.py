@@ -181,13 +181,13 @@ class PlanMixin:
         """The planned moves: every arrival and every drawn step outside care that is an
         event, in order of time, with what each one needs.
 
-        Record ``r`` is an arrival (``_p_out[r] == _ARRIVAL``, of row ``_p_row[r]``) or a
-        step of row ``_p_row[r]`` with the outcome ``_p_out``, where its move is counted
-        (``_p_flow``), the index of the next unused uniform after it (``_p_k``),
-        the state it leaves (``_p_code``), and what follows it: the next record ``_p_next``
-        (or ``_NO_STEP`` / ``_ENGINE_STEP``) and its drawn time ``_p_next_when``. Each row's
-        first step is ``_first[g]`` at ``_first_when[g]``; ``_a_rec[g]`` is an arrival's
-        record.
+        Record ``r`` is an arrival (``_p_out[r] == _ARRIVAL``, of row ``_p_row[r]``) or
+        step ``_p_src[r]`` of the drawn paths, of row ``_p_row[r]``, with the outcome
+        ``_p_out``, where its move is counted (``_p_flow``) and the record that follows it,
+        ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``). The time drawn for each step, the
+        index of the next unused uniform after it and the state it leaves are ``_s_when``,
+        ``_s_k`` and ``_s_code``, by step. Each row's first record is ``_first[g]``;
+        ``_a_rec[g]`` is an arrival's record.
 
         The first ``_n_stream`` records, those whose time no other record shares, are in
         order of time (``_p_time``, with an infinite time after them): the run takes them
@@ -198,7 +198,6 @@ class PlanMixin:
         n_arr = len(t)
         n_all = n_case + n_arr
         first = np.full(n_all, _NO_STEP)
-        first_when = np.zeros(n_all)
         if paths is None:
             out = np.zeros(0, dtype=np.int64)
             fires = np.zeros(0, dtype=np.int64)
@@ -209,68 +208,55 @@ class PlanMixin:
             step_time = paths.time[fires]
         n_steps = len(fires)
         time = np.concatenate([step_time, t])
-        by_time = np.argsort(time, kind="stable")
+        n_rec = len(time)
+        # Records sharing a time go last; the others' order is that of their times alone.
+        by_time = np.argsort(time)
         ordered = time[by_time]
         same = ordered[1:] == ordered[:-1]
-        tied = np.zeros(len(time), dtype=bool)
+        tied = np.zeros(n_rec, dtype=bool)
         tied[1:] |= same
         tied[:-1] |= same
         by_time = np.concatenate([by_time[~tied], by_time[tied]])
-        n_rec = len(time)
         record = np.empty(n_rec, dtype=np.int64)
         record[by_time] = np.arange(n_rec)
         self._n_stream = int(n_rec - tied.sum())
-        self._p_time = [*ordered[~tied].tolist(), float("inf")]
+        self._p_time = ordered[~tied].tolist()
+        self._p_time.append(float("inf"))
         self._p_eid = [_NO_EID] * n_rec
         a_rec = np.full(n_all, -1)
         a_rec[n_case:] = record[n_steps:]
         self._a_rec = a_rec.tolist()
 
-        p_row = np.empty(n_rec, dtype=np.int64)
-        p_out = np.full(n_rec, _ARRIVAL, dtype=np.int64)
-        p_flow = np.zeros(n_rec, dtype=np.int64)
-        p_next = np.full(n_rec, _NO_STEP, dtype=np.int64)
-        p_next_when = np.zeros(n_rec)
-        p_k = np.zeros(n_rec, dtype=np.int64)
-        p_code = np.zeros(n_rec, dtype=np.int64)
-        p_row[record[n_steps:]] = np.arange(n_case, n_all)
-        if paths is not None:
+        is_step = by_time < n_steps
+        src = np.where(is_step, fires[np.where(is_step, by_time, 0)] if n_steps else 0, -1)
+        arrival_row = by_time - n_steps + n_case
+        if paths is None:
+            p_row, p_out = arrival_row, np.full(n_rec, _ARRIVAL)
+            p_flow = p_next = np.zeros(n_rec, dtype=np.int64)
+            self._s_when = self._s_k = self._s_code = np.zeros(0)
+        else:
             step_record = np.full(len(out), _NO_STEP)
             step_record[fires] = record[:n_steps]
             step_record[out == TO_ENGINE] = _ENGINE_STEP
-            following = paths.following
-            more = following >= 0
-            after = np.where(more, following, 0)
-            next_record = np.where(more, step_record[after], _NO_STEP)
-            next_when = np.where(more, paths.when[after], 0.0)
+            following = paths.following[src]
+            p_next = np.where(following >= 0, step_record[following], _NO_STEP)
+            p_row = np.where(is_step, rows[paths.child[src]], arrival_row)
+            p_out = np.where(is_step, out[src], _ARRIVAL)
             # Where each step's move is counted: the month of its event, from and to.
-            last = self._last_month
             width = self._flow_width
-            step_time_all = np.where(out >= TO_AT_18, paths.time, 0.0)
-            step_month = np.minimum(step_time_all.astype(np.int64), last)
-            origin = (step_month * width + paths.code + 1) * width
-            flow = np.where(out >= 0, origin + out + 1, origin)
-            mine = record[:n_steps]
-            p_row[mine] = rows[paths.child[fires]]
-            p_out[mine] = out[fires]
-            p_flow[mine] = flow[fires]
-            p_next[mine] = next_record[fires]
-            p_next_when[mine] = next_when[fires]
-            p_k[mine] = paths.k[fires]
-            p_code[mine] = paths.code[fires]
+            month = np.minimum(time[by_time].astype(np.int64), self._last_month)
+            origin = (month * width + paths.code[src] + 1) * width
+            p_flow = np.where(p_out >= 0, origin + p_out + 1, origin)
             first[rows] = step_record[paths.first]
-            first_when[rows] = paths.when[paths.first]
-        # What every event reads is in lists (cheapest to read one item); the rest stays in
-        # arrays, read only for the few events that need it.
+            self._s_when = paths.when
+            self._s_k = paths.k
+            self._s_code = paths.code
+        self._p_src = src
         self._p_row = p_row.tolist()
         self._p_out = p_out.tolist()
         self._p_flow = p_flow.tolist()
         self._p_next = p_next.tolist()
-        self._p_next_when = p_next_when
-        self._p_k = p_k
-        self._p_code = p_code
         self._first = first.tolist()
-        self._first_when = first_when
 
     def _start_caseload(self) -> None:
         codes, in_state, in_care = self._case
@@ -279,7 +265,7 @@ class PlanMixin:
             if r != _ENGINE_STEP and code < FIRST_CARE:
                 self._codes[i] = code
                 if r >= 0:
-                    self._due(r, self._first_when, i)
+                    self._due(r)
                 continue
             c = _Child(i, self._birth[i], (-1, 0, i), self._u_all[i].tolist())
             c.care_start = -in_care[i]
