@@ -11,7 +11,8 @@ decide its moves until it is about to enter care, so before the run the engine d
 every child starting outside care or arriving over the horizon, its moves outside care in
 bulk (:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then
 follows them one SimPy event per move, and draws for itself from the point a child is about
-to enter care or runs past the drawn path.
+to enter care or runs past the drawn path. Arrivals and these moves are taken in order of
+time from their records, merged with SimPy's queue in SimPy's own order (``_simulate``).
 
 Harbour outreach (No Wrong Door) works where the risk is. A young person in the configured
 age range about to move into care (from assessment, CIN or CP, or arriving into care other
