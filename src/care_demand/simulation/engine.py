@@ -174,6 +174,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._fire_event = _event_class(self.env, self._fire)
         self._step_event = _event_class(self.env, self._step_due)
         self._arrival_event = _event_class(self.env, self._arrival_due)
+        self._next_eid = self.env._eid.__next__  # SimPy's next event id
         # Children are kept in slots, one per row of the plan (see ``_plan``).
         self._codes = np.zeros(0, dtype=np.int16)
         self._births = np.zeros(0)
@@ -371,7 +372,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         """Planned record ``r`` comes due: it takes its place in SimPy's order now, as if
         scheduled now (see ``_simulate``)."""
         if r < self._n_stream:
-            self._p_eid[r] = next(self.env._eid)
+            self._p_eid[r] = self._next_eid()
         else:
             env = self.env
             when = float(self._s_when[self._p_src[r]])
@@ -414,7 +415,10 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._codes[g] = out
             nxt = self._p_next[r]
             if nxt >= 0:
-                self._due(nxt)
+                if nxt < self._n_stream:  # the common case of ``_due``, inline
+                    self._p_eid[nxt] = self._next_eid()
+                else:
+                    self._due(nxt)
             elif nxt == _ENGINE_STEP:
                 now = self.env.now
                 self._schedule(self._adopt(g, out, self._s_k[self._p_src[r]], now), now)
@@ -513,6 +517,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_fire_event",
             "_step_event",
             "_arrival_event",
+            "_next_eid",
             "_u_all",
             "_birth",
             "_keys",
