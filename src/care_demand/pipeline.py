@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,6 +314,10 @@ def run(
     projection, replicates, moves = (
         _project(history, fitted, config, progress) if simulate else (None, None, None)
     )
+    if simulate:
+        log.info("Simulated; writing the outputs")
+    writing = time.perf_counter()
+    costing = 0.0
 
     rule = DisclosureRule.from_config(config.output)
     with RunFolder(run_dir) as out:
@@ -347,8 +352,10 @@ def run(
             out.write_csv(LAYOUT.quantiles, quantiles)
             out.write_csv(LAYOUT.key_measures, key_measures(replicates))
             out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))
+            started = time.perf_counter()
             costed = cost_replicates(replicates, config.costs, config.seed)
             costs = cost_summary(costed)
+            costing = time.perf_counter() - started
             out.write_csv(LAYOUT.costs_by_replicate, costed)
             out.write_csv(LAYOUT.cost_summary, costs)
             demand_capacity = demand_capacity_table(projection)
@@ -423,6 +430,11 @@ def run(
             out.staging_dir, out.path(LAYOUT.report), out.staging_dir / LAYOUT.charts_dir
         )
         out.write_text(LAYOUT.status, json.dumps({"scenario": config.scenario.name, "ok": True}))
+    log.info(
+        "Outputs written in %.1f s, of which costing %.1f s",
+        time.perf_counter() - writing,
+        costing,
+    )
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
     if council.dropped_open:

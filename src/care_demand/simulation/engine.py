@@ -11,7 +11,8 @@ decide its moves until it is about to enter care, so before the run the engine d
 every child starting outside care or arriving over the horizon, its moves outside care in
 bulk (:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); it then
 follows them one SimPy event per move, and draws for itself from the point a child is about
-to enter care or runs past the drawn path.
+to enter care or runs past the drawn path. Arrivals and these moves are taken in order of
+time from their records, merged with SimPy's queue in SimPy's own order (``_simulate``).
 
 Harbour outreach (No Wrong Door) works where the risk is. A young person in the configured
 age range about to move into care (from assessment, CIN or CP, or arriving into care other
@@ -53,11 +54,12 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_right
+from heapq import heappop
 from math import log
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from care_demand import streams, vocab
 from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
@@ -65,6 +67,7 @@ from care_demand.simulation.capacity_processes import CapacityProcessesMixin
 from care_demand.simulation.engine_common import (
     _ADULT_M,
     _AGE_EDGES_M,
+    _ARRIVAL,
     _ARRIVE_NFA,
     _AT_18,
     _DUR_EDGES_M,
@@ -182,8 +185,9 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._arrival_states = [ARRIVAL_STATES[kind] for kind in system.arrival_kinds]
         self.env = simpy.Environment()
         self._fire_event = _event_class(self.env, self._fire)
-        self._step_event = _event_class(self.env, self._step)
-        self._arrival_event = _event_class(self.env, self._arrive)
+        self._step_event = _event_class(self.env, self._step_due)
+        self._arrival_event = _event_class(self.env, self._arrival_due)
+        self._next_eid = self.env._eid.__next__  # SimPy's next event id
         # Children are kept in slots, one per row of the plan (see ``_plan``).
         self._codes = np.zeros(0, dtype=np.int16)
         self._births = np.zeros(0)
@@ -376,11 +380,27 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         if freed >= 0:
             self._fill_vacancy(freed, now)
 
-    # ----------------------------------------------------------------- drawn paths
-    def _arrive(self, event: simpy.Event) -> None:
-        """An arrival from outside services (the child of row ``g``)."""
-        g = event._value
+    # ----------------------------------------------------------------- planned moves
+    def _due(self, r: int) -> None:
+        """Planned record ``r`` comes due: it takes its place in SimPy's order now, as if
+        scheduled now (see ``_simulate``)."""
+        if r < self._n_stream:
+            self._p_eid[r] = self._next_eid()
+        else:
+            env = self.env
+            when = float(self._s_when[self._p_src[r]])
+            env.schedule(self._step_event(r), NORMAL, when - env.now)
+
+    def _arrival_due(self, event: simpy.Event) -> None:
         self.events += 1
+        self._arrive(event._value)
+
+    def _step_due(self, event: simpy.Event) -> None:
+        self.events += 1
+        self._step(event._value)
+
+    def _arrive(self, g: int) -> None:
+        """An arrival from outside services (the child of row ``g``)."""
         code = self._a_code[g]
         if code < 0:
             if code == _ARRIVE_NFA:  # referral closed at once (no further action): no spell
@@ -394,16 +414,13 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._codes[g] = code
         r = self._first[g]
         if r >= 0:
-            env = self.env
-            env.schedule(self._step_event(r), NORMAL, self._first_when[g] - env.now)
+            self._due(r)
         elif r == _ENGINE_STEP:
             now = self.env.now
             self._schedule(self._adopt(g, code, self._a_k0[g], now), now)
 
-    def _step(self, event: simpy.Event) -> None:
-        """Step ``r`` of the drawn paths outside care."""
-        r = event._value
-        self.events += 1
+    def _step(self, r: int) -> None:
+        """Planned step ``r`` of the drawn paths outside care."""
         out = self._p_out[r]
         g = self._p_row[r]
         if out >= 0:  # to another state outside care
@@ -411,18 +428,77 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             self._codes[g] = out
             nxt = self._p_next[r]
             if nxt >= 0:
-                env = self.env
-                env.schedule(self._step_event(nxt), NORMAL, self._p_next_when[r] - env.now)
+                if nxt < self._n_stream:  # the common case of ``_due``, inline
+                    self._p_eid[nxt] = self._next_eid()
+                else:
+                    self._due(nxt)
             elif nxt == _ENGINE_STEP:
                 now = self.env.now
-                self._schedule(self._adopt(g, out, self._p_k[r], now), now)
+                self._schedule(self._adopt(g, out, self._s_k[self._p_src[r]], now), now)
         elif out == TO_CARE:
             now = self.env.now
-            self._enter_care(self._adopt(g, self._p_code[r], self._p_k[r], now), now)
+            i = self._p_src[r]
+            self._enter_care(self._adopt(g, self._s_code[i], self._s_k[i], now), now)
         else:  # closed, or 18 outside care
             self._flows[self._p_flow[r]] += 1
-            self._exits[self._p_exit[r]] += 1
+            month = int(self.env.now)
+            if month > self._last_month:
+                month = self._last_month
+            self._exits[month * len(EXIT_REASONS) + _X_CLOSED] += 1
             self._codes[g] = -1
+
+    def _simulate(self, until: float) -> None:
+        """``env.run(until=until)``, with the planned moves taken from their records.
+
+        Arrivals and drawn steps outside care are most of a run's events and their times
+        are known before the run, in order (``_p_time``). Rather than pass each through
+        SimPy's queue, the loop takes the next planned record when it comes before the
+        head of the queue in SimPy's own order, ``(time, priority, event id)``: a record's
+        event id is taken when it comes due, as SimPy's would be when it was scheduled
+        (``_due``). Every event is therefore handled at the same time and in the same
+        order as if each had been a SimPy event, and the queue holds only the rest.
+        """
+        env = self.env
+        queue = env._queue
+        stop = simpy.Event(env)
+        stop._ok = True
+        stop._value = None
+        env.schedule(stop, URGENT, until - env.now)
+        times = self._p_time
+        eids = self._p_eid
+        outs = self._p_out
+        rows = self._p_row
+        step = self._step
+        arrive = self._arrive
+        p = 0
+        tp = times[0]
+        while True:
+            head = queue[0]
+            t = head[0]
+            if tp < t or (
+                tp == t and (head[1] > NORMAL or (head[1] == NORMAL and eids[p] < head[2]))
+            ):
+                env._now = tp
+                if outs[p] == _ARRIVAL:
+                    arrive(rows[p])
+                else:
+                    step(p)
+                p += 1
+                tp = times[p]
+                continue
+            heappop(queue)
+            env._now = t
+            event = head[3]
+            if event is stop:
+                break
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        self.events += p
 
     # ----------------------------------------------------------------- run
     def run(self) -> ReplicateResult:
@@ -454,6 +530,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_fire_event",
             "_step_event",
             "_arrival_event",
+            "_next_eid",
             "_u_all",
             "_birth",
             "_keys",
@@ -464,15 +541,17 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_a_k0",
             "_r0",
             "_first",
-            "_first_when",
             "_p_row",
             "_p_out",
             "_p_flow",
-            "_p_exit",
             "_p_next",
-            "_p_next_when",
-            "_p_k",
-            "_p_code",
+            "_p_src",
+            "_s_when",
+            "_s_k",
+            "_s_code",
+            "_p_time",
+            "_p_eid",
+            "_a_rec",
             "_foster_children",
             "_home_children",
             "_waiting",
@@ -493,7 +572,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._start_supported_leavers()
         env.process(self._arrivals())
         env.process(self._monitor())
-        env.run(until=self.horizon + 1e-9)
+        self._simulate(self.horizon + 1e-9)
         self._add_pending_leavers()
         return self._result()
 

@@ -56,6 +56,10 @@ _X_CLOSED, _X_AGE_18, _X_AGED_OUT = _EXIT[vocab.CLOSED], _EXIT[vocab.AGE_18], _E
 _ARRIVE_NFA, _ARRIVE_CARE = -1, -2
 # A child's next drawn step when it is not an event: nothing to draw, or the engine draws it.
 _NO_STEP, _ENGINE_STEP = -1, -2
+# A planned record that is an arrival (its outcome), and the SimPy event id of a planned
+# record not yet due (after every real one, as SimPy would give it when it comes due).
+_ARRIVAL = -10
+_NO_EID = 1 << 62
 
 # Routes into care (entry-route axis).
 ENTRY_ROUTES: tuple[str, ...] = ("planned", "emergency")

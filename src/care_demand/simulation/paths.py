@@ -4,9 +4,9 @@ Outside care a child's next move depends only on its own uniforms, its age, its 
 the state, the date (scenario levers change the hazards from a date on) and whether Harbour
 outreach supports it; in-house capacity plays no part. So the moves of every child arriving
 over the horizon can be drawn together before the simulation reaches them, as long as no
-outreach support intervenes: the engine follows these paths one SimPy event per move, and
-takes over with its one-child walk (``ReplicateModel._schedule``) for a child who is offered
-outreach, enters care or runs past what was drawn here.
+outreach support intervenes: the engine follows these paths one event per move, in SimPy's
+order, and takes over with its one-child walk (``ReplicateModel._schedule``) for a child who
+is offered outreach, enters care or runs past what was drawn here.
 
 The draws are the engine's, in the same order and with the same floating-point operations
 (basic arithmetic is correctly rounded in numpy as in Python, and the logarithms are taken

@@ -18,15 +18,15 @@ from care_demand import streams, vocab
 from care_demand.simulation.engine_common import (
     _ADULT_M,
     _AGE_EDGES_M,
+    _ARRIVAL,
     _ARRIVE_CARE,
     _ARRIVE_NFA,
     _DUR_EDGES_M,
     _ENGINE_STEP,
+    _NO_EID,
     _NO_STEP,
     _ROW,
     _STATE_CODE,
-    _X_CLOSED,
-    EXIT_REASONS,
     _Child,
 )
 from care_demand.simulation.paths import TO_AT_18, TO_ENGINE, HazardArrays, Paths, draw_paths
@@ -156,8 +156,7 @@ class PlanMixin:
         outside_case = np.flatnonzero(case_code < FIRST_CARE)
         outside_arr = np.flatnonzero(code >= 0)
         rows = np.concatenate([outside_case, n_case + outside_arr])
-        first = np.full(n_all, _NO_STEP)
-        first_when = np.zeros(n_all)
+        paths = None
         if rows.size:
             in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
             hazards = HazardArrays.of(
@@ -176,56 +175,97 @@ class PlanMixin:
                 rows=rows,
                 k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
             )
-            first[rows], first_when[rows] = self._step_records(paths, rows)
-        self._first = first.tolist()
-        self._first_when = first_when.tolist()
+        self._records(paths, rows, t, n_case)
 
-    def _step_records(self, paths: Paths, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keep the drawn steps that are events, in order of time, with what each one needs.
+    def _records(self, paths: Paths | None, rows: np.ndarray, t: np.ndarray, n_case: int) -> None:
+        """The planned moves: every arrival and every drawn step outside care that is an
+        event, in order of time, with what each one needs.
 
-        Step ``r`` (the ``r``-th event in time) is of row ``_p_row[r]`` and has the outcome
-        ``_p_out``, where its move is counted (``_p_flow``, ``_p_exit``), the index of the
-        next unused uniform after it (``_p_k``), the state it leaves (``_p_code``), and what
-        follows it: the next step ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``) and its
-        drawn time ``_p_next_when``. Events are handled in order of time, so reading these
-        lists in step order reads memory in order. Returns each child's first step and time.
+        Record ``r`` is an arrival (``_p_out[r] == _ARRIVAL``, of row ``_p_row[r]``) or
+        step ``_p_src[r]`` of the drawn paths, of row ``_p_row[r]``, with the outcome
+        ``_p_out``, where its move is counted (``_p_flow``) and the record that follows it,
+        ``_p_next`` (or ``_NO_STEP`` / ``_ENGINE_STEP``). The time drawn for each step, the
+        index of the next unused uniform after it and the state it leaves are ``_s_when``,
+        ``_s_k`` and ``_s_code``, by step. Each row's first record is ``_first[g]``;
+        ``_a_rec[g]`` is an arrival's record.
+
+        The first ``_n_stream`` records, those whose time no other record shares, are in
+        order of time (``_p_time``, with an infinite time after them): the run takes them
+        in turn, merged with SimPy's queue in SimPy's own order (see ``_simulate``). The
+        rest, few or none, are SimPy events, so that records due at the same time come in
+        the order SimPy gives them.
         """
-        out = paths.outcome
-        fires = out >= TO_AT_18
-        order = np.flatnonzero(fires)[np.argsort(paths.time[fires], kind="stable")]
-        record = np.full(len(out), _NO_STEP)
-        record[order] = np.arange(len(order))
-        record[out == TO_ENGINE] = _ENGINE_STEP
-        following = paths.following
-        more = following >= 0
-        after = np.where(more, following, 0)
-        next_record = np.where(more, record[after], _NO_STEP)
-        next_when = np.where(more, paths.when[after], 0.0)
-        # Where each step's move is counted: the month of its event, from and to.
-        last = self._last_month
-        width = self._flow_width
-        step_month = np.minimum(np.where(fires, paths.time, 0.0).astype(np.int64), last)
-        origin = (step_month * width + paths.code + 1) * width
-        flow = np.where(out >= 0, origin + out + 1, origin)
-        self._p_row = rows[paths.child[order]].tolist()
-        self._p_out = out[order].tolist()
-        self._p_flow = flow[order].tolist()
-        self._p_exit = (step_month * len(EXIT_REASONS) + _X_CLOSED)[order].tolist()
-        self._p_next = next_record[order].tolist()
-        self._p_next_when = next_when[order].tolist()
-        self._p_k = paths.k[order]
-        self._p_code = paths.code[order]
-        return record[paths.first], paths.when[paths.first]
+        n_arr = len(t)
+        n_all = n_case + n_arr
+        first = np.full(n_all, _NO_STEP)
+        if paths is None:
+            out = np.zeros(0, dtype=np.int64)
+            fires = np.zeros(0, dtype=np.int64)
+            step_time = np.zeros(0)
+        else:
+            out = paths.outcome
+            fires = np.flatnonzero(out >= TO_AT_18)
+            step_time = paths.time[fires]
+        n_steps = len(fires)
+        time = np.concatenate([step_time, t])
+        n_rec = len(time)
+        # Records sharing a time go last; the others' order is that of their times alone.
+        by_time = np.argsort(time)
+        ordered = time[by_time]
+        same = ordered[1:] == ordered[:-1]
+        tied = np.zeros(n_rec, dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        by_time = np.concatenate([by_time[~tied], by_time[tied]])
+        record = np.empty(n_rec, dtype=np.int64)
+        record[by_time] = np.arange(n_rec)
+        self._n_stream = int(n_rec - tied.sum())
+        self._p_time = ordered[~tied].tolist()
+        self._p_time.append(float("inf"))
+        self._p_eid = [_NO_EID] * n_rec
+        a_rec = np.full(n_all, -1)
+        a_rec[n_case:] = record[n_steps:]
+        self._a_rec = a_rec.tolist()
+
+        is_step = by_time < n_steps
+        src = np.where(is_step, fires[np.where(is_step, by_time, 0)] if n_steps else 0, -1)
+        arrival_row = by_time - n_steps + n_case
+        if paths is None:
+            p_row, p_out = arrival_row, np.full(n_rec, _ARRIVAL)
+            p_flow = p_next = np.zeros(n_rec, dtype=np.int64)
+            self._s_when = self._s_k = self._s_code = np.zeros(0)
+        else:
+            step_record = np.full(len(out), _NO_STEP)
+            step_record[fires] = record[:n_steps]
+            step_record[out == TO_ENGINE] = _ENGINE_STEP
+            following = paths.following[src]
+            p_next = np.where(following >= 0, step_record[following], _NO_STEP)
+            p_row = np.where(is_step, rows[paths.child[src]], arrival_row)
+            p_out = np.where(is_step, out[src], _ARRIVAL)
+            # Where each step's move is counted: the month of its event, from and to.
+            width = self._flow_width
+            month = np.minimum(time[by_time].astype(np.int64), self._last_month)
+            origin = (month * width + paths.code[src] + 1) * width
+            p_flow = np.where(p_out >= 0, origin + p_out + 1, origin)
+            first[rows] = step_record[paths.first]
+            self._s_when = paths.when
+            self._s_k = paths.k
+            self._s_code = paths.code
+        self._p_src = src
+        self._p_row = p_row.tolist()
+        self._p_out = p_out.tolist()
+        self._p_flow = p_flow.tolist()
+        self._p_next = p_next.tolist()
+        self._first = first.tolist()
 
     def _start_caseload(self) -> None:
         codes, in_state, in_care = self._case
-        now = self.env.now
         for i, code in enumerate(codes):
             r = self._first[i]
             if r != _ENGINE_STEP and code < FIRST_CARE:
                 self._codes[i] = code
                 if r >= 0:
-                    self.env.schedule(self._step_event(r), NORMAL, self._first_when[i] - now)
+                    self._due(r)
                 continue
             c = _Child(i, self._birth[i], (-1, 0, i), self._u_all[i].tolist())
             c.care_start = -in_care[i]
@@ -242,14 +282,23 @@ class PlanMixin:
         g = len(self._case[0])
         arrival = self._arrival_event
         r0 = self._r0
+        a_rec = self._a_rec
+        eids = self._p_eid
+        eid = env._eid
+        n_stream = self._n_stream
         for month, count in enumerate(self._counts):
             if month > env.now:
                 yield env.timeout(month - env.now)
             now = env.now
             if now != self._month_now[month]:
                 raise RuntimeError("the arrivals process is out of step with its plan")
+            # Each arrival takes its place in SimPy's order now, as if scheduled now.
             for row in range(g, g + count):
-                env.schedule(arrival(row), NORMAL, month + r0[row] - now)
+                r = a_rec[row]
+                if r < n_stream:
+                    eids[r] = next(eid)
+                else:
+                    env.schedule(arrival(row), NORMAL, month + r0[row] - now)
             g += count
 
     def _order(self) -> np.ndarray:
