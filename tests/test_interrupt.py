@@ -84,3 +84,34 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
     # Nothing of the run was published.
     assert not (run_dir / "status.json").exists()
     assert not (run_dir / "report.html").exists()
+
+
+# A process that starts the worker pool, gives it work and then waits to be killed.
+_POOL_OWNER = """
+import sys, time
+from concurrent.futures import wait
+from care_demand.simulation.runner import worker_pool
+pool = worker_pool(2)
+wait([pool.submit(time.sleep, 0.5) for _ in range(4)])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_run_killed_outright_leaves_no_worker_behind() -> None:
+    command = [sys.executable, "-c", _POOL_OWNER]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as owner:
+        try:
+            assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+            workers = _children(owner.pid)
+            assert len(workers) >= 2
+        finally:
+            owner.kill()  # SIGKILL: the owner cannot stop its workers itself
+            owner.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.2)
+    alive = [p for p in workers if Path(f"/proc/{p}").exists()]
+    for pid in alive:  # do not leave them behind for the rest of the session either
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "worker processes outlived the run that started them"

@@ -8,7 +8,9 @@ seed share their random numbers (common random numbers).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed, wait
 
@@ -78,7 +80,27 @@ def worker_pool(n_jobs: int) -> Executor:
     """
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=effective_n_jobs(n_jobs), timeout=WORKER_IDLE_SECONDS)
+    return get_reusable_executor(
+        max_workers=effective_n_jobs(n_jobs),
+        timeout=WORKER_IDLE_SECONDS,
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _end_with_parent(parent: int) -> None:
+    """In a worker: end this process within a second of the process that started it ending.
+
+    A run killed outright (``kill -9``, a closed terminal) cannot stop its workers itself;
+    without this they would wait for work that never comes.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def start_workers(n_jobs: int) -> threading.Thread | None:
