@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,16 @@ def report_run(tmp_path_factory: pytest.TempPathFactory, report_config: AppConfi
     out = tmp_path_factory.mktemp("report-run") / "0_baseline"
     run(report_config, out)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    """Close the figures a test drew to inspect, as a notebook kernel or the report would.
+
+    pyplot keeps every figure until it is closed; over a session of chart tests they would
+    pile up (and warn, which the suite treats as an error).
+    """
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

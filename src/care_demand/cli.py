@@ -125,9 +125,9 @@ _RUNNING: dict[str, Path] = {}
 def _stop_workers() -> None:
     """End the processes that simulate the futures at once (they would linger otherwise)."""
     try:
-        from joblib.externals.loky import get_reusable_executor
+        from care_demand.pipeline import stop_workers
 
-        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        stop_workers()
     except Exception:  # nothing started, or already gone
         pass
 

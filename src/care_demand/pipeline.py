@@ -77,7 +77,7 @@ from care_demand.outputs.workbook import (
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
 from care_demand.simulation.projection import Projection, Scheduled, schedule
-from care_demand.simulation.runner import start_workers
+from care_demand.simulation.runner import start_workers, stop_workers
 
 __all__ = [
     "STAGES",
@@ -90,6 +90,7 @@ __all__ = [
     "load",
     "run",
     "schedule_runs",
+    "stop_workers",
 ]
 
 # How far a run goes (``run_until``), in order.

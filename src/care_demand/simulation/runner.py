@@ -39,6 +39,7 @@ __all__ = [
     "run_replicate_range",
     "run_replicates",
     "start_workers",
+    "stop_workers",
     "worker_pool",
 ]
 
@@ -76,16 +77,25 @@ def worker_pool(n_jobs: int) -> Executor:
     """The one pool of worker processes that simulates futures (``n_jobs``: -1 = every core).
 
     Every projection of a process shares it, so its processes start once; asking again
-    with the same size gives the same pool.
+    with the same size gives the same pool. It is joblib's process pool, so joblib's own
+    parallel calls in the same process (a notebook's, a test's) use it too.
     """
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
-    return get_reusable_executor(
-        max_workers=effective_n_jobs(n_jobs),
+    return get_memmapping_executor(
+        effective_n_jobs(n_jobs),
         timeout=WORKER_IDLE_SECONDS,
         initializer=_end_with_parent,
         initargs=(os.getpid(),),
     )
+
+
+def stop_workers() -> None:
+    """End the pool's worker processes at once, dropping work not yet done (on Ctrl-C)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    with contextlib.suppress(Exception):
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 def _end_with_parent(parent: int) -> None:
