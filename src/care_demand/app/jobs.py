@@ -36,7 +36,7 @@ from care_demand.outputs.comparison import (
 )
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_comparison_report
-from care_demand.pipeline import drop_scheduled
+from care_demand.pipeline import drop_scheduled, schedule_runs
 from care_demand.pipeline import run as run_pipeline
 
 __all__ = ["BASELINE", "RunCancelledError", "RunJob", "ScenarioProgress", "start_run"]
@@ -127,6 +127,8 @@ class RunJob:
         if log.getEffectiveLevel() > logging.INFO:
             log.setLevel(logging.INFO)
         try:
+            self._update(0, state="running", step="reading the data and calibrating")
+            self._start_all()
             for index, progress in enumerate(self.scenarios):
                 if self.cancelled:
                     self._update(index, state="cancelled", step="not started")
@@ -146,6 +148,20 @@ class RunJob:
             log.removeHandler(handler)
             log.setLevel(level)
             self.finished = True
+
+    def _start_all(self) -> None:
+        """Queue every scenario's futures in the worker pool before running the first.
+
+        The pool then simulates the next scenario while this thread costs and writes the one
+        before; a scenario whose settings do not compose is left to report itself.
+        """
+        configs = []
+        for progress in self.scenarios:
+            try:
+                configs.append(compose([f"scenario={progress.name}", *self.overrides]))
+            except CareDemandError:
+                continue
+        schedule_runs(configs)
 
     def _run_one(self, index: int, name: str) -> None:
         run_dir = self.sweep / name
