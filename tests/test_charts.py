@@ -22,6 +22,7 @@ from care_demand.outputs.charts import (
     plot_fan,
     run_charts,
     style_colours,
+    write_run_charts,
 )
 from care_demand.outputs.charts.mix import recorded_placement_mix
 from care_demand.outputs.disclosure import DisclosureRule, recorded_values, suppress_stocks
@@ -215,3 +216,20 @@ def test_a_panel_draws_on_the_axes_it_is_given_and_returns_its_artists(
     assert right.lines[0].get_linestyle() == "--"
     assert right.get_ylim()[0] == 0
     plt.close(fig)
+
+
+def test_charts_drawn_in_parts_by_other_processes_equal_those_drawn_at_once(
+    report_run: Path, tmp_path: Path
+) -> None:
+    # The run drew its charts in the worker pool, shared between two processes; drawn
+    # again here, all in one process and in the other order, every file is the same.
+    write_run_charts(report_run, tmp_path / "second", part=1, parts=2)
+    write_run_charts(report_run, tmp_path / "second", part=0, parts=2)
+    write_run_charts(report_run, tmp_path / "once")
+    drawn = sorted(p.name for p in (report_run / "charts").iterdir())
+    assert drawn == sorted(p.name for p in (tmp_path / "once").iterdir())
+    assert len(drawn) == 3 * len(run_charts(report_run))
+    for name in drawn:
+        kept = (report_run / "charts" / name).read_bytes()
+        assert (tmp_path / "once" / name).read_bytes() == kept, name
+        assert (tmp_path / "second" / name).read_bytes() == kept, name

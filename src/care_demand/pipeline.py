@@ -12,10 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from joblib import effective_n_jobs
 from tqdm import tqdm
 
 from care_demand import __version__, vocab
@@ -77,7 +79,7 @@ from care_demand.outputs.workbook import (
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
 from care_demand.simulation.projection import Projection, Scheduled, schedule
-from care_demand.simulation.runner import start_workers, stop_workers
+from care_demand.simulation.runner import idle_pool, start_workers, stop_workers
 
 __all__ = [
     "STAGES",
@@ -344,9 +346,7 @@ def run(
             out.write_text(LAYOUT.repairs, json.dumps(council.repairs, indent=2, sort_keys=True))
         if fitted is not None:
             start = projection_start(history)
-            _write_calibration(
-                out, fitted, start, config.simulation.horizon_months, config.output.charts
-            )
+            _write_calibration(out, fitted, start, config.simulation.horizon_months)
         out.write_text(LAYOUT.scenario, _scenario_markdown(config))
         if projection is not None:
             quantiles = projection
@@ -365,20 +365,6 @@ def run(
             assumptions = assumptions_table(config)
             out.write_csv(LAYOUT.demand_capacity, demand_capacity)
             out.write_csv(LAYOUT.assumptions, assumptions)
-            if config.output.charts:
-                care_q = quantiles[
-                    (quantiles["measure"] == "children")
-                    & (quantiles["category"] == vocab.CARE)
-                    & (quantiles["age_band"] == "all")
-                ]
-                fan = fan_chart(
-                    _monthly_care(history),
-                    care_q,
-                    title=f"Children in care: recorded and projected ({config.scenario.name})",
-                    ylabel="Children in care at month end",
-                    caption=SYNTHETIC_CAPTION if synthetic else "",
-                )
-                save_figure(fan, out.path(LAYOUT.fan_chart))
         details = {
             "package_version": __version__,
             "synthetic_data": synthetic,
@@ -393,6 +379,15 @@ def run(
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
+        # Charts are built from the files staged above: in the worker pool when it is idle,
+        # while this process draws the calibration's charts and writes the workbook.
+        charting = (
+            _start_run_charts(out, config.simulation.n_jobs)
+            if config.output.charts and projection is not None
+            else []
+        )
+        if config.output.charts:
+            _draw_run_figures(out, history, fitted, projection, config, synthetic)
         if projection is not None:
             write_workbook(
                 out.path(LAYOUT.workbook),
@@ -424,8 +419,10 @@ def run(
                 names={config.scenario.name: config.scenario.title}
                 | fixed_cost_titles(config.costs),
             )
-        # Charts and the report are built from the files staged above.
-        if config.output.charts:
+        if charting:
+            for future in charting:
+                future.result()
+        elif config.output.charts:
             write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))
         write_run_report(
             out.staging_dir, out.path(LAYOUT.report), out.staging_dir / LAYOUT.charts_dir
@@ -655,8 +652,52 @@ def _scenario_markdown(config: AppConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _start_run_charts(out: RunFolder, n_jobs: int) -> list[Future[list[Path]]]:
+    """Start drawing the run's charts in the worker pool, shared between its processes.
+
+    Nothing is started (and the charts are drawn here) when the pool is busy simulating
+    futures queued ahead, or when the run uses one process.
+    """
+    pool = idle_pool(n_jobs)
+    if pool is None:
+        return []
+    parts = effective_n_jobs(n_jobs)
+    staging, charts = str(out.staging_dir), str(out.path(LAYOUT.charts_dir))
+    return [
+        pool.submit(write_run_charts, staging, charts, part=part, parts=parts)
+        for part in range(parts)
+    ]
+
+
+def _draw_run_figures(
+    out: RunFolder,
+    history: EventHistory,
+    fitted: Calibrated | None,
+    quantiles: pd.DataFrame | None,
+    config: AppConfig,
+    synthetic: bool,
+) -> None:
+    """The calibration's arrival components and the projection's fan chart."""
+    if fitted is not None:
+        save_figure(arrival_components_figure(fitted.arrivals), out.path(LAYOUT.arrival_components))
+    if quantiles is not None:
+        care_q = quantiles[
+            (quantiles["measure"] == "children")
+            & (quantiles["category"] == vocab.CARE)
+            & (quantiles["age_band"] == "all")
+        ]
+        fan = fan_chart(
+            _monthly_care(history),
+            care_q,
+            title=f"Children in care: recorded and projected ({config.scenario.name})",
+            ylabel="Children in care at month end",
+            caption=SYNTHETIC_CAPTION if synthetic else "",
+        )
+        save_figure(fan, out.path(LAYOUT.fan_chart))
+
+
 def _write_calibration(
-    out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int, charts: bool = True
+    out: RunFolder, fitted: Calibrated, start: pd.Timestamp, horizon: int
 ) -> None:
     hazards = fitted.hazards
     out.write_csv(LAYOUT.hazards, hazards.summary(cred=0.9))
@@ -667,8 +708,6 @@ def _write_calibration(
     out.write_text(LAYOUT.diagnostics, json.dumps(diagnostics, indent=2, default=str) + "\n")
     arrivals = fitted.arrivals
     out.write_csv(LAYOUT.arrival_forecast, arrivals.forecast(start, horizon))
-    if charts:
-        save_figure(arrival_components_figure(arrivals), out.path(LAYOUT.arrival_components))
 
 
 def _print_summary(

@@ -11,6 +11,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed, wait
 
@@ -34,6 +35,7 @@ __all__ = [
     "QUANTILES",
     "Submitted",
     "flow_replicates",
+    "idle_pool",
     "quantile_table",
     "replicate_table",
     "run_replicate_range",
@@ -145,6 +147,23 @@ def _chunks(n_replicates: int, chunk_size: int) -> list[list[int]]:
     ]
 
 
+# Replicates handed to the pool whose futures may not all be done yet.
+_SUBMITTED: weakref.WeakSet[Submitted] = weakref.WeakSet()
+
+
+def idle_pool(n_jobs: int) -> Executor | None:
+    """The worker pool when no replicates handed to it are waiting or under way, else ``None``.
+
+    Other work (a run's charts, say) goes to the pool only when it would not queue behind
+    futures being simulated; ``None`` too when ``n_jobs`` means one process.
+    """
+    if effective_n_jobs(n_jobs) == 1:
+        return None
+    if any(not f.done() for s in list(_SUBMITTED) for f in s._futures):
+        return None
+    return worker_pool(n_jobs)
+
+
 class Submitted:
     """Replicates handed to the worker pool, running while the caller does other work.
 
@@ -163,6 +182,7 @@ class Submitted:
             pool.submit(_run_chunk, system, chunk, seed)
             for chunk in _chunks(n_replicates, chunk_size)
         ]
+        _SUBMITTED.add(self)
 
     def results(self, progress: Callable[[int], None] | None = None) -> list[ReplicateResult]:
         """Every replicate's result, in replicate order, once all are done.

@@ -248,6 +248,15 @@ def _write(charts: list[Chart], out_dir: Path) -> list[Path]:
     return paths
 
 
-def write_run_charts(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write every chart of the run folder ``run_dir`` into ``out_dir`` (PNG, SVG, alt text)."""
-    return _write(run_charts(run_dir), Path(out_dir))
+def write_run_charts(
+    run_dir: str | Path, out_dir: str | Path, *, part: int = 0, parts: int = 1
+) -> list[Path]:
+    """Write every chart of the run folder ``run_dir`` into ``out_dir`` (PNG, SVG, alt text).
+
+    With ``parts`` above 1, only part ``part`` of them (every ``parts``-th chart from the
+    ``part``-th), so that several processes can draw one run's charts side by side; the
+    parts together write exactly the files of one call without them.
+    """
+    if not 0 <= part < parts:
+        raise ValueError(f"part {part} of {parts}: expected 0 <= part < parts")
+    return _write(run_charts(run_dir)[part::parts], Path(out_dir))

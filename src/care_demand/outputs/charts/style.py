@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -413,6 +414,24 @@ def _figure_title(fig: Figure) -> str:
     return ""
 
 
+# The ids matplotlib gives clip paths, markers and hatches: a letter and ten hex digits of a
+# hash of their coordinates, which carry the last bits of floating-point noise in the layout.
+_HASHED_ID = re.compile(r'(?<=id=")[a-z][0-9a-f]{10}(?=")|(?<=#)[a-z][0-9a-f]{10}(?=[)"])')
+
+
+def _stable_ids(svg: str) -> str:
+    """The SVG with its hashed ids renumbered in order of first use.
+
+    The same chart then gives the same file whatever the process drew before it (a worker
+    process that drew other charts first lays out text to within a rounding error).
+    """
+    order: dict[str, str] = {}
+    for found in _HASHED_ID.finditer(svg):
+        name = found.group()
+        order.setdefault(name, f"{name[0]}{len(order):010d}")
+    return _HASHED_ID.sub(lambda m: order[m.group()], svg)
+
+
 def _svg_with_title(svg: str, title: str, description: str) -> str:
     """The SVG with ``<title>`` and ``<desc>`` first inside its root, as screen readers read."""
     head = f"<title>{escape(title)}</title>"
@@ -451,6 +470,7 @@ def save_figure(
             buffer, format="svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None}
         )
     name = _figure_title(fig) if title is None else title
-    svg.write_text(_svg_with_title(buffer.getvalue(), name, description), encoding="utf-8")
+    text = _svg_with_title(_stable_ids(buffer.getvalue()), name, description)
+    svg.write_text(text, encoding="utf-8")
     plt.close(fig)
     return [path_png, svg]
