@@ -11,6 +11,8 @@ import pytest
 from care_demand.data import build_history
 from care_demand.data.loader import load_council
 from care_demand.data.validate import validate_folder
+from care_demand.outputs.settings import OutputConfig
+from care_demand.outputs.summary import summarise_history
 from test_cin_xml import _line_of, census_xml
 from test_validate import BASE, CIN_HEAD, RAW_IDS, config, write_council
 from test_validate import _test_key as _test_key  # the pseudonym key, for every test here
@@ -192,3 +194,24 @@ def test_a_backtest_cut_knows_only_what_happened_by_then(tmp_path: Path) -> None
     assert not row["fgdm_held"] and pd.isna(row["fgdm_date"])
     assert not row["proceedings_issued"] and pd.isna(row["end"]) and pd.isna(row["outcome"])
     assert history.truncate("2021-06-30").pre_proceedings.empty
+
+
+def test_the_data_summary_counts_them_per_year_under_disclosure_control(tmp_path: Path) -> None:
+    second = block(start="2021-10-01", meeting="", held="false", end="", court="2021-11-15")
+    xml = with_block(census_xml(closure=""), block(), second)
+    data = load_council(write_council(tmp_path, {"cin_census_2022.xml": xml}), config())
+    history = build_history(data, config())
+    shown = OutputConfig(suppress_max=0)
+    table = summarise_history(history, shown, synthetic=False).pre_proceedings
+    assert table is not None
+    counts = table.set_index(["financial_year", "event"])["count"]
+    assert counts[("2021/22", "pre_proceedings_started")] == 2
+    assert counts[("2021/22", "fgdm_held")] == 1
+    assert counts[("2021/22", "court_application")] == 1
+    assert counts[("2020/21", "pre_proceedings_started")] == 0  # every year of the window
+    summary = summarise_history(history, OutputConfig(), synthetic=False)
+    section = summary.markdown.split("## Pre-proceedings")[1]
+    assert "| Pre-proceedings started | 0 | [c] |" in section
+    plain = load_council(write_council(tmp_path / "plain", {}), config())
+    without = summarise_history(build_history(plain, config()), OutputConfig(), synthetic=False)
+    assert without.pre_proceedings is None and "Pre-proceedings" not in without.markdown
