@@ -59,6 +59,7 @@ from care_demand.outputs.disclosure import (
     suppress_recorded_monthly,
     suppress_stocks,
 )
+from care_demand.outputs.family_help import add_family_help_recorded, family_help_replicates
 from care_demand.outputs.flows import (
     flows_by_replicate,
     flows_by_year,
@@ -69,7 +70,7 @@ from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.sufficiency import sufficiency_table
-from care_demand.outputs.summary import summarise_history
+from care_demand.outputs.summary import summarise_history, suppress_pre_proceedings
 from care_demand.outputs.workbook import (
     CoverDetails,
     RealTerms,
@@ -79,7 +80,12 @@ from care_demand.outputs.workbook import (
 from care_demand.scenarios import check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start
 from care_demand.simulation.projection import Projection, Scheduled, schedule
-from care_demand.simulation.runner import idle_pool, start_workers, stop_workers
+from care_demand.simulation.runner import (
+    idle_pool,
+    quantile_table,
+    start_workers,
+    stop_workers,
+)
 
 __all__ = [
     "STAGES",
@@ -328,7 +334,14 @@ def run(
         published_stocks = suppress_stocks(summary.stocks, rule)
         out.write_csv(LAYOUT.stocks, published_stocks)
         out.write_csv(LAYOUT.arrivals, suppress_arrivals(summary.arrivals, rule))
-        out.write_csv(LAYOUT.recorded, suppress_recorded_monthly(recorded_monthly(history), rule))
+        if summary.pre_proceedings is not None:
+            out.write_csv(
+                LAYOUT.pre_proceedings, suppress_pre_proceedings(summary.pre_proceedings, rule)
+            )
+        recorded = recorded_monthly(history)
+        if summary.family_help:
+            recorded = add_family_help_recorded(recorded)
+        out.write_csv(LAYOUT.recorded, suppress_recorded_monthly(recorded, rule))
         flows = flows_by_year(
             recorded_flows(history),
             projected_flows(projection) if projection is not None else None,
@@ -350,6 +363,9 @@ def run(
         out.write_text(LAYOUT.scenario, _scenario_markdown(config))
         if projection is not None:
             quantiles = projection
+            if summary.family_help:  # early help + CIN in each future, then its quantiles
+                family_help = quantile_table(family_help_replicates(replicates))
+                quantiles = pd.concat([projection, family_help], ignore_index=True)
             out.write_csv(LAYOUT.quantiles, quantiles)
             out.write_csv(LAYOUT.key_measures, key_measures(replicates))
             out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))

@@ -16,6 +16,12 @@ from care_demand.data.checks import (
 )
 from care_demand.data.codes import code_lists
 from care_demand.data.csv_text import parse_dates
+from care_demand.data.pre_proceedings import (
+    PRE_PROCEEDINGS_DATES,
+    PRE_PROCEEDINGS_ELEMENT,
+    PRE_PROCEEDINGS_LABELS,
+    check_pre_proceedings,
+)
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
@@ -47,6 +53,8 @@ CIN_LABELS = {
     "closure_date": "CINclosureDate",
     "closure_reason": "ReasonForClosure",
 }
+# Every item read: the census items above and the optional pre-proceedings block (2025/26).
+READ_LABELS = {**CIN_LABELS, **PRE_PROCEEDINGS_LABELS}
 REQUIRED = ["LAchildID", "PersonBirthDate", "CINreferralDate", "ReferralNFA"]
 DATES = [
     "dob",
@@ -73,6 +81,9 @@ ORDERED = [
 def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.DataFrame | None:
     """Read and check one CIN census file (CSV or XML); ``None`` when it cannot be used.
 
+    The pre-proceedings and family group decision-making block is read when present
+    (:mod:`care_demand.data.pre_proceedings`); without it those columns are blank.
+
     For the XML, dates after the census reference date (the Header's ``ReferenceDate``, or
     31 March of the collection year) are reported as ``date_after_reference_date``. The
     child's sex (``Sex`` from 2024, ``GenderCurrent`` before) is not used and not read.
@@ -84,15 +95,15 @@ def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.Dat
             return None
         frame = read_source(
             source,
-            CIN_LABELS,
+            READ_LABELS,
             REQUIRED,
             key,
             report,
             frame=frame,
-            names=list(CIN_LABELS.values()),
+            names=list(READ_LABELS.values()),
         )
     else:
-        frame = read_source(source, CIN_LABELS, REQUIRED, key, report)
+        frame = read_source(source, READ_LABELS, REQUIRED, key, report)
     if frame is None:
         return None
     codes = code_lists()
@@ -113,6 +124,7 @@ def read_cin(source: SourceFile, key: bytes, report: ValidationReport) -> pd.Dat
         (labels["referral_date"], "referral_date"),
     )
     check_reason_pair(report, frame, labels["closure_date"], labels["closure_reason"])
+    check_pre_proceedings(report, frame)
     if reference is not None:
         _check_reference_date(report, frame, reference)
     return frame
@@ -126,9 +138,10 @@ def _read_xml(
     source: SourceFile, report: ValidationReport
 ) -> tuple[pd.DataFrame | None, pd.Timestamp | None]:
     """Flatten a census XML to the CSV's columns: one row per CINdetails, or more when it
-    holds several assessments, CIN plans, section 47 enquiries or CP plans (the i-th of each
-    share a row). Line numbers are those of the CINdetails elements. Also returns the
-    census reference date (``None`` when the file does not tell it)."""
+    holds several assessments, CIN plans, section 47 enquiries, CP plans or pre-proceedings
+    blocks (the i-th of each share a row). Line numbers are those of the CINdetails
+    elements. Also returns the census reference date (``None`` when the file does not tell
+    it)."""
     root = load_xml(source.path, source.name, report)
     if root is None:
         return None, None
@@ -158,7 +171,7 @@ def _read_xml(
         return None, None
     frame = pd.DataFrame(rows).fillna("")
     frame = frame.rename(columns={c: raw_col(c) for c in frame.columns if c != LINE_COL})
-    for label in CIN_LABELS.values():
+    for label in READ_LABELS.values():
         if raw_col(label) not in frame.columns:
             frame[raw_col(label)] = ""
     frame[FILE_COL] = source.name
@@ -191,8 +204,8 @@ def _check_reference_date(
     report: ValidationReport, frame: pd.DataFrame, reference: pd.Timestamp
 ) -> None:
     """Report dates after the census reference date (``date_after_reference_date``)."""
-    for name in DATES:
-        label = CIN_LABELS[name]
+    for name in [*DATES, *PRE_PROCEEDINGS_DATES]:
+        label = READ_LABELS[name]
         flag(
             report,
             frame,
@@ -218,6 +231,7 @@ def _flatten_details(person: dict[str, str], details: XmlElement) -> list[dict[s
         "CINPlanDates": ["CINPlanStartDate", "CINPlanEndDate"],
         "Section47": ["S47ActualStartDate", "DateOfInitialCPC", "ICPCnotRequired"],
         "ChildProtectionPlans": ["CPPstartDate", "CPPendDate"],
+        PRE_PROCEEDINGS_ELEMENT: list(PRE_PROCEEDINGS_LABELS.values()),
     }
     found = {tag: details.findall(tag) for tag in parts}
     n_rows = max([1, *(len(items) for items in found.values())])

@@ -63,6 +63,11 @@ class CouncilData:
         cin: CIN census rows (``CIN_COLUMNS``; ``referral_nfa`` and ``icpc_not_required`` are
             booleans) or ``None`` when the council supplied no census.
         early_help: early-help episodes (``EARLY_HELP_COLUMNS``) or ``None``.
+        pre_proceedings: the CIN census's pre-proceedings and family group decision-making
+            block (from 2025/26; ``PRE_PROCEEDINGS_COLUMNS`` of
+            :mod:`care_demand.data.pre_proceedings`: one row per child, referral and
+            pre-proceedings start; ``fgdm_offered`` and ``fgdm_held`` booleans) or ``None``
+            when no census row carries it.
         window_start: 1 April of the earliest SSDA903 collection year.
         window_end: 31 March of the latest SSDA903 collection year.
         fingerprint: SHA-256 of the input files' bytes (names and contents), for caching.
@@ -90,6 +95,7 @@ class CouncilData:
     window_start: pd.Timestamp
     window_end: pd.Timestamp
     fingerprint: str
+    pre_proceedings: pd.DataFrame | None = None
     dropped: dict[str, int] = field(default_factory=dict)
     uasc_supplied: bool = False
     dropped_open: dict[str, int] = field(default_factory=dict)

@@ -250,12 +250,21 @@ def select_columns(
     report: ValidationReport,
 ) -> pd.DataFrame | None:
     """Keep the ``wanted`` columns (matched case-insensitively, renamed to their spelling in
-    ``wanted``); blank columns are added for optional ones that are absent.
+    ``wanted``); blank columns are added for optional ones that are absent. A wanted column
+    with no name matching that way is matched ignoring spaces and underscores too
+    (``FGDM Offered`` for ``FGDMOffered``), when exactly one name matches.
 
     Returns ``None`` (after reporting ``missing_column`` for each) when a required column is
     absent. Columns not wanted (postcodes, names, ...) are dropped here.
     """
     by_lower = {n.lower(): n for n in names}
+    loose: dict[str, list[str]] = {}
+    for n in names:
+        loose.setdefault(_loose(n), []).append(n)
+    for column in wanted:
+        matches = loose.get(_loose(column), [])
+        if column.lower() not in by_lower and len(matches) == 1:
+            by_lower[column.lower()] = matches[0]
     missing = [c for c in required if c.lower() not in by_lower]
     for column in missing:
         report.add(
@@ -281,6 +290,11 @@ def select_columns(
     for col in (FILE_COL, LINE_COL, BAD_COL):
         kept[col] = frame[col]
     return kept
+
+
+def _loose(name: str) -> str:
+    """A column name in lower case without spaces or underscores."""
+    return name.lower().replace(" ", "").replace("_", "")
 
 
 def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +22,16 @@ from care_demand.data.uasc import uasc_on
 if TYPE_CHECKING:
     from care_demand.data.history_build import build_history
 
-__all__ = ["ARRIVAL_COLUMNS", "SPELL_COLUMNS", "EventHistory", "build_history"]
+__all__ = [
+    "ARRIVAL_COLUMNS",
+    "PRE_PROCEEDINGS_EVENTS",
+    "PRE_PROCEEDINGS_SPELL_COLUMNS",
+    "SPELL_COLUMNS",
+    "EventHistory",
+    "build_history",
+    "censor_pre_proceedings",
+    "empty_pre_proceedings",
+]
 
 SPELL_COLUMNS = (
     "child_id",
@@ -42,6 +51,60 @@ SPELL_COLUMNS = (
     "entry_route",
 )
 ARRIVAL_COLUMNS = ("child_id", "date", "kind", "rereferral", "age")
+# Pre-proceedings spells with their family group decision-making meeting (CIN census 2025/26
+# block; see docs/event_history.md).
+PRE_PROCEEDINGS_SPELL_COLUMNS = (
+    "child_id",
+    "referral_date",
+    "start",
+    "end",
+    "letter_date",
+    "fgdm_offered",
+    "fgdm_held",
+    "fgdm_date",
+    "outcome",
+    "court_application_date",
+    "proceedings_issued",
+    "age_at_start",
+)
+# The dated events of pre-proceedings, as :meth:`EventHistory.pre_proceedings_events` names them.
+PRE_PROCEEDINGS_EVENTS = (
+    "pre_proceedings_started",
+    "letter_before_proceedings",
+    "fgdm_held",
+    "court_application",
+)
+_PP_DATES = ("end", "letter_date", "fgdm_date", "court_application_date")
+
+
+def empty_pre_proceedings() -> pd.DataFrame:
+    """The pre-proceedings table with no rows (a history without the census block)."""
+    dates = ("referral_date", "start", *_PP_DATES)
+    columns: dict[str, pd.Series] = {}
+    for name in PRE_PROCEEDINGS_SPELL_COLUMNS:
+        if name in dates:
+            columns[name] = pd.Series(dtype="datetime64[ns]")
+        elif name in ("fgdm_offered", "fgdm_held", "proceedings_issued"):
+            columns[name] = pd.Series(dtype=bool)
+        elif name == "age_at_start":
+            columns[name] = pd.Series(dtype=float)
+        else:
+            columns[name] = pd.Series(dtype="string")
+    return pd.DataFrame(columns)
+
+
+def censor_pre_proceedings(table: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Pre-proceedings as known on ``cut``: those starting later are dropped; later dates
+    become NaT (a meeting after the cut is not yet held, a later court application not yet
+    made, so ``proceedings_issued`` is false and the outcome unknown)."""
+    out = table.loc[table["start"] <= cut].copy()
+    open_on_cut = out["end"].isna() | (out["end"] > cut)
+    out.loc[open_on_cut, "outcome"] = pd.NA
+    out.loc[out["fgdm_date"] > cut, "fgdm_held"] = False
+    for name in _PP_DATES:
+        out.loc[out[name] > cut, name] = pd.NaT
+    out["proceedings_issued"] = out["court_application_date"].notna()
+    return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -66,6 +129,11 @@ class EventHistory:
         fingerprint: the input files' fingerprint, copied from ``CouncilData``.
         uasc_supplied: whether the returns held any UASC information (when false, ``uasc``
             is false for every child because nothing is known, not because none were UASC).
+        pre_proceedings: one row per pre-proceedings spell from the CIN census's
+            pre-proceedings and family group decision-making block
+            (``PRE_PROCEEDINGS_SPELL_COLUMNS``; see ``docs/event_history.md``); no rows when
+            the census does not carry it. These spells run beside the state spells (a child
+            in pre-proceedings is still in its state).
     """
 
     spells: pd.DataFrame
@@ -76,6 +144,38 @@ class EventHistory:
     mode: str
     fingerprint: str
     uasc_supplied: bool = False
+    pre_proceedings: pd.DataFrame = field(default_factory=empty_pre_proceedings)
+
+    @property
+    def has_pre_proceedings(self) -> bool:
+        """Whether the history holds any pre-proceedings (the CIN census 2025/26 block)."""
+        return not self.pre_proceedings.empty
+
+    def pre_proceedings_events(self) -> pd.DataFrame:
+        """The dated events of pre-proceedings: ``child_id``, ``date``, ``event``
+        (``PRE_PROCEEDINGS_EVENTS``), sorted by date.
+
+        A meeting held with no date recorded is dated at the start of its pre-proceedings.
+        """
+        table = self.pre_proceedings
+        held = table.loc[table["fgdm_held"]]
+        parts = [
+            (table["child_id"], table["start"], "pre_proceedings_started"),
+            (table["child_id"], table["letter_date"], "letter_before_proceedings"),
+            (held["child_id"], held["fgdm_date"].fillna(held["start"]), "fgdm_held"),
+            (table["child_id"], table["court_application_date"], "court_application"),
+        ]
+        events = pd.concat(
+            [
+                pd.DataFrame({"child_id": ids, "date": dates, "event": name})
+                for ids, dates, name in parts
+            ],
+            ignore_index=True,
+        )
+        events = events.loc[events["date"].notna()].astype({"child_id": "string"})
+        return events.sort_values(["date", "event", "child_id"], kind="stable").reset_index(
+            drop=True
+        )
 
     def uasc_on(self, child_ids: pd.Series, dates: pd.Series | pd.Timestamp) -> np.ndarray:
         """Whether each child is UASC on its date (one date per child, or one for all):
@@ -156,7 +256,8 @@ class EventHistory:
 
         Spells starting after ``end`` are dropped; spells open on ``end`` become open
         (right-censored) with no next state or exit reason; arrivals after ``end`` are
-        dropped; ``window_end`` becomes ``end``. The fingerprint records the cut.
+        dropped; pre-proceedings are cut the same way (:func:`censor_pre_proceedings`);
+        ``window_end`` becomes ``end``. The fingerprint records the cut.
         """
         cut = pd.Timestamp(end).normalize()
         if not self.window_start < cut <= self.window_end:
@@ -174,6 +275,7 @@ class EventHistory:
             self,
             spells=spells.reset_index(drop=True),
             arrivals=arrivals,
+            pre_proceedings=censor_pre_proceedings(self.pre_proceedings, cut),
             window_end=cut,
             fingerprint=f"{self.fingerprint}:cut:{cut.date()}",
         )

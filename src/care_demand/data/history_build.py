@@ -17,7 +17,12 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.data.council import CouncilData
-from care_demand.data.history import EventHistory
+from care_demand.data.history import (
+    PRE_PROCEEDINGS_SPELL_COLUMNS,
+    EventHistory,
+    censor_pre_proceedings,
+    empty_pre_proceedings,
+)
 from care_demand.data.history_sources import (
     CARE_LEVEL,
     LEVELS,
@@ -288,7 +293,27 @@ def build_history(council: CouncilData, config: DataConfig) -> EventHistory:
         mode=council.mode,
         fingerprint=council.fingerprint,
         uasc_supplied=council.uasc_supplied,
+        pre_proceedings=_pre_proceedings(council, children, window_start, window_end),
     )
+
+
+def _pre_proceedings(
+    council: CouncilData,
+    children: pd.DataFrame,
+    window_start: pd.Timestamp,
+    window_end: pd.Timestamp,
+) -> pd.DataFrame:
+    """The census's pre-proceedings as spells in the window (``PRE_PROCEEDINGS_SPELL_COLUMNS``):
+    those ending before the window are left out, later dates are censored at its end."""
+    table = council.pre_proceedings
+    if table is None or table.empty:
+        return empty_pre_proceedings()
+    dob = table["child_id"].map(children.set_index("child_id")["dob"])
+    ages = (table["start"] - dob.astype("datetime64[ns]")).dt.days / vocab.DAYS_PER_YEAR
+    spells = table.assign(proceedings_issued=False, age_at_start=ages.astype(float))
+    spells = spells.loc[spells["end"].isna() | (spells["end"] >= window_start)]
+    spells = censor_pre_proceedings(spells, window_end)
+    return spells.loc[:, list(PRE_PROCEEDINGS_SPELL_COLUMNS)].reset_index(drop=True)
 
 
 def _assemble(

@@ -68,6 +68,8 @@ RULES: dict[str, str] = {
     "date_after_reference_date": "a CIN census XML date after the census reference date",
     "duplicate_child": "a child with two different rows in one Header file",
     "duplicate_episode": "two different episodes of a child starting the same day in one file",
+    "fgdm_held_not_offered": "a family group decision-making meeting held or dated but "
+    "FGDMOffered false (CIN census pre-proceedings block)",
     # across rows, files and sources
     "dob_conflict": "a child with two different dates of birth (across years or sources)",
     "child_not_in_header": "an episode of a child with no usable Header row",
@@ -95,6 +97,8 @@ REPAIRS: dict[str, str] = {
     "extra_blank_fields": "repaired: empty fields after the last column ignored on {n} line(s)",
     "missing_trailing_fields": "repaired: {n} line(s) ending before the last columns (none "
     "required) read with those columns blank",
+    "fgdm_implied": "repaired: {n} family group decision-making meeting(s) held or dated but "
+    "not marked offered (or held) read as offered and held",
 }
 
 # Rules that make a whole line unusable: other checks do not report the same line again.

@@ -25,6 +25,7 @@ from care_demand.data.csv_text import fingerprint
 from care_demand.data.discovery import discover
 from care_demand.data.early_help import read_early_help
 from care_demand.data.placements import MappingError, PlacementMapping, load_placement_mapping
+from care_demand.data.pre_proceedings import pre_proceedings_table
 from care_demand.data.problems import (
     BAD_COL,
     DROPPED_ROW_COLUMNS,
@@ -188,6 +189,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     )
     # A source whose every row was dropped is treated as not supplied (the drops are counted).
     cin = cin if cin is not None and not cin.empty else None
+    pre_proceedings = pre_proceedings_table(cin) if cin is not None else None
     early_help = early_help if early_help is not None and not early_help.empty else None
     extra = {f"<mapping>/{mapping_file.name}": mapping_file.read_bytes()}
     data = CouncilData(
@@ -199,6 +201,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
             if early_help is not None
             else None
         ),
+        pre_proceedings=pre_proceedings,
         window_start=window_start,
         window_end=window_end,
         fingerprint=fingerprint(sources, extra),

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.outputs.family_help import FAMILY_HELP, FAMILY_HELP_PARTS
 from care_demand.outputs.layout import LAYOUT
 
 __all__ = [
@@ -114,10 +115,24 @@ MONTHLY_TOTALS = Total(
     within=("month",),
 )
 
+# Family Help (output.family_help) is early help plus child in need: a total of its own.
+FAMILY_HELP_STOCK_TOTALS = Total(
+    column="state",
+    total=FAMILY_HELP,
+    parts=FAMILY_HELP_PARTS,
+    within=("date", "placement_group"),
+)
+FAMILY_HELP_MONTHLY_TOTALS = Total(
+    column="category",
+    total=FAMILY_HELP,
+    parts=FAMILY_HELP_PARTS,
+    within=("month",),
+)
+
 # Every published table of recorded counts in a run folder: its count column and relations.
 PUBLISHED_TABLES: dict[str, tuple[str, tuple[Total, ...]]] = {
-    LAYOUT.stocks: ("children", (STOCK_TOTALS,)),
-    LAYOUT.recorded: ("children", (MONTHLY_TOTALS,)),
+    LAYOUT.stocks: ("children", (STOCK_TOTALS, FAMILY_HELP_STOCK_TOTALS)),
+    LAYOUT.recorded: ("children", (MONTHLY_TOTALS, FAMILY_HELP_MONTHLY_TOTALS)),
     LAYOUT.arrivals: ("arrivals", ()),
 }
 

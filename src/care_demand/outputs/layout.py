@@ -123,7 +123,8 @@ class BacktestLayout:
 class RunLayout:
     """Every file and folder of a run folder, and of the folders a multirun and backtest add.
 
-    Files a run writes only in some cases: ``dropped_rows.*`` in lenient mode when rows were
+    Files a run writes only in some cases: ``pre_proceedings_by_year.csv`` when the CIN
+    census carries its pre-proceedings block, ``dropped_rows.*`` in lenient mode when rows were
     dropped, ``repairs.json`` when values were repaired, ``calibration/`` from
     ``run_until=calibration``, ``projection/`` and ``finance/`` from ``run_until=simulation``.
     """
@@ -136,6 +137,7 @@ class RunLayout:
     data_summary: str = "data_summary.md"
     stocks: str = "stocks_31_march.csv"
     arrivals: str = "arrivals_by_year.csv"
+    pre_proceedings: str = "pre_proceedings_by_year.csv"
     recorded: str = "recorded_monthly.csv"
     dropped_counts: str = "dropped_rows.json"
     dropped_rows: str = "dropped_rows.csv"

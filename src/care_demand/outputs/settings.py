@@ -13,7 +13,10 @@ import pandas as pd
 from care_demand import vocab
 from care_demand.checking import Checker, Problems
 
-__all__ = ["OutputConfig", "output_problems"]
+__all__ = ["FAMILY_HELP_VALUES", "OutputConfig", "output_problems"]
+
+# The values of ``output.family_help``.
+FAMILY_HELP_VALUES = ("auto", "true", "false")
 
 
 def _default_target_shares() -> dict[str, float]:
@@ -46,6 +49,10 @@ class OutputConfig:
     # "in-house places needed for the target share". The defaults are assumptions (no
     # published target; see configs/output/default.yaml).
     target_inhouse_share: dict[str, float] = field(default_factory=_default_target_shares)
+    # Report Family Help (targeted early help plus children in need, one service under the
+    # Families First Partnership programme) beside the model's states: "auto" (when the
+    # history runs past April 2025), "true" or "false" (configs/output/default.yaml).
+    family_help: str = "auto"
 
 
 def output_problems(output: OutputConfig) -> Problems:
@@ -63,6 +70,11 @@ def output_problems(output: OutputConfig) -> Problems:
         check.add(
             "output.stock_day",
             f"day {output.stock_day} of month {output.stock_month} is not a date",
+        )
+    if str(output.family_help).strip().lower() not in FAMILY_HELP_VALUES:
+        check.add(
+            "output.family_help",
+            f"is {output.family_help!r}; expected one of {', '.join(FAMILY_HELP_VALUES)}",
         )
     for group, share in (output.target_inhouse_share or {}).items():
         name = f"output.target_inhouse_share.{group}"

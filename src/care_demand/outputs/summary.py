@@ -15,11 +15,28 @@ from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import (
     DisclosureRule,
     suppress_arrivals,
+    suppress_counts,
     suppress_stocks,
+)
+from care_demand.outputs.family_help import (
+    FAMILY_HELP,
+    FAMILY_HELP_LABEL,
+    add_family_help_stocks,
+    family_help_on,
 )
 from care_demand.outputs.settings import OutputConfig
 
-__all__ = ["STATE_LABELS", "UASC_ENTRY", "UASC_GROUP", "DataSummary", "summarise_history"]
+__all__ = [
+    "PRE_PROCEEDINGS_LABELS",
+    "SERVICES",
+    "SERVICE_LABELS",
+    "STATE_LABELS",
+    "UASC_ENTRY",
+    "UASC_GROUP",
+    "DataSummary",
+    "summarise_history",
+    "suppress_pre_proceedings",
+]
 
 # How each state is named in tables and reports.
 STATE_LABELS = {
@@ -30,6 +47,9 @@ STATE_LABELS = {
     vocab.CARE: "Children in care",
     vocab.CARE_LEAVER: "Care leavers (18-20)",
 }
+# The services tables may show: each state, then Family Help (output.family_help).
+SERVICES = (*vocab.STATES, FAMILY_HELP)
+SERVICE_LABELS = {**STATE_LABELS, FAMILY_HELP: FAMILY_HELP_LABEL}
 # Unaccompanied asylum-seeking children, counted apart when the returns say who they are:
 # in stocks_31_march.csv a row of state ``care`` with this ``placement_group`` (a subset of
 # the children in care, not one of the placement groups that add up to the total) ...
@@ -41,6 +61,13 @@ _ARRIVAL_LABELS = {
     "early_help_request": "Early-help requests",
     "care_entry": "Entries to care",
     UASC_ENTRY: "Entries to care: of which UASC",
+}
+# The events of pre-proceedings counted per year (EventHistory.pre_proceedings_events).
+PRE_PROCEEDINGS_LABELS = {
+    "pre_proceedings_started": "Pre-proceedings started",
+    "letter_before_proceedings": "Letters before proceedings",
+    "fgdm_held": "Family group decision-making meetings held",
+    "court_application": "Applications to court",
 }
 
 
@@ -57,11 +84,18 @@ class DataSummary:
             information, kind ``care_entry_uasc`` counts the entries to care of UASC (every
             financial year of the window, zeros included).
         markdown: the summary page with small counts suppressed.
+        pre_proceedings: when the CIN census carries its pre-proceedings block:
+            ``financial_year``, ``event`` (``PRE_PROCEEDINGS_LABELS``' keys), ``count`` for
+            every financial year of the window, zeros included; else ``None``.
+        family_help: whether the stocks hold Family Help (state ``family_help``, placement
+            group ``all``: early help plus child in need; ``output.family_help``).
     """
 
     stocks: pd.DataFrame
     arrivals: pd.DataFrame
     markdown: str
+    pre_proceedings: pd.DataFrame | None = None
+    family_help: bool = False
 
 
 def stock_dates(history: EventHistory, output: OutputConfig) -> list[pd.Timestamp]:
@@ -111,14 +145,60 @@ def _arrivals(history: EventHistory) -> pd.DataFrame:
     if history.uasc_supplied:
         entries = arrivals.loc[arrivals["kind"] == "care_entry"].reset_index(drop=True)
         uasc = entries.loc[history.uasc_on(entries["child_id"], entries["date"])]
-        window = pd.Series(pd.date_range(history.window_start, history.window_end, freq="MS"))
-        years = pd.Index(financial_year(window).unique(), name="financial_year")
+        years = _window_years(history)
         counts = financial_year(uasc["date"]).value_counts().reindex(years, fill_value=0)
         extra = pd.DataFrame(
             {"financial_year": years, "kind": UASC_ENTRY, "arrivals": counts.to_numpy()}
         )
         table = pd.concat([table, extra], ignore_index=True)
     return table.sort_values(["kind", "financial_year"], ignore_index=True)
+
+
+def _window_years(history: EventHistory) -> pd.Index:
+    """Every financial year of the observation window, in order."""
+    window = pd.Series(pd.date_range(history.window_start, history.window_end, freq="MS"))
+    return pd.Index(financial_year(window).unique(), name="financial_year")
+
+
+def _pre_proceedings(history: EventHistory) -> pd.DataFrame | None:
+    """Pre-proceedings events per financial year of the window (zeros included)."""
+    if not history.has_pre_proceedings:
+        return None
+    events = history.pre_proceedings_events()
+    years = _window_years(history)
+    counts = (
+        events.assign(financial_year=financial_year(events["date"]))
+        .groupby(["event", "financial_year"])
+        .size()
+    )
+    index = pd.MultiIndex.from_product([list(PRE_PROCEEDINGS_LABELS), years])
+    table = counts.reindex(index, fill_value=0).rename("count").reset_index()
+    table.columns = ["event", "financial_year", "count"]
+    return table.loc[:, ["financial_year", "event", "count"]]
+
+
+def suppress_pre_proceedings(table: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """``pre_proceedings_by_year.csv`` as published: events per financial year."""
+    return suppress_counts(table, "count", rule)
+
+
+def _pre_proceedings_section(table: pd.DataFrame | None, rule: DisclosureRule) -> list[str]:
+    """The markdown section on pre-proceedings and family group decision-making."""
+    if table is None:
+        return []
+    published = suppress_pre_proceedings(table, rule)
+    published["event"] = published["event"].map(PRE_PROCEEDINGS_LABELS)
+    wide = published.pivot(index="event", columns="financial_year", values="count")
+    wide = wide.reindex(list(PRE_PROCEEDINGS_LABELS.values())).reset_index()
+    return [
+        "## Pre-proceedings and family group decision-making",
+        "",
+        "From the CIN census's pre-proceedings block (2025/26 on), per financial year. A "
+        "meeting held with no date recorded counts in the year its pre-proceedings started.",
+        "",
+        _markdown_table(wide.rename(columns={"event": "Event"})),
+        "",
+    ]
 
 
 def _month_name(month: int) -> str:
@@ -180,16 +260,22 @@ def summarise_history(
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
+    family_help = family_help_on(output.family_help, history.window_end)
+    if family_help:
+        stocks = add_family_help_stocks(stocks)
     arrivals = _arrivals(history)
+    pre_proceedings = _pre_proceedings(history)
     rule = DisclosureRule.from_config(output)
     # Both tables come from one suppressed table, so the care total and its placement
     # groups hide the same figures here as in stocks_31_march.csv.
     published = suppress_stocks(stocks, rule)
 
     totals = published[published["placement_group"] == "all"].copy()
-    totals["state"] = totals["state"].map(STATE_LABELS)
+    labels = SERVICE_LABELS
+    totals["state"] = totals["state"].map(labels)
     wide = totals.pivot(index="state", columns="date", values="children")
-    wide = wide.reindex([STATE_LABELS[s] for s in vocab.STATES])
+    shown = [*vocab.STATES, FAMILY_HELP] if family_help else vocab.STATES
+    wide = wide.reindex([labels[s] for s in shown])
     wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
     wide = wide.reset_index().rename(columns={"state": "State"})
 
@@ -252,6 +338,14 @@ def summarise_history(
         "",
         "A child is counted once, in their highest level of need "
         "(care > child protection > child in need > assessment > early help).",
+        *(
+            [
+                "Family Help, one service under the Families First Partnership programme, is "
+                "early help plus child in need (each child counted once).",
+            ]
+            if family_help
+            else []
+        ),
         "",
         _markdown_table(wide),
         "",
@@ -270,5 +364,17 @@ def summarise_history(
         arr_wide = arr.pivot(index="kind", columns="financial_year", values="arrivals")
         arr_wide = arr_wide.fillna("0").reset_index().rename(columns={"kind": "Arrival"})
         lines.append(_markdown_table(arr_wide))
-    lines += ["", *_uasc_section(history, published, arrivals, rule), rule.describe(), ""]
-    return DataSummary(stocks=stocks, arrivals=arrivals, markdown="\n".join(lines))
+    lines += [
+        "",
+        *_uasc_section(history, published, arrivals, rule),
+        *_pre_proceedings_section(pre_proceedings, rule),
+        rule.describe(),
+        "",
+    ]
+    return DataSummary(
+        stocks=stocks,
+        arrivals=arrivals,
+        markdown="\n".join(lines),
+        pre_proceedings=pre_proceedings,
+        family_help=family_help,
+    )

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from care_demand import vocab
 from care_demand.finance import fixed_cost_title
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
 from care_demand.outputs.report.flows import flows_table
@@ -38,7 +37,7 @@ from care_demand.outputs.report.sections import (
 from care_demand.outputs.report.sufficiency import sufficiency_html
 from care_demand.outputs.report.words import summary_html
 from care_demand.outputs.run_files import RunFiles, read_run
-from care_demand.outputs.summary import STATE_LABELS
+from care_demand.outputs.summary import SERVICE_LABELS, SERVICES
 from care_demand.outputs.workbook_names import line_name
 
 __all__ = [
@@ -104,7 +103,7 @@ def _projected_states(q: pd.DataFrame) -> str:
     march = q[
         (q["measure"] == "children")
         & (q["age_band"] == "all")
-        & (q["category"].isin(vocab.STATES))
+        & (q["category"].isin(SERVICES))
         & (pd.to_datetime(q["month"]).dt.month == 3)
     ].copy()
     if march.empty:
@@ -114,9 +113,9 @@ def _projected_states(q: pd.DataFrame) -> str:
         _spread(a, b, c) for a, b, c in zip(march["p50"], march["p10"], march["p90"], strict=True)
     ]
     wide = march.pivot(index="category", columns="date", values="cell")
-    wide = wide.reindex([s for s in vocab.STATES if s in wide.index])
+    wide = wide.reindex([s for s in SERVICES if s in wide.index])
     wide = wide[sorted(wide.columns, key=lambda d: pd.to_datetime(d))]
-    wide.index = [STATE_LABELS.get(s, s) for s in wide.index]
+    wide.index = [SERVICE_LABELS.get(s, s) for s in wide.index]
     return html_table(
         wide.reset_index(names="State"),
         caption="Projected children by service at 31 March: median (80% interval)",

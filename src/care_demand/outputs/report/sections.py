@@ -17,7 +17,12 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.finance import fixed_cost_title
-from care_demand.outputs.disclosure import STOCK_TOTALS, DisclosureRule, suppress_counts
+from care_demand.outputs.disclosure import (
+    FAMILY_HELP_STOCK_TOTALS,
+    STOCK_TOTALS,
+    DisclosureRule,
+    suppress_counts,
+)
 from care_demand.outputs.report.html import (
     _count,
     _esc,
@@ -26,7 +31,7 @@ from care_demand.outputs.report.html import (
     markdown_to_html,
 )
 from care_demand.outputs.run_files import RunFiles
-from care_demand.outputs.summary import STATE_LABELS, financial_year
+from care_demand.outputs.summary import SERVICE_LABELS, SERVICES, financial_year
 
 __all__: list[str] = []
 
@@ -176,13 +181,15 @@ def _data_quality(run: RunFiles) -> str:
         )
     stocks = run.stocks
     if stocks is not None and not stocks.empty:
-        published = suppress_counts(stocks, "children", rule, (STOCK_TOTALS,))
+        published = suppress_counts(
+            stocks, "children", rule, (STOCK_TOTALS, FAMILY_HELP_STOCK_TOTALS)
+        )
         published["date"] = pd.to_datetime(published["date"]).dt.strftime("%d %b %Y")
         dates = list(dict.fromkeys(published["date"]))
         states = published[published["placement_group"] == "all"]
         wide = states.pivot(index="state", columns="date", values="children")
-        wide = wide.reindex([s for s in vocab.STATES if s in wide.index])[dates]
-        wide.index = [STATE_LABELS.get(s, s) for s in wide.index]
+        wide = wide.reindex([s for s in SERVICES if s in wide.index])[dates]
+        wide.index = [SERVICE_LABELS.get(s, s) for s in wide.index]
         parts.append(
             html_table(
                 wide.reset_index(names="State"),
