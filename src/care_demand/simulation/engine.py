@@ -153,6 +153,22 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             effects,
         )
         self.harbour_effects = (m_entry, m_step)
+        # Drawn after the Harbour's and Mockingbird's, so those stay the same draws.
+        network = cap.family_network
+        self.network_effects = (
+            min(
+                1.0,
+                _lognormal(
+                    network.care_entry_multiplier_median,
+                    network.care_entry_multiplier_log_sd,
+                    effects,
+                ),
+            ),
+            min(
+                1.0,
+                _lognormal(network.kinship_share_median, network.kinship_share_log_sd, effects),
+            ),
+        )
         # A referral with a place averts the move into care with this probability.
         self._p_avert = max(0.0, 1.0 - m_entry)
         # While supported, a young person is held out of care and steps down from
