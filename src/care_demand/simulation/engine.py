@@ -93,7 +93,12 @@ from care_demand.simulation.engine_common import (
     _Child,
     _event_class,
 )
-from care_demand.simulation.hazard_tables import _drift_walk, _epoch_starts, _epoch_tables
+from care_demand.simulation.hazard_tables import (
+    _drawn_levers,
+    _drift_walk,
+    _epoch_starts,
+    _epoch_tables,
+)
 from care_demand.simulation.paths import TO_CARE, TO_CLOSED, TO_MOVE
 from care_demand.simulation.placement import PlacementMixin
 from care_demand.simulation.plan import PlanMixin
@@ -184,8 +189,9 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         epochs = _epoch_starts(system)
         self._epoch_edges = [float(m) for m in epochs[1:]] + [float("inf")]
         walk = self._rate_walk(system.draws.index) if system.rate_drift_sd > 0.0 else None
+        levers = _drawn_levers(system, lambda a: self._rng(streams.LEVER_EFFECTS, a, 0))
         self._tabs, self._tabs_supported, self._entry_cums = _epoch_tables(
-            system, draw, epochs, walk, supported
+            system, draw, epochs, walk, supported, levers
         )
         if self._tabs[0][code_of(vocab.CIN)] is None:
             # Care-only data model no services outside care to hold an arrival in, so only
