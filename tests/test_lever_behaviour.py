@@ -16,7 +16,7 @@ import pandas as pd
 
 from care_demand import streams, vocab
 from care_demand.calibration.arrival_levers import ArrivalLever, lever_multipliers
-from care_demand.calibration.hazard_levers import HazardLever
+from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.finance import CostConfig, cost_replicates
 from care_demand.simulation.capacity import (
     CapacityConfig,
@@ -189,3 +189,17 @@ def test_an_uncertain_lever_draws_its_multiplier_per_replicate_the_same_in_every
     # With no uncertainty the multiplier is the lever's own.
     fixed = replace(system, hazard_levers=continuity_levers(0.0))
     assert drawn(fixed, 3) == [0.8, 0.8]
+
+
+def test_kinship_first_means_more_entries_to_kinship_care() -> None:
+    kinship = code_of(vocab.CARE, vocab.KINSHIP_FOSTER)
+
+    def kinship_entries(res: ReplicateResult) -> float:
+        return float(res.flows[:, : FIRST_CARE + 1, kinship + 1].sum())
+
+    base = small_system(horizon=24)
+    first = EntryPreferenceLever(
+        group=vocab.KINSHIP_FOSTER, multiplier=1.5, start="2022-06-01", ramp_months=6
+    )
+    mean, se = paired(base, replace(base, entry_levers=(first,)), kinship_entries)
+    assert mean > 2.0 * se and mean > 0, (mean, se)

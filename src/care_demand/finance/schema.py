@@ -145,8 +145,18 @@ class FixedCost:
         return fixed_cost_title(key, self.title)
 
 
+class _Titled:
+    """A budget line with an optional plain title (``title``)."""
+
+    title: str | None
+
+    def label(self, key: str) -> str:
+        """Its title, or its key in words."""
+        return fixed_cost_title(key, self.title)
+
+
 @dataclass
-class ActivityCost:
+class ActivityCost(_Titled):
     """A cost per unit of something the projection counts (a family network meeting held, a
     child placed with kinship carers for a year).
 
@@ -170,13 +180,9 @@ class ActivityCost:
     source: str = ""
     title: str | None = None
 
-    def label(self, key: str) -> str:
-        """Its title, or its key in words."""
-        return fixed_cost_title(key, self.title)
-
 
 @dataclass
-class IncomeLine:
+class IncomeLine(_Titled):
     """Income that offsets the cost (a grant), by financial year, in cash.
 
     Each year's amount is spread evenly over its twelve months and counted as a negative
@@ -187,10 +193,6 @@ class IncomeLine:
     by_year: dict[str, float] = field(default_factory=dict)  # {"2025/26": amount, ...}
     source: str = ""
     title: str | None = None
-
-    def label(self, key: str) -> str:
-        """Its title, or its key in words."""
-        return fixed_cost_title(key, self.title)
 
 
 def fixed_cost_title(key: str, title: str | None = None) -> str:
