@@ -34,6 +34,21 @@ be referred again after their support ends, so the last line is an upper bound t
 as the horizon grows past the support months. ``tests/test_harbour_outreach.py`` checks the
 first two lines against the engine within Monte Carlo error.
 
+Family network meetings (family group decision-making, the Families First reforms) work at
+the same point for children of any age: a child about to move into care by an offered route
+(planned, by default) is offered a meeting with the configured share while the month's
+meetings last, at most one held per family. A held meeting averts the move with probability
+``1 - min(1, f)``, ``f`` the care-entry multiplier drawn once per replicate (the child stays
+where they are, on the usual hazards), and finds a kinship carer with probability
+``min(1, k)``, also drawn per replicate: the child's entry to care, now or later, is then
+with kinship carers. The arithmetic to expect::
+
+    meetings held a year        ~ meetings a month x 12  (when meetings are the limit)
+    entries averted             = meetings held x (1 - f)
+
+``tests/test_family_network.py`` checks the second line within Monte Carlo error. With no
+meetings configured nothing is drawn, so the baseline is unchanged.
+
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
 arriving in month ``m`` with kind ``k`` draws from row ``i`` of a uniform block seeded by
