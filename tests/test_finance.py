@@ -14,8 +14,10 @@ from care_demand import vocab
 from care_demand.config import CONFIG_DIR, AppConfig
 from care_demand.errors import ConfigError
 from care_demand.finance import (
+    ActivityCost,
     CostConfig,
     FixedCost,
+    IncomeLine,
     PlacementCost,
     PriceTail,
     SavingsTarget,
@@ -46,6 +48,7 @@ def replicate_frame(
     days: dict[str, float] | None = None,
     children: dict[str, float] | None = None,
     capacity: float = 6.0,
+    flows: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """A hand-built replicate table: constant monthly values, replicate r scaled by (r + 1)."""
     month_ends = pd.date_range(start, periods=months, freq="ME")
@@ -62,6 +65,8 @@ def replicate_frame(
             blocks.append(("children", state, count * scale, rep))
         for group in CAPACITY_GROUPS:
             blocks.append(("capacity", group, capacity, rep))
+        for flow, count in (flows or {}).items():
+            blocks.append(("flow", flow, count * scale, rep))
     frames = [
         pd.DataFrame(
             {
@@ -504,3 +509,74 @@ def test_paired_savings_spread_less_than_independent_runs(
 def test_costs_config_file_is_in_the_primary_config() -> None:
     text = Path(CONFIG_DIR / "config.yaml").read_text(encoding="utf-8")
     assert "- costs: default" in text
+
+
+# ---------------------------------------------------------------- activity costs and income
+
+
+def test_income_lowers_the_net_cost_by_exactly_the_allocation() -> None:
+    table = replicate_frame(n_replicates=3, months=36, start="2022-04-30")
+    grant = IncomeLine(by_year={"2022/23": 1_400_000.0, "2023/24": 1_250_000.0}, title="Grant")
+    without = cost_replicates(table, flat_costs(), seed=4)
+    with_grant = cost_replicates(table, flat_costs(income={"grant": grant}), seed=4)
+    totals = [
+        c.groupby(["replicate", "financial_year"])["value"].sum() for c in (without, with_grant)
+    ]
+    diff = (totals[1] - totals[0]).unstack()
+    np.testing.assert_allclose(diff["2022/23"], -1_400_000.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(diff["2023/24"], -1_250_000.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(diff["2024/25"], 0.0, atol=1e-6)  # a year not listed
+    income = with_grant[with_grant["kind"] == "income"]
+    assert set(income["line"]) == {"grant"} and (income["value"] <= 0).all()
+    # Every other line is untouched.
+    others = with_grant[with_grant["kind"] != "income"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, without.reset_index(drop=True))
+
+
+def test_activity_costs_are_units_counted_times_the_unit_cost_from_their_start() -> None:
+    table = replicate_frame(n_replicates=2, months=24, flows={"family_network:meetings": 3.0})
+    costs = flat_costs(
+        activity={
+            "meetings": ActivityCost(
+                unit=1_000.0, category="family_network:meetings", price_year="2022/23"
+            ),
+            "later": ActivityCost(
+                unit=1_000.0,
+                category="family_network:meetings",
+                price_year="2022/23",
+                start="2022-10-01",
+            ),
+            "packages": ActivityCost(
+                unit=365.25,
+                basis="placement_year",
+                category=vocab.KINSHIP_FOSTER,
+                price_year="2022/23",
+            ),
+        }
+    )
+    costed = cost_replicates(table, costs, seed=1)
+    meetings, later = line(costed, "meetings"), line(costed, "later")
+    # 3 meetings a month (x2 in replicate 1), £1,000 each in 2022/23 prices, staff inflation.
+    assert meetings[(0, "2022/23")] == pytest.approx(36 * 1_000.0, rel=1e-12)
+    assert meetings[(1, "2023/24")] == pytest.approx(72 * 1_000.0 * 1.03, rel=1e-12)
+    assert later[(0, "2022/23")] == pytest.approx(18 * 1_000.0, rel=1e-12)  # October-March
+    # £365.25 a child-year is £1 a child-day placed with kinship carers.
+    days = table[(table["measure"] == "placement_days") & (table["category"] == "kinship_foster")]
+    first = days[(days["replicate"] == 0) & (days["month"] <= "2023-03-31")]["value"].sum()
+    assert line(costed, "packages")[(0, "2022/23")] == pytest.approx(first, rel=1e-12)
+    assert set(costed.loc[costed["line"].isin(["meetings", "packages"]), "kind"]) == {"activity"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"activity": {"x": ActivityCost(category="meetings")}}, "costs.activity.x.category"),
+        ({"activity": {"x": ActivityCost(basis="child")}}, "costs.activity.x.basis"),
+        ({"activity": {"x": ActivityCost(unit=-1.0)}}, "costs.activity.x.unit"),
+        ({"income": {"g": IncomeLine(by_year={"2025": 1.0})}}, "costs.income.g.by_year"),
+        ({"income": {"g": IncomeLine(by_year={"2025/26": -1.0})}}, "costs.income.g.by_year"),
+    ],
+)
+def test_invalid_activity_and_income_settings_name_their_field(changes: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        validate_costs(flat_costs(**changes))

@@ -14,8 +14,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from care_demand import vocab
+from care_demand import streams, vocab
 from care_demand.calibration.arrival_levers import ArrivalLever, lever_multipliers
+from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLever
 from care_demand.finance import CostConfig, cost_replicates
 from care_demand.simulation.capacity import (
     CapacityConfig,
@@ -25,6 +26,7 @@ from care_demand.simulation.capacity import (
     RecruitmentChange,
 )
 from care_demand.simulation.engine import ReplicateModel
+from care_demand.simulation.hazard_tables import _drawn_levers
 from care_demand.simulation.recording import ReplicateResult
 from care_demand.simulation.runner import replicate_table
 from care_demand.simulation.system import FIRST_CARE, LEAVER, CareSystem, code_of
@@ -134,3 +136,70 @@ def test_a_higher_unit_cost_means_a_higher_cost_and_no_change_in_any_count() -> 
     # The whole difference is the IFA line's, a quarter of it.
     np.testing.assert_allclose(totals["lever"] - totals["base"], 0.25 * ifa["base"], rtol=1e-9)
     np.testing.assert_allclose(ifa["lever"], 1.25 * ifa["base"], rtol=1e-9)
+
+
+def steps_up(res: ReplicateResult) -> float:
+    """Moves to a higher level of need outside care (early help, then assessment or in
+    need, then child protection)."""
+    eh, assessment, cin, cp = (code_of(s) + 1 for s in ("early_help", "assessment", "cin", "cp"))
+    flows = res.flows
+    return float(flows[:, eh, [assessment, cin, cp]].sum() + flows[:, [assessment, cin], cp].sum())
+
+
+def continuity_levers(log_sd: float) -> tuple[HazardLever, ...]:
+    """Family Help continuity: fewer steps up from early help and from children in need."""
+    return tuple(
+        HazardLever(
+            state=state,
+            destination=dest,
+            multiplier=0.8,
+            start="2022-06-01",
+            ramp_months=6,
+            name=f"continuity_{state}",
+            multiplier_log_sd=log_sd,
+        )
+        for state, dest in (("early_help", "assessment"), ("cin", "cp"))
+    )
+
+
+def test_family_help_continuity_means_fewer_steps_up() -> None:
+    base = small_system(horizon=24)
+    lever = replace(base, hazard_levers=continuity_levers(0.2))
+    mean, se = paired(base, lever, steps_up)
+    assert mean < -2.0 * se and mean < 0, (mean, se)
+
+
+def test_an_uncertain_lever_draws_its_multiplier_per_replicate_the_same_in_every_scenario() -> None:
+    system = replace(small_system(horizon=12), hazard_levers=continuity_levers(0.2))
+    # Another scenario with the same levers and one more, listed first.
+    extra = HazardLever(state="cp", destination="care", multiplier=0.9, start="2022-06-01")
+    other = replace(system, hazard_levers=(extra, *continuity_levers(0.2)))
+
+    def drawn(sys: CareSystem, r: int) -> list[float]:
+        model = ReplicateModel(sys, r, SEED)
+        return [
+            lever.multiplier
+            for lever in _drawn_levers(sys, lambda a: model._rng(streams.LEVER_EFFECTS, a, 0))
+        ]
+
+    draws = [drawn(system, r) for r in range(8)]
+    assert draws[0] == drawn(other, 0)[1:]
+    assert len({d[0] for d in draws}) == 8  # a draw per replicate
+    assert draws[0][0] != draws[0][1]  # and per lever
+    # With no uncertainty the multiplier is the lever's own.
+    fixed = replace(system, hazard_levers=continuity_levers(0.0))
+    assert drawn(fixed, 3) == [0.8, 0.8]
+
+
+def test_kinship_first_means_more_entries_to_kinship_care() -> None:
+    kinship = code_of(vocab.CARE, vocab.KINSHIP_FOSTER)
+
+    def kinship_entries(res: ReplicateResult) -> float:
+        return float(res.flows[:, : FIRST_CARE + 1, kinship + 1].sum())
+
+    base = small_system(horizon=24)
+    first = EntryPreferenceLever(
+        group=vocab.KINSHIP_FOSTER, multiplier=1.5, start="2022-06-01", ramp_months=6
+    )
+    mean, se = paired(base, replace(base, entry_levers=(first,)), kinship_entries)
+    assert mean > 2.0 * se and mean > 0, (mean, se)

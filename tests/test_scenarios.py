@@ -28,6 +28,7 @@ SHIPPED = (
     "transformation",
     "demand_surge",
     "uasc_nts_quota",
+    "families_first",
 )
 
 
@@ -214,3 +215,39 @@ def test_help_lists_the_scenarios_and_the_settings_people_change() -> None:
         assert name in done.stdout
     for setting in ("data.path", "simulation.replicates", "care-demand-validate", "-m scenario="):
         assert setting in done.stdout
+
+
+def test_families_first_validates_and_runs_with_its_levers_meetings_and_money() -> None:
+    import pandas as pd
+
+    from care_demand.finance import cost_replicates
+    from care_demand.scenarios import scenario_levers
+    from care_demand.simulation.runner import replicate_table
+
+    config = load_config(["scenario=families_first"])
+    base = load_config([])
+    levers = scenario_levers(config.scenario)
+    assert {lever.name for lever in levers.hazards} == {
+        "family_help_early_help_step_up",
+        "family_help_cin_step_up",
+    }
+    assert all(lever.multiplier_log_sd > 0 for lever in levers.hazards)
+    # The toy system from January 2025, with the scenario's capacity, hazard and entry levers.
+    capacity = dataclasses.replace(config.capacity, enforce=False)
+    system = dataclasses.replace(
+        small_system(horizon=24, ages=5.0, capacity=capacity),
+        start=pd.Timestamp("2025-01-01"),
+        hazard_levers=levers.hazards,
+        entry_levers=levers.entry,
+    )
+    results = [ReplicateModel(system, r, 5).run() for r in range(2)]
+    held = sum(int(res.family_network[:, 0].sum()) for res in results)
+    assert held > 0
+    assert all(res.family_network[:3].sum() == 0 for res in results)  # none before April 2025
+    costed = cost_replicates(replicate_table(results, system), config.costs, seed=5)
+    by_line = costed.groupby(["kind", "line"])["value"].sum()
+    assert by_line[("activity", "family_network_meetings")] > 0
+    assert by_line[("income", "prevention_grant")] < 0
+    # The baseline adds no family network meetings, activity costs or income.
+    assert base.capacity.family_network.offer_share == 0.0
+    assert not base.costs.activity and not base.costs.income

@@ -42,11 +42,13 @@ __all__ = [
     "COUNTS",
     "DRIFT",
     "EFFECTS",
+    "FAMILY_NETWORK",
     "FOSTERING",
     "HARBOUR",
     "HAZARD_DRAWS",
     "HOMES",
     "LEAVERS",
+    "LEVER_EFFECTS",
     "MORE",
     "arrival_rng",
     "cost_rng",
@@ -64,11 +66,18 @@ ARRIVALS: Final = 1  # arriving children's uniforms: a = kind's position, b = mo
 CASELOAD: Final = 2  # the starting caseload's uniforms (a = b = 0)
 FOSTERING: Final = 3  # foster households: a = 0 start, 1 recruitment, 2 resignations; b = month
 HOMES: Final = 4  # reserved for children's homes
-EFFECTS: Final = 5  # a replicate's draw of the Harbour's and Mockingbird's effects
+EFFECTS: Final = (
+    5  # a replicate's draw of the Harbour's, Mockingbird's and family network's effects
+)
 MORE: Final = 6  # fresh uniforms for a child past its row: a = child key hash, b = refill
 LEAVERS: Final = 7  # care leavers' support: a = 0 ends, 1 supported to 25
 DRIFT: Final = 8  # the random walk on the transition rates
 HARBOUR: Final = 9  # a referral averted or not: a = child key hash, b = the child's referral
+# A family network meeting offered, its entry averted or not, a kinship carer found or not:
+# a = child key hash, b = the child's approach to the edge of care.
+FAMILY_NETWORK: Final = 10
+# An uncertain scenario lever's multiplier: a = crc32 of the lever's name, b = 0.
+LEVER_EFFECTS: Final = 11
 
 
 def hazard_draws_rng(seed: int) -> np.random.Generator:

@@ -16,7 +16,7 @@ Example: The Harbour's edge-of-care work as 30% fewer moves from CIN into care f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ __all__ = [
     "HazardLever",
     "apply_entry_levers",
     "apply_levers",
+    "drawn_lever",
     "lever_factor",
 ]
 
@@ -48,6 +49,9 @@ class HazardLever:
         age_bands: age bands affected; empty means all.
         ramp_months: months to reach the full effect, rising linearly (0 = at once).
         name: label used in reports and error messages.
+        multiplier_log_sd: uncertainty in the full effect: the simulation draws each
+            replicate's multiplier from a log-normal with median ``multiplier`` and this
+            standard deviation of its log (0 = known exactly; see :func:`drawn_lever`).
     """
 
     state: str
@@ -58,6 +62,7 @@ class HazardLever:
     age_bands: tuple[str, ...] = ()
     ramp_months: int = 0
     name: str = ""
+    multiplier_log_sd: float = 0.0
 
     def __post_init__(self) -> None:
         label = self.label
@@ -69,6 +74,11 @@ class HazardLever:
         if self.ramp_months < 0:
             raise ConfigError(
                 f"hazard lever {label!r}: ramp_months must be >= 0, got {self.ramp_months!r}"
+            )
+        if not np.isfinite(self.multiplier_log_sd) or self.multiplier_log_sd < 0:
+            raise ConfigError(
+                f"hazard lever {label!r}: multiplier_log_sd must be a finite number >= 0, "
+                f"got {self.multiplier_log_sd!r}"
             )
         try:
             pd.Timestamp(self.start)
@@ -82,6 +92,15 @@ class HazardLever:
     def label(self) -> str:
         """The lever's name, or a description of the transition it changes."""
         return self.name or f"{self.state}/{self.group or '*'} -> {self.destination}"
+
+
+def drawn_lever(lever: HazardLever, z: float) -> HazardLever:
+    """The lever with its multiplier drawn: ``multiplier * exp(multiplier_log_sd * z)`` for a
+    standard normal ``z`` (the lever itself when it has no uncertainty)."""
+    if lever.multiplier_log_sd == 0.0:
+        return lever
+    drawn = lever.multiplier * float(np.exp(lever.multiplier_log_sd * z))
+    return replace(lever, multiplier=drawn, multiplier_log_sd=0.0)
 
 
 def _month(value: Any) -> tuple[int, int]:

@@ -23,8 +23,10 @@ from care_demand.finance.costs import (
 )
 from care_demand.finance.savings import paired_savings, present_value, savings
 from care_demand.finance.schema import (
+    ActivityCost,
     CostConfig,
     FixedCost,
+    IncomeLine,
     PlacementCost,
     PriceTail,
     SavingsTarget,
@@ -35,8 +37,10 @@ from care_demand.finance.schema import (
 
 __all__ = [
     "COST_STREAM",
+    "ActivityCost",
     "CostConfig",
     "FixedCost",
+    "IncomeLine",
     "PlacementCost",
     "PriceTail",
     "SavingsTarget",

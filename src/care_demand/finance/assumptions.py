@@ -79,6 +79,27 @@ def cost_assumptions(costs: CostConfig) -> pd.DataFrame:
                 year,
                 fixed.source,
             )
+    for name, activity in costs.activity.items():
+        per = "meeting or move" if activity.basis == "flow" else "child a year"
+        since = f" from {activity.start}" if activity.start else ""
+        add(
+            "activity cost",
+            f"{activity.label(name)}: per {per} ({activity.category}){since}",
+            activity.unit,
+            "GBP",
+            activity.price_year or costs.price_year,
+            activity.source,
+        )
+    for name, income in costs.income.items():
+        for year, amount in income.by_year.items():
+            add(
+                "income (lowers the cost)",
+                f"{income.label(name)}: {year}",
+                amount,
+                "GBP a year",
+                None,
+                income.source,
+            )
     for line, rate in costs.inflation.items():
         add("inflation", line, rate, "rate a year", None, costs.inflation_sources.get(line, ""))
     add(

@@ -48,8 +48,9 @@ __all__ = [
 # First element of the spawn key of the cost draws (the registry: care_demand.streams).
 COST_STREAM = streams.COSTS
 
-# Kinds of budget line, in the order they are reported; ``total`` is their sum.
-KINDS: tuple[str, ...] = ("placements", "casework", "fixed")
+# Kinds of budget line, in the order they are reported; ``total`` is their sum (income is
+# a negative cost, so the total is the net cost).
+KINDS: tuple[str, ...] = ("placements", "casework", "activity", "fixed", "income")
 TOTAL = "total"
 # Columns of the costed table.
 COLUMNS: tuple[str, ...] = ("replicate", "financial_year", "kind", "line", "complete", "value")
@@ -57,6 +58,7 @@ COLUMNS: tuple[str, ...] = ("replicate", "financial_year", "kind", "line", "comp
 _SUMMARY_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)
 _MONTHS_PER_YEAR = 12
 _DAYS_PER_WEEK = 7.0
+_DAYS_PER_YEAR = 365.25
 
 
 def financial_year(date: pd.Timestamp | str) -> str:
@@ -161,6 +163,39 @@ def _fixed_monthly(months: pd.DataFrame, costs: CostConfig) -> list[pd.DataFrame
     return frames
 
 
+def _income_monthly(months: pd.DataFrame, costs: CostConfig) -> list[pd.DataFrame]:
+    """Per-month income of each income line, negative: a twelfth of the year's amount."""
+    frames = []
+    for name, income in costs.income.items():
+        values = -months["financial_year"].map(income.by_year).fillna(0.0) / _MONTHS_PER_YEAR
+        frames.append(
+            pd.DataFrame(
+                {"month": months["month"], "kind": "income", "line": name, "value": values}
+            )
+        )
+    return frames
+
+
+def _activity(table: pd.DataFrame, months: pd.DataFrame, costs: CostConfig) -> list[pd.DataFrame]:
+    """Each activity cost per replicate and month: units counted x unit cost x index."""
+    frames = []
+    for name, activity in costs.activity.items():
+        if activity.basis == "flow":
+            rows = _series(table, "flow", activity.category)
+            units = rows["value"]
+        else:  # placement_year: child-years placed in the group
+            rows = _series(table, "placement_days", activity.category)
+            units = rows["value"] / _DAYS_PER_YEAR
+        index = _year_index(
+            months, costs.inflation[activity.inflation], activity.price_year or costs.price_year
+        )
+        value = units * activity.unit * rows["month"].map(index)
+        if activity.start is not None:
+            value = value.where(rows["month"] >= pd.Timestamp(activity.start), 0.0)
+        frames.append(rows.assign(kind="activity", line=name, value=value.to_numpy()))
+    return frames
+
+
 def cost_replicates(replicates: pd.DataFrame, costs: CostConfig, seed: int) -> pd.DataFrame:
     """Cost every replicate by budget line and financial year (GBP, cash terms).
 
@@ -175,9 +210,14 @@ def cost_replicates(replicates: pd.DataFrame, costs: CostConfig, seed: int) -> p
     - ``casework``, one per state in ``costs.casework``: children in the state at month end x
       days in the month / 7 x weekly cost x index. This approximates the month's child-days
       by the month-end stock.
+    - ``activity``, one per activity cost: the units counted in the month (moves of a flow,
+      or child-years placed in a group: child-days / 365.25) x unit cost x index, from the
+      month ending on or after its ``start``.
     - ``fixed``, one per fixed cost: the annual cost pro-rated by the days it runs in each
       month (a day's share is 1 / days in that financial year, so a whole year costs exactly
       the annual amount), plus the capital cost in the month it starts, both x index.
+    - ``income``, one per income line (a grant): minus a twelfth of its financial year's
+      amount each month, so a whole year lowers the total by exactly the amount.
 
     Returns columns ``replicate, financial_year, kind, line, complete, value``: one row per
     replicate, financial year and line (every line, zero included), ``complete`` false for a
@@ -192,7 +232,7 @@ def cost_replicates(replicates: pd.DataFrame, costs: CostConfig, seed: int) -> p
         raise ValueError(f"the replicate table lacks columns {sorted(missing)}")
     table = replicates[
         (replicates["age_band"] == "all")
-        & replicates["measure"].isin(["placement_days", "children", "capacity"])
+        & replicates["measure"].isin(["placement_days", "children", "capacity", "flow"])
     ]
     if table.empty:
         raise ValueError("the replicate table has no placement_days or children rows")
@@ -230,8 +270,9 @@ def cost_replicates(replicates: pd.DataFrame, costs: CostConfig, seed: int) -> p
             * rows["month"].map(case_index)
         )
         frames.append(rows.assign(kind="casework", line=state, value=value.to_numpy()))
+    frames += _activity(table, months, costs)
     rep_frame = pd.DataFrame({"replicate": reps})
-    for fixed in _fixed_monthly(months, costs):
+    for fixed in (*_fixed_monthly(months, costs), *_income_monthly(months, costs)):
         frames.append(rep_frame.merge(fixed, how="cross"))
 
     monthly = pd.concat(frames, ignore_index=True)

@@ -19,10 +19,14 @@ from care_demand import vocab
 from care_demand.errors import ConfigError
 
 __all__ = [
+    "ACTIVITY_BASES",
+    "ACTIVITY_FLOWS",
     "BASES",
     "CASEWORK_STATES",
+    "ActivityCost",
     "CostConfig",
     "FixedCost",
+    "IncomeLine",
     "PlacementCost",
     "PriceTail",
     "SavingsTarget",
@@ -46,6 +50,19 @@ CASEWORK_STATES: tuple[str, ...] = (
     vocab.CARE,
     vocab.CARE_LEAVER,
     "care_leaver_21_plus",  # care leavers past 21 still supported by a personal adviser
+)
+# How an activity cost is charged: per move of a flow the projection counts in the month, or
+# per child-year placed in a placement group (child-days / 365.25).
+ACTIVITY_BASES: tuple[str, ...] = ("flow", "placement_year")
+# Flows of the replicate table an activity cost can be charged per (the flow model's names):
+# family network meetings held, entries to care they averted, entries with a kinship carer
+# the network found, every entry to care with kinship carers, every entry to care.
+ACTIVITY_FLOWS: tuple[str, ...] = (
+    "family_network:meetings",
+    "family_network:averted",
+    "family_network:kinship",
+    f"entries_to_care:{vocab.KINSHIP_FOSTER}",
+    "entry_to_care",
 )
 # An annual rate above this is taken for a percentage typed as a whole number (3 for 3%).
 _MAX_ANNUAL_RATE = 1.0
@@ -128,6 +145,56 @@ class FixedCost:
         return fixed_cost_title(key, self.title)
 
 
+class _Titled:
+    """A budget line with an optional plain title (``title``)."""
+
+    title: str | None
+
+    def label(self, key: str) -> str:
+        """Its title, or its key in words."""
+        return fixed_cost_title(key, self.title)
+
+
+@dataclass
+class ActivityCost(_Titled):
+    """A cost per unit of something the projection counts (a family network meeting held, a
+    child placed with kinship carers for a year).
+
+    Attributes:
+        unit: cost per unit, in the prices of ``price_year``.
+        basis: ``flow`` (per move of the flow ``category`` in the month, one of
+            :data:`ACTIVITY_FLOWS`) or ``placement_year`` (per child-year placed in the
+            placement group ``category``).
+        category: the flow or placement group charged for.
+        start: first day it is charged (``YYYY-MM-DD``; months ending before it cost
+            nothing); ``None`` means from the projection start.
+        inflation, price_year, source, title: as for :class:`FixedCost`.
+    """
+
+    unit: float = 0.0
+    basis: str = "flow"
+    category: str = "family_network:meetings"
+    start: str | None = None
+    inflation: str = "staff"
+    price_year: str | None = None
+    source: str = ""
+    title: str | None = None
+
+
+@dataclass
+class IncomeLine(_Titled):
+    """Income that offsets the cost (a grant), by financial year, in cash.
+
+    Each year's amount is spread evenly over its twelve months and counted as a negative
+    cost (kind ``income``), so a whole year lowers the total by exactly the amount. Years
+    not listed bring nothing.
+    """
+
+    by_year: dict[str, float] = field(default_factory=dict)  # {"2025/26": amount, ...}
+    source: str = ""
+    title: str | None = None
+
+
 def fixed_cost_title(key: str, title: str | None = None) -> str:
     """A fixed cost's name in plain words: ``title``, or ``key`` written out
     (``harbour_team`` -> "Harbour team")."""
@@ -138,8 +205,13 @@ def fixed_cost_title(key: str, title: str | None = None) -> str:
 
 
 def fixed_cost_titles(costs: CostConfig) -> dict[str, str]:
-    """Every fixed cost's plain title by key (for the workbook's and the charts' labels)."""
-    return {key: cost.label(key) for key, cost in costs.fixed.items()}
+    """Every fixed cost's, activity cost's and income line's plain title by key (for the
+    workbook's and the charts' labels)."""
+    return {
+        key: line.label(key)
+        for lines in (costs.fixed, costs.activity, costs.income)
+        for key, line in lines.items()
+    }
 
 
 @dataclass
@@ -286,6 +358,8 @@ class CostConfig:
             work for children in care on top of their placements).
         casework_inflation: the inflation line that uprates casework.
         fixed: named fixed costs (teams, homes, campaigns); scenarios add entries.
+        activity: named costs per unit counted (per meeting held, per kinship child a year).
+        income: named income lines by financial year (grants), counted as negative costs.
         inflation: annual price inflation by line (a fraction: 0.06 is 6% a year).
         deflator: the inflation line that turns cash into real terms for the NPV.
         discount_rate: real annual discount rate for the NPV.
@@ -302,6 +376,8 @@ class CostConfig:
     casework: dict[str, float] = field(default_factory=_default_casework)
     casework_inflation: str = "staff"
     fixed: dict[str, FixedCost] = field(default_factory=_default_fixed)
+    activity: dict[str, ActivityCost] = field(default_factory=dict)
+    income: dict[str, IncomeLine] = field(default_factory=dict)
     inflation: dict[str, float] = field(default_factory=_default_inflation)
     deflator: str = "general"
     discount_rate: float = 0.035
@@ -434,6 +510,30 @@ def validate_costs(cfg: CostConfig, source: str = DEFAULT_FILE) -> None:
                 bad(f"{prefix}.end", cost.end, "expected a date like 2027-03-31, or null")
             elif start is not None and end <= start:
                 bad(f"{prefix}.end", cost.end, f"the end is not after the start ({cost.start})")
+
+    for name, activity in cfg.activity.items():
+        prefix = f"activity.{name}"
+        if name in taken or name in cfg.fixed:
+            bad(prefix, name, "needs a name that is not a placement group, state or fixed cost")
+        check_amount(f"{prefix}.unit", activity.unit)
+        check_year(f"{prefix}.price_year", activity.price_year)
+        check_line(f"{prefix}.inflation", activity.inflation)
+        if activity.basis not in ACTIVITY_BASES:
+            bad(f"{prefix}.basis", activity.basis, f"expected one of {list(ACTIVITY_BASES)}")
+        else:
+            known = ACTIVITY_FLOWS if activity.basis == "flow" else vocab.PLACEMENT_GROUPS
+            if activity.category not in known:
+                bad(f"{prefix}.category", activity.category, f"expected one of {list(known)}")
+        if activity.start is not None and _parse_date(activity.start) is None:
+            bad(f"{prefix}.start", activity.start, "expected a date like 2025-04-01, or null")
+    for name, income in cfg.income.items():
+        prefix = f"income.{name}"
+        if name in taken or name in cfg.fixed or name in cfg.activity:
+            bad(prefix, name, "needs a name that is not another budget line's")
+        for year, amount in income.by_year.items():
+            check_year(f"{prefix}.by_year", year, optional=False)
+            if not _is_number(amount) or amount < 0:
+                bad(f"{prefix}.by_year.{year}", amount, "expected an amount in pounds >= 0")
 
     check_line("deflator", cfg.deflator)
     rate = cfg.discount_rate

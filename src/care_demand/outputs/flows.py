@@ -69,6 +69,10 @@ FLOW_LABELS: dict[str, str] = {
     "step_down:harbour": "of which: supported by the Harbour",
     "step_up": "Steps up between services outside care",
     "step_down": "Steps down between services outside care",
+    "family_network:meetings": "Family network meetings held before an entry to care",
+    "family_network:averted": "of which: the entry to care averted",
+    "family_network:kinship": "Entries to care with a kinship carer the family network found",
+    f"entries_to_care:{vocab.KINSHIP_FOSTER}": "Entries to care placed with kinship carers",
 }
 # The (measure, categories) of the projection that add up to each flow.
 _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -10,7 +10,8 @@ mean and the 80% interval (P10-P90) of the differences:
   each run's ``projection/flows_by_replicate.csv``;
 - :func:`cost_bridge`: the difference in cost by budget line, grouped as a finance officer
   reads them (:data:`BRIDGE_GROUPS`: placements avoided or added, in-house places and
-  carers, casework, fixed costs), per financial year and over the complete financial years,
+  carers, casework, activity costs such as family network meetings, fixed costs, and
+  income such as a grant, negative), per financial year and over the complete financial years,
   from each run's ``finance/costs_by_replicate.csv``. The lines' differences sum exactly to
   the total difference in every future, so their means sum to the mean total difference;
 - :func:`mechanism_summary`: one sentence in words from those numbers, claiming a change
@@ -40,7 +41,14 @@ __all__ = [
 ]
 
 # Groups of budget lines in the cost bridge, in the order a finance officer reads them.
-BRIDGE_GROUPS: tuple[str, ...] = ("placements", "inhouse", "casework", "fixed")
+BRIDGE_GROUPS: tuple[str, ...] = (
+    "placements",
+    "inhouse",
+    "casework",
+    "activity",
+    "fixed",
+    "income",
+)
 TOTAL = "total"
 # The flows the sentence speaks of, each with its words (plural noun phrase, verb).
 SUMMARY_FLOWS: dict[str, str] = {
@@ -52,6 +60,8 @@ SUMMARY_FLOWS: dict[str, str] = {
     ),
     "step_down:residential_to_family": "step-downs from residential care to a family placement",
     "exits_from_care": "exits from care",
+    "family_network:meetings": "family network meetings held",
+    "entries_to_care:kinship_foster": "entries to care placed with kinship carers",
 }
 _SUMMARY = ("p10", "p50", "p90", "mean")
 

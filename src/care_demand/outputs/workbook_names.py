@@ -77,7 +77,9 @@ DISPLAY_NAMES: dict[str, str] = {
     # kinds of cost
     "placements": "Placements",
     "casework": "Casework",
+    "activity": "Activity costs (per meeting, per child)",
     "fixed": "Fixed costs",
+    "income": "Income (grants, counted as negative costs)",
     "total": "Total",
     # savings measures
     "saving": "Saving in the year",
@@ -127,7 +129,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "bridge:placements": "Placements avoided (-) or added (+)",
     "bridge:inhouse": "In-house places and carers",
     "bridge:casework": "Casework",
+    "bridge:activity": "Activity costs (per meeting, per child)",
     "bridge:fixed": "Fixed costs",
+    "bridge:income": "Income (grants; negative lowers the cost)",
     "bridge:total": "Total, all lines",
 }
 

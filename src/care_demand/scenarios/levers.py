@@ -45,6 +45,7 @@ def scenario_levers(scenario: ScenarioConfig) -> ScenarioLevers:
             age_bands=tuple(lever.age_bands),
             ramp_months=int(lever.ramp_months),
             name=name,
+            multiplier_log_sd=float(lever.multiplier_log_sd),
         )
         for name, lever in sorted(scenario.hazard_levers.items())
     )

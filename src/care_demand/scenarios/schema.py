@@ -42,6 +42,9 @@ class HazardLeverConfig:
     group: str | None = None
     age_bands: list[str] = field(default_factory=list)
     ramp_months: int = 0
+    # Uncertainty in the effect: each replicate draws its multiplier from a log-normal with
+    # median ``multiplier`` and this standard deviation of its log (0: known exactly).
+    multiplier_log_sd: float = 0.0
     source: str = ""
 
 

@@ -51,6 +51,7 @@ def scenario_problems(scenario: ScenarioConfig) -> Problems:
     for key, lever in scenario.hazard_levers.items():
         base = f"scenario.hazard_levers.{key}"
         _lever_common(check, base, lever)
+        check.number(f"{base}.multiplier_log_sd", lever.multiplier_log_sd, 0.0)
         _age_bands(check, f"{base}.age_bands", lever.age_bands)
         if lever.group is not None:
             check.member(f"{base}.group", lever.group, vocab.PLACEMENT_GROUPS, "placement groups")

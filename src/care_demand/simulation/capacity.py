@@ -15,6 +15,7 @@ from care_demand.vocab import PLACEMENT_GROUPS
 __all__ = [
     "REFERRAL_ROUTES",
     "CapacityConfig",
+    "FamilyNetworkConfig",
     "FosteringConfig",
     "HarbourConfig",
     "HomeConfig",
@@ -128,6 +129,30 @@ class HarbourConfig:
 
 
 @dataclass
+class FamilyNetworkConfig:
+    """Family group decision-making: family network meetings before an entry to care.
+
+    A child of any age about to move into care (from assessment, CIN or CP, or arriving into
+    care other than as an unaccompanied asylum seeker) by one of ``routes`` is offered a
+    family network meeting with probability ``offer_share``, while the month's meetings
+    (``meetings``, a month, piecewise from a date; none: off) last. A family has at most
+    one meeting held. A held meeting averts the move with probability one minus the
+    care-entry multiplier (the share who still move into care); a child whose family held
+    one enters care, when they do, with a kinship carer with probability ``kinship_share``.
+    Both effects are uncertain, drawn once per replicate from log-normals (median, sd of
+    the log; capped at 1).
+    """
+
+    meetings: list[Any] = field(default_factory=list)  # [[date, meetings a month], ...]
+    offer_share: float = 0.0
+    routes: list[str] = field(default_factory=lambda: ["planned"])
+    care_entry_multiplier_median: float = 0.8
+    care_entry_multiplier_log_sd: float = 0.15
+    kinship_share_median: float = 0.2
+    kinship_share_log_sd: float = 0.5
+
+
+@dataclass
 class PlacementPolicy:
     """How children are matched to placements when in-house places run out."""
 
@@ -151,9 +176,25 @@ class CapacityConfig:
     # Children's homes by name: a scenario adds a home, or changes one, by its name.
     homes: dict[str, HomeConfig] = field(default_factory=dict)
     harbour: HarbourConfig = field(default_factory=HarbourConfig)
+    family_network: FamilyNetworkConfig = field(default_factory=FamilyNetworkConfig)
     policy: PlacementPolicy = field(default_factory=PlacementPolicy)
     # When false, in-house groups are unlimited (used by the expected-value check).
     enforce: bool = True
+
+
+def _routes(check: Checker, base: str, routes: list[str]) -> None:
+    for i, route in enumerate(routes):
+        check.member(f"{base}[{i}]", route, REFERRAL_ROUTES, "entry routes")
+
+
+def _family_network_problems(check: Checker, net: FamilyNetworkConfig) -> None:
+    base = "capacity.family_network"
+    check.steps(f"{base}.meetings", net.meetings, "meetings")
+    check.probability(f"{base}.offer_share", net.offer_share)
+    _routes(check, f"{base}.routes", net.routes)
+    for name in ("care_entry_multiplier", "kinship_share"):
+        check.number(f"{base}.{name}_median", getattr(net, f"{name}_median"), 0.0, low_open=True)
+        check.number(f"{base}.{name}_log_sd", getattr(net, f"{name}_log_sd"), 0.0)
 
 
 def capacity_problems(cap: CapacityConfig) -> Problems:
@@ -222,11 +263,9 @@ def capacity_problems(cap: CapacityConfig) -> Problems:
             f"capacity.harbour.{name}_median", getattr(h, f"{name}_median"), 0.0, low_open=True
         )
         check.number(f"capacity.harbour.{name}_log_sd", getattr(h, f"{name}_log_sd"), 0.0)
-    for i, route in enumerate(h.referral_routes):
-        check.member(
-            f"capacity.harbour.referral_routes[{i}]", route, REFERRAL_ROUTES, "entry routes"
-        )
+    _routes(check, "capacity.harbour.referral_routes", h.referral_routes)
     check.number("capacity.harbour.max_wait_months", h.max_wait_months, 0.0)
+    _family_network_problems(check, cap.family_network)
     check.number("capacity.policy.step_back_within_months", cap.policy.step_back_within_months, 0.0)
     for group, p in cap.policy.out_of_area.items():
         check.member(

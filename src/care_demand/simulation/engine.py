@@ -34,6 +34,21 @@ be referred again after their support ends, so the last line is an upper bound t
 as the horizon grows past the support months. ``tests/test_harbour_outreach.py`` checks the
 first two lines against the engine within Monte Carlo error.
 
+Family network meetings (family group decision-making, the Families First reforms) work at
+the same point for children of any age: a child about to move into care by an offered route
+(planned, by default) is offered a meeting with the configured share while the month's
+meetings last, at most one held per family. A held meeting averts the move with probability
+``1 - min(1, f)``, ``f`` the care-entry multiplier drawn once per replicate (the child stays
+where they are, on the usual hazards), and finds a kinship carer with probability
+``min(1, k)``, also drawn per replicate: the child's entry to care, now or later, is then
+with kinship carers. The arithmetic to expect::
+
+    meetings held a year        ~ meetings a month x 12  (when meetings are the limit)
+    entries averted             = meetings held x (1 - f)
+
+``tests/test_family_network.py`` checks the second line within Monte Carlo error. With no
+meetings configured nothing is drawn, so the baseline is unchanged.
+
 Random numbers are tied to entities, not to the order of events, so that two scenarios run
 with the same seed give the same children the same luck (common random numbers): child ``i``
 arriving in month ``m`` with kind ``k`` draws from row ``i`` of a uniform block seeded by
@@ -93,7 +108,12 @@ from care_demand.simulation.engine_common import (
     _Child,
     _event_class,
 )
-from care_demand.simulation.hazard_tables import _drift_walk, _epoch_starts, _epoch_tables
+from care_demand.simulation.hazard_tables import (
+    _drawn_levers,
+    _drift_walk,
+    _epoch_starts,
+    _epoch_tables,
+)
 from care_demand.simulation.paths import TO_CARE, TO_CLOSED, TO_MOVE
 from care_demand.simulation.placement import PlacementMixin
 from care_demand.simulation.plan import PlanMixin
@@ -153,6 +173,22 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             effects,
         )
         self.harbour_effects = (m_entry, m_step)
+        # Drawn after the Harbour's and Mockingbird's, so those stay the same draws.
+        network = cap.family_network
+        self.network_effects = (
+            min(
+                1.0,
+                _lognormal(
+                    network.care_entry_multiplier_median,
+                    network.care_entry_multiplier_log_sd,
+                    effects,
+                ),
+            ),
+            min(
+                1.0,
+                _lognormal(network.kinship_share_median, network.kinship_share_log_sd, effects),
+            ),
+        )
         # A referral with a place averts the move into care with this probability.
         self._p_avert = max(0.0, 1.0 - m_entry)
         # While supported, a young person is held out of care and steps down from
@@ -168,8 +204,9 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         epochs = _epoch_starts(system)
         self._epoch_edges = [float(m) for m in epochs[1:]] + [float("inf")]
         walk = self._rate_walk(system.draws.index) if system.rate_drift_sd > 0.0 else None
+        levers = _drawn_levers(system, lambda a: self._rng(streams.LEVER_EFFECTS, a, 0))
         self._tabs, self._tabs_supported, self._entry_cums = _epoch_tables(
-            system, draw, epochs, walk, supported
+            system, draw, epochs, walk, supported, levers
         )
         if self._tabs[0][code_of(vocab.CIN)] is None:
             # Care-only data model no services outside care to hold an arrival in, so only

@@ -39,6 +39,7 @@ _IFA = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.IFA)
 _INHOUSE_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.INHOUSE_RESIDENTIAL)
 _EXTERNAL_RES = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.EXTERNAL_RESIDENTIAL)
 _SUPPORTED = FIRST_CARE + vocab.PLACEMENT_GROUPS.index(vocab.SUPPORTED_16PLUS)
+_KINSHIP = vocab.PLACEMENT_GROUPS.index(vocab.KINSHIP_FOSTER)  # a placement group's index
 _FAMILY = tuple(FIRST_CARE + vocab.PLACEMENT_GROUPS.index(g) for g in vocab.FOSTER_GROUPS)
 _EDGE_OF_CARE = (code_of(vocab.ASSESSMENT), code_of(vocab.CIN), code_of(vocab.CP))
 _RESIDENTIAL = (_INHOUSE_RES, _EXTERNAL_RES)
@@ -101,6 +102,8 @@ class _Child:
         "idx",
         "k",
         "key",
+        "network",
+        "network_tries",
         "ooa",
         "outreach",
         "referrals",
@@ -124,6 +127,8 @@ class _Child:
         self.ooa = False
         self.outreach = 0  # 0 never, 1 supported now, 2 supported earlier
         self.referrals = 0  # referrals to the Harbour that found a place
+        self.network = 0  # family network meeting: 0 none held, 1 held, 2 held, kinship carer found
+        self.network_tries = 0  # approaches to the edge of care considered for a meeting
         self.waiting_since = -1.0
 
 

@@ -8,12 +8,19 @@ outreach have tables of their own with the outreach effects applied.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
 from care_demand import vocab
 from care_demand.calibration.hazard_exposure import MOVE, HazardIndex
-from care_demand.calibration.hazard_levers import apply_entry_levers, apply_levers
+from care_demand.calibration.hazard_levers import (
+    HazardLever,
+    apply_entry_levers,
+    apply_levers,
+    drawn_lever,
+)
 from care_demand.simulation.engine_common import _EXIT, _STATE_CODE, _month_index
 from care_demand.simulation.paths import TO_CARE, TO_CLOSED, TO_MOVE
 from care_demand.simulation.system import CODES, FIRST_CARE, CareSystem, code_of
@@ -61,14 +68,18 @@ def _epoch_tables(
     epochs: list[int],
     walk: np.ndarray | None,
     supported: dict[tuple[int, str], float],
+    levers: tuple[HazardLever, ...] | None = None,
 ) -> tuple[list, list, list]:
     """Per epoch starting at ``epochs``: the hazard tables of posterior draw ``draw``, those
     of children supported by outreach (rates times ``supported``), and the cumulative
     shares of the placement groups children enter care in (none without entry draws).
 
     Scenario levers change hazards from a date on: the horizon is cut into epochs at every
-    month a lever's factor changes, with one set of tables per epoch.
+    month a lever's factor changes, with one set of tables per epoch. ``levers``: the
+    hazard levers with this replicate's multipliers drawn (the system's when not given).
     """
+    if levers is None:
+        levers = system.hazard_levers
     index = system.draws.index
     pairs = list(index.pairs)
     rates = system.draws.rates[draw]
@@ -78,7 +89,7 @@ def _epoch_tables(
     entry_cums = []
     for month in epochs:
         date = system.start + pd.DateOffset(months=month)
-        epoch_rates = apply_levers(rates, index, system.hazard_levers, date)
+        epoch_rates = apply_levers(rates, index, levers, date)
         if walk is not None:
             epoch_rates = epoch_rates * walk[month // DRIFT_MONTHS][:, None, None]
         tabs.append(_tables(epoch_rates, pairs))
@@ -89,6 +100,21 @@ def _epoch_tables(
             )
             entry_cums.append(np.cumsum(entry, 1).tolist())
     return tabs, tabs_supported, entry_cums
+
+
+def _drawn_levers(system: CareSystem, rng_of) -> tuple[HazardLever, ...]:
+    """The system's hazard levers with one replicate's draw of each uncertain multiplier.
+
+    ``rng_of(a)`` is the replicate's generator for key ``a``; a lever draws from the key of
+    its name (crc32), so it gets the same draw in every scenario that has it, whatever
+    other levers there are. Levers without uncertainty draw nothing.
+    """
+    return tuple(
+        drawn_lever(lever, float(rng_of(zlib.crc32(lever.label.encode())).standard_normal()))
+        if lever.multiplier_log_sd > 0.0
+        else lever
+        for lever in system.hazard_levers
+    )
 
 
 def _drift_walk(system: CareSystem, index: HazardIndex, rng: np.random.Generator) -> np.ndarray:

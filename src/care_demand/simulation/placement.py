@@ -5,8 +5,9 @@
 policy that uses it: a child entering care, picking a placement group, placing a child
 (in-house first when a place is free, externally when in-house groups are full), free
 places in children's homes, offering freed places to children waiting outside, moving
-children whose in-house placement closed, drawing out-of-area placements, and referrals to
-Harbour outreach (the arithmetic of its effect is in :mod:`.engine`).
+children whose in-house placement closed, drawing out-of-area placements, referrals to
+Harbour outreach and family network meetings before an entry to care (the arithmetic of
+their effects is in :mod:`.engine`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from care_demand.simulation.engine_common import (
     _IFA,
     _INHOUSE_FOSTER,
     _INHOUSE_RES,
+    _KINSHIP,
     _RESIDENTIAL,
     _SUPPORTED,
     _WAIT_END,
     _age_band,
     _Child,
+    _month_index,
 )
 from care_demand.simulation.system import FIRST_CARE, code_of
 
@@ -70,6 +73,11 @@ class PlacementMixin:
         self.averted = 0  # of which averted
         self.step_downs = 0  # referrals for step-down from residential care
         self._p_ooa = {code_of(vocab.CARE, g): p for g, p in cap.policy.out_of_area.items()}
+        network = cap.family_network
+        # Family network meetings a month, month by month (none: off), and those held.
+        self._meetings = _monthly_steps(self.system.start, network.meetings, self.horizon)
+        self._network_on = network.offer_share > 0.0 and any(self._meetings)
+        self._network_route = [route in network.routes for route in REFERRAL_ROUTES]
 
     # ----------------------------------------------------------------- placement
     def _enter_care(
@@ -101,6 +109,17 @@ class PlacementMixin:
         ):
             return
         month = min(int(now), self._last_month)
+        if (
+            refer
+            and self._network_on
+            and c.network == 0
+            and (c.code < 0 or c.code in self._edge)
+            and self._family_meeting(c, now, month, emergency)
+        ):
+            return
+        if c.network == 2:  # the family network found a kinship carer
+            group = _KINSHIP
+            self.network_rec[month, 2] += 1
         self.routes_rec[month, emergency] += 1
         self.entry_ages_rec[month, band] += 1
         c.care_start = now
@@ -335,7 +354,50 @@ class PlacementMixin:
             if not self._support(c, now):
                 self._enter_care(c, now, group, refer=False, emergency=0)
 
+    # ----------------------------------------------------------------- family network
+    def _family_meeting(self, c: _Child, now: float, month: int, emergency: int) -> bool:
+        """Offer the family of a child about to move into care a family network meeting.
+
+        True when a meeting is held and averts the move (the child stays where they are,
+        their time in the state counting from the meeting); False when the move goes ahead:
+        not offered (the offer share), no meeting left this month, or not averted. A held
+        meeting also decides, once, whether the network found a kinship carer for the
+        child's entry to care, now or later. The three draws come from the family network's
+        stream, keyed by the child and their approach, so scenarios with the same seed give
+        the same family the same luck.
+        """
+        if not self._network_route[emergency]:
+            return False
+        c.network_tries += 1
+        key = hash(c.key) & 0x7FFFFFFF
+        offer, avert, kin = self._rng(streams.FAMILY_NETWORK, key, c.network_tries).random(3)
+        if offer >= self.system.capacity.family_network.offer_share:
+            return False
+        if self.network_rec[month, 0] >= self._meetings[month]:
+            return False
+        self.network_rec[month, 0] += 1
+        still_enters, kinship = self.network_effects
+        c.network = 2 if kin < kinship else 1
+        if avert >= 1.0 - still_enters:
+            return False
+        self.network_rec[month, 1] += 1
+        if c.code < 0:  # an arrival into care is supported as a child in need
+            self._set_code(c, _CIN, now)
+        c.entered = now
+        self._schedule(c, now)
+        return True
+
     def _end_wait(self, c: _Child, now: float) -> None:
         """No place came up within the maximum wait: the planned move into care goes ahead."""
         _, group = self._harbour_queue.pop(c.idx)
         self._enter_care(c, now, group, refer=False, emergency=0)
+
+
+def _monthly_steps(start, steps: list, horizon: float) -> list[int]:
+    """A piecewise schedule ``[[date, value], ...]`` as the value in each month of the run."""
+    months = int(horizon)
+    values = [0] * months
+    for first, value in sorted((_month_index(start, date), int(v)) for date, v in steps):
+        for m in range(max(first, 0), months):
+            values[m] = value
+    return values

@@ -54,7 +54,10 @@ class ReplicateResult:
     ``harbour_step_downs``: young people supported by the Harbour moving out of residential
     care (to a family placement) during the month;
     ``leavers_supported``: care leavers past the care-leaver end age (21) still supported by
-    a personal adviser at month end (to 25).
+    a personal adviser at month end (to 25);
+    ``family_network``: family network meetings held, entries to care they averted, and
+    entries to care with a kinship carer the family network found, during the month
+    ``(month, [meetings, averted, kinship])``.
     """
 
     replicate: int
@@ -74,6 +77,7 @@ class ReplicateResult:
     entry_ages: np.ndarray
     placed_for_want: np.ndarray
     harbour_step_downs: np.ndarray
+    family_network: np.ndarray
 
 
 class RecordingMixin:
@@ -103,6 +107,7 @@ class RecordingMixin:
         self.entry_ages_rec = np.zeros((h, len(ENTRY_AGE_BANDS)), dtype=np.int32)
         self.placed_for_want_rec = np.zeros((h, 2), dtype=np.int32)
         self.harbour_steps_rec = np.zeros(h, dtype=np.int32)
+        self.network_rec = np.zeros((h, 3), dtype=np.int32)
         self.leavers_rec = np.zeros(h, dtype=np.int32)
         self._leavers_supported = 0
         self._group_count = [0] * N_GROUPS
@@ -258,4 +263,5 @@ class RecordingMixin:
             entry_ages=self.entry_ages_rec,
             placed_for_want=self.placed_for_want_rec,
             harbour_step_downs=self.harbour_steps_rec,
+            family_network=self.network_rec,
         )

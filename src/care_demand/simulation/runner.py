@@ -31,6 +31,8 @@ from care_demand.simulation.engine import (
 from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, CareSystem, code_of
 
 __all__ = [
+    "ENTRIES_TO_KINSHIP",
+    "FAMILY_NETWORK_FLOWS",
     "MECHANISM_FLOWS",
     "QUANTILES",
     "Submitted",
@@ -287,6 +289,8 @@ def _blocks(res: ReplicateResult, system: CareSystem) -> list[tuple[str, str, st
         blocks.append(("shortfall", group, "all", res.shortfall[:, i]))
     blocks.append(("out_of_area", vocab.CARE, "all", res.out_of_area))
     blocks.append(("outreach", "harbour", "all", res.outreach))
+    for name, series in _family_network(res).items():
+        blocks.append(("flow", name, "all", series))
     return blocks
 
 
@@ -296,12 +300,24 @@ _EXTERNAL = tuple(code_of(vocab.CARE, g) for g in vocab.EXTERNAL_EQUIVALENT.valu
 _FAMILY = tuple(code_of(vocab.CARE, g) for g in vocab.FOSTER_GROUPS)
 _RESIDENTIAL = tuple(code_of(vocab.CARE, g) for g in vocab.RESIDENTIAL_GROUPS)
 
+# Family network meetings held, the entries to care they averted and the entries to care
+# with a kinship carer the family network found (ReplicateResult.family_network's columns),
+# and every entry to care placed with kinship carers.
+FAMILY_NETWORK_FLOWS: tuple[str, ...] = (
+    "family_network:meetings",
+    "family_network:averted",
+    "family_network:kinship",
+)
+ENTRIES_TO_KINSHIP = f"entries_to_care:{vocab.KINSHIP_FOSTER}"
+_KINSHIP = code_of(vocab.CARE, vocab.KINSHIP_FOSTER)
+
 # The flows of :func:`flow_replicates` (named as ``care_demand.outputs.flows`` labels them),
 # in order: entries to care (all, then by age band at
 # entry), exits from care (all, then by reason), moves between in-house and external
 # placements, placements made externally for want of an in-house place, step-downs from
 # residential care to a family placement (and those of young people the Harbour supports),
-# steps up and down between services outside care.
+# steps up and down between services outside care, family network meetings (held, entries
+# averted, kinship entries after one) and entries to care with kinship carers.
 MECHANISM_FLOWS: tuple[str, ...] = (
     "entries_to_care",
     *(f"entries_to_care:{band}" for band in ENTRY_AGE_BANDS),
@@ -315,6 +331,8 @@ MECHANISM_FLOWS: tuple[str, ...] = (
     "step_down:harbour",
     "step_up",
     "step_down",
+    *FAMILY_NETWORK_FLOWS,
+    ENTRIES_TO_KINSHIP,
 )
 
 
@@ -342,6 +360,14 @@ def _mechanism(res: ReplicateResult) -> dict[str, np.ndarray]:
     out["step_down:harbour"] = res.harbour_step_downs
     out["step_up"] = series["step_up"]
     out["step_down"] = series["step_down"]
+    out |= _family_network(res)
+    return out
+
+
+def _family_network(res: ReplicateResult) -> dict[str, np.ndarray]:
+    """One replicate's monthly family network flows and entries to kinship care."""
+    out = {name: res.family_network[:, i] for i, name in enumerate(FAMILY_NETWORK_FLOWS)}
+    out[ENTRIES_TO_KINSHIP] = res.flows[:, : FIRST_CARE + 1, _KINSHIP + 1].sum(axis=1)
     return out
 
 
@@ -387,7 +413,9 @@ def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> p
     ``children`` (at month end; categories: each state, each placement group, ``care`` in
     total; by age band as well), ``arrivals`` (by kind), ``flow`` (``step_up``,
     ``step_down``, ``entry_to_care`` and its routes ``entry_to_care:planned`` /
-    ``entry_to_care:emergency``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``),
+    ``entry_to_care:emergency``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``,
+    the family network's ``family_network:meetings`` / ``:averted`` / ``:kinship`` and
+    ``entries_to_care:kinship_foster``),
     ``children`` / ``care_leaver_21_plus`` (care leavers past 21 still supported, to 25),
     ``placement_days`` (by group), ``capacity`` / ``occupancy`` / ``shortfall`` (in-house
     foster and residential), ``out_of_area`` and ``outreach``. The label columns are

@@ -74,7 +74,9 @@ COST_GROUPS: tuple[tuple[str, str, tuple[str, ...] | None, str], ...] = (
         PALETTE["green"],
     ),
     ("Casework", "casework", None, PALETTE["purple"]),
+    ("Activity (family network meetings, support packages)", "activity", None, PALETTE["sky"]),
     ("Fixed costs (teams, new services)", "fixed", None, PALETTE["grey"]),
+    ("Income (grants, below zero)", "income", None, PALETTE["black"]),
 )
 # The flows chart's panels: title and (series, label, colour) per bar.
 FLOW_PANELS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
@@ -310,13 +312,27 @@ def plot_costs(
     years = list(dict.fromkeys(costs["financial_year"].astype(str)))
     x = np.arange(len(years))
     bottom = np.zeros(len(years))
+    income = np.zeros(len(years))  # income (negative) hangs below zero, apart from the stack
     artists: Artists = {}
     for label, kind, lines, colour in COST_GROUPS:
         rows = costs[costs["kind"] == kind]
         if lines is not None:
             rows = rows[rows["line"].isin(lines)]
+        if rows.empty and kind in ("activity", "income"):
+            continue  # only scenarios with them show them
         values = rows.groupby("financial_year")["mean"].sum().reindex(years).fillna(0.0)
         shown = _fixed_label(label, rows, names) if kind == "fixed" else label
+        if kind == "income":
+            income += values.to_numpy()
+            artists[label] = ax.bar(
+                x,
+                values.to_numpy(),
+                color=colour,
+                edgecolor="white",
+                lw=0.5,
+                label=f"{shown} (mean)",
+            )
+            continue
         artists[label] = ax.bar(
             x,
             values.to_numpy(),
@@ -330,7 +346,8 @@ def plot_costs(
     total = costs[costs["kind"] == "total"].set_index("financial_year").reindex(years)
     if not total["p10"].isna().all():
         # The whisker stands on the stacked mean total; no marker, as the bars are means.
-        top = np.clip(bottom, total["p10"].to_numpy(), total["p90"].to_numpy())
+        net = bottom + income  # the total is net of income
+        top = np.clip(net, total["p10"].to_numpy(), total["p90"].to_numpy())
         artists["total"] = ax.errorbar(
             x,
             top,
@@ -345,4 +362,6 @@ def plot_costs(
     ax.set_xticks(x, [y if bool(c) else f"{y}\n(part year)" for y, c in complete.items()])
     ax.yaxis.set_major_formatter(_money())
     _counts_from_zero(ax)
+    if income.min() < 0:
+        ax.set_ylim(bottom=1.1 * income.min())
     return artists
