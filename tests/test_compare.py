@@ -188,7 +188,7 @@ def test_a_multirun_with_an_empty_cache_calibrates_once_before_its_scenarios(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Calibrating the transition hazards once for the scenarios" in done.stdout
-    assert len(list(cache.glob("hazards_*.nc"))) == 1
+    assert len(list(cache.glob("hazards_*.npz"))) == 1
     folders = sorted(p for p in sweep.iterdir() if (p / "status.json").is_file())
     assert [p.name for p in folders] == ["0_baseline", "1_harbour_expansion"]
     for folder in folders:  # no scenario sampled: each read the posterior from the cache

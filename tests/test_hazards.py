@@ -524,7 +524,14 @@ def test_cache_is_reused_and_invalidated_by_new_data(fitted):
     refit = HazardModel(quick_settings()).fit(new_spells, cache_dir=fitted.cache)
     assert not refit.from_cache_
     assert len({fitted.model.fingerprint_, refit.fingerprint_}) == 2
-    assert len(list(fitted.cache.glob("hazards_*.nc"))) == 3
+    assert len(list(fitted.cache.glob("hazards_*.npz"))) == 3
+
+    # An entry cut short (a disk filled, a copy interrupted) is sampled again, not an error.
+    entry = fitted.cache / f"hazards_{fitted.model.fingerprint_[:24]}.npz"
+    entry.write_bytes(entry.read_bytes()[:1000])
+    again = HazardModel(quick_settings()).fit(fitted.history, cache_dir=fitted.cache)
+    assert not again.from_cache_
+    assert HazardModel(quick_settings()).fit(fitted.history, cache_dir=fitted.cache).from_cache_
 
 
 @pytest.mark.slow
@@ -682,7 +689,7 @@ def test_runs_started_together_sample_a_cache_entry_once(tmp_path):
     )
     assert sorted(from_cache for from_cache, _, _ in results) == [False, True]
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
-    assert len(list(tmp_path.glob("hazards_*.nc"))) == 1
+    assert len(list(tmp_path.glob("hazards_*.npz"))) == 1
 
 
 def test_chains_fall_back_to_one_process_when_parallel_chains_cannot_start(caplog):
