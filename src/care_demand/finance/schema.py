@@ -61,7 +61,7 @@ ACTIVITY_FLOWS: tuple[str, ...] = (
     "family_network:meetings",
     "family_network:averted",
     "family_network:kinship",
-    f"entries_to_care:{vocab.KINSHIP_FOSTER}",
+    "entries_to_kinship_care",
     "entry_to_care",
 )
 # An annual rate above this is taken for a percentage typed as a whole number (3 for 3%).

@@ -72,7 +72,7 @@ FLOW_LABELS: dict[str, str] = {
     "family_network:meetings": "Family network meetings held before an entry to care",
     "family_network:averted": "of which: the entry to care averted",
     "family_network:kinship": "Entries to care with a kinship carer the family network found",
-    f"entries_to_care:{vocab.KINSHIP_FOSTER}": "Entries to care placed with kinship carers",
+    "entries_to_kinship_care": "Entries to care placed with kinship carers",
 }
 # The (measure, categories) of the projection that add up to each flow.
 _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {

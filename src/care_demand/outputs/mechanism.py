@@ -61,7 +61,7 @@ SUMMARY_FLOWS: dict[str, str] = {
     "step_down:residential_to_family": "step-downs from residential care to a family placement",
     "exits_from_care": "exits from care",
     "family_network:meetings": "family network meetings held",
-    "entries_to_care:kinship_foster": "entries to care placed with kinship carers",
+    "entries_to_kinship_care": "entries to care placed with kinship carers",
 }
 _SUMMARY = ("p10", "p50", "p90", "mean")
 

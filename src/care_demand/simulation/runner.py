@@ -308,7 +308,7 @@ FAMILY_NETWORK_FLOWS: tuple[str, ...] = (
     "family_network:averted",
     "family_network:kinship",
 )
-ENTRIES_TO_KINSHIP = f"entries_to_care:{vocab.KINSHIP_FOSTER}"
+ENTRIES_TO_KINSHIP = "entries_to_kinship_care"
 _KINSHIP = code_of(vocab.CARE, vocab.KINSHIP_FOSTER)
 
 # The flows of :func:`flow_replicates` (named as ``care_demand.outputs.flows`` labels them),
@@ -415,7 +415,7 @@ def replicate_table(results: Sequence[ReplicateResult], system: CareSystem) -> p
     ``step_down``, ``entry_to_care`` and its routes ``entry_to_care:planned`` /
     ``entry_to_care:emergency``, ``placement_move``, ``referral_nfa``, ``exit:<reason>``,
     the family network's ``family_network:meetings`` / ``:averted`` / ``:kinship`` and
-    ``entries_to_care:kinship_foster``),
+    ``entries_to_kinship_care``),
     ``children`` / ``care_leaver_21_plus`` (care leavers past 21 still supported, to 25),
     ``placement_days`` (by group), ``capacity`` / ``occupancy`` / ``shortfall`` (in-house
     foster and residential), ``out_of_area`` and ``outreach``. The label columns are
