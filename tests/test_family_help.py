@@ -145,3 +145,28 @@ def test_every_output_holds_family_help_as_the_sum(family_help_run: Path) -> Non
     assert FAMILY_HELP_LABEL in summary
     report = (family_help_run / "report.html").read_text()
     assert FAMILY_HELP_LABEL in report
+
+
+def test_the_comparison_measures_family_help_and_kinship_placements_in_each_future() -> None:
+    from care_demand.outputs.comparison import KEY_MEASURES, key_measures
+
+    rng = np.random.default_rng(5)
+    categories = [*PARTS, vocab.CP, vocab.KINSHIP_FOSTER, vocab.IFA, vocab.CARE]
+    months = pd.date_range("2025-04-30", periods=3, freq="ME")
+    rows = [
+        (r, m, "children", c, "all", float(rng.integers(0, 50)))
+        for r in range(4)
+        for m in months
+        for c in categories
+    ]
+    reps = pd.DataFrame(
+        rows, columns=["replicate", "month", "measure", "category", "age_band", "value"]
+    )
+    wide = reps.pivot_table(index=["replicate", "month"], columns="category", values="value")
+    key = key_measures(reps).pivot_table(
+        index=["replicate", "month"], columns="measure", values="value"
+    )
+    assert {"family_help", "kinship_placements"} <= set(KEY_MEASURES)
+    np.testing.assert_array_equal(key["family_help"], wide[vocab.EARLY_HELP] + wide[vocab.CIN])
+    np.testing.assert_array_equal(key["kinship_placements"], wide[vocab.KINSHIP_FOSTER])
+    np.testing.assert_array_equal(key["children_in_care"], wide[vocab.CARE])

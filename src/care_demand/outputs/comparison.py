@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from care_demand import vocab
 from care_demand.finance import CostConfig, fixed_cost_title, savings
+from care_demand.outputs.family_help import family_help_replicates
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.mechanism import cost_bridge, flow_differences
 from care_demand.outputs.workbook import CoverDetails, RealTerms, write_workbook
@@ -54,6 +56,9 @@ KEY_MEASURES: dict[str, str] = {
     "external_residential": "External residential placements",
     "out_of_area": "Children placed out of area",
     "shortfall": "Children placed externally for want of an in-house place",
+    "kinship_placements": "Children placed with kinship carers",
+    # Family Help (Families First): early help and children in need as one service.
+    "family_help": "Family Help caseload (early help and children in need)",
 }
 
 
@@ -103,6 +108,8 @@ def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
         total(children[children["category"] == "external_residential"], "external_residential"),
         total(rep[rep["measure"] == "out_of_area"], "out_of_area"),
         total(rep[rep["measure"] == "shortfall"], "shortfall"),
+        total(children[children["category"] == vocab.KINSHIP_FOSTER], "kinship_placements"),
+        total(family_help_replicates(children), "family_help"),
     ]
     out = pd.concat(parts, ignore_index=True)
     return out[["replicate", "month", "measure", "value"]]
