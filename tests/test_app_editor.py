@@ -4,8 +4,10 @@ The app is served with a temporary copy of ``scenarios/`` as its scenarios folde
 adds a foster-carer recruitment campaign to the baseline, saves it as a new scenario (the
 file passes the command line's validation, reloads into the form with the same values and
 appears on the Run page), types negative beds (a message beside the field names it and Run
-is disabled), and deletes the scenario after confirming. A screenshot of the page goes to
-``docs/images/app_scenarios.png`` when ``CARE_DEMAND_APP_SCREENSHOTS=1``.
+is disabled), and deletes the scenario after confirming. Another opens families_first, sees
+its family network meetings, changes them and saves a copy that keeps the uncertainty of its
+transition levers. A screenshot of the page goes to ``docs/images/app_scenarios.png`` when
+``CARE_DEMAND_APP_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -198,6 +200,45 @@ def _delete(page: Any) -> None:
     page.locator("#editor-status").get_by_text(f"Deleted {NEW}").wait_for()
     page.get_by_role("tab", name="Run", exact=True).click()
     page.get_by_label("Recruitment push").wait_for(state="detached")
+
+
+@pytest.mark.slow
+def test_family_network_meetings_edited_and_saved(
+    browser: Browser, folder: Path, tmp_path: Path
+) -> None:
+    shown = browser(_more_meetings)
+    assert shown == {"meetings": "10", "offer": "0.8", "spread": "0.15"}
+    text = (folder / f"{MEETINGS}.yaml").read_text(encoding="utf-8")
+    assert 'meetings: [["2025-04-01", 14]]' in text
+    config = load_config([f"scenario={MEETINGS}", search_root(folder, tmp_path / "root")])
+    validate_config(config)
+    assert config.capacity.family_network.meetings == [["2025-04-01", 14]]
+    lever = config.scenario.hazard_levers["family_help_cin_step_up"]
+    assert lever.multiplier_log_sd == 0.15
+
+
+MEETINGS = "more_family_meetings"
+
+
+def _more_meetings(page: Any) -> dict[str, str]:
+    per_month = "capacity.family_network.meetings[0][1]"
+    page.get_by_role("tab", name="Scenarios").click()
+    page.locator("#editor-start_from").select_option("families_first")
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.locator("#editor-status").get_by_text("Loaded families_first").wait_for()
+    page.get_by_role("heading", name="Family network meetings").wait_for()
+    spread = "scenario.hazard_levers.family_help_cin_step_up.multiplier_log_sd"
+    shown = {
+        "meetings": _field(page, per_month).input_value(),
+        "offer": _field(page, "capacity.family_network.offer_share").input_value(),
+        "spread": _field(page, spread).input_value(),
+    }
+    _type(page, per_month, "14")
+    _type(page, "scenario.name", MEETINGS)
+    page.locator("#editor-status").get_by_text("No problems").wait_for()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#editor-status").get_by_text(f"Saved as {MEETINGS}.yaml").wait_for()
+    return shown
 
 
 @pytest.mark.slow

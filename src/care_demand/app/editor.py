@@ -99,7 +99,7 @@ def editor_ui(folder: Path) -> TagList:
 
 def _widget(fid: str, f: Field, value: Any, message: str = "") -> Tag:
     label = f.label
-    if f.kind in ("number", "int"):
+    if f.kind in ("number", "int", "optional_number"):
         widget = ui.input_numeric(fid, label, value, step=1 if f.kind == "int" else 0.01)
     elif f.kind == "longtext":
         widget = ui.input_text_area(fid, label, value or "", rows=4, width="100%")

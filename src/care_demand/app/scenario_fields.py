@@ -17,7 +17,14 @@ from typing import Any
 from care_demand import vocab
 from care_demand.calibration.arrival_settings import ARRIVAL_KINDS
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
-from care_demand.finance.schema import CostConfig, FixedCost
+from care_demand.finance.schema import (
+    ACTIVITY_BASES,
+    ACTIVITY_FLOWS,
+    ActivityCost,
+    CostConfig,
+    FixedCost,
+    IncomeLine,
+)
 from care_demand.scenarios import ArrivalLeverConfig, EntryLeverConfig, HazardLeverConfig
 from care_demand.simulation.capacity import HomeConfig, RecruitmentChange
 
@@ -26,14 +33,17 @@ __all__ = ["SECTIONS", "Field", "Schedule", "Section", "Table", "all_tables"]
 _STATES = tuple(TRANSITIONS)
 _DESTINATIONS = tuple(dict.fromkeys(d for moves in TRANSITIONS.values() for d in moves))
 _INFLATION_LINES = tuple(CostConfig().inflation)
+_ACTIVITY_CATEGORIES = (*ACTIVITY_FLOWS, *vocab.PLACEMENT_GROUPS)
 
 
 @dataclass(frozen=True)
 class Field:
     """One input. ``key``: the full dotted key for a single setting, or the key under each
     row for a table's field. ``kind``: ``number``, ``int``, ``text``, ``longtext``, ``date``,
-    ``optional_date``, ``select``, ``optional_select`` (empty means none), ``bands`` (age
-    bands), ``amounts`` (numbers separated by commas) or ``toggle`` (a block set or not)."""
+    ``optional_date``, ``select``, ``optional_select`` (empty means none), ``optional_number``
+    (empty means 0: none), ``bands`` (age bands), ``amounts`` (numbers separated by commas),
+    ``year_amounts`` (amounts by financial year, ``2025/26: 1400000, 2026/27: 1400000``) or
+    ``toggle`` (a block set or not)."""
 
     key: str
     label: str
@@ -79,6 +89,8 @@ class Section:
 _START = Field("start", "From", "date")
 _RAMP = Field("ramp_months", "Reached over (months)", "int")
 _SOURCE = Field("source", "Source", "text", help="where the number comes from")
+_INFLATION = Field("inflation", "Inflation line", "select", _INFLATION_LINES)
+_PRICE_YEAR = Field("price_year", "Price year (empty: the default)", "text")
 _BANDS = Field(
     "age_bands", "Age bands (none: all ages)", "bands", FULL_INDEX.age_bands, "children's ages"
 )
@@ -136,6 +148,13 @@ SECTIONS: tuple[Section, ...] = (
                     ),
                     _BANDS,
                     Field("multiplier", "Multiplier"),
+                    Field(
+                        "multiplier_log_sd",
+                        "Uncertainty (sd of log; empty: none)",
+                        "optional_number",
+                        help="the multiplier is drawn once per future from a log-normal "
+                        "with this spread: 0.15 gives an 80% range of about x0.83 to x1.21",
+                    ),
                     _START,
                     _RAMP,
                     _SOURCE,
@@ -168,7 +187,8 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "Capacity",
-        "In-house foster carers, Mockingbird, children's homes and Harbour outreach.",
+        "In-house foster carers, Mockingbird, children's homes, Harbour outreach and family "
+        "network meetings.",
         (
             Table(
                 "capacity.fostering.recruitment",
@@ -233,18 +253,41 @@ SECTIONS: tuple[Section, ...] = (
                 "capacity.harbour.residential_step_down_multiplier_median",
                 "Harbour: step-down from residential care (multiplier, median)",
             ),
+            Schedule(
+                "capacity.family_network.meetings",
+                "Family network meetings",
+                "Meetings a month",
+                note="meetings the council can hold a month, from each date on (none: no "
+                "meetings); offered before a planned entry to care",
+            ),
+            Field(
+                "capacity.family_network.offer_share",
+                "Family network meetings: share of families about to enter care offered one "
+                "(0 to 1)",
+            ),
+            Field(
+                "capacity.family_network.care_entry_multiplier_median",
+                "Family network meetings: share of children whose family held one who still "
+                "enter care (median)",
+            ),
+            Field(
+                "capacity.family_network.kinship_share_median",
+                "Family network meetings: share of those entering care placed with kinship "
+                "carers the network found (median)",
+            ),
         ),
     ),
     Section(
         "Costs",
-        "Weekly unit costs, inflation, fixed costs of new services and the savings target.",
+        "Weekly unit costs, inflation, fixed costs of new services, costs per meeting or per "
+        "kinship child, income such as grants and the savings target.",
         (
             Table(
                 "costs.placements",
                 "Weekly unit costs by placement group",
                 (
                     Field("weekly", "£ a week"),
-                    Field("price_year", "Price year (empty: the default)", "text"),
+                    _PRICE_YEAR,
                     _SOURCE,
                 ),
                 fixed=True,
@@ -265,13 +308,55 @@ SECTIONS: tuple[Section, ...] = (
                     Field("capital", "£ one-off"),
                     _START,
                     Field("end", "Ends (empty: runs on)", "optional_date"),
-                    Field("inflation", "Inflation line", "select", _INFLATION_LINES),
-                    Field("price_year", "Price year (empty: the default)", "text"),
+                    _INFLATION,
+                    _PRICE_YEAR,
                     _SOURCE,
                 ),
                 "cost",
                 asdict(FixedCost()),
                 note="A cost the baseline has cannot be removed: set it to 0.",
+            ),
+            Table(
+                "costs.activity",
+                "Costs per meeting or per kinship child",
+                (
+                    Field("unit", "£ a unit"),
+                    Field(
+                        "basis",
+                        "Charged per (flow: each one in a month; placement_year: each child "
+                        "placed a year)",
+                        "select",
+                        ACTIVITY_BASES,
+                    ),
+                    Field(
+                        "category",
+                        "What is counted (a flow such as family_network:meetings, or a "
+                        "placement group)",
+                        "select",
+                        _ACTIVITY_CATEGORIES,
+                    ),
+                    Field("start", "From (empty: the projection start)", "optional_date"),
+                    _INFLATION,
+                    _PRICE_YEAR,
+                    _SOURCE,
+                ),
+                "activity",
+                asdict(ActivityCost()),
+            ),
+            Table(
+                "costs.income",
+                "Income such as the Prevention Grant",
+                (
+                    Field(
+                        "by_year",
+                        "£ by financial year (e.g. 2025/26: 1400000, 2026/27: 1400000)",
+                        "year_amounts",
+                    ),
+                    _SOURCE,
+                ),
+                "income",
+                asdict(IncomeLine()),
+                note="Income lowers the cost: each year's amount is spread over its months.",
             ),
             Field("costs.savings_target.start_year", "Savings target from (e.g. 2022/23)", "text"),
             Field(

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import textwrap
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,9 @@ class ScenarioForm:
     """The form's values, keyed by each setting's dotted key.
 
     ``rows``: the row names of each table (by its path) and the row numbers of each
-    schedule; ``capacity`` and ``costs``: the composed settings the form was read from, which
-    keep every value the form has no field for.
+    schedule; ``capacity``, ``costs`` and ``scenario``: the composed settings the form was
+    read from, which keep every value the form has no field for (a lever's setting the form
+    does not show is written back as it was read).
     """
 
     values: dict[str, Any]
@@ -74,6 +75,7 @@ class ScenarioForm:
     capacity: dict[str, Any]
     costs: dict[str, Any]
     loaded: str = ""
+    scenario: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> ScenarioForm:
         """A deep copy."""
@@ -265,11 +267,19 @@ def _is_schedule(path: str) -> bool:
     return any(s.path == path for s in _schedules())
 
 
+def _amount(value: Any) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else str(value)
+
+
 def _from_setting(f: Field, value: Any) -> Any:
     if f.kind == "bands":
         return list(value or [])
     if f.kind == "amounts":
-        return ", ".join(f"{v:.0f}" if float(v).is_integer() else str(v) for v in value)
+        return ", ".join(_amount(v) for v in value)
+    if f.kind == "year_amounts":
+        return ", ".join(f"{year}: {_amount(v)}" for year, v in (value or {}).items())
+    if f.kind == "optional_number":
+        return value or None
     return value
 
 
@@ -315,7 +325,9 @@ def read_form(folder: Path, name: str) -> ScenarioForm:
                     values[f"{item.path}[{i}][0]"] = str(date)
                     values[f"{item.path}[{i}][1]"] = number
                 values[f"{item.path}.source"] = comments.get(item.path, "")
-    return ScenarioForm(values, rows, tree["capacity"], tree["costs"], loaded=name)
+    return ScenarioForm(
+        values, rows, tree["capacity"], tree["costs"], loaded=name, scenario=tree["scenario"]
+    )
 
 
 # --- Rows --------------------------------------------------------------------------------
@@ -374,9 +386,35 @@ def remove_row(form: ScenarioForm, path: str, key: str) -> ScenarioForm:
 # --- Writing -----------------------------------------------------------------------------
 
 
+_YEAR = re.compile(r"(\d{4}/\d{2})\s*:")
+
+
+def _year_amounts(value: Any) -> dict[str, float] | str:
+    """``2025/26: 1400000, 2026/27: £1,400,000`` as ``{"2025/26": 1400000.0, ...}``; the
+    text itself when it is not in that form or names a year twice."""
+    text = str(value or "").strip()
+    parts = _YEAR.split(text)
+    if parts[0].strip(" ,;\n"):
+        return text
+    out: dict[str, float] = {}
+    for year, amount in zip(parts[1::2], parts[2::2], strict=True):
+        number = amount.strip().rstrip(",;").strip().replace("£", "").replace(",", "")
+        try:
+            out[year] = float(number)
+        except ValueError:
+            return text
+        if parts[1::2].count(year) > 1:
+            return text
+    return out
+
+
 def _to_setting(f: Field, value: Any) -> Any:
     if f.kind in ("optional_date", "optional_select") or (f.key == "price_year"):
         return value or None
+    if f.kind == "optional_number":
+        return 0.0 if value is None or value == "" else value
+    if f.kind == "year_amounts":
+        return _year_amounts(value)
     if f.kind == "int" and isinstance(value, float) and value.is_integer():
         return int(value)
     if f.kind == "amounts":
@@ -397,9 +435,15 @@ def _settings(form: ScenarioForm) -> tuple[dict, dict, dict, dict[str, str]]:
     v = form.values
     tree: dict[str, Any] = {
         "scenario": {
+            **copy.deepcopy(form.scenario),
             "name": str(v.get("scenario.name") or ""),
             "title": str(v.get("scenario.title") or ""),
             "description": str(v.get("scenario.description") or ""),
+            "uasc_arrivals": (
+                copy.deepcopy(form.scenario.get("uasc_arrivals") or {})
+                if v.get("scenario.uasc_arrivals")
+                else None
+            ),
         },
         "capacity": copy.deepcopy(form.capacity),
         "costs": copy.deepcopy(form.costs),
@@ -417,7 +461,9 @@ def _settings(form: ScenarioForm) -> tuple[dict, dict, dict, dict[str, str]]:
                     continue
                 _set(tree, item.key, _to_setting(item, v.get(item.key)))
             elif isinstance(item, Table):
-                old = _get(tree, item.path) if not item.path.startswith("scenario.") else {}
+                # A row keeps the settings the form has no field for, as they were read.
+                parent, last = item.path.rsplit(".", 1)
+                old = _get(tree, parent).get(last) or {}
                 kept = dict(_get(base, item.path)) if not item.path.startswith("scenario.") else {}
                 entries: dict[str, Any] = {}
                 for key in [
@@ -487,6 +533,8 @@ def _scalar(value: Any) -> str:
 
 def _emit(lines: list[str], key: str, value: Any, depth: int, path: str, notes: dict) -> None:
     pad = "  " * depth
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        key = json.dumps(key, ensure_ascii=False)  # a financial year, say: "2025/26"
     for line in textwrap.wrap(notes.get(path, ""), 88 - len(pad), break_on_hyphens=False):
         lines.append(f"{pad}# {line}")
     if isinstance(value, dict) and value:
@@ -519,7 +567,9 @@ def scenario_yaml(form: ScenarioForm) -> str:
         lines += [f"    {line}" for line in textwrap.wrap(description, 84, break_on_hyphens=False)]
     else:
         lines.append(f"  description: {_scalar(description)}")
-    for key in ("arrival_levers", "hazard_levers", "entry_levers", "uasc_arrivals"):
+    known = ("arrival_levers", "hazard_levers", "entry_levers", "uasc_arrivals")
+    others = [k for k in scenario if k not in ("name", "title", "description", *known)]
+    for key in (*known, *others):
         value = scenario.get(key)
         if value:
             _emit(lines, key, value, 1, f"scenario.{key}", notes)
@@ -565,15 +615,51 @@ def field_label(path: str) -> str:
     return path
 
 
+_EXAMPLES = {
+    "amounts": "numbers separated by commas, e.g. 1000000, 1500000",
+    "year_amounts": "each financial year once with its amount, separated by commas",
+}
+
+
+def _unreadable(form: ScenarioForm) -> list[tuple[str, str]]:
+    """The lists of amounts that are not numbers, as ``(form field, message)``: they would
+    not compose, and the composition's message names no field."""
+    paths: list[tuple[str, Field]] = []
+    for section in SECTIONS:
+        for item in section.items:
+            if isinstance(item, Field) and item.kind in _EXAMPLES:
+                paths.append((item.key, item))
+            elif isinstance(item, Table):
+                paths += [
+                    (f"{item.path}.{key}.{f.key}", f)
+                    for key in form.rows.get(item.path, [])
+                    for f in item.fields
+                    if f.kind in _EXAMPLES
+                ]
+    out = []
+    for path, f in paths:
+        value = form.values.get(path)
+        if isinstance(_to_setting(f, value), str):
+            message = f"{value!r} cannot be read: expected {_EXAMPLES[f.kind]}"
+            out.append((path, f"{field_label(path)}: {message}"))
+    return out
+
+
 def form_problems(form: ScenarioForm, folder: Path) -> list[tuple[str, str]]:
     """Every problem of the form as ``(form field, message)``: the file name's own rule,
-    then the command line's validation of the run composed with the form's scenario."""
+    amounts that cannot be read, then the command line's validation of the run composed
+    with the form's scenario (those amounts left empty)."""
     out: list[tuple[str, str]] = []
     name = str(form.values.get("scenario.name") or "")
     if not _NAME.match(name):
         out.append(
             ("scenario.name", f"{name!r} is not a file name: use lower case letters, digits, _")
         )
+    unreadable = _unreadable(form)
+    if unreadable:
+        out += unreadable
+        form = form.copy()
+        form.values.update({path: "" for path, _ in unreadable})
     try:
         _, problems = compose_scenario(folder, text=scenario_yaml(form))
     except (ValueError, TypeError) as exc:
