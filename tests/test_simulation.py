@@ -216,3 +216,14 @@ def test_recorded_arrivals_replace_the_forecast_month_by_month(example_history) 
             inside = (dates >= first) & (dates < first + pd.offsets.MonthBegin(1))
             assert fed.arrival_intensity[0, month, k] == (inside & (arrivals["kind"] == kind)).sum()
     assert fed.arrival_intensity[0, :, 0].sum() > 2000  # about 240 referrals a month
+
+
+def test_poisson_quantile_matches_scipy_stats() -> None:
+    from scipy.stats import poisson
+
+    from care_demand.simulation.plan import poisson_quantile
+
+    rng = np.random.default_rng(11)
+    q = rng.random(200_000)
+    mu = np.exp(rng.uniform(-6.0, 7.0, q.size))
+    np.testing.assert_array_equal(poisson_quantile(q, mu), poisson.ppf(q, mu))

@@ -11,7 +11,7 @@ the arrivals month by month, and the engine taking a child over from its drawn p
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import poisson
+from scipy import special
 from simpy.events import NORMAL
 
 from care_demand import streams, vocab
@@ -32,7 +32,19 @@ from care_demand.simulation.engine_common import (
 from care_demand.simulation.paths import TO_AT_18, TO_ENGINE, HazardArrays, Paths, draw_paths
 from care_demand.simulation.system import FIRST_CARE, LEAVER
 
-__all__ = ["PlanMixin"]
+__all__ = ["PlanMixin", "poisson_quantile"]
+
+
+def poisson_quantile(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """The smallest count ``k`` with ``P(N <= k) >= q`` for ``N ~ Poisson(mu)``, elementwise.
+
+    The inverse CDF as SciPy's ``poisson.ppf`` computes it (the same numbers, for ``q`` in
+    ``(0, 1)``), from ``scipy.special`` alone: importing ``scipy.stats`` in every worker
+    process took longer than the rest of the engine's imports together.
+    """
+    k = np.ceil(special.pdtrik(q, mu))
+    below = np.maximum(k - 1, 0)
+    return np.where(special.pdtr(below, mu) >= q, below, k)
 
 
 class PlanMixin:
@@ -74,7 +86,7 @@ class PlanMixin:
             ]
         )
         # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
-        counts = np.where(intensity > 0, poisson.ppf(u0, np.maximum(intensity, 1e-12)), 0)
+        counts = np.where(intensity > 0, poisson_quantile(u0, np.maximum(intensity, 1e-12)), 0)
         counts = counts.astype(np.int64)
         self.arrivals += counts.astype(np.int32)
         self._counts = counts.sum(axis=1).tolist()
