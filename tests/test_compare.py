@@ -139,6 +139,14 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
         "Demand surge (stress test)",
         "The baseline under another name",
     ]
+    # Each scenario's moves per year, recorded then projected, as its own flows table has them.
+    rows = list(book["Flows per year"].iter_rows(min_row=4, values_only=True))
+    header, body = rows[0], [r for r in rows[1:] if r[0]]
+    assert header[:3] == ("Scenario", "Flow", "Financial year")
+    assert {r[0] for r in body} == {"baseline", "demand_surge", "same"}
+    (surge_dir,) = sweep.glob("*_demand_surge")
+    own = pd.read_csv(surge_dir / "projection/flows_by_year.csv", dtype=str)
+    assert sum(r[0] == "demand_surge" for r in body) == len(own)
     cover = {row[0]: row[1] for row in book["Cover"].iter_rows(values_only=True) if row[0]}
     assert "Demand surge (stress test)" in cover["Scenario"]
     assert cover["Council"] == "built-in synthetic example"

@@ -333,14 +333,16 @@ def _sign(value: float, money: bool) -> str:
     return f"-{text}" if value < 0 else f"+{text}"
 
 
-def _stack(run_dirs: Sequence[Path], name: str) -> pd.DataFrame:
+def _stack(
+    run_dirs: Sequence[Path], name: str, dtype: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """One table from file ``name`` of every successful run, with a ``scenario`` column."""
     frames = []
     for run_dir in run_dirs:
         status = _read_status(Path(run_dir))
         path = Path(run_dir) / name
         if status and status.get("ok") and path.is_file():
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, dtype=dtype, keep_default_na=dtype is None)
             frames.append(frame.assign(scenario=status["scenario"])[["scenario", *frame.columns]])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -367,6 +369,7 @@ def write_comparison_workbook(
         costs=costs,
         savings=comparison.savings if not comparison.savings.empty else None,
         demand_capacity=_stack(run_dirs, LAYOUT.demand_capacity),
+        flows=_stack(run_dirs, LAYOUT.flows, dtype=str),
         assumptions=_stack(run_dirs, LAYOUT.assumptions),
         run_details=details,
         cover=cover,

@@ -363,7 +363,8 @@ FLOW_HEADERS: dict[str, str] = {
 def flows_sheet(sheet: Worksheet, flows: pd.DataFrame | None) -> None:
     """Recorded and projected moves per financial year, as ``flows_by_year.csv`` has them:
     recorded counts whole (blank where suppressed, with a note), projected means to one
-    decimal place (:func:`care_demand.outputs.flows.flows_by_year`)."""
+    decimal place (:func:`care_demand.outputs.flows.flows_by_year`); a comparison's have
+    every scenario's, stacked, with a ``scenario`` column."""
     if flows is None or flows.empty:
         add_table(sheet, pd.DataFrame({"Note": ["This run has no flows table."]}), name="Flows")
         print_setup(sheet)
@@ -375,7 +376,8 @@ def flows_sheet(sheet: Worksheet, flows: pd.DataFrame | None) -> None:
     frame["value"] = [None if pd.isna(v) else float(v) for v in values]
     frame["note"] = [SUPPRESSED if h else None for h in hidden]
     frame["part_year"] = ["yes" if str(p).lower() == "true" else None for p in frame["part_year"]]
-    frame = frame[list(FLOW_HEADERS)].astype(object).where(frame.notna(), None)
+    headers = ({"scenario": "Scenario"} if "scenario" in frame else {}) | FLOW_HEADERS
+    frame = frame[list(headers)].astype(object).where(frame.notna(), None)
     write_note(sheet, 1, "Moves per financial year: recorded, then projected", bold=True)
     write_note(
         sheet,
@@ -385,7 +387,7 @@ def flows_sheet(sheet: Worksheet, flows: pd.DataFrame | None) -> None:
     )
     add_table(
         sheet,
-        frame.rename(columns=FLOW_HEADERS),
+        frame.rename(columns=headers),
         top=4,
         name="Flows",
         formats={FLOW_HEADERS["value"]: "#,##0.0"},
