@@ -66,6 +66,12 @@ from care_demand.outputs.flows import (
     projected_flows,
     recorded_flows,
 )
+from care_demand.outputs.interval_widening import (
+    applied_factors,
+    run_widening,
+    widen_quantiles,
+    widening_note,
+)
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
@@ -325,6 +331,17 @@ def run(
     )
     if simulate:
         log.info("Simulated; writing the outputs")
+    widening = run_widening(
+        config.output.interval_widening, config.output.backtest_dir, council.fingerprint
+    )
+    if projection is not None and applied_factors(widening):
+        # Published quantiles widened by the council's own backtest (docs/backtest.md); the
+        # per-replicate tables stay as simulated.
+        projection = widen_quantiles(
+            projection,
+            applied_factors(widening),
+            widening["measures"],  # type: ignore[arg-type]
+        )
     writing = time.perf_counter()
     costing = 0.0
 
@@ -392,6 +409,7 @@ def run(
             "seed": config.seed,
             "run_until": config.run_until,
             "scenario": config.scenario.name,
+            "interval_widening": widening,
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
@@ -451,6 +469,8 @@ def run(
     )
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
+    if projection is not None:
+        print(widening_note(widening))
     if council.dropped_open:
         print(
             f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "

@@ -34,6 +34,7 @@ from care_demand.backtest.settings import (
 from care_demand.backtest.summary import measure_label, summary_markdown
 from care_demand.outputs.charts import save_figure
 from care_demand.outputs.disclosure import DisclosureRule, suppression_mask
+from care_demand.outputs.interval_widening import widening_record
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.pipeline import SYNTHETIC_CAPTION
@@ -195,8 +196,24 @@ def write_backtest(
             ),
             out.path(LAYOUT.backtest.pit_histogram),
         )
+        rule = settings.interval_widening
+        widening = {
+            "data_fingerprint": dict(details or {}).get("data_fingerprint"),
+            "window": [f"{result.window[0]:%Y-%m-%d}", f"{result.window[1]:%Y-%m-%d}"],
+            **widening_record(
+                metrics,
+                [float(level) for level in settings.levels],
+                rule.measures,
+                max_factor=float(rule.max_factor),
+                min_cuts=int(rule.min_cuts),
+            ),
+        }
+        out.write_text(LAYOUT.backtest.interval_widening, json.dumps(widening, indent=2) + "\n")
         out.write_text(
-            REPORT_FILE, summary_markdown(result, summary, metrics, config, synthetic=synthetic)
+            REPORT_FILE,
+            summary_markdown(
+                result, summary, metrics, config, synthetic=synthetic, widening=widening
+            ),
         )
         run_details = {
             "package_version": __version__,

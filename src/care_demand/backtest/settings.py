@@ -32,6 +32,7 @@ __all__ = [
     "BacktestAppConfig",
     "BacktestConfig",
     "BacktestTargets",
+    "IntervalWidening",
     "load_backtest_config",
     "measure_atoms",
     "register_backtest_schema",
@@ -71,6 +72,20 @@ class BacktestTargets:
     coverage_tolerance_points: float = 10.0
 
 
+def _judged_measures() -> list[str]:
+    return [vocab.CARE, *vocab.PLACEMENT_GROUPS]
+
+
+@dataclass
+class IntervalWidening:
+    """How the backtest works out the factors a run on the same data widens its intervals by
+    (``backtest.interval_widening``; the rule: :mod:`care_demand.outputs.interval_widening`)."""
+
+    measures: list[str] = field(default_factory=_judged_measures)
+    max_factor: float = 2.0
+    min_cuts: int = 3
+
+
 @dataclass
 class BacktestConfig:
     """Backtest settings (``configs/backtest/default.yaml``, where the values are set)."""
@@ -92,6 +107,7 @@ class BacktestConfig:
     pit_bins: int = 10
     chart_history_months: int = 24
     targets: BacktestTargets = field(default_factory=BacktestTargets)
+    interval_widening: IntervalWidening = field(default_factory=IntervalWidening)
 
 
 @dataclass
@@ -197,6 +213,20 @@ def validate_backtest(
         )
     if targets.horizon not in [int(h) for h in settings.horizons]:
         raise setting_error("targets.horizon", f"{targets.horizon} is not one of backtest.horizons")
+
+    widening = settings.interval_widening
+    if float(widening.max_factor) < 1.0:
+        raise setting_error(
+            "interval_widening.max_factor",
+            f"{widening.max_factor}: at least 1 (intervals are never narrowed)",
+        )
+    if int(widening.min_cuts) < 1:
+        raise setting_error("interval_widening.min_cuts", f"{widening.min_cuts}: at least 1")
+    unknown = [m for m in widening.measures if m not in settings.measures]
+    if unknown:
+        raise setting_error(
+            "interval_widening.measures", f"{unknown} are not among backtest.measures"
+        )
 
     cuts = _parse_cuts(settings.cuts)
     start, end = history.window_start, history.window_end

@@ -9,6 +9,7 @@ the calibration at each cut.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -114,8 +115,10 @@ def summary_markdown(
     config: BacktestAppConfig,
     *,
     synthetic: bool,
+    widening: Mapping[str, object] | None = None,
 ) -> str:
-    """The backtest's summary page: settings, targets, the care series and the tables."""
+    """The backtest's summary page: settings, targets, the care series, the tables and
+    (``widening``) the factors a run on the same data widens its intervals by."""
     settings = config.backtest
     levels = [level_name(float(level)) for level in settings.levels]
     start, end = result.window
@@ -194,6 +197,8 @@ def summary_markdown(
         )
     lines.append("")
 
+    if widening is not None:
+        lines += _widening_lines(widening)
     lines += [
         "## Calibration at each cut",
         "",
@@ -215,3 +220,38 @@ def summary_markdown(
         f"`{CALIBRATION_FILE}`, charts in `{CHART_DIR}/`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _widening_lines(widening: Mapping[str, object]) -> list[str]:
+    """The section on the intervals of a run on these data (output.interval_widening)."""
+    levels: Mapping[str, Mapping[str, object]] = widening["levels"]  # type: ignore[assignment]
+    applies = bool(widening["applies"])
+    lines = [
+        "## Intervals of a run on these data",
+        "",
+        f"Children in care and its placement groups, pooled over {widening['cuts']} cuts and "
+        f"every horizon ({widening['forecasts']} forecasts). A run on the same data with "
+        "output.interval_widening auto moves each interval's ends away from the median by the "
+        "factor below, the smallest that would have held the interval's share of these "
+        f"records (never below 1, at most {float(widening['max_factor']):g}; docs/backtest.md)"
+        + (
+            "."
+            if applies
+            else f", but only after at least {widening['min_cuts']} cuts: with these, it does not."
+        ),
+        "",
+        "| Interval | Coverage | Factor | Coverage widened |",
+        "|---|---|---|---|",
+    ]
+    for name, entry in levels.items():
+        capped = " (capped)" if entry.get("capped") else ""
+        lines.append(
+            f"| {name}% | {_formatted(_share(entry.get('coverage')), '.0f', '%')} | "
+            f"{float(entry['factor']):.2f}{capped} | "  # type: ignore[arg-type]
+            f"{_formatted(_share(entry.get('coverage_widened')), '.0f', '%')} |"
+        )
+    return [*lines, ""]
+
+
+def _share(value: object) -> float:
+    return float("nan") if value is None else 100 * float(value)  # type: ignore[arg-type]
