@@ -143,8 +143,13 @@ def sample_zip(interpreter: Path) -> Path:
     return Path(done.stdout.strip()) / "v1.zip"
 
 
-def run_cs_demand_model(interpreter: Path, tasks: list[dict], scratch: Path) -> list[dict]:
-    """Run the tasks with cs-demand-model in its environment; return its answers."""
+def run_cs_demand_model(
+    interpreter: Path, tasks: list[dict], scratch: Path, *, private: bool = False
+) -> list[dict]:
+    """Run the tasks with cs-demand-model in its environment; return its answers.
+
+    ``private`` (a council's data): its error message is not printed, as it may quote a row.
+    """
     job, answer = scratch / "job.json", scratch / "answer.json"
     categories = {name: codes for name, (codes, _) in CATEGORIES.items() if codes}
     job.write_text(json.dumps({"categories": categories, "tasks": tasks}), encoding="utf-8")
@@ -152,6 +157,11 @@ def run_cs_demand_model(interpreter: Path, tasks: list[dict], scratch: Path) -> 
         [str(interpreter), str(RUNNER), str(job), str(answer)], capture_output=True, text=True
     )
     if done.returncode != 0:
+        if private:
+            sys.exit(
+                "cs-demand-model failed on a council's data; its message is not shown because "
+                f"it may quote a child's row (run {RUNNER.name} by hand to see it)"
+            )
         sys.exit(f"cs-demand-model failed:\n{done.stderr.strip()[-3000:]}")
     return json.loads(answer.read_text(encoding="utf-8"))
 
@@ -368,7 +378,7 @@ def compare(
         }
     )
     print(f"== {name}: cs-demand-model ==", flush=True)
-    answers = run_cs_demand_model(interpreter, tasks, scratch / name)
+    answers = run_cs_demand_model(interpreter, tasks, scratch / name, private=rule is not None)
 
     rows = []
     for answer in answers[:-1]:

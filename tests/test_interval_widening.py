@@ -26,6 +26,7 @@ from care_demand.outputs.interval_widening import (
     widening_record,
 )
 from care_demand.outputs.layout import LAYOUT
+from care_demand.outputs.settings import OutputConfig, output_problems
 from care_demand.pipeline import run
 
 JUDGED = [vocab.CARE, *vocab.PLACEMENT_GROUPS]
@@ -166,6 +167,13 @@ def _write(folder: Path, record: dict[str, object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record), encoding="utf-8")
     return path
+
+
+def test_the_setting_takes_auto_or_off() -> None:
+    assert OutputConfig().interval_widening == "auto"
+    assert output_problems(OutputConfig(interval_widening="off")) == []
+    problems = output_problems(OutputConfig(interval_widening="always"))
+    assert problems[0][0] == "output.interval_widening"
 
 
 def test_a_run_finds_the_newest_backtest_of_its_own_data(tmp_path: Path) -> None:

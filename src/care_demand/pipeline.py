@@ -340,7 +340,7 @@ def run(
         projection = widen_quantiles(
             projection,
             applied_factors(widening),
-            widening["measures"],  # type: ignore[arg-type]
+            widening.get("measures", []),  # type: ignore[arg-type]
         )
     writing = time.perf_counter()
     costing = 0.0
