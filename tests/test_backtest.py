@@ -166,8 +166,8 @@ def settings(**changes: object) -> BacktestConfig:
             r"backtest\.interval_widening\.max_factor .*never narrowed",
         ),
         (
-            {"interval_widening": IntervalWidening(measures=["care", "fostering"])},
-            r"backtest\.interval_widening\.measures .*fostering",
+            {"interval_widening": IntervalWidening(min_cuts=0)},
+            r"backtest\.interval_widening\.min_cuts",
         ),
     ],
 )
@@ -349,3 +349,26 @@ def test_backtest_writes_the_factors_a_run_widens_its_intervals_by(
         assert entry["factor"] == pytest.approx(widening_factor(ratios, entry["level"], 2.0))
         assert 1.0 <= entry["factor"] <= 2.0
     assert "## Intervals of a run on these data" in (out / "backtest/summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_backtest_scores_the_arrival_trend_variants_at_each_cut(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    result, out = small_backtest
+    scores = pd.read_csv(out / "backtest/arrival_variants.csv", dtype={"recorded": str})
+    assert set(scores["variant"]) == {"level", "damped", "trend"}
+    assert set(scores["cut"]) == {CUT}
+    assert set(scores["kind"]) >= {"referral", "early_help_request", "care_entry"}
+    record = json.loads((out / "backtest/arrival_variant.json").read_text())
+    assert record["shipped"] == "damped" and record["months"] == 12
+    means = result.arrival_scores[result.arrival_scores["scored"]].groupby("variant")[
+        "abs_pct_error"
+    ]
+    assert record["mean_abs_pct_error"] == pytest.approx(means.mean().to_dict())
+    assert record["chosen"] == min(
+        record["mean_abs_pct_error"], key=lambda v: (record["mean_abs_pct_error"][v], v != "damped")
+    )
+    assert record["nested"] == []  # one cut: nothing earlier to choose on
+    text = (out / "backtest/summary.md").read_text()
+    assert "## The arrival trend the record chooses" in text and "no nested check" in text

@@ -116,6 +116,7 @@ def summary_markdown(
     *,
     synthetic: bool,
     widening: Mapping[str, object] | None = None,
+    variant: Mapping[str, object] | None = None,
 ) -> str:
     """The backtest's summary page: settings, targets, the care series, the tables and
     (``widening``) the factors a run on the same data widens its intervals by."""
@@ -199,6 +200,8 @@ def summary_markdown(
 
     if widening is not None:
         lines += _widening_lines(widening)
+    if variant is not None:
+        lines += _variant_lines(variant)
     lines += [
         "## Calibration at each cut",
         "",
@@ -255,3 +258,43 @@ def _widening_lines(widening: Mapping[str, object]) -> list[str]:
 
 def _share(value: object) -> float:
     return float("nan") if value is None else 100 * float(value)  # type: ignore[arg-type]
+
+
+def _variant_lines(variant: Mapping[str, object]) -> list[str]:
+    """The section on the arrival trend variant the record chooses, and its nested check."""
+    means: Mapping[str, float] = variant["mean_abs_pct_error"]  # type: ignore[assignment]
+    nested: list[Mapping[str, object]] = variant["nested"]  # type: ignore[assignment]
+    lines = [
+        "## The arrival trend the record chooses",
+        "",
+        f"Arrivals from outside services over the {variant['months']} months after each cut "
+        f"({variant['cuts']} cuts), each kind's forecast (median) against the record, by how "
+        "far the fitted trend is carried past the history (calibration.arrivals.trend_damping). "
+        f"Chosen: **{variant['chosen']}** (trend_damping {float(variant['trend_damping']):g}); "  # type: ignore[arg-type]
+        f"the shipped setting is {variant['shipped']}.",
+        "",
+        "| Variant | Mean absolute % error |",
+        "|---|---|",
+        *(f"| {name} | {_num(value, 1)}% |" for name, value in means.items()),
+        "",
+    ]
+    if nested:
+        lines += [
+            "Nested check: at each cut, the variant chosen on the earlier cuts whose months "
+            "had ended by then, against the shipped one, on that cut alone.",
+            "",
+            "| Cut | Earlier cuts | Chosen | Its error | Shipped error |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {row['cut']} | {row['earlier_cuts']} | {row['chosen']} | "
+                f"{_num(row['chosen_error'], 1)}% | {_num(row['shipped_error'], 1)}% |"
+                for row in nested
+            ),
+            "",
+            f"Mean: chosen {_num(variant['nested_chosen_error'], 1)}%, shipped "
+            f"{_num(variant['nested_shipped_error'], 1)}%.",
+            "",
+        ]
+    else:
+        lines += ["No cut has an earlier cut whose months had ended: no nested check.", ""]
+    return lines
