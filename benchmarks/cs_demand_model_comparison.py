@@ -652,6 +652,11 @@ def chart(summary: pd.DataFrame) -> Figure:
     return fig
 
 
+def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``frame`` with its numeric columns rounded to ``digits``."""
+    return frame.round({c: digits for c in frame.select_dtypes("number").columns})
+
+
 def dataset_names(folders: list[Path]) -> list[str]:
     """A name per folder: its own name, numbered when two folders share one."""
     names: list[str] = []
@@ -807,10 +812,10 @@ def main() -> None:
         *(f"{m}_mase" for m in MODELS),
         "scored",
     ]
-    shown = table if rule is None else published(table.round(3), rule)
-    shown_check = check.round(3) if rule is None else published_check(check, rule)
-    shown[columns].round(3).to_csv(args.out / "comparison.csv", index=False)
-    summary.round(3).to_csv(args.out / "summary.csv", index=False)
+    shown = rounded(table) if rule is None else published(rounded(table), rule)
+    shown_check = rounded(check) if rule is None else published_check(check, rule)
+    shown[columns].to_csv(args.out / "comparison.csv", index=False)
+    rounded(summary).to_csv(args.out / "summary.csv", index=False)
     shown_check.to_csv(args.out / "data_check.csv", index=False)
     text = markdown(shown, summary, check, replicates, rule, tuple(name for name, _ in pools))
     (args.out / "comparison.md").write_text(text, encoding="utf-8")
