@@ -112,11 +112,13 @@ def test_too_few_cuts_write_the_factors_but_do_not_apply_them(tmp_path: Path) ->
 def test_withheld_and_unjudged_rows_are_left_out() -> None:
     metrics = _metrics([0.5] * 10)
     extra = _metrics([9.0] * 10).assign(measure=vocab.CIN)
-    hidden = _metrics([9.0] * 10).assign(scored=False)
+    hidden = _metrics([9.0] * 10).assign(scored=False, measure=vocab.SECURE_OTHER)
     record = widening_record(
         pd.concat([metrics, extra, hidden]), [0.8], JUDGED, max_factor=2.0, min_cuts=3
     )
     assert record["forecasts"] == 10 and record["levels"]["80"]["factor"] == 1.0
+    # A group whose records were all withheld is widened by the pooled factors; CIN is not.
+    assert record["measures"] == [vocab.CARE, vocab.SECURE_OTHER]
 
 
 def _quantiles() -> pd.DataFrame:

@@ -107,14 +107,16 @@ def widening_record(
 
     ``metrics`` holds the backtest's scores (``cut``, ``measure``, ``scored``, ``median``,
     ``actual`` and ``lower_L``/``upper_L`` per level). Only scored rows of ``measures`` are
-    used, pooled over cuts and horizons. ``applies`` is false when fewer than ``min_cuts``
-    cuts were scored, or no row was.
+    used, pooled over cuts and horizons; ``measures`` in the record lists those of them
+    the backtest forecast (a run widens each by the pooled factors, even one whose records
+    were all withheld). ``applies`` is false when fewer than ``min_cuts`` cuts were scored,
+    or no row was.
     """
     judged = list(measures)
     rows = metrics[metrics["measure"].isin(judged) & metrics["scored"].astype(bool)]
     cuts = int(rows["cut"].nunique())
     record: dict[str, object] = {
-        "measures": [m for m in judged if m in set(rows["measure"])],
+        "measures": [m for m in judged if m in set(metrics["measure"])],
         "cuts": cuts,
         "forecasts": len(rows),
         "horizons": sorted(int(h) for h in rows["horizon_months"].unique())
