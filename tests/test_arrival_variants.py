@@ -3,6 +3,8 @@ hand-made scores, and the variants drawn from one fit."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -14,6 +16,8 @@ from care_demand.backtest.arrival_variants import (
 )
 from care_demand.backtest.run import arrival_variants
 from care_demand.backtest.settings import load_backtest_config
+from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
+from care_demand.outputs.layout import LAYOUT
 
 CUTS = ["2018-03-31", "2018-09-30", "2019-03-31", "2019-09-30"]
 
@@ -74,6 +78,22 @@ def test_the_shipped_damping_names_its_variant_or_is_added() -> None:
     config.calibration.arrivals.trend_damping = 0.8
     variants, shipped = arrival_variants(config)
     assert shipped == "shipped" and variants["shipped"] == 0.8 and len(variants) == 4
+
+
+def test_a_run_records_the_backtests_choice_beside_its_own_setting(tmp_path) -> None:
+    scores = _scores({"level": [5, 5, 2, 2], "damped": [4, 4, 3, 3], "trend": [1, 1, 9, 9]})
+    record = variant_record(scores, {"level": 0.0, "damped": 0.5, "trend": 1.0}, "damped", 12)
+    path = tmp_path / LAYOUT.backtest.arrival_variant
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record))
+    assert arrival_choice({"status": "no backtest"}, 0.5) is None
+    found = arrival_choice({"status": "applied", "backtest_dir": str(tmp_path)}, 0.5)
+    assert found is not None and found["chosen"] == "damped" and found["run_trend_damping"] == 0.5
+    note = arrival_choice_note(found)
+    assert "the damped variant (trend_damping 0.5)" in note
+    assert "it erred 9.0% against 3.0% for the damped setting" in note
+    assert "This run uses trend_damping 0.5" in note
+    assert arrival_choice_note(None) == ""
 
 
 @pytest.mark.slow

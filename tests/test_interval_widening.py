@@ -220,6 +220,8 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
             "levels": levels,
         },
     )
+    choice = {"chosen": "level", "trend_damping": 0.0, "shipped": "damped", "months": 12}
+    (backtests / "one" / LAYOUT.backtest.arrival_variant).write_text(json.dumps(choice))
     config = dataclasses.replace(
         report_config, output=dataclasses.replace(report_config.output, backtest_dir=str(backtests))
     )
@@ -242,5 +244,9 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
     detail = json.loads((out / LAYOUT.run_details).read_text())["interval_widening"]
     assert detail["status"] == "applied" and detail["backtest_dir"] == str(backtests / "one")
     assert detail["levels"]["80"]["coverage"] == 0.6
+    trend = json.loads((out / LAYOUT.run_details).read_text())["arrival_trend"]
+    assert trend["chosen"] == "level" and trend["backtest_dir"] == str(backtests / "one")
+    assert trend["run_trend_damping"] == report_config.calibration.arrivals.trend_damping
     report = (out / LAYOUT.report).read_text()
     assert "80% intervals held 60%, widened x1.50" in report
+    assert "Arrival trend: over the backtest" in report and "the level variant" in report

@@ -51,6 +51,7 @@ from care_demand.finance import (
     validate_costs,
 )
 from care_demand.outputs.arrival_chart import arrival_components_figure
+from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
 from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
@@ -410,6 +411,7 @@ def run(
             "run_until": config.run_until,
             "scenario": config.scenario.name,
             "interval_widening": widening,
+            "arrival_trend": arrival_choice(widening, config.calibration.arrivals.trend_damping),
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
@@ -471,6 +473,9 @@ def run(
     _print_summary(run_dir, projection, synthetic, history.mode)
     if projection is not None:
         print(widening_note(widening))
+        choice = arrival_choice_note(details["arrival_trend"])  # type: ignore[arg-type]
+        if choice:
+            print(choice)
     if council.dropped_open:
         print(
             f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "

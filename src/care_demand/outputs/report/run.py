@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from care_demand.finance import fixed_cost_title
+from care_demand.outputs.arrival_choice import arrival_choice_note
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
 from care_demand.outputs.interval_widening import widening_note
 from care_demand.outputs.report.flows import flows_table
@@ -208,12 +209,17 @@ def _meta(run: RunFiles) -> list[str]:
 
 
 def _intervals_note(run: RunFiles) -> str:
-    """Whether the intervals were checked against the council's own backtest, and widened.
+    """Whether the intervals were checked against the council's own backtest, and widened;
+    and what that backtest says of the arrival trend setting.
 
     Runs from before the setting existed record nothing, and say nothing."""
     if "interval_widening" not in run.details:
         return ""
-    return f"<p class='note'>{_esc(widening_note(run.details['interval_widening']))}</p>"
+    notes = [
+        widening_note(run.details["interval_widening"]),
+        arrival_choice_note(run.details.get("arrival_trend")),
+    ]
+    return "".join(f"<p class='note'>{_esc(note)}</p>" for note in notes if note)
 
 
 def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = None) -> str:
