@@ -29,12 +29,23 @@ because it matches care_demand's placement groups exactly (checked against
 fostering; Residential = in-house and external residential; Supported = supported 16+;
 Other = placed with parents, placed for adoption, secure and other.
 
-Every data set is synthetic, so the tables here are not suppressed. ``--examples K`` adds K
-examples generated from the built-in example's ground truth with other seeds, each scored
+The default data sets are synthetic, so their tables are not suppressed. ``--examples K`` adds
+K examples generated from the built-in example's ground truth with other seeds, each scored
 alone and pooled: one example is one draw of its truth, and can favour either model by chance.
 
+``--data DIR`` (repeatable) compares on council folders instead, laid out as care_demand reads
+them (SSDA903 is needed; the comparison is of children in care only). Each folder is scored
+alone at cuts chosen from its own data window (:func:`automatic_cuts`, or ``--cuts``), and
+with more than one folder every forecast is also pooled in one table. A council's data are
+real children: recorded counts from 1 to ``output.suppress_max`` are withheld through
+``care_demand.outputs.disclosure`` (the backtest's own rule, with the second figure of a
+total and its parts), the errors, coverage and PIT of a withheld row are withheld with them
+and left out of the aggregates, and no child id is written (cs-demand-model reads the rows
+in a temporary folder that is deleted afterwards).
+
 Run from a fresh clone, after ``make`` has built ``.venv`` (needs the package index once):
-``.venv/bin/python benchmarks/cs_demand_model_comparison.py [--replicates N]``.
+``.venv/bin/python benchmarks/cs_demand_model_comparison.py [--replicates N]
+[--data DIR ...]``.
 Outputs: ``outputs/cs_demand_model_comparison/`` (comparison.md, comparison.csv,
 summary.csv, data_check.csv, comparison_errors.png/.svg).
 """
@@ -56,9 +67,12 @@ import yaml
 from matplotlib.figure import Figure
 
 from care_demand import vocab
-from care_demand.backtest import backtest, load_backtest_config
+from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config
+from care_demand.backtest.publish import published_tables
 from care_demand.config import EXAMPLE_DATA_DIR
+from care_demand.data import CouncilData
 from care_demand.outputs.charts import PALETTE, save_figure
+from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
 from care_demand.pipeline import load
 from care_demand.synthetic.generate import write_example
 from isolated_venv import isolated_python
@@ -75,6 +89,12 @@ REFERENCE_MONTHS = 12
 # Cuts on the package's sample (April 2017 - March 2022): 24 months of history before the
 # first, 24 months of record after the last.
 SAMPLE_CUTS = ["2019-03-31", "2019-09-30", "2020-03-31"]
+# A council folder's cuts (--data without --cuts): 31 March and 30 September, as the shipped
+# backtest's cuts, the latest five that leave backtest.min_history_months of history before
+# the cut and the longest horizon of record after it. The rule gives the shipped cuts on the
+# example's window and SAMPLE_CUTS on the sample's (tests/test_cs_demand_model_comparison.py).
+CUT_MONTHS = (3, 9)
+MAX_CUTS = 5
 
 # cs-demand-model category -> (its PLACE codes, care_demand's placement groups). Codes in no
 # category fall into its "Other".
@@ -123,8 +143,13 @@ def sample_zip(interpreter: Path) -> Path:
     return Path(done.stdout.strip()) / "v1.zip"
 
 
-def run_cs_demand_model(interpreter: Path, tasks: list[dict], scratch: Path) -> list[dict]:
-    """Run the tasks with cs-demand-model in its environment; return its answers."""
+def run_cs_demand_model(
+    interpreter: Path, tasks: list[dict], scratch: Path, *, private: bool = False
+) -> list[dict]:
+    """Run the tasks with cs-demand-model in its environment; return its answers.
+
+    ``private`` (a council's data): its error message is not printed, as it may quote a row.
+    """
     job, answer = scratch / "job.json", scratch / "answer.json"
     categories = {name: codes for name, (codes, _) in CATEGORIES.items() if codes}
     job.write_text(json.dumps({"categories": categories, "tasks": tasks}), encoding="utf-8")
@@ -132,6 +157,11 @@ def run_cs_demand_model(interpreter: Path, tasks: list[dict], scratch: Path) -> 
         [str(interpreter), str(RUNNER), str(job), str(answer)], capture_output=True, text=True
     )
     if done.returncode != 0:
+        if private:
+            sys.exit(
+                "cs-demand-model failed on a council's data; its message is not shown because "
+                f"it may quote a child's row (run {RUNNER.name} by hand to see it)"
+            )
         sys.exit(f"cs-demand-model failed:\n{done.stderr.strip()[-3000:]}")
     return json.loads(answer.read_text(encoding="utf-8"))
 
@@ -156,18 +186,75 @@ def _coded() -> set[str]:
     return {code for codes, _ in CATEGORIES.values() for code in codes}
 
 
-def read_returns(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every Header and Episodes row of a folder in our layout, as text."""
+def read_returns(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Every Header and Episodes row of a folder in our CSV layout, as text (None when the
+    folder's returns are not ``ssda903/header*.csv`` and ``ssda903/episodes*.csv``)."""
     files = sorted((folder / "ssda903").glob("*.csv"))
-    header = pd.concat(
-        [pd.read_csv(f, dtype=str) for f in files if f.name.startswith("header")],
-        ignore_index=True,
+    headers = [f for f in files if f.name.lower().startswith("header")]
+    episodes = [f for f in files if f.name.lower().startswith("episodes")]
+    if not headers or not episodes:
+        return None
+    return (
+        pd.concat([pd.read_csv(f, dtype=str) for f in headers], ignore_index=True),
+        pd.concat([pd.read_csv(f, dtype=str) for f in episodes], ignore_index=True),
     )
-    episodes = pd.concat(
-        [pd.read_csv(f, dtype=str) for f in files if f.name.startswith("episodes")],
-        ignore_index=True,
+
+
+def council_returns(council: CouncilData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Header and Episodes rows care_demand read, in SSDA903's columns, as text.
+
+    For folders in another layout (XML, other file names): the validated, merged tables,
+    whose child ids are already pseudonymous. Fields care_demand does not keep are blank.
+    """
+
+    def day(values: pd.Series) -> pd.Series:
+        return values.dt.strftime("%d/%m/%Y").astype(object).where(values.notna(), np.nan)
+
+    def text(values: pd.Series) -> pd.Series:
+        return values.astype(object).where(values.notna(), np.nan)
+
+    header = pd.DataFrame(
+        {
+            "CHILD": text(council.header["child_id"]),
+            "SEX": text(council.header["sex"]),
+            "DOB": day(council.header["dob"]),
+        }
     )
+    header[["ETHNIC", "UPN", "MOTHER", "MC_DOB"]] = np.nan
+    rows = council.episodes
+    episodes = pd.DataFrame(
+        {
+            "CHILD": text(rows["child_id"]),
+            "DECOM": day(rows["decom"]),
+            "RNE": text(rows["rne"]),
+            "LS": text(rows["ls"]),
+            "CIN": text(rows["cin"]),
+            "PLACE": text(rows["place"]),
+            "PLACE_PROVIDER": text(rows["place_provider"]),
+            "DEC": day(rows["dec"]),
+            "REC": text(rows["rec"]),
+        }
+    )
+    episodes[["REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN"]] = np.nan
     return header, episodes
+
+
+def automatic_cuts(
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    min_history_months: int,
+    longest_horizon: int,
+    *,
+    months: tuple[int, ...] = CUT_MONTHS,
+    most: int = MAX_CUTS,
+) -> list[str]:
+    """A data window's cuts: month ends in ``months``, the latest ``most`` of those that
+    leave ``min_history_months`` of history from ``start`` and ``longest_horizon`` months of
+    record up to ``end`` (the backtest's own checks, ``validate_backtest``)."""
+    earliest = (start - pd.Timedelta(days=1)) + pd.offsets.MonthEnd(min_history_months)
+    ends = pd.date_range(max(earliest, start), end, freq="ME")
+    fits = [d for d in ends if d < end and d + pd.offsets.MonthEnd(longest_horizon) <= end]
+    return [f"{d:%Y-%m-%d}" for d in fits if d.month in months][-most:]
 
 
 def convert_sample(archive: Path, folder: Path) -> None:
@@ -221,24 +308,54 @@ def compare(
     name: str,
     folder: Path,
     overrides: list[str],
-    cuts: list[str],
+    cuts: list[str] | None,
     replicates: int | None,
     interpreter: Path,
     scratch: Path,
+    *,
+    rule: DisclosureRule | None = None,
+    horizons: list[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both models' forecasts and errors on one data set; and the data check."""
+    """Both models' forecasts and errors on one data set; and the data check.
+
+    ``cuts`` None: :func:`automatic_cuts` of the data's window. With a disclosure ``rule``
+    (a council's own data), ``scored`` is false where the backtest withholds the recorded
+    count at the cut or the scored date (:func:`care_demand.backtest.publish.published_tables`);
+    without one every row is scored.
+    """
     config = load_backtest_config([*overrides, f"data.path={folder}"])
-    config.backtest.cuts = list(cuts)
+    if horizons:
+        config.backtest.horizons = sorted(set(horizons))
     config.backtest.measures = {"care": [vocab.CARE]} | {
         category: list(groups) for category, (_, groups) in CATEGORIES.items()
     }
     if replicates is not None:
         config.backtest.replicates = replicates
     council, history, _ = load(config)
-    print(f"\n== {name}: care_demand backtest ({len(cuts)} cuts) ==", flush=True)
-    ours = backtest(history, config).metrics
+    if cuts is None:
+        cuts = automatic_cuts(
+            history.window_start,
+            history.window_end,
+            config.backtest.min_history_months,
+            max(int(h) for h in config.backtest.horizons),
+        )
+        if not cuts:
+            sys.exit(
+                f"{name}: the data ({history.window_start:%Y-%m-%d} to "
+                f"{history.window_end:%Y-%m-%d}) leave no 31 March or 30 September with "
+                f"{config.backtest.min_history_months} months of history before it and "
+                f"{max(config.backtest.horizons)} months of record after it: give shorter "
+                "--horizons (e.g. --horizons 6 12) or --cuts"
+            )
+    config.backtest.cuts = list(cuts)
+    print(f"\n== {name}: care_demand backtest ({len(cuts)} cuts: {', '.join(cuts)}) ==", flush=True)
+    result = backtest(history, config)
+    ours = result.metrics
+    if rule is not None:
+        ours = ours.assign(scored=published_tables(result, rule)[2]["scored"].to_numpy())
 
-    header, episodes = read_returns(folder)
+    returns = read_returns(folder)
+    header, episodes = returns if returns is not None else council_returns(council)
     tasks = []
     for cut in cuts:
         stamp = pd.Timestamp(cut)
@@ -261,7 +378,7 @@ def compare(
         }
     )
     print(f"== {name}: cs-demand-model ==", flush=True)
-    answers = run_cs_demand_model(interpreter, tasks, scratch / name)
+    answers = run_cs_demand_model(interpreter, tasks, scratch / name, private=rule is not None)
 
     rows = []
     for answer in answers[:-1]:
@@ -284,6 +401,7 @@ def compare(
     table = table.rename(columns={"median": "care_demand"})
     for model in MODELS:
         table[f"{model}_pct_error"] = 100 * (table[model] - table["actual"]) / table["actual"]
+        table[f"{model}_mase"] = (table[model] - table["actual"]).abs() / table["mase_scale"]
 
     recorded = history.stocks_at(dates, by=("state", "placement_group"))
     care = recorded[recorded["state"] == vocab.CARE]
@@ -316,43 +434,138 @@ def compare(
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean absolute % error per data set, horizon and measure, both models and no change."""
+    """Mean absolute % error and mean MASE per data set, horizon and measure, both models and
+    no change, with care_demand's interval coverage.
+
+    Rows whose ``scored`` is false (a withheld recorded count) are left out and counted in
+    ``withheld``; a table without the column is scored throughout.
+    """
     rows = []
+    scored = table["scored"] if "scored" in table else pd.Series(True, index=table.index)
     for (dataset, horizon, measure), part in table.groupby(
         ["dataset", "horizon_months", "measure"], sort=False
     ):
-        row = {"dataset": dataset, "horizon_months": horizon, "measure": measure, "n": len(part)}
+        kept = part[scored.loc[part.index].astype(bool)]
+        row = {
+            "dataset": dataset,
+            "horizon_months": horizon,
+            "measure": measure,
+            "n": len(kept),
+            "withheld": len(part) - len(kept),
+        }
         for model in MODELS:
-            row[f"{model}_mape"] = float(part[f"{model}_pct_error"].abs().mean())
-        row["care_demand_coverage_80"] = float(part["inside_80"].mean())
-        row["care_demand_coverage_90"] = float(part["inside_90"].mean())
+            row[f"{model}_mape"] = _mean(kept, f"{model}_pct_error", absolute=True)
+        for model in MODELS:
+            row[f"{model}_mase"] = _mean(kept, f"{model}_mase")
+        row["care_demand_coverage_80"] = _mean(kept, "inside_80")
+        row["care_demand_coverage_90"] = _mean(kept, "inside_90")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _mean(frame: pd.DataFrame, column: str, *, absolute: bool = False) -> float:
+    if column not in frame:
+        return float("nan")
+    values = pd.to_numeric(frame[column].astype(float), errors="coerce").dropna()
+    if absolute:
+        values = values.abs()
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def pooled(table: pd.DataFrame, datasets: list[str], name: str) -> pd.DataFrame:
+    """The rows of ``datasets`` relabelled ``name``: every forecast of every data set in one
+    group, each cut counting once (append to the table to score the pool)."""
+    return table[table["dataset"].isin(datasets)].assign(dataset=name)
+
+
+# Columns of the comparison table that are recorded counts, or worked out from one.
+RECORDED_COUNTS = ("actual", "naive")
+FROM_RECORDED = (
+    *(f"{m}_pct_error" for m in MODELS),
+    *(f"{m}_mase" for m in MODELS),
+    "inside_80",
+    "inside_90",
+    "pit",
+)
+
+
+def published(table: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The comparison table with the recorded counts of unscored rows, and every figure
+    worked out from them, replaced by the rule's marker (counts as whole numbers)."""
+    out = table.copy()
+    hidden = ~out["scored"].astype(bool)
+    for column in (*RECORDED_COUNTS, *FROM_RECORDED):
+        if column not in out:
+            continue
+        values = out[column].round().astype("Int64") if column in RECORDED_COUNTS else out[column]
+        out[column] = values.astype(object).where(~hidden, rule.marker)
+    return out
+
+
+def published_check(check: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The data check with both readings' counts under the disclosure rule (care and its
+    four categories as a total and its parts, per data set and date)."""
+    line = Total(
+        column="measure", total="care", parts=tuple(CATEGORIES), within=("dataset", "date")
+    )
+    out = check.reset_index(drop=True)
+    for column in ("care_demand_record", "cs_demand_model_record"):
+        out = suppress_counts(out, column, rule, [line])
+    return out
+
+
+def _cell(value: object, spec: str, suffix: str = "") -> str:
+    """A number formatted with ``spec``; blank when missing; a marker as it is."""
+    if isinstance(value, str):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    return "" if np.isnan(number) else f"{number:{spec}}{suffix}"
+
+
 def markdown(
-    table: pd.DataFrame, summary: pd.DataFrame, check: pd.DataFrame, replicates: int
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    check: pd.DataFrame,
+    replicates: int,
+    rule: DisclosureRule | None = None,
+    pools: tuple[str, ...] = (),
 ) -> str:
+    """The comparison's page. ``table`` is as published (with a ``rule``, withheld figures
+    already carry its marker; without one every data set is synthetic); the pooled data sets
+    ``pools`` are in the summary only."""
+    data_note = (
+        "Every data set is synthetic."
+        if rule is None
+        else f"Council data: {rule.describe()} The errors, MASE, coverage and PIT of a "
+        "forecast whose recorded count (at the cut or the scored date) is withheld are "
+        "withheld with it and left out of the aggregates (Withheld)."
+    )
     lines = [
         "# care_demand against cs-demand-model: backtest on the same SSDA903 data",
         "",
         f"{CS_DEMAND_MODEL}, fitted on the {REFERENCE_MONTHS} months before each cut, daily "
         f"steps; care_demand with {replicates} replicates per cut, fitted on all data before the "
         "cut. Errors are of the forecast (care_demand: the median) against the record, in % "
-        "of the record. Every data set is synthetic.",
+        f"of the record. MASE: absolute error over the mean absolute change of the record "
+        f"over as many months in the data before the cut (below 1: better than no change "
+        f"made there). {data_note}",
         "",
         "## Mean absolute % error over the cuts",
         "",
-        "| Data | Months ahead | Measure | Cuts | care_demand | cs-demand-model | No change "
+        "| Data | Months ahead | Measure | Cuts | Withheld | care_demand | cs-demand-model "
+        "| No change | MASE: care_demand / cs-demand-model / no change "
         "| care_demand 80% / 90% coverage |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, row in summary.iterrows():
         lines.append(
             f"| {row['dataset']} | {row['horizon_months']} | {row['measure']} | {row['n']} | "
-            f"{row['care_demand_mape']:.1f}% | {row['cs_demand_model_mape']:.1f}% | "
-            f"{row['naive_mape']:.1f}% | {row['care_demand_coverage_80'] * 100:.0f}% / "
-            f"{row['care_demand_coverage_90'] * 100:.0f}% |"
+            f"{row['withheld']} | {_cell(row['care_demand_mape'], '.1f', '%')} | "
+            f"{_cell(row['cs_demand_model_mape'], '.1f', '%')} | "
+            f"{_cell(row['naive_mape'], '.1f', '%')} | "
+            + " / ".join(_cell(row[f"{m}_mase"], ".2f") for m in MODELS)
+            + f" | {_cell(row['care_demand_coverage_80'] * 100, '.0f', '%')} / "
+            f"{_cell(row['care_demand_coverage_90'] * 100, '.0f', '%')} |"
         )
     lines += [
         "",
@@ -362,18 +575,20 @@ def markdown(
         "cs-demand-model | No change |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for _, row in table.iterrows():
+    for _, row in table[~table["dataset"].isin(pools)].iterrows():
         lines.append(
             f"| {row['dataset']} | {row['cut']:%Y-%m-%d} | {row['horizon_months']} | "
-            f"{row['measure']} | {row['actual']:.0f} | {row['care_demand']:.0f} "
-            f"({row['lower_90']:.0f}-{row['upper_90']:.0f}) {row['care_demand_pct_error']:+.1f}% | "
-            f"{row['cs_demand_model']:.0f} {row['cs_demand_model_pct_error']:+.1f}% | "
-            f"{row['naive']:.0f} {row['naive_pct_error']:+.1f}% |"
+            f"{row['measure']} | {_cell(row['actual'], '.0f')} | {row['care_demand']:.0f} "
+            f"({row['lower_90']:.0f}-{row['upper_90']:.0f}) "
+            f"{_cell(row['care_demand_pct_error'], '+.1f', '%')} | "
+            f"{row['cs_demand_model']:.0f} {_cell(row['cs_demand_model_pct_error'], '+.1f', '%')} "
+            f"| {_cell(row['naive'], '.0f')} {_cell(row['naive_pct_error'], '+.1f', '%')} |"
         )
     gap = (
         check.assign(diff=(check["cs_demand_model_record"] - check["care_demand_record"]).abs())
         .groupby(["dataset", "measure"])["diff"]
         .agg(["mean", "max"])
+        .reset_index()
     )
     lines += [
         "",
@@ -385,8 +600,15 @@ def markdown(
         "| Data | Measure | Mean | Largest |",
         "|---|---|---|---|",
     ]
-    for (dataset, measure), row in gap.iterrows():
-        lines.append(f"| {dataset} | {measure} | {row['mean']:.1f} | {row['max']:.0f} |")
+    if rule is not None:  # a difference of readings counts children: the rule applies
+        primary = DisclosureRule(rule.suppress_max, rule.marker, secondary=False)
+        gap["max"] = suppress_counts(gap, "max", primary)["max"]
+        gap["mean"] = gap["mean"].astype(object).where(gap["max"] != rule.marker, rule.marker)
+    for _, row in gap.iterrows():
+        lines.append(
+            f"| {row['dataset']} | {row['measure']} | {_cell(row['mean'], '.1f')} | "
+            f"{_cell(row['max'], '.0f')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -430,7 +652,21 @@ def chart(summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def main() -> None:
+def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """``frame`` with its numeric columns rounded to ``digits``."""
+    return frame.round({c: digits for c in frame.select_dtypes("number").columns})
+
+
+def dataset_names(folders: list[Path]) -> list[str]:
+    """A name per folder: its own name, numbered when two folders share one."""
+    names: list[str] = []
+    for folder in folders:
+        name = folder.resolve().name or str(folder)
+        names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
+    return names
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--replicates",
@@ -443,6 +679,37 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a council folder laid out as care_demand reads it (SSDA903 needed); repeat for "
+        "more. Instead of the built-in example and the package's sample; small counts are "
+        "withheld in what is written",
+    )
+    parser.add_argument(
+        "--cuts",
+        nargs="+",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="cut dates for every --data folder (default: chosen from each folder's window)",
+    )
+    parser.add_argument(
+        "--horizons",
+        type=int,
+        nargs="+",
+        default=None,
+        help="months ahead to score (default: configs/backtest/default.yaml; must include 12)",
+    )
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a care_demand setting for every --data folder, e.g. data.lenient=true",
+    )
+    parser.add_argument(
         "--examples",
         type=int,
         default=0,
@@ -450,56 +717,77 @@ def main() -> None:
         "truth (seeds from --first-seed): one example is one draw, so one can favour either model",
     )
     parser.add_argument("--first-seed", type=int, default=101)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _default_parts(
+    args: argparse.Namespace,
+    defaults: BacktestAppConfig,
+    replicates: int,
+    interpreter: Path,
+    scratch: Path,
+) -> tuple[list[tuple[pd.DataFrame, pd.DataFrame]], list[tuple[str, list[str]]]]:
+    """The built-in example, the package's sample and any generated examples; and the pools."""
+    cuts = list(defaults.backtest.cuts)
+    sample = scratch / "sample_data"
+    convert_sample(sample_zip(interpreter), sample)
+    runs = [
+        ("example", EXAMPLE_DATA_DIR, [], cuts),
+        ("cs-demand-model sample", sample, ["data.lenient=true"], SAMPLE_CUTS),
+    ]
+    seeds = range(args.first_seed, args.first_seed + args.examples)
+    for seed in seeds:
+        folder = scratch / f"example-{seed}"
+        write_example(folder, seed=seed)
+        runs.append((f"example seed {seed}", folder, [], cuts))
+    parts = [
+        compare(name, folder, overrides, run_cuts, replicates, interpreter, scratch)
+        for name, folder, overrides, run_cuts in runs
+    ]
+    pools = []
+    if args.examples:
+        pools.append(
+            (
+                f"{args.examples} more examples (seeds {seeds[0]}-{seeds[-1]})",
+                [name for name, *_ in runs[2:]],
+            )
+        )
+    return parts, pools
+
+
+def main() -> None:
+    args = _arguments()
     logging.basicConfig(level=logging.WARNING)
     check_mapping()
     interpreter = venv_python(args.python)
     defaults = load_backtest_config([])
     replicates = args.replicates or defaults.backtest.replicates
+    rule = DisclosureRule.from_config(defaults.output) if args.data else None
     with tempfile.TemporaryDirectory() as temp:
         scratch = Path(temp)
-        sample = scratch / "sample_data"
-        convert_sample(sample_zip(interpreter), sample)
-        parts = [
-            compare(
-                "example",
-                EXAMPLE_DATA_DIR,
-                [],
-                defaults.backtest.cuts,
-                replicates,
-                interpreter,
-                scratch,
-            ),
-            compare(
-                "cs-demand-model sample",
-                sample,
-                ["data.lenient=true"],
-                SAMPLE_CUTS,
-                replicates,
-                interpreter,
-                scratch,
-            ),
-        ]
-        seeds = range(args.first_seed, args.first_seed + args.examples)
-        for seed in seeds:
-            folder = scratch / f"example-{seed}"
-            write_example(folder, seed=seed)
-            parts.append(
+        if args.data:
+            names = dataset_names(args.data)
+            parts = [
                 compare(
-                    f"example seed {seed}",
+                    name,
                     folder,
-                    [],
-                    defaults.backtest.cuts,
+                    list(args.override),
+                    args.cuts,
                     replicates,
                     interpreter,
                     scratch,
+                    rule=rule,
+                    horizons=args.horizons,
                 )
-            )
+                for name, folder in zip(names, args.data, strict=True)
+            ]
+            pools = [(f"all {len(names)} data sets", names)] if len(names) > 1 else []
+        else:
+            parts, pools = _default_parts(args, defaults, replicates, interpreter, scratch)
     table = pd.concat([p[0] for p in parts], ignore_index=True)
-    if args.examples:
-        more = table[table["dataset"].str.startswith("example seed")]
-        pooled = f"{args.examples} more examples (seeds {seeds[0]}-{seeds[-1]})"
-        table = pd.concat([table, more.assign(dataset=pooled)], ignore_index=True)
+    table = pd.concat(
+        [table, *(pooled(table, members, name) for name, members in pools)], ignore_index=True
+    )
     check = pd.concat([p[1] for p in parts], ignore_index=True)
     summary = summary_table(table)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -521,11 +809,15 @@ def main() -> None:
         "cs_demand_model",
         "naive",
         *(f"{m}_pct_error" for m in MODELS),
+        *(f"{m}_mase" for m in MODELS),
+        "scored",
     ]
-    table[columns].round(3).to_csv(args.out / "comparison.csv", index=False)
-    summary.round(3).to_csv(args.out / "summary.csv", index=False)
-    check.round(3).to_csv(args.out / "data_check.csv", index=False)
-    text = markdown(table, summary, check, replicates)
+    shown = rounded(table) if rule is None else published(rounded(table), rule)
+    shown_check = rounded(check) if rule is None else published_check(check, rule)
+    shown[columns].to_csv(args.out / "comparison.csv", index=False)
+    rounded(summary).to_csv(args.out / "summary.csv", index=False)
+    shown_check.to_csv(args.out / "data_check.csv", index=False)
+    text = markdown(shown, summary, check, replicates, rule, tuple(name for name, _ in pools))
     (args.out / "comparison.md").write_text(text, encoding="utf-8")
     save_figure(chart(summary), args.out / "comparison_errors.png")
     print("\n" + text)

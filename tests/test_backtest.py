@@ -17,6 +17,7 @@ from care_demand import vocab
 from care_demand.backtest import (
     BacktestConfig,
     BacktestResult,
+    IntervalWidening,
     backtest,
     central_interval,
     load_backtest_config,
@@ -31,6 +32,7 @@ from care_demand.backtest import (
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.outputs.interval_widening import distance_ratios, widening_factor
 
 # --------------------------------------------------------------------------------------
 # Metrics on hand-made forecasts
@@ -159,6 +161,14 @@ def settings(**changes: object) -> BacktestConfig:
         ),
         ({"measures": {"care": ["care", "ifa"]}}, r"backtest\.measures\.care .*twice"),
         ({"min_history_months": 12}, r"backtest\.min_history_months .*arrivals\.min_months=24"),
+        (
+            {"interval_widening": IntervalWidening(max_factor=0.9)},
+            r"backtest\.interval_widening\.max_factor .*never narrowed",
+        ),
+        (
+            {"interval_widening": IntervalWidening(min_cuts=0)},
+            r"backtest\.interval_widening\.min_cuts",
+        ),
     ],
 )
 def test_unusable_settings_name_the_setting(
@@ -313,3 +323,52 @@ def test_published_backtest_tables_follow_the_secondary_suppression_setting(
     small = {key for key, value in raw.items() if 1 <= value <= 5}
     assert primary == small  # without secondary suppression: the small counts only
     assert both >= primary  # with it (the default): those and any that would reveal them
+
+
+@pytest.mark.slow
+def test_backtest_writes_the_factors_a_run_widens_its_intervals_by(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    _, out = small_backtest
+    record = json.loads((out / "backtest/interval_widening.json").read_text())
+    judged = [vocab.CARE, *vocab.PLACEMENT_GROUPS]
+    assert record["measures"] == [m for m in judged if m in record["measures"]]
+    assert record["cuts"] == 1 and not record["applies"]  # one cut: too few to judge by
+    metrics = pd.read_csv(out / "backtest/metrics.csv", dtype={"actual": str})
+    scored = metrics[metrics["scored"] & metrics["measure"].isin(judged)]
+    assert record["forecasts"] == len(scored)
+    for name, entry in record["levels"].items():
+        ratios = distance_ratios(
+            scored["median"],
+            scored[f"lower_{name}"],
+            scored[f"upper_{name}"],
+            pd.to_numeric(scored["actual"]),
+        )
+        inside = (scored[f"inside_{name}"].astype(str) == "True").mean()
+        assert entry["coverage"] == pytest.approx(inside)
+        assert entry["factor"] == pytest.approx(widening_factor(ratios, entry["level"], 2.0))
+        assert 1.0 <= entry["factor"] <= 2.0
+    assert "## Intervals of a run on these data" in (out / "backtest/summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_backtest_scores_the_arrival_trend_variants_at_each_cut(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    result, out = small_backtest
+    scores = pd.read_csv(out / "backtest/arrival_variants.csv", dtype={"recorded": str})
+    assert set(scores["variant"]) == {"level", "damped", "trend"}
+    assert set(scores["cut"]) == {CUT}
+    assert set(scores["kind"]) >= {"referral", "early_help_request", "care_entry"}
+    record = json.loads((out / "backtest/arrival_variant.json").read_text())
+    assert record["shipped"] == "damped" and record["months"] == 12
+    means = result.arrival_scores[result.arrival_scores["scored"]].groupby("variant")[
+        "abs_pct_error"
+    ]
+    assert record["mean_abs_pct_error"] == pytest.approx(means.mean().to_dict())
+    assert record["chosen"] == min(
+        record["mean_abs_pct_error"], key=lambda v: (record["mean_abs_pct_error"][v], v != "damped")
+    )
+    assert record["nested"] == []  # one cut: nothing earlier to choose on
+    text = (out / "backtest/summary.md").read_text()
+    assert "## The arrival trend the record chooses" in text and "no nested check" in text

@@ -51,6 +51,7 @@ from care_demand.finance import (
     validate_costs,
 )
 from care_demand.outputs.arrival_chart import arrival_components_figure
+from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
 from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
 from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
@@ -65,6 +66,12 @@ from care_demand.outputs.flows import (
     flows_by_year,
     projected_flows,
     recorded_flows,
+)
+from care_demand.outputs.interval_widening import (
+    applied_factors,
+    run_widening,
+    widen_quantiles,
+    widening_note,
 )
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.report import write_run_report
@@ -325,6 +332,17 @@ def run(
     )
     if simulate:
         log.info("Simulated; writing the outputs")
+    widening = run_widening(
+        config.output.interval_widening, config.output.backtest_dir, council.fingerprint
+    )
+    if projection is not None and applied_factors(widening):
+        # Published quantiles widened by the council's own backtest (docs/backtest.md); the
+        # per-replicate tables stay as simulated.
+        projection = widen_quantiles(
+            projection,
+            applied_factors(widening),
+            widening.get("measures", []),  # type: ignore[arg-type]
+        )
     writing = time.perf_counter()
     costing = 0.0
 
@@ -392,6 +410,8 @@ def run(
             "seed": config.seed,
             "run_until": config.run_until,
             "scenario": config.scenario.name,
+            "interval_widening": widening,
+            "arrival_trend": arrival_choice(widening, config.calibration.arrivals.trend_damping),
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
@@ -451,6 +471,11 @@ def run(
     )
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
     _print_summary(run_dir, projection, synthetic, history.mode)
+    if projection is not None:
+        print(widening_note(widening))
+        choice = arrival_choice_note(details["arrival_trend"])  # type: ignore[arg-type]
+        if choice:
+            print(choice)
     if council.dropped_open:
         print(
             f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "

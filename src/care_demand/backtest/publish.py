@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from care_demand import __version__
+from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.charts import forecast_chart, pit_histogram
 from care_demand.backtest.metrics import summarise
 from care_demand.backtest.settings import (
+    ARRIVAL_VARIANT_FILE,
+    ARRIVAL_VARIANTS_FILE,
     CALIBRATION_FILE,
     FORECASTS_FILE,
     METRICS_FILE,
@@ -33,7 +36,8 @@ from care_demand.backtest.settings import (
 )
 from care_demand.backtest.summary import measure_label, summary_markdown
 from care_demand.outputs.charts import save_figure
-from care_demand.outputs.disclosure import DisclosureRule, suppression_mask
+from care_demand.outputs.disclosure import DisclosureRule, suppress_counts, suppression_mask
+from care_demand.outputs.interval_widening import widening_record
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.pipeline import SYNTHETIC_CAPTION
@@ -195,8 +199,47 @@ def write_backtest(
             ),
             out.path(LAYOUT.backtest.pit_histogram),
         )
+        rule = settings.interval_widening
+        widening = {
+            "data_fingerprint": dict(details or {}).get("data_fingerprint"),
+            "window": [f"{result.window[0]:%Y-%m-%d}", f"{result.window[1]:%Y-%m-%d}"],
+            **widening_record(
+                metrics,
+                [float(level) for level in settings.levels],
+                rule.measures,
+                max_factor=float(rule.max_factor),
+                min_cuts=int(rule.min_cuts),
+            ),
+        }
+        out.write_text(LAYOUT.backtest.interval_widening, json.dumps(widening, indent=2) + "\n")
+        variant = None
+        if not result.arrival_scores.empty:
+            scores = result.arrival_scores
+            variant = variant_record(
+                scores,
+                {
+                    str(k): float(v)
+                    for k, v in scores.groupby("variant")["trend_damping"].first().items()
+                },
+                result.shipped_variant,
+                int(settings.arrival_variants.months),
+            )
+            out.write_csv(
+                ARRIVAL_VARIANTS_FILE,
+                _rounded(_dates(published_arrival_scores(scores, rule_of(config)), "cut")),
+            )
+            out.write_text(ARRIVAL_VARIANT_FILE, json.dumps(variant, indent=2) + "\n")
         out.write_text(
-            REPORT_FILE, summary_markdown(result, summary, metrics, config, synthetic=synthetic)
+            REPORT_FILE,
+            summary_markdown(
+                result,
+                summary,
+                metrics,
+                config,
+                synthetic=synthetic,
+                widening=widening,
+                variant=variant,
+            ),
         )
         run_details = {
             "package_version": __version__,
@@ -210,6 +253,23 @@ def write_backtest(
         }
         out.write_text(LAYOUT.run_details, json.dumps(run_details, indent=2, default=str) + "\n")
     return sorted(p for p in run_dir.rglob("*") if p.is_file())
+
+
+def rule_of(config: BacktestAppConfig) -> DisclosureRule:
+    """The disclosure rule of the backtest's output settings."""
+    return DisclosureRule.from_config(config.output)
+
+
+def published_arrival_scores(scores: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """The arrival variants' scores with recorded counts from 1 to ``rule.suppress_max``
+    withheld, and their errors with them (kinds are disjoint: primary suppression only)."""
+    primary = DisclosureRule(rule.suppress_max, rule.marker, secondary=False)
+    out = suppress_counts(scores.reset_index(drop=True), "recorded", primary)
+    hidden = out["recorded"] == rule.marker
+    for column in ("pct_error", "abs_pct_error"):
+        out[column] = out[column].astype(object).where(~hidden, rule.marker)
+    columns = ["cut", *(c for c in out.columns if c != "cut")]
+    return out[columns]
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

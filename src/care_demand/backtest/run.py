@@ -20,12 +20,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from care_demand.backtest.arrival_variants import score_variants
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
 from care_demand.backtest.settings import (
@@ -35,6 +36,8 @@ from care_demand.backtest.settings import (
     validate_backtest,
 )
 from care_demand.backtest.summary import target_checks
+from care_demand.calibration import monthly_arrivals
+from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.config import (
     CONFIG_DIR,
     AppConfig,
@@ -45,6 +48,7 @@ from care_demand.config import (
 from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.pipeline import calibrate, data_folder, load, recorded_monthly
+from care_demand.simulation.build import OutsideArrivals
 from care_demand.simulation.projection import prepare, simulate
 
 __all__ = ["BacktestResult", "backtest", "run_backtest"]
@@ -63,6 +67,9 @@ class BacktestResult:
     :func:`summarise`. ``recorded``: month-end values of every measure over the whole window
     (``month``, ``measure``, ``recorded``). ``calibration``: per cut, the training window
     and the sampler's diagnostics. ``skipped``: measures the data cannot score.
+    ``arrival_scores``: per cut, each arrival trend variant's forecast of each kind's
+    arrivals against the record (:func:`~care_demand.backtest.arrival_variants.score_variants`,
+    plus ``cut``); ``shipped_variant``: the variant with the run's own trend damping.
     """
 
     forecasts: pd.DataFrame
@@ -75,6 +82,8 @@ class BacktestResult:
     skipped: tuple[str, ...]
     mode: str
     window: tuple[pd.Timestamp, pd.Timestamp]
+    arrival_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shipped_variant: str = ""
 
 
 def _recorded_measures(
@@ -126,8 +135,9 @@ def _forecast_cut(
     cut: pd.Timestamp,
     config: BacktestAppConfig,
     measures: Mapping[str, Sequence[str]],
-) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object]]:
-    """Fit on the data before ``cut`` and simulate; return replicate values per measure."""
+) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], ArrivalModel]:
+    """Fit on the data before ``cut`` and simulate; return replicate values per measure,
+    the months, the cut's calibration record and its fitted arrival model."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -169,7 +179,44 @@ def _forecast_cut(
         "min_ess_bulk": float(diagnostics["min_ess_bulk"]),
         "divergences": int(diagnostics["divergences"]),
     }
-    return simulated, months, info
+    return simulated, months, info, fitted.arrivals
+
+
+def arrival_variants(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
+    """The trend variants scored, and the name of the one the run uses (its own
+    ``calibration.arrivals.trend_damping``, added as ``shipped`` when no variant has it)."""
+    variants = {str(k): float(v) for k, v in config.backtest.arrival_variants.variants.items()}
+    own = float(config.calibration.arrivals.trend_damping)
+    shipped = next((name for name, damping in variants.items() if damping == own), None)
+    if shipped is None:
+        shipped = "shipped"
+        variants[shipped] = own
+    return variants, shipped
+
+
+def _score_arrivals(
+    model: ArrivalModel,
+    cut: pd.Timestamp,
+    recorded: pd.DataFrame,
+    config: BacktestAppConfig,
+) -> pd.DataFrame:
+    """The arrival trend variants' forecasts from ``cut`` against the record."""
+    settings = config.backtest.arrival_variants
+    start = (cut + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    end = start + pd.offsets.MonthEnd(int(settings.months))
+    counts = monthly_arrivals(recorded, start, end)
+    variants, _ = arrival_variants(config)
+    scores = score_variants(
+        model,
+        start,
+        counts.groupby("kind")["count"].sum().to_dict(),
+        variants,
+        months=int(settings.months),
+        paths=int(settings.paths),
+        seed=int(config.seed),
+        suppress_max=int(config.output.suppress_max),
+    )
+    return scores.assign(cut=cut)
 
 
 def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult:
@@ -194,13 +241,16 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
                 "measures", "care-only data (SSDA903 alone) holds none of the measures listed"
             )
     recorded = _recorded_measures(history, measures)
+    arrivals = OutsideArrivals.of(history).arrivals
 
     forecast_rows: list[pd.DataFrame] = []
     metric_rows: list[dict[str, object]] = []
     calibration_rows: list[dict[str, object]] = []
+    arrival_rows: list[pd.DataFrame] = []
     for cut in cuts:
-        simulated, months, info = _forecast_cut(history, cut, config, measures)
+        simulated, months, info, model = _forecast_cut(history, cut, config, measures)
         calibration_rows.append(info)
+        arrival_rows.append(_score_arrivals(model, cut, arrivals, config))
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
             forecast_rows.append(_forecast_table(cut, name, months, values, levels, recorded))
@@ -242,6 +292,8 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         skipped=skipped,
         mode=history.mode,
         window=(history.window_start, history.window_end),
+        arrival_scores=pd.concat(arrival_rows, ignore_index=True),
+        shipped_variant=arrival_variants(config)[1],
     )
 
 

@@ -21,6 +21,8 @@ from care_demand.errors import ConfigError
 from care_demand.outputs.layout import LAYOUT
 
 __all__ = [
+    "ARRIVAL_VARIANTS_FILE",
+    "ARRIVAL_VARIANT_FILE",
     "CALIBRATION_FILE",
     "CARE_ONLY_CATEGORIES",
     "CHART_DIR",
@@ -29,9 +31,11 @@ __all__ = [
     "RECORDED_FILE",
     "REPORT_FILE",
     "SUMMARY_FILE",
+    "ArrivalVariants",
     "BacktestAppConfig",
     "BacktestConfig",
     "BacktestTargets",
+    "IntervalWidening",
     "load_backtest_config",
     "measure_atoms",
     "register_backtest_schema",
@@ -47,6 +51,8 @@ RECORDED_FILE = LAYOUT.backtest.recorded
 CALIBRATION_FILE = LAYOUT.backtest.calibration
 REPORT_FILE = LAYOUT.backtest.report
 CHART_DIR = LAYOUT.backtest.charts_dir
+ARRIVAL_VARIANTS_FILE = LAYOUT.backtest.arrival_variants
+ARRIVAL_VARIANT_FILE = LAYOUT.backtest.arrival_variant
 
 # Every name a measure may count: the states of the continuum and the placement groups.
 _CATEGORIES = (*vocab.STATES, *vocab.PLACEMENT_GROUPS)
@@ -71,6 +77,35 @@ class BacktestTargets:
     coverage_tolerance_points: float = 10.0
 
 
+def _judged_measures() -> list[str]:
+    return [vocab.CARE, *vocab.PLACEMENT_GROUPS]
+
+
+@dataclass
+class IntervalWidening:
+    """How the backtest works out the factors a run on the same data widens its intervals by
+    (``backtest.interval_widening``; the rule: :mod:`care_demand.outputs.interval_widening`)."""
+
+    measures: list[str] = field(default_factory=_judged_measures)
+    max_factor: float = 2.0
+    min_cuts: int = 3
+
+
+def _default_variants() -> dict[str, float]:
+    return {"level": 0.0, "damped": 0.5, "trend": 1.0}
+
+
+@dataclass
+class ArrivalVariants:
+    """The arrival trend variants scored at each cut (``backtest.arrival_variants``): each a
+    ``calibration.arrivals.trend_damping``, scored on the arrivals of the ``months`` after
+    the cut with ``paths`` trend paths."""
+
+    variants: dict[str, float] = field(default_factory=_default_variants)
+    months: int = 12
+    paths: int = 200
+
+
 @dataclass
 class BacktestConfig:
     """Backtest settings (``configs/backtest/default.yaml``, where the values are set)."""
@@ -92,6 +127,8 @@ class BacktestConfig:
     pit_bins: int = 10
     chart_history_months: int = 24
     targets: BacktestTargets = field(default_factory=BacktestTargets)
+    interval_widening: IntervalWidening = field(default_factory=IntervalWidening)
+    arrival_variants: ArrivalVariants = field(default_factory=ArrivalVariants)
 
 
 @dataclass
@@ -198,6 +235,29 @@ def validate_backtest(
     if targets.horizon not in [int(h) for h in settings.horizons]:
         raise setting_error("targets.horizon", f"{targets.horizon} is not one of backtest.horizons")
 
+    widening = settings.interval_widening
+    if float(widening.max_factor) < 1.0:
+        raise setting_error(
+            "interval_widening.max_factor",
+            f"{widening.max_factor}: at least 1 (intervals are never narrowed)",
+        )
+    if int(widening.min_cuts) < 1:
+        raise setting_error("interval_widening.min_cuts", f"{widening.min_cuts}: at least 1")
+
+    arrival = settings.arrival_variants
+    if not arrival.variants:
+        raise setting_error("arrival_variants.variants", "no variant given")
+    for name, damping in arrival.variants.items():
+        if not 0.0 <= float(damping) <= 1.0:
+            raise setting_error(
+                f"arrival_variants.variants.{name}",
+                f"{damping}: a trend_damping from 0 (level only) to 1 (the full trend)",
+            )
+    if int(arrival.months) < 1:
+        raise setting_error("arrival_variants.months", f"{arrival.months}: at least 1")
+    if int(arrival.paths) < 2:
+        raise setting_error("arrival_variants.paths", f"{arrival.paths}: at least 2")
+
     cuts = _parse_cuts(settings.cuts)
     start, end = history.window_start, history.window_end
     longest = max(int(h) for h in settings.horizons)
@@ -222,6 +282,13 @@ def validate_backtest(
                 f"the longest horizon, {longest} months from the cut {cut.date()} "
                 f"(backtest.cuts), reaches {reach.date()}, past the end of the data "
                 f"{end.date()}: use an earlier cut or shorter horizons",
+            )
+        scored_to = cut + pd.offsets.MonthEnd(int(arrival.months))
+        if scored_to > end:
+            raise setting_error(
+                "arrival_variants.months",
+                f"{arrival.months} months of arrivals from the cut {cut.date()} reach "
+                f"{scored_to.date()}, past the end of the data {end.date()}",
             )
     return cuts
 

@@ -9,6 +9,7 @@ the calibration at each cut.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -114,8 +115,11 @@ def summary_markdown(
     config: BacktestAppConfig,
     *,
     synthetic: bool,
+    widening: Mapping[str, object] | None = None,
+    variant: Mapping[str, object] | None = None,
 ) -> str:
-    """The backtest's summary page: settings, targets, the care series and the tables."""
+    """The backtest's summary page: settings, targets, the care series, the tables and
+    (``widening``) the factors a run on the same data widens its intervals by."""
     settings = config.backtest
     levels = [level_name(float(level)) for level in settings.levels]
     start, end = result.window
@@ -194,6 +198,10 @@ def summary_markdown(
         )
     lines.append("")
 
+    if widening is not None:
+        lines += _widening_lines(widening)
+    if variant is not None:
+        lines += _variant_lines(variant)
     lines += [
         "## Calibration at each cut",
         "",
@@ -215,3 +223,78 @@ def summary_markdown(
         f"`{CALIBRATION_FILE}`, charts in `{CHART_DIR}/`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _widening_lines(widening: Mapping[str, object]) -> list[str]:
+    """The section on the intervals of a run on these data (output.interval_widening)."""
+    levels: Mapping[str, Mapping[str, object]] = widening["levels"]  # type: ignore[assignment]
+    applies = bool(widening["applies"])
+    lines = [
+        "## Intervals of a run on these data",
+        "",
+        f"Children in care and its placement groups, pooled over {widening['cuts']} cuts and "
+        f"every horizon ({widening['forecasts']} forecasts). A run on the same data with "
+        "output.interval_widening auto moves each interval's ends away from the median by the "
+        "factor below, the smallest that would have held the interval's share of these "
+        f"records (never below 1, at most {float(widening['max_factor']):g}; docs/backtest.md)"
+        + (
+            "."
+            if applies
+            else f", but only after at least {widening['min_cuts']} cuts: with these, it does not."
+        ),
+        "",
+        "| Interval | Coverage | Factor | Coverage widened |",
+        "|---|---|---|---|",
+    ]
+    for name, entry in levels.items():
+        capped = " (capped)" if entry.get("capped") else ""
+        lines.append(
+            f"| {name}% | {_formatted(_share(entry.get('coverage')), '.0f', '%')} | "
+            f"{float(entry['factor']):.2f}{capped} | "  # type: ignore[arg-type]
+            f"{_formatted(_share(entry.get('coverage_widened')), '.0f', '%')} |"
+        )
+    return [*lines, ""]
+
+
+def _share(value: object) -> float:
+    return float("nan") if value is None else 100 * float(value)  # type: ignore[arg-type]
+
+
+def _variant_lines(variant: Mapping[str, object]) -> list[str]:
+    """The section on the arrival trend variant the record chooses, and its nested check."""
+    means: Mapping[str, float] = variant["mean_abs_pct_error"]  # type: ignore[assignment]
+    nested: list[Mapping[str, object]] = variant["nested"]  # type: ignore[assignment]
+    lines = [
+        "## The arrival trend the record chooses",
+        "",
+        f"Arrivals from outside services over the {variant['months']} months after each cut "
+        f"({variant['cuts']} cuts), each kind's forecast (median) against the record, by how "
+        "far the fitted trend is carried past the history (calibration.arrivals.trend_damping). "
+        f"Chosen: **{variant['chosen']}** (trend_damping {float(variant['trend_damping']):g}); "  # type: ignore[arg-type]
+        f"the shipped setting is {variant['shipped']}.",
+        "",
+        "| Variant | Mean absolute % error |",
+        "|---|---|",
+        *(f"| {name} | {_num(value, 1)}% |" for name, value in means.items()),
+        "",
+    ]
+    if nested:
+        lines += [
+            "Nested check: at each cut, the variant chosen on the earlier cuts whose months "
+            "had ended by then, against the shipped one, on that cut alone.",
+            "",
+            "| Cut | Earlier cuts | Chosen | Its error | Shipped error |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {row['cut']} | {row['earlier_cuts']} | {row['chosen']} | "
+                f"{_num(row['chosen_error'], 1)}% | {_num(row['shipped_error'], 1)}% |"
+                for row in nested
+            ),
+            "",
+            f"Mean: chosen {_num(variant['nested_chosen_error'], 1)}%, shipped "
+            f"{_num(variant['nested_shipped_error'], 1)}%.",
+            "",
+        ]
+    else:
+        lines += ["No cut has an earlier cut whose months had ended: no nested check.", ""]
+    return lines

@@ -87,7 +87,8 @@ class ArrivalSettings:
             level past the history, on the transformed scale (0 = none).
         trend_damping: factor by which the trend's slope shrinks each month past the
             history (1 = Prophet's linear extrapolation; 0.95 lets the trend run on for about
-            19 months' worth of its final slope, then level off).
+            19 months' worth of its final slope, then level off; 0 = level only: the slope is
+            not carried past the history).
         interval_width: default width of forecast intervals.
         parameter_uncertainty: draw each path's trend, seasonality and lockdown effects from
             a Gaussian approximation of the posterior (``False``: Prophet's MAP intervals,
@@ -146,8 +147,8 @@ class ArrivalSettings:
                 f"arrivals.yearly_fourier_order is {self.yearly_fourier_order!r}; monthly "
                 "data identify orders 1 to 6"
             )
-        if not 0.0 < self.trend_damping <= 1.0:
-            raise ValueError(f"arrivals.trend_damping is {self.trend_damping!r}; expected (0, 1]")
+        if not 0.0 <= self.trend_damping <= 1.0:
+            raise ValueError(f"arrivals.trend_damping is {self.trend_damping!r}; expected [0, 1]")
         if self.recent_level_months < 0:
             raise ValueError(
                 f"arrivals.recent_level_months is {self.recent_level_months!r}; expected >= 0"

@@ -103,6 +103,9 @@ class BacktestLayout:
     summary: str = "backtest/summary.csv"
     calibration: str = "backtest/calibration.csv"
     report: str = "backtest/summary.md"
+    interval_widening: str = "backtest/interval_widening.json"
+    arrival_variants: str = "backtest/arrival_variants.csv"
+    arrival_variant: str = "backtest/arrival_variant.json"
     pit_histogram: str = "backtest/charts/pit_histogram.png"
     charts_dir: str = "backtest/charts"
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.checking import Checker, Problems
+from care_demand.outputs.interval_widening import WIDENING_MODES
 
 __all__ = ["FAMILY_HELP_VALUES", "OutputConfig", "output_problems"]
 
@@ -53,6 +54,13 @@ class OutputConfig:
     # Families First Partnership programme) beside the model's states: "auto" (when the
     # history runs past April 2025), "true" or "false" (configs/output/default.yaml).
     family_help: str = "auto"
+    # Widen the published intervals where the council's own backtest shows coverage below
+    # nominal: "auto" (when a backtest of the same data is found under backtest_dir) or
+    # "off" (configs/output/default.yaml; the rule: docs/backtest.md).
+    interval_widening: str = "auto"
+    # Where to look for that backtest: one backtest's run folder, or a folder holding them
+    # (searched to any depth; the newest backtest of the same data is used).
+    backtest_dir: str = "outputs/backtest"
 
 
 def output_problems(output: OutputConfig) -> Problems:
@@ -75,6 +83,11 @@ def output_problems(output: OutputConfig) -> Problems:
         check.add(
             "output.family_help",
             f"is {output.family_help!r}; expected one of {', '.join(FAMILY_HELP_VALUES)}",
+        )
+    if str(output.interval_widening).strip().lower() not in WIDENING_MODES:
+        check.add(
+            "output.interval_widening",
+            f"is {output.interval_widening!r}; expected one of {', '.join(WIDENING_MODES)}",
         )
     for group, share in (output.target_inhouse_share or {}).items():
         name = f"output.target_inhouse_share.{group}"

@@ -12,12 +12,15 @@ from pathlib import Path
 import pandas as pd
 
 from care_demand.finance import fixed_cost_title
+from care_demand.outputs.arrival_choice import arrival_choice_note
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
+from care_demand.outputs.interval_widening import widening_note
 from care_demand.outputs.report.flows import flows_table
 from care_demand.outputs.report.html import (
     _banner,
     _charts_html,
     _count,
+    _esc,
     _gbp,
     _page,
     _quantiles,
@@ -205,6 +208,20 @@ def _meta(run: RunFiles) -> list[str]:
     return meta
 
 
+def _intervals_note(run: RunFiles) -> str:
+    """Whether the intervals were checked against the council's own backtest, and widened;
+    and what that backtest says of the arrival trend setting.
+
+    Runs from before the setting existed record nothing, and say nothing."""
+    if "interval_widening" not in run.details:
+        return ""
+    notes = [
+        widening_note(run.details["interval_widening"]),
+        arrival_choice_note(run.details.get("arrival_trend")),
+    ]
+    return "".join(f"<p class='note'>{_esc(note)}</p>" for note in notes if note)
+
+
 def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = None) -> str:
     """The HTML report of one run folder (charts from ``charts_dir`` or drawn now)."""
     run = run if isinstance(run, RunFiles) else read_run(run)
@@ -228,6 +245,7 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
                 "demand",
                 "Children in care and the wider continuum",
                 _charts_html(charts, ["children_in_care_fan", "continuum", "flows"], folder)
+                + _intervals_note(run)
                 + _projected_states(q)
                 + flows_table(run),
             ),

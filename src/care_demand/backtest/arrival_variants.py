@@ -1,0 +1,146 @@
+"""The arrival trend variant the council's own record chooses, with a nested check.
+
+At each cut the backtest has fitted the arrival trends on the data before the cut. The fit
+does not depend on how the trend is carried forward (``calibration.arrivals.trend_damping``
+acts past the history only), so each variant of ``backtest.arrival_variants.variants`` (level
+only: the slope is not carried on at all; damped: the shipped setting; the full trend) is
+drawn from the same fit (:func:`score_variants`), and the sum of each kind of arrival over the
+``months`` after the cut (the median of the paths) is scored against the record.
+
+:func:`choose_variant` picks the variant with the lowest mean absolute % error over the cuts
+and kinds (ties: the shipped setting). :func:`nested_check` asks whether choosing that way
+would have helped: at each cut, the variant chosen on the earlier cuts whose scored months
+had ended by then is scored against the shipped setting, on that cut alone, out of sample.
+
+Recorded counts from 1 to ``output.suppress_max`` are not scored (a percentage error of a
+handful of arrivals is noise, and the published table withholds them).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from care_demand.calibration.arrivals import ArrivalModel
+
+__all__ = ["choose_variant", "nested_check", "score_variants", "variant_record"]
+
+
+def score_variants(
+    model: ArrivalModel,
+    start: pd.Timestamp,
+    recorded: Mapping[str, float],
+    variants: Mapping[str, float],
+    *,
+    months: int,
+    paths: int,
+    seed: int,
+    suppress_max: int,
+) -> pd.DataFrame:
+    """Each variant's forecast of each kind's arrivals over ``months`` from ``start``.
+
+    ``model`` is fitted on the data before the cut; ``recorded`` holds each kind's recorded
+    arrivals over those months (a kind not in it: none). Rows: ``variant``, ``trend_damping``,
+    ``kind``, ``forecast`` (median of the paths' sums), ``recorded``, ``pct_error``,
+    ``abs_pct_error`` and ``scored`` (false when the record is 0 to ``suppress_max``).
+    """
+    rows = []
+    for name, damping in variants.items():
+        variant = _with_damping(model, float(damping))
+        drawn = variant.sample_paths(start, months, paths, seed, include_noise=False)
+        for kind in model.kinds_:
+            forecast = float(np.median(drawn.sel(kind=kind).to_numpy().sum(axis=1)))
+            actual = float(recorded.get(kind, 0.0))
+            scored = actual > suppress_max
+            error = 100.0 * (forecast - actual) / actual if scored else float("nan")
+            rows.append(
+                {
+                    "variant": name,
+                    "trend_damping": float(damping),
+                    "kind": kind,
+                    "forecast": forecast,
+                    "recorded": actual,
+                    "pct_error": error,
+                    "abs_pct_error": abs(error),
+                    "scored": scored,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _with_damping(model: ArrivalModel, damping: float) -> ArrivalModel:
+    """A copy of the fitted ``model`` that carries its trend forward with ``damping``
+    (the fit is the same: damping acts past the history only)."""
+    variant = copy.copy(model)
+    variant.settings = dataclasses.replace(model.settings, trend_damping=damping)
+    return variant
+
+
+def choose_variant(scores: pd.DataFrame, shipped: str) -> tuple[str, dict[str, float]]:
+    """The variant with the lowest mean absolute % error over the scored rows (cuts and
+    kinds pooled), and each variant's mean; ``shipped`` when none is lower than it."""
+    scored = scores[scores["scored"].astype(bool)]
+    means = {
+        str(name): float(part["abs_pct_error"].mean())
+        for name, part in scored.groupby("variant", sort=False)
+    }
+    if not means or shipped not in means:
+        return shipped, means
+    best = min(means, key=lambda name: (means[name], name != shipped))
+    return (best if means[best] < means[shipped] else shipped), means
+
+
+def nested_check(scores: pd.DataFrame, shipped: str, months: int) -> pd.DataFrame:
+    """Choosing by the record, out of sample: at each cut with earlier cuts whose ``months``
+    had ended by it, the variant chosen on those (:func:`choose_variant`) against the shipped
+    one, scored on that cut. Rows: ``cut``, ``earlier_cuts``, ``chosen``, ``chosen_error``,
+    ``shipped_error`` (mean absolute % errors over the cut's scored kinds)."""
+    cuts = sorted(pd.to_datetime(scores["cut"]).unique())
+    rows = []
+    for cut in cuts:
+        ended = [c for c in cuts if c + pd.offsets.MonthEnd(months) <= cut]
+        if not ended:
+            continue
+        earlier = scores[pd.to_datetime(scores["cut"]).isin(ended)]
+        chosen, _ = choose_variant(earlier, shipped)
+        here = scores[(pd.to_datetime(scores["cut"]) == cut) & scores["scored"].astype(bool)]
+        errors = here.groupby("variant")["abs_pct_error"].mean()
+        rows.append(
+            {
+                "cut": pd.Timestamp(cut),
+                "earlier_cuts": len(ended),
+                "chosen": chosen,
+                "chosen_error": float(errors.get(chosen, np.nan)),
+                "shipped_error": float(errors.get(shipped, np.nan)),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["cut", "earlier_cuts", "chosen", "chosen_error", "shipped_error"]
+    )
+
+
+def variant_record(
+    scores: pd.DataFrame, variants: Mapping[str, float], shipped: str, months: int
+) -> dict[str, object]:
+    """The choice and its nested check as plain data (``backtest/arrival_variant.json``)."""
+    chosen, means = choose_variant(scores, shipped)
+    nested = nested_check(scores, shipped, months)
+    usable = nested.dropna(subset=["chosen_error", "shipped_error"])
+    return {
+        "chosen": chosen,
+        "trend_damping": float(variants[chosen]),
+        "shipped": shipped,
+        "months": months,
+        "cuts": int(pd.Series(scores["cut"]).nunique()),
+        "mean_abs_pct_error": means,
+        "nested": [
+            {**row, "cut": f"{pd.Timestamp(row['cut']):%Y-%m-%d}"}
+            for row in nested.to_dict(orient="records")
+        ],
+        "nested_chosen_error": float(usable["chosen_error"].mean()) if len(usable) else None,
+        "nested_shipped_error": float(usable["shipped_error"].mean()) if len(usable) else None,
+    }
