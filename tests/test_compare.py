@@ -100,6 +100,7 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
         "scenario=baseline,broken,demand_surge,same",
         "simulation.replicates=4",
         "simulation.horizon_months=15",
+        "simulation.n_jobs=2",
         f"calibration.cache_dir={calibration_cache}",
         f"hydra.sweep.dir={sweep}",
         f"hydra.searchpath=[file://{extra}]",
@@ -112,6 +113,9 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     for name in ("baseline", "demand_surge"):
         (folder,) = sweep.glob(f"*_{name}")
         assert (folder / "projection/quantiles.csv").is_file()
+        # Each scenario simulated on the worker pool it was given, not in one process.
+        details = json.loads((folder / "run_details.json").read_text())
+        assert details["config"]["simulation"]["n_jobs"] == 2
     head = pd.read_csv(sweep / "comparison/comparison_headline.csv")
     assert set(head["scenario"]) == {"baseline", "demand_surge", "same"}
     # A scenario that changes nothing differs from the baseline by exactly zero, cost included.

@@ -48,10 +48,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         return
     try:
         config: AppConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-        if multirun:
-            # Scenarios already run side by side; each runs its replicates in one process
-            # (results do not depend on it).
-            config.simulation.n_jobs = 1
+        # A multirun's scenarios run in turn in this process, each on the one worker pool.
         run(config, run_dir)
     except (CareDemandError, InvalidDataError, OmegaConfBaseException) as exc:
         if isinstance(exc, InvalidDataError):
