@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 
 from care_demand.app.main import COOKIE, TokenGate
-from care_demand.app.results import format_interval
+from care_demand.app.results import HEADLINE_MEASURES, format_interval
 from care_demand.app.settings import TOKEN_ENV
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.workbook import SHEETS
@@ -238,7 +238,7 @@ def _quick_look(page: Any, outputs: Path, shots: Path) -> None:
     diffs = headline[headline["scenario"] == SCENARIO]
     assert set(diffs["measure"]) >= {"children_in_care", "external_placements", "cost"}
     for _, row in diffs.iterrows():
-        if row["measure"] == "external_residential":
+        if row["measure"] not in HEADLINE_MEASURES:
             continue  # in the files, not among the page's headline figures
         cell = table.locator(
             f"td[data-scenario='{SCENARIO}'][data-measure='{row['measure']}']"

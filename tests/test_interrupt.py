@@ -38,6 +38,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
     run_dir = tmp_path / "run"
@@ -53,7 +57,14 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        # Ctrl-C as in a terminal, even when the suite itself runs in the background (where
+        # the shell starts it ignoring SIGINT, which its children would inherit).
+        preexec_fn=_interruptible,
     )
     said: list[str] = []  # what the run printed and logged, in order
     reader = threading.Thread(target=lambda: said.extend(process.stdout), daemon=True)
