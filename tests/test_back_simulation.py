@@ -33,18 +33,18 @@ def test_back_simulated_90pc_intervals_cover_the_record_over_independent_example
 ) -> None:
     module = _coverage_module()
     tables = []
-    for seed in (101, 102, 103, 104):
+    for seed in (101, 102, 103):
         folder = tmp_path / f"example-{seed}"
         write_example(folder, seed=seed)
         tables.append(module.back_simulate(folder, tmp_path / "cache", replicates=40))
     checks = pd.concat(tables, ignore_index=True)
     n = len(checks)
-    assert n == 4 * 2 * 6
+    assert n == 3 * 2 * 6
     share = checks["inside"].mean()
     # Calibrated 90% intervals: the share inside is 90% with binomial standard error
-    # sqrt(0.9 x 0.1 / 48) = 4.3%; 80% is 2.3 standard errors below (a 1% chance of failing
+    # sqrt(0.9 x 0.1 / 36) = 5.0%; 78% is 2.4 standard errors below (a 1% chance of failing
     # by luck), and intervals too wide to be useful would show as 100% everywhere.
-    assert share >= 0.80, checks[~checks["inside"]]
+    assert share >= 0.78, checks[~checks["inside"]]
     # The intervals are not vacuous: they are narrower than a fifth of the stock on average.
     width = (checks["p95"] - checks["p5"]) / checks["recorded"].clip(lower=1)
     assert np.median(width) < 0.2
