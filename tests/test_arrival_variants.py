@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from care_demand.backtest.arrival_variants import (
+    choose_before,
     choose_variant,
     nested_check,
     score_variants,
@@ -80,20 +81,90 @@ def test_the_shipped_damping_names_its_variant_or_is_added() -> None:
     assert shipped == "shipped" and variants["shipped"] == 0.8 and len(variants) == 4
 
 
-def test_a_run_records_the_backtests_choice_beside_its_own_setting(tmp_path) -> None:
+def _write_record(folder, record: dict) -> None:
+    path = folder / LAYOUT.backtest.arrival_variant
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+def test_a_run_keeps_its_setting_when_the_choice_did_no_better_out_of_sample(tmp_path) -> None:
     scores = _scores({"level": [5, 5, 2, 2], "damped": [4, 4, 3, 3], "trend": [1, 1, 9, 9]})
     record = variant_record(scores, {"level": 0.0, "damped": 0.5, "trend": 1.0}, "damped", 12)
-    path = tmp_path / LAYOUT.backtest.arrival_variant
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(record))
-    assert arrival_choice({"status": "no backtest"}, 0.5) is None
-    found = arrival_choice({"status": "applied", "backtest_dir": str(tmp_path)}, 0.5)
+    _write_record(tmp_path, record)
+    assert arrival_choice(None, 0.5) is None
+    assert arrival_choice(tmp_path / "elsewhere", 0.5) is None
+    found = arrival_choice(tmp_path, 0.5)
     assert found is not None and found["chosen"] == "damped" and found["run_trend_damping"] == 0.5
+    assert found["status"] == "same as the run's setting"
     note = arrival_choice_note(found)
     assert "the damped variant (trend_damping 0.5)" in note
     assert "it erred 9.0% against 3.0% for the damped setting" in note
     assert "This run uses trend_damping 0.5" in note
     assert arrival_choice_note(None) == ""
+    # A run set to the full trend: the backtest chose damped, but chosen on earlier cuts the
+    # choice erred more than the shipped setting on later ones, so the run keeps its own.
+    kept = arrival_choice(tmp_path, 1.0)
+    assert kept["status"] == "no better out of sample" and kept["run_trend_damping"] == 1.0
+    assert "keeps trend_damping 1: chosen on earlier cuts" in arrival_choice_note(kept)
+
+
+def test_a_run_uses_the_choice_that_held_out_of_sample_unless_told_not_to(tmp_path) -> None:
+    scores = _scores({"level": [2, 2, 2, 2], "damped": [4, 4, 4, 4], "trend": [9, 9, 9, 9]})
+    record = variant_record(scores, {"level": 0.0, "damped": 0.5, "trend": 1.0}, "damped", 12)
+    assert record["nested_chosen_error"] == 2.0 and record["nested_shipped_error"] == 4.0
+    _write_record(tmp_path, record)
+    used = arrival_choice(tmp_path, 0.5)
+    assert used["status"] == "applied" and used["run_trend_damping"] == 0.0
+    assert used["configured_trend_damping"] == 0.5
+    assert "This run uses it: trend_damping 0 in place of 0.5" in arrival_choice_note(used)
+    off = arrival_choice(tmp_path, 0.5, use=False)
+    assert off["status"] == "off" and off["run_trend_damping"] == 0.5
+    # Too few cuts for a nested check: the choice is reported, not used.
+    _write_record(tmp_path, {**record, "nested_chosen_error": None, "nested": []})
+    unchecked = arrival_choice(tmp_path, 0.5)
+    assert unchecked["status"] == "not checked out of sample"
+    assert unchecked["run_trend_damping"] == 0.5
+
+
+def test_each_cut_uses_the_choice_known_by_then() -> None:
+    scores = _scores({"level": [2, 9, 9, 9], "damped": [4, 4, 4, 4], "trend": [9, 1, 1, 1]})
+    assert choose_before(scores, pd.Timestamp("2018-09-30"), "damped", 12) == ("damped", 0)
+    assert choose_before(scores, pd.Timestamp("2019-03-31"), "damped", 12) == ("level", 1)
+    # By 2019-09-30 both 2018 cuts had ended: level 5.5, damped 4.0, trend 5.0 over them.
+    assert choose_before(scores, pd.Timestamp("2019-09-30"), "damped", 12) == ("damped", 2)
+    assert choose_before(scores.iloc[0:0], pd.Timestamp("2019-09-30"), "damped", 12) == (
+        "damped",
+        0,
+    )
+
+
+def test_a_calibration_carries_the_backtests_choice(
+    example_history, example_calibrated, quick_config, tmp_path
+) -> None:
+    import dataclasses
+
+    from care_demand.pipeline import calibrate
+
+    scores = _scores({"level": [2, 2, 2, 2], "damped": [4, 4, 4, 4], "trend": [9, 9, 9, 9]})
+    record = variant_record(scores, {"level": 0.0, "damped": 0.5, "trend": 1.0}, "damped", 12)
+    _write_record(tmp_path / "bt", record)
+    marker = tmp_path / "bt" / LAYOUT.backtest.interval_widening
+    marker.write_text(json.dumps({"data_fingerprint": example_history.fingerprint}))
+    config = dataclasses.replace(
+        quick_config,
+        output=dataclasses.replace(quick_config.output, backtest_dir=str(tmp_path)),
+    )
+    fitted = calibrate(example_history, config)
+    assert fitted.arrival_trend["status"] == "applied"
+    assert fitted.arrivals.settings.trend_damping == 0.0
+    assert fitted.hazards.fingerprint_ == example_calibrated.hazards.fingerprint_
+    start = pd.Timestamp("2022-04-01")
+    level = fitted.arrivals.forecast(start, 24)
+    damped = example_calibrated.arrivals.forecast(start, 24)
+    assert not level.equals(damped)
+    # The same data and settings without a backtest: the run's own damping.
+    assert calibrate(example_history, quick_config).arrivals.settings.trend_damping == 0.5
+    assert example_calibrated.arrival_trend is None
 
 
 @pytest.mark.slow

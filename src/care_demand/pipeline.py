@@ -69,6 +69,7 @@ from care_demand.outputs.flows import (
 )
 from care_demand.outputs.interval_widening import (
     applied_factors,
+    find_widening,
     run_widening,
     widen_quantiles,
     widening_note,
@@ -126,6 +127,9 @@ class Calibrated:
     arrivals: ArrivalModel
     # The reference period of the transition rates in words; None: the whole record.
     reference_period: str | None = None
+    # The arrival trend chosen by a backtest of the same data and what the run did with it
+    # (:func:`~care_demand.outputs.arrival_choice.arrival_choice`); None: no backtest found.
+    arrival_trend: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -234,11 +238,29 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         earlier = _CALIBRATED[key]
         hazards = copy.copy(earlier.hazards)
         hazards.from_cache_ = True
-        return dataclasses.replace(earlier, hazards=hazards)
+        return _backtest_trend(dataclasses.replace(earlier, hazards=hazards), history, config)
     calibrated = _calibrate(history, config, cache)
     _CALIBRATED.clear()
     _CALIBRATED[key] = calibrated
-    return calibrated
+    return _backtest_trend(calibrated, history, config)
+
+
+def _backtest_trend(calibrated: Calibrated, history: EventHistory, config: AppConfig) -> Calibrated:
+    """The calibration with the arrival trend a backtest of the same data chose, when
+    ``calibration.arrivals.trend_from_backtest`` is on and the choice held out of sample."""
+    found, _ = find_widening([config.output.backtest_dir], history.fingerprint)
+    settings = config.calibration.arrivals
+    trend = arrival_choice(
+        found.get("backtest_dir") if found else None,
+        settings.trend_damping,
+        settings.trend_from_backtest,
+    )
+    arrivals = calibrated.arrivals
+    if trend is not None and trend["status"] == "applied":
+        damping = float(trend["run_trend_damping"])  # type: ignore[arg-type]
+        log.info("Arrival trend: trend_damping %g, as the council's backtest chose", damping)
+        arrivals = arrivals.with_damping(damping)
+    return dataclasses.replace(calibrated, arrivals=arrivals, arrival_trend=trend)
 
 
 def _calibrate(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated:
@@ -411,7 +433,7 @@ def run(
             "run_until": config.run_until,
             "scenario": config.scenario.name,
             "interval_widening": widening,
-            "arrival_trend": arrival_choice(widening, config.calibration.arrivals.trend_damping),
+            "arrival_trend": fitted.arrival_trend if fitted is not None else None,
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")

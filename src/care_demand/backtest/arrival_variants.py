@@ -18,8 +18,6 @@ handful of arrivals is noise, and the published table withholds them).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -27,7 +25,7 @@ import pandas as pd
 
 from care_demand.calibration.arrivals import ArrivalModel
 
-__all__ = ["choose_variant", "nested_check", "score_variants", "variant_record"]
+__all__ = ["choose_before", "choose_variant", "nested_check", "score_variants", "variant_record"]
 
 
 def score_variants(
@@ -50,7 +48,7 @@ def score_variants(
     """
     rows = []
     for name, damping in variants.items():
-        variant = _with_damping(model, float(damping))
+        variant = model.with_damping(float(damping))
         drawn = variant.sample_paths(start, months, paths, seed, include_noise=False)
         for kind in model.kinds_:
             forecast = float(np.median(drawn.sel(kind=kind).to_numpy().sum(axis=1)))
@@ -72,14 +70,6 @@ def score_variants(
     return pd.DataFrame(rows)
 
 
-def _with_damping(model: ArrivalModel, damping: float) -> ArrivalModel:
-    """A copy of the fitted ``model`` that carries its trend forward with ``damping``
-    (the fit is the same: damping acts past the history only)."""
-    variant = copy.copy(model)
-    variant.settings = dataclasses.replace(model.settings, trend_damping=damping)
-    return variant
-
-
 def choose_variant(scores: pd.DataFrame, shipped: str) -> tuple[str, dict[str, float]]:
     """The variant with the lowest mean absolute % error over the scored rows (cuts and
     kinds pooled), and each variant's mean; ``shipped`` when none is lower than it."""
@@ -94,6 +84,22 @@ def choose_variant(scores: pd.DataFrame, shipped: str) -> tuple[str, dict[str, f
     return (best if means[best] < means[shipped] else shipped), means
 
 
+def choose_before(
+    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int
+) -> tuple[str, int]:
+    """The variant :func:`choose_variant` picks on the cuts whose ``months`` of scored
+    arrivals had ended by ``cut`` (what was known then), and how many such cuts there were;
+    ``shipped`` when there were none."""
+    if scores.empty:
+        return shipped, 0
+    cuts = pd.to_datetime(scores["cut"])
+    ended = sorted(c for c in cuts.unique() if c + pd.offsets.MonthEnd(months) <= cut)
+    if not ended:
+        return shipped, 0
+    chosen, _ = choose_variant(scores[cuts.isin(ended)], shipped)
+    return chosen, len(ended)
+
+
 def nested_check(scores: pd.DataFrame, shipped: str, months: int) -> pd.DataFrame:
     """Choosing by the record, out of sample: at each cut with earlier cuts whose ``months``
     had ended by it, the variant chosen on those (:func:`choose_variant`) against the shipped
@@ -102,17 +108,15 @@ def nested_check(scores: pd.DataFrame, shipped: str, months: int) -> pd.DataFram
     cuts = sorted(pd.to_datetime(scores["cut"]).unique())
     rows = []
     for cut in cuts:
-        ended = [c for c in cuts if c + pd.offsets.MonthEnd(months) <= cut]
+        chosen, ended = choose_before(scores, cut, shipped, months)
         if not ended:
             continue
-        earlier = scores[pd.to_datetime(scores["cut"]).isin(ended)]
-        chosen, _ = choose_variant(earlier, shipped)
         here = scores[(pd.to_datetime(scores["cut"]) == cut) & scores["scored"].astype(bool)]
         errors = here.groupby("variant")["abs_pct_error"].mean()
         rows.append(
             {
                 "cut": pd.Timestamp(cut),
-                "earlier_cuts": len(ended),
+                "earlier_cuts": ended,
                 "chosen": chosen,
                 "chosen_error": float(errors.get(chosen, np.nan)),
                 "shipped_error": float(errors.get(shipped, np.nan)),

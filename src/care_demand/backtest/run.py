@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand.backtest.arrival_variants import score_variants
+from care_demand.backtest.arrival_variants import choose_before, score_variants
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
 from care_demand.backtest.settings import (
@@ -135,9 +135,11 @@ def _forecast_cut(
     cut: pd.Timestamp,
     config: BacktestAppConfig,
     measures: Mapping[str, Sequence[str]],
+    trend_damping: float | None = None,
 ) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], ArrivalModel]:
-    """Fit on the data before ``cut`` and simulate; return replicate values per measure,
-    the months, the cut's calibration record and its fitted arrival model."""
+    """Fit on the data before ``cut`` and simulate (carrying the arrival trends forward with
+    ``trend_damping``, the run's own setting when None); return replicate values per
+    measure, the months, the cut's calibration record and its fitted arrival model."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -146,6 +148,8 @@ def _forecast_cut(
         "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
     )
     fitted = calibrate(known, _with_cache(config, cut))
+    if trend_damping is not None:
+        fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_damping(trend_damping))
     # The backtest projects the baseline (no scenario levers) at its own size.
     projecting = dataclasses.replace(
         projection_settings(config),
@@ -178,6 +182,7 @@ def _forecast_cut(
         "max_rhat": float(diagnostics["max_rhat"]),
         "min_ess_bulk": float(diagnostics["min_ess_bulk"]),
         "divergences": int(diagnostics["divergences"]),
+        "trend_damping": float(fitted.arrivals.settings.trend_damping),
     }
     return simulated, months, info, fitted.arrivals
 
@@ -247,9 +252,20 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     metric_rows: list[dict[str, object]] = []
     calibration_rows: list[dict[str, object]] = []
     arrival_rows: list[pd.DataFrame] = []
+    variants, shipped = arrival_variants(config)
+    apply = bool(settings.arrival_variants.apply)
     for cut in cuts:
-        simulated, months, info, model = _forecast_cut(history, cut, config, measures)
-        calibration_rows.append(info)
+        # The arrival variant chosen on the earlier cuts whose scored months had ended.
+        scores = pd.concat(arrival_rows, ignore_index=True) if arrival_rows else pd.DataFrame()
+        variant, chosen_on = (
+            choose_before(scores, cut, shipped, int(settings.arrival_variants.months))
+            if apply
+            else (shipped, 0)
+        )
+        simulated, months, info, model = _forecast_cut(
+            history, cut, config, measures, variants[variant] if apply else None
+        )
+        calibration_rows.append({**info, "arrival_variant": variant, "chosen_on_cuts": chosen_on})
         arrival_rows.append(_score_arrivals(model, cut, arrivals, config))
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
@@ -293,7 +309,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         mode=history.mode,
         window=(history.window_start, history.window_end),
         arrival_scores=pd.concat(arrival_rows, ignore_index=True),
-        shipped_variant=arrival_variants(config)[1],
+        shipped_variant=shipped,
     )
 
 

@@ -99,11 +99,14 @@ def _default_variants() -> dict[str, float]:
 class ArrivalVariants:
     """The arrival trend variants scored at each cut (``backtest.arrival_variants``): each a
     ``calibration.arrivals.trend_damping``, scored on the arrivals of the ``months`` after
-    the cut with ``paths`` trend paths."""
+    the cut with ``paths`` trend paths. With ``apply``, each cut forecasts with the variant
+    chosen on the earlier cuts whose ``months`` had ended by it (as a run uses the choice of
+    its council's backtest), and with the run's own setting when there were none."""
 
     variants: dict[str, float] = field(default_factory=_default_variants)
     months: int = 12
     paths: int = 200
+    apply: bool = True
 
 
 @dataclass

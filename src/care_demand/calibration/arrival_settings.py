@@ -89,6 +89,10 @@ class ArrivalSettings:
             history (1 = Prophet's linear extrapolation; 0.95 lets the trend run on for about
             19 months' worth of its final slope, then level off; 0 = level only: the slope is
             not carried past the history).
+        trend_from_backtest: a run uses the trend damping its council's own backtest chose
+            (``backtest/arrival_variant.json`` of the same data) when the backtest's nested
+            check supports the choice; ``False``: always ``trend_damping``. The run applies
+            it (the model's own fit and forecasts use ``trend_damping``).
         interval_width: default width of forecast intervals.
         parameter_uncertainty: draw each path's trend, seasonality and lockdown effects from
             a Gaussian approximation of the posterior (``False``: Prophet's MAP intervals,
@@ -116,6 +120,7 @@ class ArrivalSettings:
     lockdown_prior_scale: float = 10.0
     lockdown_min_months: float = 2.0
     trend_damping: float = 1.0
+    trend_from_backtest: bool = True
     level_drift_sd: float = 0.0
     recent_level_months: int = 0
     interval_width: float = 0.8

@@ -42,6 +42,8 @@ names of the settings and levers are importable from here too. The components ch
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,6 +201,14 @@ class ArrivalModel:
 
     def __init__(self, settings: ArrivalSettings | None = None) -> None:
         self.settings = settings if settings is not None else ArrivalSettings()
+
+    def with_damping(self, trend_damping: float) -> ArrivalModel:
+        """A copy of this (fitted) model that carries its trends past the history with
+        ``trend_damping`` (``settings.trend_damping``); the fit is shared, since damping
+        acts past the history only."""
+        variant = copy.copy(self)
+        variant.settings = dataclasses.replace(self.settings, trend_damping=float(trend_damping))
+        return variant
 
     # ------------------------------------------------------------------ fitting
     def fit(self, history_like: Any) -> ArrivalModel:

@@ -1,10 +1,12 @@
-"""What the council's own backtest says of the run's arrival trend setting.
+"""The arrival trend the council's own backtest chooses, and whether a run uses it.
 
 The backtest scores arrival trend variants (``calibration.arrivals.trend_damping``) at each
 cut and checks its choice out of sample (``backtest/arrival_variant.json``; docs/backtest.md,
 "The arrival trend the council's record chooses"). A run that found a backtest of the same
-data (:func:`care_demand.outputs.interval_widening.run_widening`) records that verdict beside
-its own setting; it does not change the setting.
+data (:func:`care_demand.outputs.interval_widening.find_widening`) uses the chosen variant
+when ``calibration.arrivals.trend_from_backtest`` is on and the nested check supports it:
+chosen on earlier cuts only, the variant erred less on the later cuts than the setting it
+would replace. Otherwise the run keeps its own setting, and says why.
 """
 
 from __future__ import annotations
@@ -17,23 +19,58 @@ from care_demand.outputs.layout import LAYOUT
 
 __all__ = ["arrival_choice", "arrival_choice_note"]
 
+# What a run did with the backtest's choice (``status`` of :func:`arrival_choice`).
+APPLIED = "applied"
+SAME = "same as the run's setting"
+OFF = "off"
+NOT_CHECKED = "not checked out of sample"
+NO_BETTER = "no better out of sample"
 
-def arrival_choice(widening: Mapping[str, object], run_damping: float) -> dict[str, object] | None:
-    """The backtest's arrival trend choice beside the run's ``trend_damping``; None when no
-    backtest of the same data was found or it holds no choice."""
-    folder = widening.get("backtest_dir")
-    if not folder:
+
+def arrival_choice(
+    backtest_dir: str | Path | None, run_damping: float, use: bool = True
+) -> dict[str, object] | None:
+    """The backtest's arrival trend choice and the ``trend_damping`` the run uses.
+
+    ``backtest_dir``: a backtest of the run's data (None: none found); ``run_damping``: the
+    run's own setting; ``use``: ``calibration.arrivals.trend_from_backtest``. Returns None
+    when there is no backtest or it holds no choice; otherwise the backtest's record with
+    ``backtest_dir``, ``configured_trend_damping`` (the run's setting),
+    ``run_trend_damping`` (what the run uses) and ``status`` (``applied``, ``off``, or why
+    the setting was kept).
+    """
+    if not backtest_dir:
         return None
-    path = Path(str(folder)) / LAYOUT.backtest.arrival_variant
+    path = Path(str(backtest_dir)) / LAYOUT.backtest.arrival_variant
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        chosen = float(record["trend_damping"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return {**record, "backtest_dir": str(folder), "run_trend_damping": float(run_damping)}
+    nested_chosen = record.get("nested_chosen_error")
+    nested_shipped = record.get("nested_shipped_error")
+    if chosen == float(run_damping):
+        status = SAME
+    elif not use:
+        status = OFF
+    elif nested_chosen is None or nested_shipped is None:
+        status = NOT_CHECKED
+    elif float(nested_chosen) < float(nested_shipped):
+        status = APPLIED
+    else:
+        status = NO_BETTER
+    return {
+        **record,
+        "backtest_dir": str(backtest_dir),
+        "configured_trend_damping": float(run_damping),
+        "run_trend_damping": chosen if status == APPLIED else float(run_damping),
+        "status": status,
+    }
 
 
 def arrival_choice_note(record: Mapping[str, object] | None) -> str:
-    """The backtest's verdict on the arrival trend, in a sentence or two ('' with none)."""
+    """The backtest's verdict on the arrival trend and what the run did, in plain sentences
+    ('' with no backtest)."""
     if not record:
         return ""
     means: Mapping[str, float] = record.get("mean_abs_pct_error", {})  # type: ignore[assignment]
@@ -52,8 +89,29 @@ def arrival_choice_note(record: Mapping[str, object] | None) -> str:
             f"; chosen on earlier cuts only, it erred {float(nested_chosen):.1f}% against "  # type: ignore[arg-type]
             f"{float(nested_shipped):.1f}% for the {shipped} setting on later ones"  # type: ignore[arg-type]
         )
-    return (
-        text + f". This run uses trend_damping "
-        f"{float(record.get('run_trend_damping', 0)):g}"  # type: ignore[arg-type]
-        " (calibration.arrivals.trend_damping; the backtest does not change it)."
-    )
+    used = float(record.get("run_trend_damping", 0))  # type: ignore[arg-type]
+    configured = float(record.get("configured_trend_damping", used))  # type: ignore[arg-type]
+    status = record.get("status")
+    if status == APPLIED:
+        why = (
+            f"This run uses it: trend_damping {used:g} in place of {configured:g} "
+            "(calibration.arrivals.trend_from_backtest)."
+        )
+    elif status == OFF:
+        why = (
+            f"This run keeps trend_damping {used:g}: calibration.arrivals.trend_from_backtest "
+            "is off."
+        )
+    elif status == NOT_CHECKED:
+        why = (
+            f"This run keeps trend_damping {used:g}: the backtest had too few cuts to check "
+            "the choice out of sample."
+        )
+    elif status == NO_BETTER:
+        why = (
+            f"This run keeps trend_damping {used:g}: chosen on earlier cuts, the variant did "
+            "no better on later ones."
+        )
+    else:
+        why = f"This run uses trend_damping {used:g}, the variant chosen."
+    return text + ". " + why
