@@ -68,9 +68,12 @@ from matplotlib.figure import Figure
 
 from care_demand import vocab
 from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config
+from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
+from care_demand.backtest.run import BacktestResult, arrival_variants
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
+from care_demand.outputs.arrival_choice import choice_status
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
 from care_demand.pipeline import load
@@ -315,8 +318,10 @@ def compare(
     *,
     rule: DisclosureRule | None = None,
     horizons: list[int] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both models' forecasts and errors on one data set; and the data check.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Both models' forecasts and errors on one data set; the data check; and the arrival
+    trend variant care_demand used at each cut (chosen on the earlier cuts, as a run on the
+    data known then would have; the row ``all`` is what a run on the whole data uses).
 
     ``cuts`` None: :func:`automatic_cuts` of the data's window. With a disclosure ``rule``
     (a council's own data), ``scored`` is false where the backtest withholds the recorded
@@ -351,6 +356,7 @@ def compare(
     print(f"\n== {name}: care_demand backtest ({len(cuts)} cuts: {', '.join(cuts)}) ==", flush=True)
     result = backtest(history, config)
     ours = result.metrics
+    variants = _variants_used(name, result, config)
     if rule is not None:
         ours = ours.assign(scored=published_tables(result, rule)[2]["scored"].to_numpy())
 
@@ -430,7 +436,38 @@ def compare(
         print(
             f"   (care_demand's lenient reading dropped {dropped} invalid rows: {council.dropped})"
         )
-    return table, pd.DataFrame(check)
+    return table, pd.DataFrame(check), variants
+
+
+def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig) -> pd.DataFrame:
+    """The arrival trend variant of each cut, and the one a run on the whole data uses."""
+    rows = [
+        {
+            "dataset": name,
+            "cut": f"{pd.Timestamp(row['cut']):%Y-%m-%d}",
+            "variant": row["arrival_variant"],
+            "trend_damping": row["trend_damping"],
+            "chosen_on_cuts": row["chosen_on_cuts"],
+        }
+        for row in result.calibration.to_dict(orient="records")
+    ]
+    variants, shipped = arrival_variants(config)
+    months = int(config.backtest.arrival_variants.months)
+    record = variant_record(result.arrival_scores, variants, shipped, months)
+    choice = choice_status(record, float(config.calibration.arrivals.trend_damping))
+    rows.append(
+        {
+            "dataset": name,
+            "cut": "all",
+            "variant": record["chosen"] if choice == "applied" else shipped,
+            "trend_damping": record["trend_damping"] if choice == "applied" else variants[shipped],
+            "chosen_on_cuts": record["cuts"],
+            "nested_chosen_error": record["nested_chosen_error"],
+            "nested_shipped_error": record["nested_shipped_error"],
+            "run": choice,
+        }
+    )
+    return pd.DataFrame(rows)
 
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -755,6 +792,33 @@ def _default_parts(
     return parts, pools
 
 
+def variants_markdown(variants: pd.DataFrame) -> str:
+    """Which arrival trend variant care_demand used at each cut, per data set."""
+    lines = [
+        "",
+        "## The arrival trend each data set's backtest chose",
+        "",
+        "At each cut care_demand used the variant chosen on the earlier cuts whose 12 months "
+        "had ended by it (the shipped `damped` when there were none); `all` is what a run on "
+        "the whole data uses: the choice over every cut when, chosen on earlier cuts, it erred "
+        "less on later ones (nested errors: the choice / the shipped setting).",
+        "",
+        "| Data set | Variant at each cut | A run on all the data | Nested errors |",
+        "|---|---|---|---|",
+    ]
+    for name, part in variants.groupby("dataset", sort=False):
+        cuts = part[part["cut"] != "all"]
+        overall = part[part["cut"] == "all"].iloc[0]
+        each = ", ".join(f"{row.cut}: {row.variant}" for row in cuts.itertuples())
+        nested = (
+            f"{overall['nested_chosen_error']:.1f}% / {overall['nested_shipped_error']:.1f}%"
+            if pd.notna(overall.get("nested_chosen_error"))
+            else "none (too few cuts)"
+        )
+        lines.append(f"| {name} | {each} | {overall['variant']} ({overall['run']}) | {nested} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     args = _arguments()
     logging.basicConfig(level=logging.WARNING)
@@ -789,6 +853,7 @@ def main() -> None:
         [table, *(pooled(table, members, name) for name, members in pools)], ignore_index=True
     )
     check = pd.concat([p[1] for p in parts], ignore_index=True)
+    variants = pd.concat([p[2] for p in parts], ignore_index=True)
     summary = summary_table(table)
     args.out.mkdir(parents=True, exist_ok=True)
     columns = [
@@ -817,7 +882,9 @@ def main() -> None:
     shown[columns].to_csv(args.out / "comparison.csv", index=False)
     rounded(summary).to_csv(args.out / "summary.csv", index=False)
     shown_check.to_csv(args.out / "data_check.csv", index=False)
+    variants.to_csv(args.out / "arrival_variants.csv", index=False)
     text = markdown(shown, summary, check, replicates, rule, tuple(name for name, _ in pools))
+    text += variants_markdown(variants)
     (args.out / "comparison.md").write_text(text, encoding="utf-8")
     save_figure(chart(summary), args.out / "comparison_errors.png")
     print("\n" + text)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["arrival_choice", "arrival_choice_note"]
+__all__ = ["arrival_choice", "arrival_choice_note", "choice_status"]
 
 # What a run did with the backtest's choice (``status`` of :func:`arrival_choice`).
 APPLIED = "applied"
@@ -47,18 +47,7 @@ def arrival_choice(
         chosen = float(record["trend_damping"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    nested_chosen = record.get("nested_chosen_error")
-    nested_shipped = record.get("nested_shipped_error")
-    if chosen == float(run_damping):
-        status = SAME
-    elif not use:
-        status = OFF
-    elif nested_chosen is None or nested_shipped is None:
-        status = NOT_CHECKED
-    elif float(nested_chosen) < float(nested_shipped):
-        status = APPLIED
-    else:
-        status = NO_BETTER
+    status = choice_status(record, run_damping, use)
     return {
         **record,
         "backtest_dir": str(backtest_dir),
@@ -66,6 +55,23 @@ def arrival_choice(
         "run_trend_damping": chosen if status == APPLIED else float(run_damping),
         "status": status,
     }
+
+
+def choice_status(record: Mapping[str, object], run_damping: float, use: bool = True) -> str:
+    """What a run set to ``run_damping`` does with a backtest's ``record`` (from
+    :func:`care_demand.backtest.arrival_variants.variant_record`): ``applied`` when ``use``
+    and the nested check found the choice better out of sample, else why not."""
+    nested_chosen = record.get("nested_chosen_error")
+    nested_shipped = record.get("nested_shipped_error")
+    if float(record["trend_damping"]) == float(run_damping):  # type: ignore[arg-type]
+        return SAME
+    if not use:
+        return OFF
+    if nested_chosen is None or nested_shipped is None:
+        return NOT_CHECKED
+    if float(nested_chosen) < float(nested_shipped):  # type: ignore[arg-type]
+        return APPLIED
+    return NO_BETTER
 
 
 def arrival_choice_note(record: Mapping[str, object] | None) -> str:
