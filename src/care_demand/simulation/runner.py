@@ -81,8 +81,10 @@ def worker_pool(n_jobs: int) -> Executor:
     """The one pool of worker processes that simulates futures (``n_jobs``: -1 = every core).
 
     Every projection of a process shares it, so its processes start once; asking again
-    with the same size gives the same pool. It is joblib's process pool, so joblib's own
-    parallel calls in the same process (a notebook's, a test's) use it too.
+    with the same size gives the same pool. It is joblib's process pool (loky's reusable
+    executor). Arrays go to the workers pickled, not memory-mapped through ``/dev/shm``: a
+    prepared system is a few megabytes, and a memory-mapped folder left at exit made
+    joblib's resource tracker warn of a "leaked" file after every run.
     """
     from joblib.executor import get_memmapping_executor
 
@@ -91,6 +93,7 @@ def worker_pool(n_jobs: int) -> Executor:
         timeout=WORKER_IDLE_SECONDS,
         initializer=_end_with_parent,
         initargs=(os.getpid(),),
+        max_nbytes=None,
     )
 
 
