@@ -83,3 +83,27 @@ def test_posterior_draws_feed_replicates(example_calibrated: Calibrated) -> None
     assert draws.rates.shape[0] == 5 and np.isfinite(draws.rates).all()
     assert np.allclose(draws.entry.sum(axis=-1), 1.0)
     assert np.allclose(draws.move.sum(axis=-1), 1.0)
+
+
+def test_a_run_reads_a_cached_posterior_without_importing_arviz(
+    example_calibrated: Calibrated, quick_config
+) -> None:
+    """ArviZ (with SciPy's statistics, about 2 s to import) is loaded only when a caller
+    asks for the posterior as InferenceData, not by a run that reads the cache."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from care_demand.config import load_config\n"
+        "from care_demand.pipeline import calibrate, load\n"
+        f"config = load_config(['calibration.cache_dir={quick_config.calibration.cache_dir}'])\n"
+        "fitted = calibrate(load(config)[1], config)\n"
+        "assert fitted.hazards.from_cache_, 'sampled again'\n"
+        "fitted.hazards.draw(4, __import__('numpy').random.default_rng(1))\n"
+        "print('arviz' in sys.modules, 'pymc' in sys.modules)\n"
+        "print(type(fitted.hazards.posterior_).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False", "InferenceData"]

@@ -510,6 +510,9 @@ def test_cache_is_reused_and_invalidated_by_new_data(fitted):
     assert again.from_cache_
     assert again.fingerprint_ == fitted.model.fingerprint_
     pd.testing.assert_frame_equal(again.summary(), fitted.model.summary())
+    # Read from the cache, the posterior is still there as InferenceData for ArviZ.
+    assert type(again.posterior_).__name__ == "InferenceData"
+    assert again.posterior_.posterior.equals(fitted.model.posterior_.posterior)
     rng = np.random.default_rng(1)
     assert np.array_equal(
         again.draw_hazards(4, rng), fitted.model.draw_hazards(4, np.random.default_rng(1))

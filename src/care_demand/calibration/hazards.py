@@ -36,7 +36,7 @@ import os
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -158,7 +158,8 @@ class HazardModel:
             with _cache_lock(cache):
                 loaded = _load_cache(cache, self.fingerprint_)
                 if loaded is not None:
-                    self.posterior_, self.diagnostics_ = loaded
+                    self._groups, self.diagnostics_ = loaded
+                    self._idata = None
                     self.from_cache_ = True
                 else:
                     self._sample(exposure, index, entry, move, has_care, cache=cache)
@@ -175,7 +176,7 @@ class HazardModel:
         cache: tuple[Path, Path] | None,
     ) -> None:
         started = time.perf_counter()
-        self.posterior_, self.diagnostics_ = sample_posterior(
+        self._idata, self.diagnostics_ = sample_posterior(
             exposure,
             index,
             entry if has_care else None,
@@ -183,9 +184,10 @@ class HazardModel:
             self.settings,
         )
         self.diagnostics_["sampling_seconds"] = round(time.perf_counter() - started, 2)
+        self._groups = {group: self._idata[group] for group in self._idata.groups()}
         self.from_cache_ = False
         if cache is not None:
-            _save_cache(cache, self.fingerprint_, self.posterior_, self.diagnostics_, self.settings)
+            _save_cache(cache, self.fingerprint_, self._groups, self.diagnostics_, self.settings)
 
     def _fingerprint(
         self, data_fingerprint: str, exposure: pd.DataFrame, entry: pd.DataFrame, move: pd.DataFrame
@@ -251,18 +253,34 @@ class HazardModel:
             raise ConvergenceError(message)
 
     # ------------------------------------------------------------------ results
+    @property
+    def posterior_(self) -> Any:
+        """The posterior as ArviZ ``InferenceData`` (built on first use: a posterior read
+        from the cache is held as plain xarray datasets, so a run need not import ArviZ)."""
+        self._require_fit()
+        if self._idata is None:
+            import arviz as az
+
+            self._idata = az.InferenceData(**self._groups)
+        return self._idata
+
     def _require_fit(self) -> None:
-        if not hasattr(self, "posterior_"):
+        if "_groups" not in self.__dict__:
             raise NotFittedError("HazardModel is not fitted yet: call fit(history) first")
 
+    def _posterior(self) -> Any:
+        """The ``posterior`` group (an xarray ``Dataset``)."""
+        self._require_fit()
+        return self._groups["posterior"]
+
     def _log_rates(self, draw_ids: np.ndarray | None = None) -> np.ndarray:
-        return log_rates(self.posterior_.posterior, draw_ids)
+        return log_rates(self._posterior(), draw_ids)
 
     @property
     def n_draws(self) -> int:
         """Number of posterior draws (chains x draws)."""
         self._require_fit()
-        post = self.posterior_.posterior
+        post = self._posterior()
         return int(post.sizes["chain"] * post.sizes["draw"])
 
     def summary(self, cred: float = 0.9) -> pd.DataFrame:
@@ -291,14 +309,14 @@ class HazardModel:
         group, mean, lower, upper and the observed count."""
         self._require_fit()
         columns = ["kind", "from", "age_band", "to", "mean", "lower", "upper", "count"]
-        if "p_entry" not in self.posterior_.posterior:
+        if "p_entry" not in self._posterior():
             return pd.DataFrame(columns=columns)
         parts = []
         for kind, name, counts in (
             ("entry", "p_entry", self.entry_counts_),
             ("move", "p_move", self.move_counts_),
         ):
-            values = self.posterior_.posterior[name].to_numpy()
+            values = self._posterior()[name].to_numpy()
             values = values.reshape(values.shape[0] * values.shape[1], -1)
             low, high = np.quantile(values, [(1 - cred) / 2, (1 + cred) / 2], axis=0)
             frame = counts.stack().rename("count").reset_index()
@@ -322,7 +340,7 @@ class HazardModel:
         total = self.n_draws
         ids = rng.choice(total, size=n, replace=n > total)
         rates = np.exp(self._log_rates(ids))
-        post = self.posterior_.posterior
+        post = self._posterior()
         entry = move = None
         if "p_entry" in post:
             entry = post["p_entry"].to_numpy().reshape(total, *post["p_entry"].shape[2:])[ids]
@@ -386,8 +404,9 @@ def _cache_lock(paths: tuple[Path, Path]) -> Iterator[None]:
 _CACHED_GROUPS = ("posterior", "sample_stats")
 
 
-def _load_cache(paths: tuple[Path, Path], fingerprint: str) -> tuple[Any, dict] | None:
-    import arviz as az
+def _load_cache(paths: tuple[Path, Path], fingerprint: str) -> tuple[dict[str, Any], dict] | None:
+    """The cached posterior's groups (xarray datasets) and diagnostics; None when absent,
+    of other data or unreadable."""
     import xarray as xr
 
     draws, sidecar = paths
@@ -413,13 +432,13 @@ def _load_cache(paths: tuple[Path, Path], fingerprint: str) -> tuple[Any, dict] 
             }
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None  # an entry cut short or from another layout: sampled again
-    return az.InferenceData(**groups), dict(meta["diagnostics"])
+    return groups, dict(meta["diagnostics"])
 
 
 def _save_cache(
     paths: tuple[Path, Path],
     fingerprint: str,
-    idata: Any,
+    groups: Mapping[str, Any],
     diagnostics: dict[str, Any],
     settings: HazardSettings,
 ) -> None:
@@ -430,9 +449,9 @@ def _save_cache(
     arrays: dict[str, np.ndarray] = {}
     layout: dict[str, dict[str, dict[str, list]]] = {}
     for group in _CACHED_GROUPS:
-        if group not in idata.groups():
+        if group not in groups:
             continue
-        data = idata[group]
+        data = groups[group]
         layout[group] = {
             "dims": {name: list(var.dims) for name, var in data.data_vars.items()},
             "coords": {name: coord.values.tolist() for name, coord in data.coords.items()},
