@@ -29,9 +29,12 @@ baseline: $(STAMP)
 app: $(STAMP)
 	$(BIN)/care-demand-app $(ARGS)
 
+# The suite runs in TEST_JOBS processes (pytest-xdist; auto: one per core), each test file
+# in one process so its fixtures are built once; TEST_JOBS=0 runs it in this process.
+TEST_JOBS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -20,14 +20,19 @@ def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``CARE_DEMAND_TEST_CALIBRATION_CACHE`` names a cache to share instead (CI passes the one
     its quick-start run has just filled, so the example is not sampled twice). Entries are
     keyed by the data and settings, so a shared cache gives the same posteriors; tests of a
-    cold cache make their own.
+    cold cache make their own. With the suite spread over processes (``make test`` runs
+    pytest-xdist), the processes share one cache in the run's temporary folder; the cache's
+    lock lets one of them sample while the others wait for it.
     """
     shared = os.environ.get("CARE_DEMAND_TEST_CALIBRATION_CACHE")
     if shared:
         path = Path(shared).expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return tmp_path_factory.mktemp("calibration-cache")
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "calibration-cache"
+    else:
+        return tmp_path_factory.mktemp("calibration-cache")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")
