@@ -357,12 +357,13 @@ def run(
     widening = run_widening(
         config.output.interval_widening, config.output.backtest_dir, council.fingerprint
     )
-    if projection is not None and applied_factors(widening):
+    factors = applied_factors(widening)
+    if projection is not None and factors:
         # Published quantiles widened by the council's own backtest (docs/backtest.md); the
         # per-replicate tables stay as simulated.
         projection = widen_quantiles(
             projection,
-            applied_factors(widening),
+            factors,
             widening.get("measures", []),  # type: ignore[arg-type]
         )
     writing = time.perf_counter()
