@@ -224,3 +224,24 @@ def test_a_council_of_multi_council_files_reads_as_its_own_folder(tmp_path: Path
     b = build_history(load_council(folders[1], settings), settings)
     assert len(a.spells) == len(b.spells) > 0
     assert len(a.arrivals) == len(b.arrivals)
+
+
+def test_each_council_has_a_home_worker_balanced_by_size(tmp_path: Path) -> None:
+    from care_demand.region.councils import Council
+    from care_demand.regional import council_weight, home_workers
+
+    sizes = {"a": 600, "b": 870, "c": 1130, "d": 1400}
+    councils = []
+    for name, size in sizes.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "episodes.csv").write_bytes(b"x" * size)
+        councils.append(Council(name, folder, tmp_path))
+    assert [council_weight(c) for c in councils] == list(sizes.values())
+    home = home_workers(councils, ["tcp://w1", "tcp://w2"])
+    # Largest first to the least loaded: d and a on one worker, c and b on the other (2,000 each).
+    assert home == {"d": "tcp://w1", "c": "tcp://w2", "b": "tcp://w2", "a": "tcp://w1"}
+    assert set(home_workers(councils, ["tcp://only"]).values()) == {"tcp://only"}
+    assert council_weight(Council("in files", None, tmp_path)) == 1
+    with pytest.raises(Exception, match="no workers"):
+        home_workers(councils, [])

@@ -270,6 +270,28 @@ def _write_task(
 # The run
 
 
+def council_weight(council: Council) -> int:
+    """How much work a council is, roughly: the bytes of its files (1 when its rows are in
+    the region's multi-council files)."""
+    if council.folder is None:
+        return 1
+    return sum(p.stat().st_size for p in council.folder.rglob("*") if p.is_file()) or 1
+
+
+def home_workers(councils: Sequence[Council], workers: Sequence[str]) -> dict[str, str]:
+    """Each council's home worker: largest council first, to the worker with the least work
+    so far (ties: the first in ``workers``)."""
+    if not workers:
+        raise CareDemandError("the Dask cluster has no workers")
+    load = dict.fromkeys(workers, 0)
+    home = {}
+    for council in sorted(councils, key=lambda c: (-council_weight(c), c.name)):
+        worker = min(workers, key=lambda w: load[w])
+        home[council.name] = worker
+        load[worker] += council_weight(council)
+    return home
+
+
 def _chunks(n: int, size: int) -> list[list[int]]:
     return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
 
@@ -311,9 +333,22 @@ def run_region(
 
     from distributed import as_completed
 
+    # Each council's tasks go to one worker when it is free (a "home"), so the worker that
+    # read its data and calibration prepares its projection once; an idle worker may still
+    # take tasks from a busy one. Homes are given largest council first, to the least loaded.
+    home = home_workers(councils, sorted(client.scheduler_info()["workers"]))
+
+    def place(council: Council) -> dict[str, Any]:
+        return {"workers": [home[council.name]], "allow_other_workers": True}
+
     calibrations = {
         client.submit(
-            _calibrate_task, first, council, key=f"calibrate-{council.label}", pure=False
+            _calibrate_task,
+            first,
+            council,
+            key=f"calibrate-{council.label}",
+            pure=False,
+            **place(council),
         ): council
         for council in councils
     }
@@ -337,6 +372,7 @@ def run_region(
                     chunk,
                     key=f"simulate-{council.label}-{scenario}-{chunk[0]}",
                     pure=False,
+                    **place(council),
                 )
                 for chunk in _chunks(int(config.simulation.replicates), size)
             ]
@@ -349,6 +385,7 @@ def run_region(
                 *chunks,
                 key=f"write-{council.label}-{scenario}",
                 pure=False,
+                **place(council),
             )
             writes[write] = (council, scenario)
 
