@@ -283,12 +283,13 @@ def home_workers(councils: Sequence[Council], workers: Sequence[str]) -> dict[st
     so far (ties: the first in ``workers``)."""
     if not workers:
         raise CareDemandError("the Dask cluster has no workers")
+    weight = {c.name: council_weight(c) for c in councils}  # each folder walked once
     load = dict.fromkeys(workers, 0)
     home = {}
-    for council in sorted(councils, key=lambda c: (-council_weight(c), c.name)):
+    for name in sorted(weight, key=lambda n: (-weight[n], n)):
         worker = min(workers, key=lambda w: load[w])
-        home[council.name] = worker
-        load[worker] += council_weight(council)
+        home[name] = worker
+        load[worker] += weight[name]
     return home
 
 

@@ -91,8 +91,9 @@ class ArrivalSettings:
             not carried past the history).
         trend_from_backtest: a run uses the trend damping its council's own backtest chose
             (``backtest/arrival_variant.json`` of the same data) when the backtest's nested
-            check supports the choice; ``False``: always ``trend_damping``. The run applies
-            it (the model's own fit and forecasts use ``trend_damping``).
+            check supports the choice; ``False``: always ``trend_damping``. The pipeline
+            applies it after fitting (``ArrivalModel.with_damping``); the model itself only
+            reads ``trend_damping``.
         interval_width: default width of forecast intervals.
         parameter_uncertainty: draw each path's trend, seasonality and lockdown effects from
             a Gaussian approximation of the posterior (``False``: Prophet's MAP intervals,
