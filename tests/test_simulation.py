@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 
 from care_demand import vocab
+from care_demand.simulation import plan
 from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, HomeConfig
 from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel, _epoch_starts
 from care_demand.simulation.expected import expected_stocks
+from care_demand.simulation.outside import OutsideTotals, outside_totals, stays_outside
+from care_demand.simulation.paths import TO_NOTHING, Paths
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
 from care_demand.simulation.system import CODES, LEAVER, code_of
 from toy_system import small_system
@@ -227,3 +230,62 @@ def test_poisson_quantile_matches_scipy_stats() -> None:
     q = rng.random(200_000)
     mu = np.exp(rng.uniform(-6.0, 7.0, q.size))
     np.testing.assert_array_equal(poisson_quantile(q, mu), poisson.ppf(q, mu))
+
+
+@pytest.mark.parametrize("with_capacity", [False, True])
+def test_children_counted_in_bulk_give_the_records_of_following_each_one(
+    monkeypatch: pytest.MonkeyPatch, with_capacity: bool
+) -> None:
+    """Children who stay outside care are counted with numpy, not followed event by event;
+    every record of the replicate is the same either way."""
+    system = small_system(horizon=24, capacity=enforced_capacity() if with_capacity else None)
+    counted: list[int] = []
+    real = plan.outside_totals
+
+    def spy(*args: object, **kwargs: object) -> OutsideTotals:
+        totals = real(*args, **kwargs)
+        counted.append(totals.events)
+        return totals
+
+    monkeypatch.setattr(plan, "outside_totals", spy)
+    bulk = ReplicateModel(system, 0, seed=7).run()
+    monkeypatch.setattr(ReplicateModel, "bulk_outside", False)
+    followed = ReplicateModel(system, 0, seed=7).run()
+    assert counted and counted[0] > 100  # moves counted in bulk
+    for field in dataclasses.fields(bulk):
+        assert np.array_equal(getattr(bulk, field.name), getattr(followed, field.name)), field.name
+
+
+def test_a_move_at_a_month_end_is_left_to_the_run() -> None:
+    # Two children, each a move to another state then nothing; the second moves at the
+    # instant of the month end 3, where the run's order decides what the monitor sees.
+    paths = Paths(
+        first=np.array([0, 2]),
+        following=np.array([1, -1, 3, -1]),
+        child=np.array([0, 0, 1, 1]),
+        code=np.array([0, 1, 0, 1]),
+        outcome=np.array([1, TO_NOTHING, 1, TO_NOTHING]),
+        when=np.array([2.5, 0.0, 3.0, 0.0]),
+        time=np.array([2.5, 0.0, 3.0, 0.0]),
+        k=np.array([2, 3, 2, 3]),
+    )
+    start = np.array([0.0, 0.5])
+    assert stays_outside(paths, start, until=12.0, months=12).tolist() == [True, False]
+    totals = outside_totals(
+        paths,
+        np.array([True, False]),
+        start,
+        np.array([-24.0, -24.0]),
+        until=12.0,
+        months=12,
+        n_codes=3,
+        report_edges=np.array([1.0, 5.0, 10.0, 16.0, 18.0]),
+        exit_closed=0,
+        n_exits=1,
+    )
+    # The first child: state 0 at month ends 1 and 2, state 1 from month end 3 on.
+    by_code = totals.stocks.sum(axis=2)
+    assert by_code[:, 0].tolist() == [1, 1] + [0] * 10
+    assert by_code[:, 1].tolist() == [0, 0] + [1] * 10
+    assert totals.flows.reshape(12, 4, 4)[2, 1, 2] == 1 and totals.flows.sum() == 1
+    assert totals.events == 1 and totals.exits.sum() == 0

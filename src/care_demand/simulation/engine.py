@@ -13,6 +13,9 @@ bulk (:mod:`.paths`, the same numbers as the one-child walk of ``_schedule``); i
 follows them one SimPy event per move, and draws for itself from the point a child is about
 to enter care or runs past the drawn path. Arrivals and these moves are taken in order of
 time from their records, merged with SimPy's queue in SimPy's own order (``_simulate``).
+A child whose drawn path never comes near care (most children in early help, assessment,
+CIN and CP) is not followed at all: its moves, exits and month-end stocks are counted with
+numpy before the run (:mod:`.outside`), with the same records as following it would give.
 
 Harbour outreach (No Wrong Door) works where the risk is. A young person in the configured
 age range about to move into care (from assessment, CIN or CP, or arriving into care other
@@ -151,6 +154,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self.replicate = replicate
         self.seed = seed
         self.horizon = float(system.horizon_months)
+        self._until = self.horizon + 1e-9  # the run's end: every month end's records are in
         cap = system.capacity
         draw = replicate % system.draws.rates.shape[0]
         self._move = system.draws.move[draw] if system.draws.move is not None else None
@@ -589,6 +593,10 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_p_time",
             "_p_eid",
             "_a_rec",
+            "_month_rows",
+            "_bulk_row",
+            "_arrived_in_bulk",
+            "_outside",
             "_foster_children",
             "_home_children",
             "_waiting",
@@ -609,9 +617,22 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._start_supported_leavers()
         env.process(self._arrivals())
         env.process(self._monitor())
-        self._simulate(self.horizon + 1e-9)
+        self._simulate(self._until)
+        self._add_in_bulk()
         self._add_pending_leavers()
         return self._result()
+
+    def _add_in_bulk(self) -> None:
+        """Add what the children counted in bulk did (see :mod:`.outside`) to the records."""
+        flows, n_arrived = self._arrived_in_bulk
+        self.events += n_arrived
+        outside = self._outside
+        if outside is not None:
+            flows = flows + outside.flows
+            self.stocks += outside.stocks.astype(self.stocks.dtype)
+            self._exits = (np.asarray(self._exits, dtype=np.int64) + outside.exits).tolist()
+            self.events += outside.events
+        self._flows = (np.asarray(self._flows, dtype=np.int64) + flows).tolist()
 
 
 def _lognormal(median: float, log_sd: float, rng: np.random.Generator) -> float:

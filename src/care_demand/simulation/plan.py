@@ -25,12 +25,16 @@ from care_demand.simulation.engine_common import (
     _ENGINE_STEP,
     _NO_EID,
     _NO_STEP,
+    _REPORT_EDGES_Y,
     _ROW,
     _STATE_CODE,
+    _X_CLOSED,
+    EXIT_REASONS,
     _Child,
 )
+from care_demand.simulation.outside import OutsideTotals, outside_totals, stays_outside
 from care_demand.simulation.paths import TO_AT_18, TO_ENGINE, HazardArrays, Paths, draw_paths
-from care_demand.simulation.system import FIRST_CARE, LEAVER
+from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER
 
 __all__ = ["PlanMixin", "poisson_quantile"]
 
@@ -50,6 +54,11 @@ def poisson_quantile(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
 class PlanMixin:
     """The replicate's plan and the processes that start from it (a mixin of
     :class:`~care_demand.simulation.engine.ReplicateModel`, whose state it shares)."""
+
+    #: Count the children who stay outside care in bulk (:mod:`.outside`) rather than
+    #: follow each move as an event; the records are the same either way.
+    bulk_outside: bool = True
+    _outside: OutsideTotals | None = None
 
     def _plan(self) -> None:
         """Draw, before the run, everything that depends only on the children's own streams.
@@ -169,27 +178,64 @@ class PlanMixin:
         outside_arr = np.flatnonzero(code >= 0)
         rows = np.concatenate([outside_case, n_case + outside_arr])
         paths = None
+        # Rows the run need not follow (see .outside): arrivals closed at once, and children
+        # whose drawn path stays outside care.
+        bulk_row = np.zeros(n_all, dtype=bool)
+        bulk_row[n_case:] = code == _ARRIVE_NFA
         if rows.size:
             in_state = caseload["months_in_state"].to_numpy(dtype=float)[outside_case]
             hazards = HazardArrays.of(
                 self._tabs, FIRST_CARE, self._epoch_edges, _AGE_EDGES_M, _DUR_EDGES_M
             )
+            start = np.concatenate([np.zeros(len(outside_case)), t[outside_arr]])
             paths = draw_paths(
                 hazards,
                 self.horizon,
                 _ADULT_M,
-                start=np.concatenate([np.zeros(len(outside_case)), t[outside_arr]]),
+                start=start,
                 clock=np.concatenate([np.full(len(outside_case), env.now), t[outside_arr]]),
                 entered=np.concatenate([-in_state, t[outside_arr]]),
-                birth=np.concatenate([case_birth[outside_case], birth[outside_arr]]),
+                birth=birth_all[rows],
                 code=np.concatenate([case_code[outside_case], code[outside_arr]]),
                 uniforms=u,
                 rows=rows,
                 k=np.concatenate([np.zeros(len(outside_case), dtype=np.int64), k0[outside_arr]]),
             )
-        self._records(paths, rows, t, n_case)
+            if self.bulk_outside:
+                bulk = stays_outside(paths, start, self._until, h)
+                bulk_row[rows] = bulk
+                self._outside = outside_totals(
+                    paths,
+                    bulk,
+                    start,
+                    birth_all[rows],
+                    until=self._until,
+                    months=h,
+                    n_codes=len(CODES),
+                    report_edges=_REPORT_EDGES_Y,
+                    exit_closed=_X_CLOSED,
+                    n_exits=len(EXIT_REASONS),
+                )
+        if not self.bulk_outside:
+            bulk_row[:] = False
+        # What the arrivals counted in bulk add: their moves in, and one event each.
+        flows = np.asarray(self._a_flow, dtype=np.int64)[bulk_row[n_case:].nonzero()[0] + n_case]
+        self._arrived_in_bulk = (
+            np.bincount(flows, minlength=h * width * width),
+            int(bulk_row[n_case:].sum()),
+        )
+        self._bulk_row = bulk_row.tolist()
+        self._records(paths, rows, t, n_case, bulk_row, month)
 
-    def _records(self, paths: Paths | None, rows: np.ndarray, t: np.ndarray, n_case: int) -> None:
+    def _records(
+        self,
+        paths: Paths | None,
+        rows: np.ndarray,
+        t: np.ndarray,
+        n_case: int,
+        bulk_row: np.ndarray,
+        arrival_month: np.ndarray,
+    ) -> None:
         """The planned moves: every arrival and every drawn step outside care that is an
         event, in order of time, with what each one needs.
 
@@ -206,6 +252,10 @@ class PlanMixin:
         in turn, merged with SimPy's queue in SimPy's own order (see ``_simulate``). The
         rest, few or none, are SimPy events, so that records due at the same time come in
         the order SimPy gives them.
+
+        Rows marked in ``bulk_row`` have no records: their arrivals and moves are counted in
+        bulk (see :mod:`.outside`). ``_month_rows[m]`` lists the other rows arriving in
+        month ``m`` (``arrival_month``), in order.
         """
         n_arr = len(t)
         n_all = n_case + n_arr
@@ -216,10 +266,15 @@ class PlanMixin:
             step_time = np.zeros(0)
         else:
             out = paths.outcome
-            fires = np.flatnonzero(out >= TO_AT_18)
+            fires = np.flatnonzero((out >= TO_AT_18) & ~bulk_row[rows[paths.child]])
             step_time = paths.time[fires]
         n_steps = len(fires)
-        time = np.concatenate([step_time, t])
+        followed = np.flatnonzero(~bulk_row[n_case:])
+        months = arrival_month[followed]
+        self._month_rows = [
+            (n_case + followed[months == m]).tolist() for m in range(len(self._counts))
+        ]
+        time = np.concatenate([step_time, t[followed]])
         n_rec = len(time)
         # Records sharing a time go last; the others' order is that of their times alone.
         by_time = np.argsort(time)
@@ -236,12 +291,16 @@ class PlanMixin:
         self._p_time.append(float("inf"))
         self._p_eid = [_NO_EID] * n_rec
         a_rec = np.full(n_all, -1)
-        a_rec[n_case:] = record[n_steps:]
+        a_rec[n_case + followed] = record[n_steps:]
         self._a_rec = a_rec.tolist()
 
         is_step = by_time < n_steps
         src = np.where(is_step, fires[np.where(is_step, by_time, 0)] if n_steps else 0, -1)
-        arrival_row = by_time - n_steps + n_case
+        arrival_row = (
+            n_case + followed[np.where(is_step, 0, by_time - n_steps)]
+            if len(followed)
+            else np.full(n_rec, n_case)
+        )
         if paths is None:
             p_row, p_out = arrival_row, np.full(n_rec, _ARRIVAL)
             p_flow = p_next = np.zeros(n_rec, dtype=np.int64)
@@ -272,7 +331,10 @@ class PlanMixin:
 
     def _start_caseload(self) -> None:
         codes, in_state, in_care = self._case
+        bulk = self._bulk_row
         for i, code in enumerate(codes):
+            if bulk[i]:
+                continue
             r = self._first[i]
             if r != _ENGINE_STEP and code < FIRST_CARE:
                 self._codes[i] = code
@@ -291,27 +353,25 @@ class PlanMixin:
     def _arrivals(self):
         """Each month, schedule each of the month's arrivals at its own time."""
         env = self.env
-        g = len(self._case[0])
         arrival = self._arrival_event
         r0 = self._r0
         a_rec = self._a_rec
         eids = self._p_eid
         eid = env._eid
         n_stream = self._n_stream
-        for month, count in enumerate(self._counts):
+        for month, rows in enumerate(self._month_rows):
             if month > env.now:
                 yield env.timeout(month - env.now)
             now = env.now
             if now != self._month_now[month]:
                 raise RuntimeError("the arrivals process is out of step with its plan")
             # Each arrival takes its place in SimPy's order now, as if scheduled now.
-            for row in range(g, g + count):
+            for row in rows:
                 r = a_rec[row]
                 if r < n_stream:
                     eids[r] = next(eid)
                 else:
                     env.schedule(arrival(row), NORMAL, month + r0[row] - now)
-            g += count
 
     def _order(self) -> np.ndarray:
         """Rank of each row in the order the children come: the caseload, then arrivals by time
