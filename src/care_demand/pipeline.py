@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -50,9 +51,9 @@ from care_demand.finance import (
     fixed_cost_titles,
     validate_costs,
 )
-from care_demand.outputs.arrival_chart import arrival_components_figure
+from care_demand.outputs.arrival_chart import arrival_components, write_arrival_components
 from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
-from care_demand.outputs.charts import fan_chart, save_figure, write_run_charts
+from care_demand.outputs.charts import write_fan_chart, write_run_charts
 from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
     DisclosureRule,
@@ -298,12 +299,6 @@ def recorded_monthly(history: EventHistory) -> pd.DataFrame:
     return out.sort_values(["month", "category"], ignore_index=True)
 
 
-def _monthly_care(history: EventHistory) -> pd.Series:
-    recorded = recorded_monthly(history)
-    care = recorded[recorded["category"] == vocab.CARE].set_index("month")["children"]
-    return care.astype(float)
-
-
 def run(
     config: AppConfig,
     run_dir: str | Path,
@@ -438,15 +433,21 @@ def run(
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
-        # Charts are built from the files staged above: in the worker pool when it is idle,
-        # while this process draws the calibration's charts and writes the workbook.
+        # Charts are built from the files staged above and the figures from plain data: in
+        # the worker pool when it is idle, while this process writes the workbook.
+        figures = (
+            _run_figures(out, recorded, fitted, projection, config, synthetic)
+            if config.output.charts
+            else []
+        )
         charting = (
-            _start_run_charts(out, config.simulation.n_jobs)
+            _start_run_charts(out, config.simulation.n_jobs, figures)
             if config.output.charts and projection is not None
             else []
         )
-        if config.output.charts:
-            _draw_run_figures(out, history, fitted, projection, config, synthetic)
+        if not charting:
+            for draw, args in figures:
+                draw(*args)
         if projection is not None:
             write_workbook(
                 out.path(LAYOUT.workbook),
@@ -716,48 +717,57 @@ def _scenario_markdown(config: AppConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _start_run_charts(out: RunFolder, n_jobs: int) -> list[Future[list[Path]]]:
-    """Start drawing the run's charts in the worker pool, shared between its processes.
+def _start_run_charts(
+    out: RunFolder, n_jobs: int, figures: list[tuple[Callable[..., list[Path]], tuple]]
+) -> list[Future[list[Path]]]:
+    """Start drawing the run's charts and ``figures`` (each a function and its arguments)
+    in the worker pool, shared between its processes.
 
-    Nothing is started (and the charts are drawn here) when the pool is busy simulating
+    Nothing is started (and everything is drawn here) when the pool is busy simulating
     futures queued ahead, or when the run uses one process.
     """
     pool = idle_pool(n_jobs)
     if pool is None:
         return []
-    parts = effective_n_jobs(n_jobs)
+    # A few charts per task, so the processes finish close together; the figures, which take
+    # longest, first.
+    parts = 3 * effective_n_jobs(n_jobs)
     staging, charts = str(out.staging_dir), str(out.path(LAYOUT.charts_dir))
-    return [
+    return [pool.submit(draw, *args) for draw, args in figures] + [
         pool.submit(write_run_charts, staging, charts, part=part, parts=parts)
         for part in range(parts)
     ]
 
 
-def _draw_run_figures(
+def _run_figures(
     out: RunFolder,
-    history: EventHistory,
+    recorded: pd.DataFrame,
     fitted: Calibrated | None,
     quantiles: pd.DataFrame | None,
     config: AppConfig,
     synthetic: bool,
-) -> None:
-    """The calibration's arrival components and the projection's fan chart."""
+) -> list[tuple[Callable[..., list[Path]], tuple]]:
+    """The calibration's arrival components and the projection's fan chart, each as a
+    function and its arguments (plain data, so a worker process can draw it)."""
+    figures: list[tuple[Callable[..., list[Path]], tuple]] = []
     if fitted is not None:
-        save_figure(arrival_components_figure(fitted.arrivals), out.path(LAYOUT.arrival_components))
+        path = str(out.path(LAYOUT.arrival_components))
+        figures.append((write_arrival_components, (arrival_components(fitted.arrivals), path)))
     if quantiles is not None:
         care_q = quantiles[
             (quantiles["measure"] == "children")
             & (quantiles["category"] == vocab.CARE)
             & (quantiles["age_band"] == "all")
         ]
-        fan = fan_chart(
-            _monthly_care(history),
-            care_q,
+        care = recorded[recorded["category"] == vocab.CARE].set_index("month")["children"]
+        fan = partial(
+            write_fan_chart,
             title=f"Children in care: recorded and projected ({config.scenario.name})",
             ylabel="Children in care at month end",
             caption=SYNTHETIC_CAPTION if synthetic else "",
         )
-        save_figure(fan, out.path(LAYOUT.fan_chart))
+        figures.append((fan, (str(out.path(LAYOUT.fan_chart)), care.astype(float), care_q)))
+    return figures
 
 
 def _write_calibration(

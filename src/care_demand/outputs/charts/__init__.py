@@ -58,6 +58,7 @@ from care_demand.outputs.charts.run import (
     flows_chart,
     out_of_area_chart,
     placement_mix_chart,
+    write_fan_chart,
 )
 from care_demand.outputs.charts.style import (
     PALETTE,
@@ -100,5 +101,6 @@ __all__ = [
     "source_caption",
     "style_colours",
     "write_comparison_charts",
+    "write_fan_chart",
     "write_run_charts",
 ]

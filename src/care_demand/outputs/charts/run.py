@@ -12,6 +12,7 @@ are merged into "other".
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -35,6 +36,7 @@ from care_demand.outputs.charts.style import (
     _select,
     _styled,
     _suptitle,
+    save_figure,
 )
 from care_demand.outputs.disclosure import DisclosureRule
 
@@ -46,6 +48,7 @@ __all__ = [
     "flows_chart",
     "out_of_area_chart",
     "placement_mix_chart",
+    "write_fan_chart",
 ]
 
 
@@ -90,6 +93,20 @@ def fan_chart(
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Month")
     return _finish(fig, title, caption)
+
+
+def write_fan_chart(
+    path: str | Path,
+    history: pd.Series,
+    quantiles: pd.DataFrame,
+    *,
+    title: str,
+    ylabel: str,
+    caption: str = "",
+) -> list[Path]:
+    """Draw :func:`fan_chart` and save it at ``path`` (PNG) and beside it (SVG)."""
+    fig = fan_chart(history, quantiles, title=title, ylabel=ylabel, caption=caption)
+    return save_figure(fig, Path(path))
 
 
 @_styled
