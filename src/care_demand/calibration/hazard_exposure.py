@@ -256,10 +256,15 @@ def _observe(
     stratum = stratum[modelled].astype(np.int64)
 
     destination = classify_exits(spells).to_numpy(dtype=object)[rows]
-    dest = np.full(len(rows), -1, dtype=np.int64)
+    # The index of each spell's destination among its stratum's transitions (-1: none).
+    named, names = pd.factorize(destination)  # -1 where there is no destination
+    column = {name: k for k, name in enumerate(names)}
+    lookup = np.full((len(ALL_STRATA), len(names) + 1), -1, dtype=np.int64)
     for i, (s, _) in enumerate(ALL_STRATA):
         for j, d in enumerate(TRANSITIONS[s]):
-            dest[(stratum == i) & (destination == d)] = j
+            if d in column:
+                lookup[i, column[d]] = j
+    dest = lookup[stratum, named]
 
     sub = spells.iloc[rows]
     start = _days(sub["start"])
