@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
-    cuts = args.cuts or [f"{c:%Y-%m-%d}" for c in load_backtest_config([]).backtest.cuts]
+    cuts = args.cuts or [str(c) for c in load_backtest_config([]).backtest.cuts]
     variants = args.variant or DEFAULT_VARIANTS
     folders = [(f, False) for f in args.data] + [(f, True) for f in args.lenient]
     sets = [(f.name, f, lenient) for f, lenient in folders] or [("example", None, False)]
