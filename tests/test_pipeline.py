@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from care_demand import pipeline
 from care_demand.config import EXAMPLE_DATA_DIR, AppConfig, load_config
 from care_demand.data import EventHistory, InvalidDataError
 from care_demand.pipeline import drop_scheduled, run, schedule_runs
@@ -235,3 +236,23 @@ def test_care_only_data_are_calibrated_and_projected(
     assert (outside_care["p95"] == 0).all()
     care = q[(q.measure == "children") & (q.category == "care") & (q.age_band == "all")]
     assert 300 <= care.iloc[0]["p50"] <= 500
+
+
+def test_a_process_keeps_as_many_folders_and_calibrations_as_asked() -> None:
+    """One by default (a run, the app); a region's worker keeps its councils' in turn,
+    the one used last kept longest."""
+    cache: dict[str, int] = {}
+    try:
+        pipeline._remember(cache, "a", 1)
+        pipeline._remember(cache, "b", 2)
+        assert list(cache) == ["b"]
+        pipeline.keep_recent(2)
+        pipeline._remember(cache, "a", 1)
+        pipeline._remember(cache, "b", 2)  # used again: now the newest
+        pipeline._remember(cache, "c", 3)
+        assert list(cache) == ["b", "c"]
+        pipeline.keep_recent(0)  # at least one is kept
+        pipeline._remember(cache, "d", 4)
+        assert list(cache) == ["d"]
+    finally:
+        pipeline.keep_recent(1)

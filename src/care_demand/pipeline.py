@@ -104,6 +104,7 @@ __all__ = [
     "calibrate",
     "data_folder",
     "drop_scheduled",
+    "keep_recent",
     "load",
     "run",
     "schedule_runs",
@@ -151,8 +152,25 @@ def data_folder(config: AppConfig) -> tuple[Path, bool]:
     return path, path == EXAMPLE_DATA_DIR.resolve()
 
 
-# The last data read in this process, by what they depend on (see :func:`load`).
+# The last data read in this process, by what they depend on (see :func:`load`), oldest first.
 _LOADED: dict[str, tuple[CouncilData, EventHistory]] = {}
+# How many data folders and calibrations this process keeps (see :func:`keep_recent`).
+_KEEP = [1]
+
+
+def keep_recent(n: int) -> None:
+    """Keep the last ``n`` (at least 1) data folders read and calibrations made in this
+    process: one for a run or the browser app; a region's worker process keeps those of the
+    councils whose tasks it takes, whose tasks come in turn."""
+    _KEEP[0] = max(1, int(n))
+
+
+def _remember(cache: dict, key: str, value: object) -> None:
+    """Put ``value`` in ``cache`` as its newest entry, dropping the oldest beyond the limit."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > _KEEP[0]:
+        cache.pop(next(iter(cache)))
 
 
 def _data_key(folder: Path, config: AppConfig) -> str:
@@ -186,8 +204,7 @@ def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
     else:
         council = load_council(folder, config.data)
         history = build_history(council, config.data)
-        _LOADED.clear()
-        _LOADED[key] = (council, history)
+    _remember(_LOADED, key, (council, history))
     log.info(
         "Mode: %s (%d children, %d spells, window %s to %s)",
         history.mode,
@@ -217,7 +234,7 @@ def load(config: AppConfig) -> tuple[CouncilData, EventHistory, bool]:
     return council, history, synthetic
 
 
-# The last calibration of this process, by what it depends on (see :func:`calibrate`).
+# The last calibrations of this process, by what they depend on (see :func:`calibrate`).
 _CALIBRATED: dict[str, Calibrated] = {}
 
 
@@ -237,12 +254,12 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         log.info("Calibrating transition hazards (cache: %s)", cache)
         log.info("Fitting arrival trends")  # both reused from this process's last run
         earlier = _CALIBRATED[key]
+        _remember(_CALIBRATED, key, earlier)
         hazards = copy.copy(earlier.hazards)
         hazards.from_cache_ = True
         return _backtest_trend(dataclasses.replace(earlier, hazards=hazards), history, config)
     calibrated = _calibrate(history, config, cache)
-    _CALIBRATED.clear()
-    _CALIBRATED[key] = calibrated
+    _remember(_CALIBRATED, key, calibrated)
     return _backtest_trend(calibrated, history, config)
 
 

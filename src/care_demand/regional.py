@@ -155,6 +155,8 @@ def open_client(config: AppConfig) -> Iterator[Client]:
 # systems prepared for projections (by what they depend on).
 _FOLDERS: dict[str, Path] = {}
 _SYSTEMS: dict[str, CareSystem] = {}
+# How many prepared projections (and councils' data and calibrations) a worker keeps.
+_KEEP_SYSTEMS = 4
 
 
 def council_config(config: AppConfig, council: Council, folder: Path | None = None) -> AppConfig:
@@ -172,6 +174,11 @@ def council_config(config: AppConfig, council: Council, folder: Path | None = No
 
 def _on_worker(config: AppConfig, council: Council) -> AppConfig:
     """The council's settings on this worker, its files written here if they must be."""
+    from care_demand.pipeline import keep_recent
+
+    # The worker takes the tasks of its councils in turn: it keeps each one's data and
+    # calibration (as many as its prepared projections) rather than reading them again.
+    keep_recent(_KEEP_SYSTEMS)
     if council.folder is not None:
         return council_config(config, council)
     key = f"{council.region_path}|{council.name}"
@@ -230,7 +237,7 @@ def _system(config: AppConfig) -> CareSystem:
     if key not in _SYSTEMS:
         _, history, _ = load(config)
         fitted = calibrate(history, config)
-        if len(_SYSTEMS) >= 4:
+        if len(_SYSTEMS) >= _KEEP_SYSTEMS:
             _SYSTEMS.pop(next(iter(_SYSTEMS)))
         _SYSTEMS[key] = prepare(history, fitted, projection_settings(config))
     return _SYSTEMS[key]
