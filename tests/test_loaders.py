@@ -17,6 +17,7 @@ from care_demand.data.council import (
     HEADER_COLUMNS,
     CouncilData,
 )
+from care_demand.data.csv_text import parse_dates
 from care_demand.data.loader import load_council
 from care_demand.data.problems import InvalidDataError
 from care_demand.data.pseudonymise import (
@@ -432,3 +433,16 @@ def test_built_in_example_is_valid() -> None:
     assert report.ok, report.format()
     data = load_council(None, config())
     assert len(data.episodes) > 0 and data.mode == "continuum"
+
+
+def test_dates_are_read_in_either_form_and_the_rest_reported() -> None:
+    text = pd.Series(
+        ["01/02/2020", "2020-02-03", "", "31/02/2020", "2020-13-01", "soon", "01/02/2020"],
+        index=[10, 11, 12, 13, 14, 15, 16],
+    )
+    dates, bad = parse_dates(text)
+    assert dates.index.equals(text.index) and str(dates.dtype) == "datetime64[ns]"
+    assert dates[10] == dates[16] == pd.Timestamp("2020-02-01")
+    assert dates[11] == pd.Timestamp("2020-02-03")
+    assert dates[[12, 13, 14, 15]].isna().all()
+    assert bad.tolist() == [False, False, False, True, True, True, False]
