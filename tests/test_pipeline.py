@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ import pytest
 from care_demand import pipeline
 from care_demand.config import EXAMPLE_DATA_DIR, AppConfig, load_config
 from care_demand.data import EventHistory, InvalidDataError
+from care_demand.outputs.layout import LAYOUT
 from care_demand.pipeline import drop_scheduled, run, schedule_runs
 
 
@@ -256,3 +258,34 @@ def test_a_process_keeps_as_many_folders_and_calibrations_as_asked() -> None:
         assert list(cache) == ["d"]
     finally:
         pipeline.keep_recent(1)
+
+
+def test_runs_on_one_calibration_draw_its_arrival_chart_once(
+    tmp_path: Path, quick_config: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenarios of a multirun share a calibration: the second run copies the first's
+    arrival components chart, the same files as drawing it."""
+    config = dataclasses.replace(
+        quick_config, simulation=dataclasses.replace(quick_config.simulation, n_jobs=1)
+    )
+    drawn: list[str] = []
+    real = pipeline.write_arrival_components
+
+    def spy(parts: object, path: str) -> list[Path]:
+        drawn.append(path)
+        return real(parts, path)
+
+    monkeypatch.setattr(pipeline, "write_arrival_components", spy)
+    monkeypatch.setattr(pipeline, "_DRAWN_COMPONENTS", {})
+    run(config, tmp_path / "first")
+    run(config, tmp_path / "second")
+    assert len(drawn) == 1
+    for suffix in (".png", ".svg"):
+        name = Path(LAYOUT.arrival_components).with_suffix(suffix)
+        first, second = (tmp_path / run_name / name for run_name in ("first", "second"))
+        assert second.read_bytes() == first.read_bytes()
+    # Without the earlier runs' files, the chart is drawn again.
+    shutil.rmtree(tmp_path / "first")
+    shutil.rmtree(tmp_path / "second")
+    run(config, tmp_path / "third")
+    assert len(drawn) == 2

@@ -398,3 +398,17 @@ def test_placement_mix_counts_a_hidden_group_in_other_placements() -> None:
     recorded = ax.containers[:7]
     assert [sum(c[i].get_height() for c in recorded) for i in range(2)] == [total, total]
     assert "[c]" in fig.get_supxlabel()
+
+
+def test_comparison_charts_drawn_in_parts_equal_those_drawn_at_once(
+    sweep: Path, tmp_path: Path
+) -> None:
+    # A multirun draws its comparison's charts in the idle worker pool, a few per task;
+    # drawn here in parts, in another order, every file is the one drawn at once.
+    for part in (2, 0, 1):
+        write_comparison_charts(sweep, tmp_path, part=part, parts=3)
+    drawn = sorted(p.name for p in (sweep / "comparison" / "charts").iterdir())
+    assert drawn and drawn == sorted(p.name for p in tmp_path.iterdir())
+    for name in drawn:
+        kept = (sweep / "comparison" / "charts" / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == kept, name

@@ -19,6 +19,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,22 @@ def failed_runs(sweep_dir: Path) -> dict[str, str]:
     return failed
 
 
+def _start_comparison_charts(sweep: Path, charts: Path, n_jobs: int) -> list[Future]:
+    """Start drawing the comparison's charts in the worker pool when it is idle, a few per
+    task (see :func:`care_demand.pipeline.submit_when_idle`)."""
+    from joblib import effective_n_jobs
+
+    from care_demand.outputs.charts import write_comparison_charts
+    from care_demand.pipeline import submit_when_idle
+
+    parts = 3 * effective_n_jobs(n_jobs)
+    tasks = [
+        (write_comparison_charts, (str(sweep), str(charts)), {"part": part, "parts": parts})
+        for part in range(parts)
+    ]
+    return submit_when_idle(n_jobs, tasks)
+
+
 def summarise_multirun(config: Any) -> int:
     """Compare the runs of a finished multirun, report failures; return the exit status."""
     from care_demand.outputs.comparison import (
@@ -148,11 +165,18 @@ def summarise_multirun(config: Any) -> int:
     run_dirs = sorted(p for p in sweep.iterdir() if (p / LAYOUT.status).is_file())
     from omegaconf import OmegaConf
 
+    from care_demand.outputs.charts import write_comparison_charts
+    from care_demand.outputs.report import write_comparison_report
+
+    out = sweep / LAYOUT.comparison.dir
+    charts = out / LAYOUT.comparison.charts_dir
     costs = OmegaConf.to_object(config.costs) if "costs" in config else None
     comparison = compare_runs(run_dirs, costs)
     comparison.failed.update(failed)
-    out = sweep / LAYOUT.comparison.dir
     write_comparison(comparison, out)
+    # The charts (drawn from the runs and the tables just written) go to the worker pool,
+    # idle now, while this process writes the workbook.
+    charting = _start_comparison_charts(sweep, charts, int(config.simulation.n_jobs))
     succeeded = sorted(set(comparison.headline.get("scenario", [])))
     if succeeded:
         details = {
@@ -162,11 +186,11 @@ def summarise_multirun(config: Any) -> int:
             "sweep_folder": str(sweep),
         }
         write_comparison_workbook(comparison, run_dirs, out / LAYOUT.comparison.workbook, details)
-    from care_demand.outputs.charts import write_comparison_charts
-    from care_demand.outputs.report import write_comparison_report
-
-    charts = out / LAYOUT.comparison.charts_dir
-    write_comparison_charts(sweep, charts)
+    if charting:
+        for future in charting:
+            future.result()
+    else:
+        write_comparison_charts(sweep, charts)
     report = write_comparison_report(sweep, out / LAYOUT.comparison.report, charts)
     print(f"\ncare-demand: scenario comparison written to {out.resolve()}")
     print(f"Report: {report.resolve()}")

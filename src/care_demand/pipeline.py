@@ -10,12 +10,14 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from joblib import effective_n_jobs
@@ -109,6 +111,7 @@ __all__ = [
     "run",
     "schedule_runs",
     "stop_workers",
+    "submit_when_idle",
 ]
 
 # How far a run goes (``run_until``), in order.
@@ -453,7 +456,7 @@ def run(
         # Charts are built from the files staged above and the figures from plain data: in
         # the worker pool when it is idle, while this process writes the workbook.
         figures = (
-            _run_figures(out, recorded, fitted, projection, config, synthetic)
+            _run_figures(out, recorded, fitted, projection, config, synthetic, history.fingerprint)
             if config.output.charts
             else []
         )
@@ -734,26 +737,36 @@ def _scenario_markdown(config: AppConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def submit_when_idle(
+    n_jobs: int, tasks: Sequence[tuple[Callable[..., Any], tuple, dict[str, Any]]]
+) -> list[Future]:
+    """Hand ``tasks`` (each a function, its arguments and keywords) to the worker pool when
+    it is idle; nothing (the caller does them itself) when the pool is busy simulating
+    futures queued ahead, or when runs use one process (``n_jobs``)."""
+    pool = idle_pool(n_jobs)
+    if pool is None:
+        return []
+    return [pool.submit(task, *args, **kwargs) for task, args, kwargs in tasks]
+
+
 def _start_run_charts(
     out: RunFolder, n_jobs: int, figures: list[tuple[Callable[..., list[Path]], tuple]]
 ) -> list[Future[list[Path]]]:
     """Start drawing the run's charts and ``figures`` (each a function and its arguments)
-    in the worker pool, shared between its processes.
-
-    Nothing is started (and everything is drawn here) when the pool is busy simulating
-    futures queued ahead, or when the run uses one process.
-    """
-    pool = idle_pool(n_jobs)
-    if pool is None:
-        return []
-    # A few charts per task, so the processes finish close together; the figures, which take
-    # longest, first.
+    in the worker pool when it is idle (see :func:`submit_when_idle`): the figures, which
+    take longest, first, then the charts a few per task, so the processes finish together."""
     parts = 3 * effective_n_jobs(n_jobs)
     staging, charts = str(out.staging_dir), str(out.path(LAYOUT.charts_dir))
-    return [pool.submit(draw, *args) for draw, args in figures] + [
-        pool.submit(write_run_charts, staging, charts, part=part, parts=parts)
+    tasks = [(draw, args, {}) for draw, args in figures] + [
+        (write_run_charts, (staging, charts), {"part": part, "parts": parts})
         for part in range(parts)
     ]
+    return submit_when_idle(n_jobs, tasks)
+
+
+# The arrival components chart last drawn in this process (its PNG and SVG in the run folder
+# they were published to), by what it depends on (see :func:`_run_figures`).
+_DRAWN_COMPONENTS: dict[str, tuple[Path, Path]] = {}
 
 
 def _run_figures(
@@ -763,13 +776,27 @@ def _run_figures(
     quantiles: pd.DataFrame | None,
     config: AppConfig,
     synthetic: bool,
+    data: str,
 ) -> list[tuple[Callable[..., list[Path]], tuple]]:
     """The calibration's arrival components and the projection's fan chart, each as a
-    function and its arguments (plain data, so a worker process can draw it)."""
+    function and its arguments (plain data, so a worker process can draw it); ``data`` is
+    the fingerprint of the data the calibration was fitted on."""
     figures: list[tuple[Callable[..., list[Path]], tuple]] = []
     if fitted is not None:
-        path = str(out.path(LAYOUT.arrival_components))
-        figures.append((write_arrival_components, (arrival_components(fitted.arrivals), path)))
+        path = out.path(LAYOUT.arrival_components)
+        # The same calibration gives the same chart: the scenarios of a multirun copy the
+        # files the first of them drew (when they are still there) rather than draw it again.
+        key = json.dumps([data, dataclasses.asdict(config.calibration.arrivals)], default=str)
+        drawn = _DRAWN_COMPONENTS.get(key)
+        if drawn is not None and all(p.is_file() for p in drawn):
+            for source in drawn:
+                shutil.copyfile(source, path.with_suffix(source.suffix))
+        else:
+            parts = arrival_components(fitted.arrivals)
+            figures.append((write_arrival_components, (parts, str(path))))
+        final = out.final_dir / LAYOUT.arrival_components
+        _DRAWN_COMPONENTS.clear()
+        _DRAWN_COMPONENTS[key] = (final, final.with_suffix(".svg"))
     if quantiles is not None:
         care_q = quantiles[
             (quantiles["measure"] == "children")

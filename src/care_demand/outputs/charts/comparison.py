@@ -639,6 +639,15 @@ def _bridge_charts(sweep: SweepFiles, short: Mapping[str, str], caption: str) ->
     return charts
 
 
-def write_comparison_charts(sweep_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write every comparison chart of the multirun ``sweep_dir`` into ``out_dir``."""
-    return _write(comparison_charts(sweep_dir), Path(out_dir))
+def write_comparison_charts(
+    sweep_dir: str | Path, out_dir: str | Path, *, part: int = 0, parts: int = 1
+) -> list[Path]:
+    """Write every comparison chart of the multirun ``sweep_dir`` into ``out_dir``.
+
+    With ``parts`` above 1, only part ``part`` of them (every ``parts``-th chart from the
+    ``part``-th), so that several processes can draw them side by side; the parts together
+    write exactly the files of one call without them.
+    """
+    if not 0 <= part < parts:
+        raise ValueError(f"part {part} of {parts}: expected 0 <= part < parts")
+    return _write(comparison_charts(sweep_dir)[part::parts], Path(out_dir))
