@@ -227,11 +227,13 @@ def read_csv_text(
         cells.append(row)
         line_no.append(line)
         bad.append(rule)
-    raw = pd.DataFrame(cells, columns=[raw_col(n) for n in names], dtype=object)
+    columns = [raw_col(n) for n in names]
+    raw = pd.DataFrame(cells, columns=columns, dtype=object)
+    frame = pd.DataFrame([[c.strip() for c in row] for row in cells], columns=columns, dtype=object)
     if len(set(raw.columns)) < len(raw.columns):  # two columns with one name: keep the first
-        raw = raw.loc[:, ~raw.columns.duplicated()]
-    frame = raw.apply(lambda col: col.str.strip())
-    padded = int((frame != raw).to_numpy().sum())
+        keep = ~raw.columns.duplicated()
+        raw, frame = raw.loc[:, keep], frame.loc[:, keep]
+    padded = int((frame.to_numpy() != raw.to_numpy()).sum())
     report.add_repair(source.name, "padded_cell", padded)
     report.add_repair(source.name, "extra_blank_fields", trailing)
     report.add_repair(source.name, "missing_trailing_fields", missing_trailing)
