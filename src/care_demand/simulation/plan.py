@@ -219,10 +219,10 @@ class PlanMixin:
         if not self.bulk_outside:
             bulk_row[:] = False
         # What the arrivals counted in bulk add: their moves in, and one event each.
-        flows = np.asarray(self._a_flow, dtype=np.int64)[bulk_row[n_case:].nonzero()[0] + n_case]
+        in_bulk = bulk_row[n_case:]
         self._arrived_in_bulk = (
-            np.bincount(flows, minlength=h * width * width),
-            int(bulk_row[n_case:].sum()),
+            np.bincount(flow[in_bulk], minlength=h * width * width),
+            int(in_bulk.sum()),
         )
         self._bulk_row = bulk_row.tolist()
         self._records(paths, rows, t, n_case, bulk_row, month)
