@@ -17,9 +17,9 @@ from care_demand.data.council import (
     HEADER_COLUMNS,
     CouncilData,
 )
-from care_demand.data.csv_text import parse_dates
+from care_demand.data.csv_text import BAD_COL, FILE_COL, LINE_COL, parse_dates, read_csv_text
 from care_demand.data.loader import load_council
-from care_demand.data.problems import InvalidDataError
+from care_demand.data.problems import InvalidDataError, ValidationReport
 from care_demand.data.pseudonymise import (
     EXAMPLE_DATA_DIR,
     EXAMPLE_KEY,
@@ -27,6 +27,7 @@ from care_demand.data.pseudonymise import (
     pseudonymise,
     resolve_key,
 )
+from care_demand.data.recognise import SourceFile
 from care_demand.data.validate import validate_folder
 from care_demand.vocab import PLACEMENT_GROUPS
 from test_validate import BASE, CIN_HEAD, KEY_ENV, RAW_IDS, config, plus, write_council
@@ -446,3 +447,17 @@ def test_dates_are_read_in_either_form_and_the_rest_reported() -> None:
     assert dates[11] == pd.Timestamp("2020-02-03")
     assert dates[[12, 13, 14, 15]].isna().all()
     assert bad.tolist() == [False, False, False, True, True, True, False]
+
+
+def test_a_column_named_twice_keeps_the_first_and_counts_its_padded_cells(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "header_2022.csv"
+    path.write_text("CHILD,SEX,SEX\n 1 ,1, 2 \n2,2,1\n", encoding="utf-8")
+    report = ValidationReport()
+    frame, names = read_csv_text(SourceFile(path, path.name, "header", 2022), report)
+    assert names == ["CHILD", "SEX", "SEX"]
+    assert frame is not None and frame.iloc[:, :2].to_numpy().tolist() == [["1", "1"], ["2", "2"]]
+    assert [c for c in frame.columns if c.startswith("_")] == [FILE_COL, LINE_COL, BAD_COL]
+    assert len(frame.columns) == 5  # the second SEX is dropped
+    assert report.repairs.get("padded_cell") == 1  # " 1 "; the dropped column's " 2 " is not

@@ -227,6 +227,7 @@ def test_a_council_of_multi_council_files_reads_as_its_own_folder(tmp_path: Path
 
 
 def test_each_council_has_a_home_worker_balanced_by_size(tmp_path: Path) -> None:
+    from care_demand.errors import CareDemandError
     from care_demand.region.councils import Council
     from care_demand.regional import council_weight, home_workers
 
@@ -243,5 +244,5 @@ def test_each_council_has_a_home_worker_balanced_by_size(tmp_path: Path) -> None
     assert home == {"d": "tcp://w1", "c": "tcp://w2", "b": "tcp://w2", "a": "tcp://w1"}
     assert set(home_workers(councils, ["tcp://only"]).values()) == {"tcp://only"}
     assert council_weight(Council("in files", None, tmp_path)) == 1
-    with pytest.raises(Exception, match="no workers"):
+    with pytest.raises(CareDemandError, match="no workers"):
         home_workers(councils, [])

@@ -136,16 +136,10 @@ def failed_runs(sweep_dir: Path) -> dict[str, str]:
 def _start_comparison_charts(sweep: Path, charts: Path, n_jobs: int) -> list[Future]:
     """Start drawing the comparison's charts in the worker pool when it is idle, a few per
     task (see :func:`care_demand.pipeline.submit_when_idle`)."""
-    from joblib import effective_n_jobs
-
     from care_demand.outputs.charts import write_comparison_charts
-    from care_demand.pipeline import submit_when_idle
+    from care_demand.pipeline import chart_parts, submit_when_idle
 
-    parts = 3 * effective_n_jobs(n_jobs)
-    tasks = [
-        (write_comparison_charts, (str(sweep), str(charts)), {"part": part, "parts": parts})
-        for part in range(parts)
-    ]
+    tasks = chart_parts(write_comparison_charts, (str(sweep), str(charts)), n_jobs)
     return submit_when_idle(n_jobs, tasks)
 
 

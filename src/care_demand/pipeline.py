@@ -104,6 +104,7 @@ __all__ = [
     "RunResult",
     "adopt_projection",
     "calibrate",
+    "chart_parts",
     "data_folder",
     "drop_scheduled",
     "keep_recent",
@@ -749,23 +750,29 @@ def submit_when_idle(
     return [pool.submit(task, *args, **kwargs) for task, args, kwargs in tasks]
 
 
+def chart_parts(
+    write: Callable[..., list[Path]], args: tuple, n_jobs: int
+) -> list[tuple[Callable[..., list[Path]], tuple, dict[str, Any]]]:
+    """``write(*args, part=k, parts=n)`` as tasks for :func:`submit_when_idle`: a few charts
+    per task (three tasks a process), so the processes finish close together."""
+    parts = 3 * effective_n_jobs(n_jobs)
+    return [(write, args, {"part": part, "parts": parts}) for part in range(parts)]
+
+
 def _start_run_charts(
     out: RunFolder, n_jobs: int, figures: list[tuple[Callable[..., list[Path]], tuple]]
 ) -> list[Future[list[Path]]]:
     """Start drawing the run's charts and ``figures`` (each a function and its arguments)
     in the worker pool when it is idle (see :func:`submit_when_idle`): the figures, which
-    take longest, first, then the charts a few per task, so the processes finish together."""
-    parts = 3 * effective_n_jobs(n_jobs)
+    take longest, first, then the charts a few per task (:func:`chart_parts`)."""
     staging, charts = str(out.staging_dir), str(out.path(LAYOUT.charts_dir))
-    tasks = [(draw, args, {}) for draw, args in figures] + [
-        (write_run_charts, (staging, charts), {"part": part, "parts": parts})
-        for part in range(parts)
-    ]
+    tasks = [(draw, args, {}) for draw, args in figures]
+    tasks += chart_parts(write_run_charts, (staging, charts), n_jobs)
     return submit_when_idle(n_jobs, tasks)
 
 
-# The arrival components chart last drawn in this process (its PNG and SVG in the run folder
-# they were published to), by what it depends on (see :func:`_run_figures`).
+# The arrival components charts last drawn in this process (PNG and SVG in the run folder
+# they were published to), by what they depend on (see :func:`_run_figures`).
 _DRAWN_COMPONENTS: dict[str, tuple[Path, Path]] = {}
 
 
@@ -780,7 +787,9 @@ def _run_figures(
 ) -> list[tuple[Callable[..., list[Path]], tuple]]:
     """The calibration's arrival components and the projection's fan chart, each as a
     function and its arguments (plain data, so a worker process can draw it); ``data`` is
-    the fingerprint of the data the calibration was fitted on."""
+    the fingerprint of the data the calibration was fitted on. An arrival components chart
+    this process already published for the same calibration is copied into ``out`` here
+    instead, and left out of the list."""
     figures: list[tuple[Callable[..., list[Path]], tuple]] = []
     if fitted is not None:
         path = out.path(LAYOUT.arrival_components)
@@ -795,8 +804,7 @@ def _run_figures(
             parts = arrival_components(fitted.arrivals)
             figures.append((write_arrival_components, (parts, str(path))))
         final = out.final_dir / LAYOUT.arrival_components
-        _DRAWN_COMPONENTS.clear()
-        _DRAWN_COMPONENTS[key] = (final, final.with_suffix(".svg"))
+        _remember(_DRAWN_COMPONENTS, key, (final, final.with_suffix(".svg")))
     if quantiles is not None:
         care_q = quantiles[
             (quantiles["measure"] == "children")

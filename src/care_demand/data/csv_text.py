@@ -227,13 +227,12 @@ def read_csv_text(
         cells.append(row)
         line_no.append(line)
         bad.append(rule)
-    columns = [raw_col(n) for n in names]
-    raw = pd.DataFrame(cells, columns=columns, dtype=object)
-    frame = pd.DataFrame([[c.strip() for c in row] for row in cells], columns=columns, dtype=object)
-    if len(set(raw.columns)) < len(raw.columns):  # two columns with one name: keep the first
-        keep = ~raw.columns.duplicated()
-        raw, frame = raw.loc[:, keep], frame.loc[:, keep]
-    padded = int((frame.to_numpy() != raw.to_numpy()).sum())
+    columns = pd.Index([raw_col(n) for n in names])
+    keep = ~columns.duplicated()  # two columns with one name: keep the first
+    raw = np.array(cells, dtype=object)[:, keep]
+    stripped = np.array([[c.strip() for c in row] for row in cells], dtype=object)[:, keep]
+    padded = int((stripped != raw).sum())
+    frame = pd.DataFrame(stripped, columns=columns[keep], dtype=object)
     report.add_repair(source.name, "padded_cell", padded)
     report.add_repair(source.name, "extra_blank_fields", trailing)
     report.add_repair(source.name, "missing_trailing_fields", missing_trailing)

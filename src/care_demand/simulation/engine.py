@@ -594,7 +594,7 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
             "_p_eid",
             "_a_rec",
             "_month_rows",
-            "_bulk_row",
+            "_bulk_case",
             "_arrived_in_bulk",
             "_outside",
             "_foster_children",

@@ -224,7 +224,7 @@ class PlanMixin:
             np.bincount(flow[in_bulk], minlength=h * width * width),
             int(in_bulk.sum()),
         )
-        self._bulk_row = bulk_row.tolist()
+        self._bulk_case = bulk_row[:n_case].tolist()
         self._records(paths, rows, t, n_case, bulk_row, month)
 
     def _records(
@@ -270,10 +270,9 @@ class PlanMixin:
             step_time = paths.time[fires]
         n_steps = len(fires)
         followed = np.flatnonzero(~bulk_row[n_case:])
-        months = arrival_month[followed]
-        self._month_rows = [
-            (n_case + followed[months == m]).tolist() for m in range(len(self._counts))
-        ]
+        # Arrival rows come month by month, so each month's are one stretch of them.
+        ends = np.searchsorted(arrival_month[followed], np.arange(1, len(self._counts)))
+        self._month_rows = [part.tolist() for part in np.split(n_case + followed, ends)]
         time = np.concatenate([step_time, t[followed]])
         n_rec = len(time)
         # Records sharing a time go last; the others' order is that of their times alone.
@@ -331,7 +330,7 @@ class PlanMixin:
 
     def _start_caseload(self) -> None:
         codes, in_state, in_care = self._case
-        bulk = self._bulk_row
+        bulk = self._bulk_case
         for i, code in enumerate(codes):
             if bulk[i]:
                 continue
