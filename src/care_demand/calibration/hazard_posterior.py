@@ -31,15 +31,17 @@ import logging
 import multiprocessing
 import pickle
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from care_demand import vocab
 from care_demand.calibration.hazard_exposure import HazardIndex
-from care_demand.calibration.hazard_settings import HazardSettings
+from care_demand.calibration.hazard_settings import HazardPriors, HazardSettings
 
-__all__ = ["chain_cores", "log_rates", "sample_posterior"]
+__all__ = ["chain_cores", "group_pools", "log_rates", "sample_posterior"]
 
 log = logging.getLogger("care_demand")
 
@@ -137,6 +139,120 @@ def _band_effects(axis: str, scale: Any, band_events: np.ndarray, typical_sd: fl
     return (pt.as_tensor(basis) * coords[:, None, :]).sum(axis=2)
 
 
+def group_pools(index: HazardIndex) -> dict[str, np.ndarray]:
+    """Positions of the care pairs pooled over placement groups, by destination.
+
+    Each destination out of care (a placement move, a return home, an adoption...) with at
+    least two placement groups in ``index`` forms one pool.
+    """
+    positions: dict[str, list[int]] = {}
+    for p, (state, _, destination) in enumerate(index.pairs):
+        if state == vocab.CARE:
+            positions.setdefault(destination, []).append(p)
+    return {d: np.array(ps) for d, ps in positions.items() if len(ps) >= 2}
+
+
+@dataclass(frozen=True)
+class _Pools:
+    """Which pairs are pooled (``members``, in pool order, with ``pool_of``) and which not."""
+
+    pools: dict[str, np.ndarray]
+    members: np.ndarray
+    pool_of: np.ndarray
+    free: np.ndarray
+
+    @classmethod
+    def of(cls, index: HazardIndex, on: bool) -> _Pools:
+        pools = group_pools(index) if on else {}
+        ps = list(pools.values())
+        members = np.concatenate(ps) if ps else np.array([], dtype=int)
+        pool_of = np.concatenate([np.full(len(p), k) for k, p in enumerate(ps)]) if ps else members
+        free = np.setdiff1d(np.arange(len(index.pairs)), members)
+        return cls(pools, members, pool_of, free)
+
+    def in_pair_order(self, free_part: Any, member_part: Any) -> Any:
+        """The free pairs' and the members' values as one vector (or matrix) in pair order.
+
+        ``free_part`` is not used (and may be ``None``) when every pair is pooled.
+        """
+        import pytensor.tensor as pt
+
+        parts = [free_part, member_part] if len(self.free) else [member_part]
+        order = np.argsort(np.concatenate([self.free, self.members]))
+        return pt.concatenate(parts, axis=0)[order]
+
+
+def _levels(crude: np.ndarray, pair_events: np.ndarray, pools: _Pools, pri: HazardPriors) -> Any:
+    """The pairs' levels ``alpha``; a care pair's partially pooled over placement groups.
+
+    ``alpha[pair] ~ Normal(group_mean[d], group_sd[d])`` for the care pairs of destination
+    ``d``, with ``group_mean[d] ~ Normal(log crude care rate of d, alpha_sd)`` and
+    ``group_sd[d] = sigma_floor + HalfNormal(group_sd_scale)``. Other pairs (every pair when
+    ``priors.pool_groups`` is off): ``alpha ~ Normal(log crude rate, alpha_sd)``. Each pooled
+    level is partially non-centred by its own events, as the band effects are.
+    """
+    import pymc as pm
+
+    if not pools.pools:
+        return pm.Normal("alpha", mu=crude, sigma=pri.alpha_sd, dims="pair")
+    first = [ps[0] for ps in pools.pools.values()]
+    mean = pm.Normal("group_mean", mu=crude[first], sigma=pri.alpha_sd, shape=len(first))
+    sd = pri.sigma_floor + pm.HalfNormal(
+        "group_sd_excess", sigma=pri.group_sd_scale, shape=len(first)
+    )
+    info = pair_events[pools.members].astype(float)
+    weight = info * pri.typical_effect**2 / (1.0 + info * pri.typical_effect**2)
+    member_sd = sd[pools.pool_of]
+    coord = pm.Normal("group_coord", mu=0.0, sigma=member_sd**weight, shape=len(info))
+    pooled = mean[pools.pool_of] + member_sd ** (1.0 - weight) * coord
+    free = None
+    if len(pools.free):
+        free = pm.Normal(
+            "alpha_free", mu=crude[pools.free], sigma=pri.alpha_sd, shape=len(pools.free)
+        )
+    return pm.Deterministic("alpha", pools.in_pair_order(free, pooled), dims="pair")
+
+
+def _band_scales(axis: str, scale: float, pools: _Pools, pri: HazardPriors) -> Any:
+    """Per pair, the sd of its own band effects (about the shared pattern, when pooled).
+
+    An unpooled pair: ``sigma_floor + HalfNormal(scale)``. The care pairs of one destination
+    share one sd of their deviations from the destination's pattern,
+    ``sigma_floor + HalfNormal(group_band_share x scale)``: learned from every group, so a
+    group with a handful of events keeps close to the pattern the others show.
+    """
+    import pymc as pm
+
+    if not pools.pools:
+        excess = pm.HalfNormal(f"sigma_{axis}_excess", sigma=scale, dims="pair")
+    else:
+        free = None
+        if len(pools.free):
+            free = pm.HalfNormal(f"sigma_{axis}_excess", sigma=scale, shape=len(pools.free))
+        shared = pm.HalfNormal(
+            f"sigma_{axis}_deviation", sigma=pri.group_band_share * scale, shape=len(pools.pools)
+        )
+        excess = pools.in_pair_order(free, shared[pools.pool_of])
+    return pm.Deterministic(f"sigma_{axis}", pri.sigma_floor + excess, dims="pair")
+
+
+def _shared_bands(
+    axis: str, scale: float, band_events: np.ndarray, pools: _Pools, pri: HazardPriors
+) -> Any:
+    """Each destination's band pattern shared by its care pairs ``(pair, band)``; zero for
+    unpooled pairs. Its sd is ``sigma_floor + HalfNormal(scale)``, as a single pair's."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if not pools.pools:
+        return 0.0
+    pooled_events = np.stack([band_events[ps].sum(axis=0) for ps in pools.pools.values()])
+    sd = pri.sigma_floor + pm.HalfNormal(f"{axis}_shared_sd", sigma=scale, shape=len(pools.pools))
+    shared = _band_effects(f"{axis}_shared", sd, pooled_events, pri.typical_effect)
+    zeros = pt.zeros((len(pools.free), band_events.shape[1]))
+    return pools.in_pair_order(zeros, shared[pools.pool_of])
+
+
 def _nuts(
     months: np.ndarray,
     events: np.ndarray,
@@ -157,21 +273,17 @@ def _nuts(
     }
     pri, s = settings.priors, settings.sampler
     with pm.Model(coords=coords):
-        alpha = pm.Normal("alpha", mu=crude, sigma=pri.alpha_sd, dims="pair")
-        sigma_age = pm.Deterministic(
-            "sigma_age",
-            pri.sigma_floor
-            + pm.HalfNormal("sigma_age_excess", sigma=pri.sigma_age_scale, dims="pair"),
-            dims="pair",
+        pools = _Pools.of(index, pri.pool_groups)
+        alpha = _levels(crude, events.sum(axis=(1, 2)), pools, pri)
+        sigma_age = _band_scales("age", pri.sigma_age_scale, pools, pri)
+        sigma_dur = _band_scales("dur", pri.sigma_dur_scale, pools, pri)
+        age_events, dur_events = events.sum(axis=2), events.sum(axis=1)
+        raw_age = _band_effects("age", sigma_age, age_events, pri.typical_effect) + _shared_bands(
+            "age", pri.sigma_age_scale, age_events, pools, pri
         )
-        sigma_dur = pm.Deterministic(
-            "sigma_dur",
-            pri.sigma_floor
-            + pm.HalfNormal("sigma_dur_excess", sigma=pri.sigma_dur_scale, dims="pair"),
-            dims="pair",
+        raw_dur = _band_effects("dur", sigma_dur, dur_events, pri.typical_effect) + _shared_bands(
+            "dur", pri.sigma_dur_scale, dur_events, pools, pri
         )
-        raw_age = _band_effects("age", sigma_age, events.sum(axis=2), pri.typical_effect)
-        raw_dur = _band_effects("dur", sigma_dur, events.sum(axis=1), pri.typical_effect)
         beta = pm.Deterministic(
             "beta_age", raw_age - (raw_age * w_age).sum(axis=1)[:, None], dims=("pair", "age_band")
         )

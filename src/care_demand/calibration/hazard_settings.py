@@ -38,6 +38,18 @@ class HazardPriors:
     # Bands differ by at least this (log scale) a priori: 0.05 is below what a council's data
     # can detect, and keeps the sampler out of the funnel at a scale of zero.
     sigma_floor: float = 0.05
+    # Care pairs are partially pooled over the placement groups with the same destination (a
+    # return home from each group, a move from each...): a group with a dozen events of a kind
+    # borrows from the others instead of resting on those few, by as much as the groups' own
+    # data say they differ (Gelman et al., Bayesian Data Analysis, ch. 5). Levels: sd of the
+    # groups' levels = sigma_floor + HalfNormal(group_sd_scale); 1.0 lets groups differ by a
+    # factor of e (2.7) typically, more when their data say so. Age and duration effects: a
+    # pattern shared by the destination's groups plus each group's deviation, whose sd is
+    # sigma_floor + HalfNormal(group_band_share x sigma_age_scale) (likewise duration), shared
+    # by the groups. False: every pair on its own, as before version 0.9.
+    pool_groups: bool = True
+    group_sd_scale: float = 1.0
+    group_band_share: float = 0.5
     # Sampler geometry only, not the model: the typical size of a band effect, which sets
     # how far each effect is parametrised centred (data-rich) or non-centred (data-poor).
     typical_effect: float = 0.3
@@ -129,6 +141,8 @@ class HazardSettings:
             "priors.sigma_age_scale": self.priors.sigma_age_scale,
             "priors.sigma_dur_scale": self.priors.sigma_dur_scale,
             "priors.sigma_floor": self.priors.sigma_floor,
+            "priors.group_sd_scale": self.priors.group_sd_scale,
+            "priors.group_band_share": self.priors.group_band_share,
             "priors.typical_effect": self.priors.typical_effect,
             "priors.placement_floor": self.priors.placement_floor,
             "priors.unobserved_shape": self.priors.unobserved_shape,
@@ -144,6 +158,11 @@ class HazardSettings:
             raise ConfigError(
                 "hazard settings: priors.placement_strength must be >= 0, "
                 f"got {self.priors.placement_strength!r}"
+            )
+        if not isinstance(self.priors.pool_groups, bool):
+            raise ConfigError(
+                "hazard settings: priors.pool_groups must be true or false, "
+                f"got {self.priors.pool_groups!r}"
             )
         if self.sampler.tune < 0:
             raise ConfigError(
@@ -171,4 +190,9 @@ class HazardSettings:
         sampler.pop("progressbar")
         if sampler["backend"] == "pymc":  # keys of fits from before the choice of backend hold
             sampler.pop("backend")
-        return {"priors": asdict(self.priors), "sampler": sampler}
+        priors = asdict(self.priors)
+        if not priors["pool_groups"]:  # keys of fits from before the pooling hold
+            priors.pop("pool_groups")
+            priors.pop("group_sd_scale")
+            priors.pop("group_band_share")
+        return {"priors": priors, "sampler": sampler}

@@ -11,8 +11,21 @@ For every stratum (a state of the continuum, or a placement group in care) and d
 
 The age and duration effects of a pair are partially pooled towards the pair's level, by as
 much as the pair's own data say its bands differ. Sparse cells borrow from the pair's other
-cells and get wide but finite intervals. A pair with no event at all gets one rate from a
-Gamma prior updated by its exposure. Sampling details (parametrisation, exact draws) are in
+cells and get wide but finite intervals.
+
+In care, the pairs of one destination (a return home from each placement group, a move
+from each...) are pooled over the placement groups as well (``priors.pool_groups``)::
+
+    alpha[g, d] ~ Normal(group_mean[d], group_sd[d])
+    beta_age[g, d, :] = shared_age[d, :] + deviation_age[g, d, :]    (likewise duration)
+    deviation_age[g, d, :] ~ ZeroSumNormal(sigma_age[d])   one sd for the groups of d
+
+so a placement group with a dozen events of a kind (the in-house homes of a small council)
+takes its level and its age and duration pattern mostly from the other groups, and a group
+with a rich record keeps its own, by as much as the groups' data say they differ.
+
+A pair with no event at all gets one rate from a Gamma prior updated by its exposure.
+Sampling details (parametrisation, exact draws) are in
 :mod:`care_demand.calibration.hazard_posterior`.
 
 The placement group on entry to care by age band and the destination group of a placement
