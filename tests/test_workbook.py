@@ -6,6 +6,7 @@ and dates that are dates."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -423,3 +424,14 @@ def test_demand_capacity_table_from_quantiles() -> None:
     assert set(pd.to_datetime(yearly["month"]).dt.month) == {3}
     with pytest.raises(ValueError, match="frequency"):
         demand_capacity_table(quantile_table(replicates(n=2)), frequency="week")
+
+
+def test_the_same_tables_give_the_same_bytes_stamped_with_the_run_date(
+    workbook_path: Path, tables: dict[str, object], tmp_path: Path
+) -> None:
+    again = write_workbook(tmp_path / "again.xlsx", **tables)  # type: ignore[arg-type]
+    assert again.read_bytes() == workbook_path.read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        assert {part.date_time for part in archive.infolist()} == {(2026, 11, 22, 0, 0, 0)}
+    properties = load_workbook(again).properties
+    assert properties.created == properties.modified == dt.datetime(2026, 11, 22)

@@ -14,17 +14,23 @@ range is an Excel table with filters; each sheet has a frozen header and prints 
 fitted to the page width, with its header repeated and a footer naming the sheet and page.
 The functions take the tables they write; they never run the model. The file is written
 beside its final name and renamed into place, so a reader never sees half a workbook and a
-failed write leaves an earlier file intact.
+failed write leaves an earlier file intact. The file's own timestamps (its document
+properties and the dates of the parts inside it) are the cover's run date at midnight, so the
+same run made twice on one day gives the same bytes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
 
 from care_demand import vocab
 from care_demand.outputs.workbook_costs import RealTerms, costs_sheet
@@ -254,11 +260,32 @@ def write_workbook(
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        book.save(temp)
+        _save(book, temp, cover.run_date)
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def _save(book: Workbook, path: Path, run_date: dt.date | None) -> None:
+    """Write ``book`` to ``path`` with every timestamp inside it set to ``run_date``.
+
+    ``Workbook.save`` stamps the document with the time of writing and the zip parts with
+    the clock, so two identical runs would differ in a few bytes.
+    """
+    when = dt.datetime.combine(run_date or dt.date(1980, 1, 1), dt.time())
+    book.properties.created = book.properties.modified = when
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(book, archive).save()
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for part in source.infolist():
+            info = zipfile.ZipInfo(part.filename, date_time=when.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(part))
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -325,7 +325,9 @@ its file, row and rule. Child identifiers are replaced by a keyed hash as files 
 2. **One history.** Each child's time in early help, assessment, child in need, child
 protection, care (by placement type) and as a care leaver becomes one tidy event history.
 3. **Learn the rates.** How often children move on from each service (by age and time in the
-service) is estimated with a Bayesian model that keeps its uncertainty (PyMC). New arrivals
+service) is estimated with a Bayesian model that keeps its uncertainty (PyMC). Where a
+placement type has few children, its rates lean on what the other placement types show, by as
+much as the council's own record says the types differ. New arrivals
 from outside services are forecast month by month from their trends and school-year pattern
 (Prophet).
 4. **Simulate futures.** {reps or "Many"} possible futures are simulated over {horizon or "the"}
