@@ -72,7 +72,7 @@ class SamplerSettings:
     tune: int = 1000
     chains: int = 2
     cores: int = 2
-    target_accept: float = 0.95
+    target_accept: float = 0.975
     random_seed: int = 20220131
     # "pymc": PyMC's own NUTS; "nutpie": nutpie's Rust NUTS on a Numba-compiled model (chains
     # in threads). The two give different draws, so the backend is part of the cache key.
