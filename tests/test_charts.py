@@ -233,3 +233,27 @@ def test_charts_drawn_in_parts_by_other_processes_equal_those_drawn_at_once(
         kept = (report_run / "charts" / name).read_bytes()
         assert (tmp_path / "once" / name).read_bytes() == kept, name
         assert (tmp_path / "second" / name).read_bytes() == kept, name
+
+
+@pytest.mark.parametrize("tight", [True, False])
+def test_the_svg_has_the_png_s_layout_and_box(tmp_path: Path, tight: bool) -> None:
+    """The SVG reuses the layout and trimmed box the PNG's drawing worked out: both files
+    show the same area."""
+    from care_demand.outputs.charts.style import save_figure
+
+    fig = Figure(figsize=(6.3, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([2022, 2023, 2024], [410, 395, 388])
+    ax.set_ylabel("Children in care")
+    ax.set_title("A title the layout makes room for")
+    png, svg = save_figure(fig, tmp_path / "chart.png", title="Test", tight=tight)
+    with Image.open(png) as image:
+        width_px, height_px = image.size
+    root = ET.parse(svg).getroot()
+    width_pt = float(root.get("width", "").removesuffix("pt"))
+    height_pt = float(root.get("height", "").removesuffix("pt"))
+    # The PNG is drawn at 150 dpi, the SVG in points (72 to the inch); pixels round.
+    assert abs(width_pt - width_px * 72 / 150) < 1.0
+    assert abs(height_pt - height_px * 72 / 150) < 1.0
+    if not tight:
+        assert (width_pt, height_pt) == pytest.approx((6.3 * 72, 3.8 * 72))

@@ -181,6 +181,7 @@ def test_run_report_has_every_section(report_run: Path) -> None:
         "Cost assumptions and scenario levers",
     ):
         assert phrase in text, phrase
+    assert re.search(r"Care rates pooled over placement types[^<]*</th>\s*<td[^>]*>yes</td>", text)
 
 
 def test_comparison_report_is_self_contained_with_every_section(sweep: Path) -> None:

@@ -30,6 +30,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox
 
 from care_demand.outputs.disclosure import DisclosureRule, recorded_values
 from care_demand.outputs.summary import financial_year
@@ -445,6 +446,12 @@ def _svg_with_title(svg: str, title: str, description: str) -> str:
     return svg[:start] + root + ">\n " + head + svg[end + 1 :]
 
 
+def _tight_box(fig: Figure) -> Bbox:
+    """The box (inches) ``bbox_inches="tight"`` trims ``fig`` to, from its last drawing."""
+    box = fig.get_tightbbox()
+    return box.padded(plt.rcParams["savefig.pad_inches"])
+
+
 def save_figure(
     fig: Figure,
     path_png: Path,
@@ -465,6 +472,13 @@ def save_figure(
     bbox = "tight" if tight else None
     with plt.rc_context(STYLE):  # editable SVG text in the style's fonts
         fig.savefig(path_png, dpi=150, bbox_inches=bbox, metadata={"Software": None})
+        # The SVG keeps the layout and the trimmed box the PNG's drawing worked out, rather
+        # than working them out again: the two files agree, and each chart is drawn three
+        # times instead of four, with the layout solved once instead of twice.
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")
+        if tight:
+            bbox = _tight_box(fig)
         buffer = io.StringIO()
         fig.savefig(
             buffer, format="svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None}

@@ -264,6 +264,19 @@ def _calibration(run: RunFiles) -> str:
         ),
         ("Posterior reused from the cache", "yes" if diagnostics.get("from_cache") else "no", ""),
     ]
+    priors = (
+        run.config.get("calibration", {}).get("hazards", {}).get("priors", {}) if run.config else {}
+    )
+    if "pool_groups" in priors:
+        rows.insert(
+            -1,
+            (
+                "Care rates pooled over placement types (a sparse type borrows the others' "
+                "pattern)",
+                "yes" if priors["pool_groups"] else "no",
+                "",
+            ),
+        )
     table = html_table(
         pd.DataFrame(rows, columns=["Diagnostic", "Value", "Required"]),
         caption="Sampler diagnostics of the transition hazards (PyMC)",
