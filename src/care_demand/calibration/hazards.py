@@ -126,7 +126,9 @@ class HazardModel:
 
     Learned state after :meth:`fit`: ``posterior_`` (ArviZ ``InferenceData``: ``posterior``
     with ``alpha``, ``beta_age``, ``gamma_dur``, ``sigma_age``, ``sigma_dur`` per pair and,
-    with care data, ``p_entry`` and ``p_move``; ``sample_stats`` of NUTS), ``index_``
+    with care data, ``p_entry`` and ``p_move``; ``beta_age`` and ``gamma_dur`` of a pooled care
+    pair include its destination's shared pattern, and its ``sigma_age`` / ``sigma_dur`` are
+    the sd of its deviation from it; ``sample_stats`` of NUTS), ``index_``
     (:class:`HazardIndex` of the modelled pairs), ``exposure_`` (tidy exposure/events table
     of the modelled pairs), ``entry_counts_`` and ``move_counts_`` (placement counts),
     ``diagnostics_`` (dict), ``fingerprint_`` (str) and ``from_cache_`` (bool).
