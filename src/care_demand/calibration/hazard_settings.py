@@ -41,12 +41,12 @@ class HazardPriors:
     # Care pairs are partially pooled over the placement groups with the same destination (a
     # return home from each group, a move from each...): a group with a dozen events of a kind
     # borrows from the others instead of resting on those few, by as much as the groups' own
-    # data say they differ (Gelman et al., Bayesian Data Analysis, ch. 5). Levels: sd of the
+    # data say they differ ([Gelman et al., Bayesian Data Analysis], ch. 5). Levels: sd of the
     # groups' levels = sigma_floor + HalfNormal(group_sd_scale); 1.0 lets groups differ by a
     # factor of e (2.7) typically, more when their data say so. Age and duration effects: a
     # pattern shared by the destination's groups plus each group's deviation, whose sd is
     # sigma_floor + HalfNormal(group_band_share x sigma_age_scale) (likewise duration), shared
-    # by the groups. False: every pair on its own, as before version 0.9.
+    # by the groups. False: every pair on its own.
     pool_groups: bool = True
     group_sd_scale: float = 1.0
     group_band_share: float = 0.5
