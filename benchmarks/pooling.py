@@ -17,7 +17,7 @@ duration band, cells the council has exposure in and whose true rate is above ze
   (exposure x true rate), over every cell and over the sparse ones (under 5 events);
 - coverage: the share of cells whose true rate lies inside the 90% credible interval, and
   the same weighted by expected events;
-- the sampling time (compilation included), divergences and the largest R-hat.
+- the fit's wall time (compilation included), divergences and the largest R-hat.
 """
 
 from __future__ import annotations
@@ -72,7 +72,6 @@ def _score(model: HazardModel, truth: pd.DataFrame) -> dict[str, float]:
         "sparse error": float(np.average(error[sparse], weights=weight[sparse])),
         "coverage 90%": float(inside.mean()),
         "weighted coverage": float(np.average(inside, weights=weight)),
-        "seconds": float(model.diagnostics_["sampling_seconds"]),
         "divergences": int(model.diagnostics_["divergences"]),
         "max R-hat": float(model.diagnostics_["max_rhat"]),
     }

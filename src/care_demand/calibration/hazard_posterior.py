@@ -41,7 +41,7 @@ from care_demand import vocab
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_settings import HazardPriors, HazardSettings
 
-__all__ = ["chain_cores", "group_pools", "log_rates", "sample_posterior"]
+__all__ = ["chain_cores", "log_rates", "sample_posterior"]
 
 log = logging.getLogger("care_demand")
 
@@ -117,6 +117,12 @@ def _data_basis(band_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.einsum("ab,pbc->pac", zero_sum, vectors), np.clip(information, 0.0, None)
 
 
+def _centring_weight(information: np.ndarray, typical_sd: float) -> np.ndarray:
+    """How far to centre a parameter, from 0 (no data: non-centred) to 1 (data pin it down):
+    ``I s^2 / (1 + I s^2)`` for information ``I`` (in events) and a typical size ``s``."""
+    return information * typical_sd**2 / (1.0 + information * typical_sd**2)
+
+
 def _band_effects(axis: str, scale: Any, band_events: np.ndarray, typical_sd: float) -> Any:
     """Zero-sum normal band effects ``(pair, band)`` with sd ``scale[pair]``.
 
@@ -132,14 +138,14 @@ def _band_effects(axis: str, scale: Any, band_events: np.ndarray, typical_sd: fl
 
     basis, information = _data_basis(band_events)
     n_pair, n_coord = information.shape
-    weight = information * typical_sd**2 / (1.0 + information * typical_sd**2)
+    weight = _centring_weight(information, typical_sd)
     sd = pt.repeat(scale, n_coord).reshape((n_pair, n_coord))
     v = pm.Normal(f"{axis}_coord", mu=0.0, sigma=sd**weight, shape=(n_pair, n_coord))
     coords = sd ** (1.0 - weight) * v
     return (pt.as_tensor(basis) * coords[:, None, :]).sum(axis=2)
 
 
-def group_pools(index: HazardIndex) -> dict[str, np.ndarray]:
+def _group_pools(index: HazardIndex) -> dict[str, np.ndarray]:
     """Positions of the care pairs pooled over placement groups, by destination.
 
     Each destination out of care (a placement move, a return home, an adoption...) with at
@@ -160,15 +166,16 @@ class _Pools:
     members: np.ndarray
     pool_of: np.ndarray
     free: np.ndarray
+    order: np.ndarray  # where each pair sits in ``free`` followed by ``members``
 
     @classmethod
     def of(cls, index: HazardIndex, on: bool) -> _Pools:
-        pools = group_pools(index) if on else {}
+        pools = _group_pools(index) if on else {}
         ps = list(pools.values())
-        members = np.concatenate(ps) if ps else np.array([], dtype=int)
-        pool_of = np.concatenate([np.full(len(p), k) for k, p in enumerate(ps)]) if ps else members
+        members = np.concatenate(ps) if ps else np.empty(0, dtype=int)
+        pool_of = np.repeat(np.arange(len(ps)), [len(p) for p in ps])
         free = np.setdiff1d(np.arange(len(index.pairs)), members)
-        return cls(pools, members, pool_of, free)
+        return cls(pools, members, pool_of, free, np.argsort(np.concatenate([free, members])))
 
     def in_pair_order(self, free_part: Any, member_part: Any) -> Any:
         """The free pairs' and the members' values as one vector (or matrix) in pair order.
@@ -178,8 +185,7 @@ class _Pools:
         import pytensor.tensor as pt
 
         parts = [free_part, member_part] if len(self.free) else [member_part]
-        order = np.argsort(np.concatenate([self.free, self.members]))
-        return pt.concatenate(parts, axis=0)[order]
+        return pt.concatenate(parts, axis=0)[self.order]
 
 
 def _levels(crude: np.ndarray, pair_events: np.ndarray, pools: _Pools, pri: HazardPriors) -> Any:
@@ -200,10 +206,9 @@ def _levels(crude: np.ndarray, pair_events: np.ndarray, pools: _Pools, pri: Haza
     sd = pri.sigma_floor + pm.HalfNormal(
         "group_sd_excess", sigma=pri.group_sd_scale, shape=len(first)
     )
-    info = pair_events[pools.members].astype(float)
-    weight = info * pri.typical_effect**2 / (1.0 + info * pri.typical_effect**2)
+    weight = _centring_weight(pair_events[pools.members].astype(float), pri.typical_effect)
     member_sd = sd[pools.pool_of]
-    coord = pm.Normal("group_coord", mu=0.0, sigma=member_sd**weight, shape=len(info))
+    coord = pm.Normal("group_coord", mu=0.0, sigma=member_sd**weight, shape=len(weight))
     pooled = mean[pools.pool_of] + member_sd ** (1.0 - weight) * coord
     free = None
     if len(pools.free):

@@ -236,9 +236,8 @@ def _calibration(run: RunFiles) -> str:
     diagnostics = run.diagnostics
     if not diagnostics:
         return "<p>This run did not calibrate the models (run_until=data).</p>"
-    checks = (
-        run.config.get("calibration", {}).get("hazards", {}).get("checks", {}) if run.config else {}
-    )
+    hazards = run.config.get("calibration", {}).get("hazards", {}) if run.config else {}
+    checks, priors = hazards.get("checks", {}), hazards.get("priors", {})
     max_rhat = float(checks.get("max_rhat", 1.01))
     min_ess = float(checks.get("min_ess_bulk", 400))
     max_div = int(checks.get("max_divergences", 0))
@@ -264,9 +263,6 @@ def _calibration(run: RunFiles) -> str:
         ),
         ("Posterior reused from the cache", "yes" if diagnostics.get("from_cache") else "no", ""),
     ]
-    priors = (
-        run.config.get("calibration", {}).get("hazards", {}).get("priors", {}) if run.config else {}
-    )
     if "pool_groups" in priors:
         rows.insert(
             -1,
