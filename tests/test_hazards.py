@@ -803,3 +803,33 @@ def test_a_sparse_placement_group_borrows_the_pattern_of_the_others():
         fits[True], case, "kinship_foster", "move"
     )
     assert 0.8 < ratio < 1.2, ratio
+
+
+def test_exact_parts_draw_the_conjugate_posteriors() -> None:
+    # Pairs with no event and the placement shares are drawn exactly with numpy: the draws'
+    # means and variances match the Gamma and Dirichlet formulas within Monte Carlo error.
+    from scipy.special import digamma, polygamma
+
+    from care_demand.calibration.hazard_posterior import _dirichlet, _unobserved_alpha
+
+    n = 40_000
+    conc = np.array([[0.25, 2.0, 7.0], [30.0, 0.3, 0.3]])
+    draws = _dirichlet(conc, n, np.random.default_rng(5))
+    assert draws.shape == (n, 2, 3)
+    assert np.allclose(draws.sum(axis=-1), 1.0)
+    total = conc.sum(axis=-1, keepdims=True)
+    mean = conc / total
+    var = mean * (1 - mean) / (total + 1)
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 4 * np.sqrt(var / n))
+    assert np.allclose(draws.var(axis=0), var, rtol=0.05)
+    settings = quick_settings()
+    months = np.full((2, 3, 4), 10.0)  # 120 months each, no event
+    crude = np.log([0.01, 0.2])
+    log_rate = _unobserved_alpha(months, crude, n, settings)
+    shape = settings.priors.unobserved_shape
+    rate = shape / np.exp(crude) + 120.0
+    # log of a Gamma(shape, rate) variable: mean digamma(shape) - log(rate), var trigamma(shape)
+    sd = np.sqrt(polygamma(1, shape) / n)
+    assert np.all(np.abs(log_rate.mean(axis=0) - (digamma(shape) - np.log(rate))) < 4 * sd)
+    again = _unobserved_alpha(months, crude, n, settings)
+    assert np.array_equal(log_rate, again)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.calibration.convergence import rhat_and_bulk_ess
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_settings import HazardPriors, HazardSettings
 
@@ -361,20 +362,28 @@ def _sample_chains(pm: Any, kwargs: dict[str, Any], cores: int, backend: str = "
     return pm.sample(cores=1, **kwargs)
 
 
-def _seed(settings: HazardSettings, part: int) -> int:
-    return int(np.random.SeedSequence([settings.sampler.random_seed, part]).generate_state(1)[0])
+def _rng(settings: HazardSettings, part: int) -> np.random.Generator:
+    """The generator of one exactly drawn part (numpy's: nothing to compile)."""
+    return np.random.default_rng(np.random.SeedSequence([settings.sampler.random_seed, part]))
+
+
+def _dirichlet(conc: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws of independent Dirichlet rows ``(n, row, k)``: normalised Gamma draws."""
+    gamma = rng.standard_gamma(conc, size=(n, *conc.shape))
+    total = gamma.sum(axis=-1, keepdims=True)
+    # A row whose Gamma draws all underflow (concentrations far below 1) falls on its mean.
+    mean = np.broadcast_to(conc / conc.sum(axis=-1, keepdims=True), gamma.shape)
+    return np.where(total > 0, gamma / np.where(total > 0, total, 1.0), mean)
 
 
 def _unobserved_alpha(
     months: np.ndarray, crude: np.ndarray, n: int, settings: HazardSettings
 ) -> np.ndarray:
     """Exact log-rate draws ``(n, pair)`` for pairs with no event: Gamma posterior."""
-    import pymc as pm
-
     shape = settings.priors.unobserved_shape
     rate = shape / np.exp(crude) + months.sum(axis=(1, 2))
-    draws = pm.draw(pm.Gamma.dist(alpha=shape, beta=rate), draws=n, random_seed=_seed(settings, 2))
-    return np.log(np.maximum(np.asarray(draws).reshape(n, -1), np.finfo(float).tiny))
+    draws = _rng(settings, 2).gamma(shape, 1.0 / rate, size=(n, len(rate)))
+    return np.log(np.maximum(draws, np.finfo(float).tiny))
 
 
 def _dirichlet_prior(counts: np.ndarray, settings: HazardSettings) -> np.ndarray:
@@ -403,8 +412,6 @@ def _placement_shares(
 ) -> dict[str, np.ndarray]:
     """Exact posterior draws ``(n, row, group)`` of the entry and move shares (the move
     rows are origin group x age band, in the order of ``move``'s index)."""
-    import pymc as pm
-
     out = {}
     parts = (
         ("p_entry", entry, _dirichlet_prior(entry.to_numpy(), settings)),
@@ -412,17 +419,12 @@ def _placement_shares(
     )
     for part, (name, counts, prior) in enumerate(parts, start=3):
         conc = prior + counts.to_numpy()
-        out[name] = np.asarray(
-            pm.draw(pm.Dirichlet.dist(a=conc), draws=n, random_seed=_seed(settings, part))
-        )
+        out[name] = _dirichlet(conc, n, _rng(settings, part))
     return out
 
 
 def _diagnose(post: Any, stats: Any, index: HazardIndex) -> dict[str, Any]:
     """R-hat and bulk ESS of every log hazard drawn by NUTS, and the divergences."""
-    import arviz as az
-    import xarray as xr
-
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
     values = log_rates(post).reshape(n_chain, n_draw, -1)
     cells = [
@@ -431,9 +433,7 @@ def _diagnose(post: Any, stats: Any, index: HazardIndex) -> dict[str, Any]:
         for a in index.age_bands
         for k in index.duration_bands
     ]
-    data = xr.Dataset({"x": (("chain", "draw", "cell"), values)})
-    rhat = az.rhat(data)["x"].to_numpy()
-    ess = az.ess(data, method="bulk")["x"].to_numpy()
+    rhat, ess = rhat_and_bulk_ess(values)
     return {
         "max_rhat": float(np.nanmax(rhat)),
         "worst_rhat": cells[int(np.nanargmax(rhat))],
