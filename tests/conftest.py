@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from care_demand.config import AppConfig, load_config
 from care_demand.data import EventHistory
+from care_demand.outputs.layout import LAYOUT
 from care_demand.pipeline import Calibrated, calibrate, load, run
 
 
@@ -58,6 +61,27 @@ def example_history(quick_config: AppConfig) -> EventHistory:
 def example_calibrated(example_history: EventHistory, quick_config: AppConfig) -> Calibrated:
     """The example's fitted hazards and arrival trends (default settings)."""
     return calibrate(example_history, quick_config)
+
+
+@pytest.fixture
+def with_backtest(
+    tmp_path: Path, example_history: EventHistory, quick_config: AppConfig
+) -> Callable[[dict[str, dict]], AppConfig]:
+    """A function that writes choice records (by file of the backtest layout) in a folder
+    marked as a backtest of the example, and returns ``quick_config`` looking there."""
+
+    def make(records: dict[str, dict]) -> AppConfig:
+        folder = tmp_path / "bt"
+        for name, record in records.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record))
+        marker = {"data_fingerprint": example_history.fingerprint}
+        (folder / LAYOUT.backtest.interval_widening).write_text(json.dumps(marker))
+        output = dataclasses.replace(quick_config.output, backtest_dir=str(tmp_path))
+        return dataclasses.replace(quick_config, output=output)
+
+    return make
 
 
 @pytest.fixture(scope="session")

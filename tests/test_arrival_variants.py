@@ -139,21 +139,13 @@ def test_each_cut_uses_the_choice_known_by_then() -> None:
 
 
 def test_a_calibration_carries_the_backtests_choice(
-    example_history, example_calibrated, quick_config, tmp_path
+    example_history, example_calibrated, quick_config, with_backtest
 ) -> None:
-    import dataclasses
-
     from care_demand.pipeline import calibrate
 
     scores = _scores({"level": [2, 2, 2, 2], "damped": [4, 4, 4, 4], "trend": [9, 9, 9, 9]})
     record = variant_record(scores, {"level": 0.0, "damped": 0.5, "trend": 1.0}, "damped", 12)
-    _write_record(tmp_path / "bt", record)
-    marker = tmp_path / "bt" / LAYOUT.backtest.interval_widening
-    marker.write_text(json.dumps({"data_fingerprint": example_history.fingerprint}))
-    config = dataclasses.replace(
-        quick_config,
-        output=dataclasses.replace(quick_config.output, backtest_dir=str(tmp_path)),
-    )
+    config = with_backtest({LAYOUT.backtest.arrival_variant: record})
     fitted = calibrate(example_history, config)
     assert fitted.arrival_trend["status"] == "applied"
     assert fitted.arrivals.settings.trend_damping == 0.0

@@ -372,3 +372,25 @@ def test_backtest_scores_the_arrival_trend_variants_at_each_cut(
     assert record["nested"] == []  # one cut: nothing earlier to choose on
     text = (out / "backtest/summary.md").read_text()
     assert "## The arrival trend the record chooses" in text and "no nested check" in text
+
+
+def test_backtest_scores_the_period_the_rates_are_fitted_on_at_each_cut(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    # The cut leaves 36 months of record before it, all of it: the recent period is the
+    # whole record, fitted once, so both variants score alike and the whole record is kept.
+    result, out = small_backtest
+    scores = pd.read_csv(out / "backtest/rate_variants.csv", dtype={"recorded": str})
+    assert set(scores["variant"]) == {"whole", "recent"}
+    assert set(scores["cut"]) == {CUT}
+    assert {"care -> return_home", "cin -> closed", "care -> move"} <= set(scores["kind"])
+    rates = result.rate_scores
+    whole = rates[rates["variant"] == "whole"].set_index("kind")
+    recent = rates[rates["variant"] == "recent"].set_index("kind")
+    assert np.allclose(whole["forecast"], recent["forecast"])
+    assert (whole["recorded"] > 0).any()
+    record = json.loads((out / "backtest/rate_variant.json").read_text())
+    assert record["chosen"] == "whole" and record["recent_months"] is None
+    assert record["considered_recent_months"] == 36 and record["months"] == 12
+    text = (out / "backtest/summary.md").read_text()
+    assert "## The period the rates are fitted on" in text

@@ -78,6 +78,7 @@ from care_demand.outputs.interval_widening import (
     widening_note,
 )
 from care_demand.outputs.layout import LAYOUT
+from care_demand.outputs.rate_choice import rate_choice, rate_choice_note, recent_start
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.sufficiency import sufficiency_table
@@ -136,6 +137,9 @@ class Calibrated:
     # The arrival trend chosen by a backtest of the same data and what the run did with it
     # (:func:`~care_demand.outputs.arrival_choice.arrival_choice`); None: no backtest found.
     arrival_trend: dict[str, object] | None = None
+    # The period for the rates chosen by a backtest of the same data and what the run did
+    # with it (:func:`~care_demand.outputs.rate_choice.rate_choice`); None: no backtest found.
+    rate_period: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,20 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     reuse the last calibration while the data and the calibration settings are unchanged.
     """
     cache = Path(config.calibration.cache_dir).expanduser()
+    found, _ = find_widening([config.output.backtest_dir], history.fingerprint)
+    backtest_dir = found.get("backtest_dir") if found else None
+    own = config.calibration
+    rates = rate_choice(
+        backtest_dir,  # type: ignore[arg-type]
+        own.reference_from_backtest,
+        own_period=bool(own.reference_start or own.reference_end),
+    )
+    if rates is not None and rates["status"] == "applied":
+        start = recent_start(history.window_end, rates)
+        log.info("Transition rates: fitted from %s, as the council's backtest chose", start)
+        config = dataclasses.replace(
+            config, calibration=dataclasses.replace(own, reference_start=start)
+        )
     key = json.dumps(
         {"data": history.fingerprint, "calibration": dataclasses.asdict(config.calibration)},
         sort_keys=True,
@@ -261,22 +279,21 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         _remember(_CALIBRATED, key, earlier)
         hazards = copy.copy(earlier.hazards)
         hazards.from_cache_ = True
-        return _backtest_trend(dataclasses.replace(earlier, hazards=hazards), history, config)
-    calibrated = _calibrate(history, config, cache)
+        earlier = dataclasses.replace(earlier, hazards=hazards, rate_period=rates)
+        return _backtest_trend(earlier, backtest_dir, config)  # type: ignore[arg-type]
+    calibrated = dataclasses.replace(_calibrate(history, config, cache), rate_period=rates)
     _remember(_CALIBRATED, key, calibrated)
-    return _backtest_trend(calibrated, history, config)
+    return _backtest_trend(calibrated, backtest_dir, config)  # type: ignore[arg-type]
 
 
-def _backtest_trend(calibrated: Calibrated, history: EventHistory, config: AppConfig) -> Calibrated:
-    """The calibration with the arrival trend a backtest of the same data chose, when
-    ``calibration.arrivals.trend_from_backtest`` is on and the choice held out of sample."""
-    found, _ = find_widening([config.output.backtest_dir], history.fingerprint)
+def _backtest_trend(
+    calibrated: Calibrated, backtest_dir: str | None, config: AppConfig
+) -> Calibrated:
+    """The calibration with the arrival trend a backtest of the same data (in
+    ``backtest_dir``) chose, when ``calibration.arrivals.trend_from_backtest`` is on and the
+    choice held out of sample."""
     settings = config.calibration.arrivals
-    trend = arrival_choice(
-        found.get("backtest_dir") if found else None,
-        settings.trend_damping,
-        settings.trend_from_backtest,
-    )
+    trend = arrival_choice(backtest_dir, settings.trend_damping, settings.trend_from_backtest)
     arrivals = calibrated.arrivals
     if trend is not None and trend["status"] == "applied":
         damping = float(trend["run_trend_damping"])  # type: ignore[arg-type]
@@ -451,6 +468,7 @@ def run(
             "scenario": config.scenario.name,
             "interval_widening": widening,
             "arrival_trend": fitted.arrival_trend if fitted is not None else None,
+            "rate_period": fitted.rate_period if fitted is not None else None,
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
@@ -518,9 +536,12 @@ def run(
     _print_summary(run_dir, projection, synthetic, history.mode)
     if projection is not None:
         print(widening_note(widening))
-        choice = arrival_choice_note(details["arrival_trend"])  # type: ignore[arg-type]
-        if choice:
-            print(choice)
+        for choice in (
+            arrival_choice_note(details["arrival_trend"]),  # type: ignore[arg-type]
+            rate_choice_note(details["rate_period"]),  # type: ignore[arg-type]
+        ):
+            if choice:
+                print(choice)
     if council.dropped_open:
         print(
             f"WARNING: {council.dropped_open_total} open episode(s) were dropped in lenient "

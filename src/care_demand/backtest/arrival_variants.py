@@ -25,7 +25,14 @@ import pandas as pd
 
 from care_demand.calibration.arrivals import ArrivalModel
 
-__all__ = ["choose_before", "choose_variant", "nested_check", "score_variants", "variant_record"]
+__all__ = [
+    "choice_record",
+    "choose_before",
+    "choose_variant",
+    "nested_check",
+    "score_variants",
+    "variant_record",
+]
 
 
 def score_variants(
@@ -131,12 +138,23 @@ def variant_record(
     scores: pd.DataFrame, variants: Mapping[str, float], shipped: str, months: int
 ) -> dict[str, object]:
     """The choice and its nested check as plain data (``backtest/arrival_variant.json``)."""
+    record = choice_record(scores, shipped, months)
+    return {
+        "chosen": record["chosen"],
+        "trend_damping": float(variants[str(record["chosen"])]),
+        **record,
+    }
+
+
+def choice_record(scores: pd.DataFrame, shipped: str, months: int) -> dict[str, object]:
+    """A choice among variants and its nested check as plain data: ``chosen``, ``shipped``,
+    ``months``, ``cuts``, each variant's ``mean_abs_pct_error``, the ``nested`` rows and
+    their mean errors (None without a nested check)."""
     chosen, means = choose_variant(scores, shipped)
     nested = nested_check(scores, shipped, months)
     usable = nested.dropna(subset=["chosen_error", "shipped_error"])
     return {
         "chosen": chosen,
-        "trend_damping": float(variants[chosen]),
         "shipped": shipped,
         "months": months,
         "cuts": int(pd.Series(scores["cut"]).nunique()),

@@ -22,12 +22,15 @@ from care_demand import __version__
 from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.charts import forecast_chart, pit_histogram
 from care_demand.backtest.metrics import summarise
+from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.settings import (
     ARRIVAL_VARIANT_FILE,
     ARRIVAL_VARIANTS_FILE,
     CALIBRATION_FILE,
     FORECASTS_FILE,
     METRICS_FILE,
+    RATE_VARIANT_FILE,
+    RATE_VARIANTS_FILE,
     RECORDED_FILE,
     REPORT_FILE,
     SUMMARY_FILE,
@@ -229,6 +232,20 @@ def write_backtest(
                 _rounded(_dates(published_arrival_scores(scores, rule_of(config)), "cut")),
             )
             out.write_text(ARRIVAL_VARIANT_FILE, json.dumps(variant, indent=2) + "\n")
+        rates = None
+        if not result.rate_scores.empty:
+            rates = rate_record(
+                result.rate_scores,
+                int(settings.rate_variants.recent_months),  # type: ignore[arg-type]
+                int(settings.rate_variants.months),
+            )
+            out.write_csv(
+                RATE_VARIANTS_FILE,
+                _rounded(
+                    _dates(published_arrival_scores(result.rate_scores, rule_of(config)), "cut")
+                ),
+            )
+            out.write_text(RATE_VARIANT_FILE, json.dumps(rates, indent=2) + "\n")
         out.write_text(
             REPORT_FILE,
             summary_markdown(
@@ -239,6 +256,7 @@ def write_backtest(
                 synthetic=synthetic,
                 widening=widening,
                 variant=variant,
+                rates=rates,
             ),
         )
         run_details = {
@@ -261,7 +279,7 @@ def rule_of(config: BacktestAppConfig) -> DisclosureRule:
 
 
 def published_arrival_scores(scores: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
-    """The arrival variants' scores with recorded counts from 1 to ``rule.suppress_max``
+    """The arrival (or rate) variants' scores with recorded counts from 1 to ``rule.suppress_max``
     withheld, and their errors with them (kinds are disjoint: primary suppression only)."""
     primary = DisclosureRule(rule.suppress_max, rule.marker, secondary=False)
     out = suppress_counts(scores.reset_index(drop=True), "recorded", primary)

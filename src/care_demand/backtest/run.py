@@ -29,6 +29,7 @@ import pandas as pd
 from care_demand.backtest.arrival_variants import choose_before, score_variants
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
+from care_demand.backtest.rate_variants import RECENT, WHOLE, score_rates
 from care_demand.backtest.settings import (
     CARE_ONLY_CATEGORIES,
     BacktestAppConfig,
@@ -38,6 +39,8 @@ from care_demand.backtest.settings import (
 from care_demand.backtest.summary import target_checks
 from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.arrivals import ArrivalModel
+from care_demand.calibration.hazards import HazardModel
+from care_demand.calibration.reference import fit_hazards
 from care_demand.config import (
     CONFIG_DIR,
     AppConfig,
@@ -47,7 +50,7 @@ from care_demand.config import (
 )
 from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import DisclosureRule
-from care_demand.pipeline import calibrate, data_folder, load, recorded_monthly
+from care_demand.pipeline import Calibrated, calibrate, data_folder, load, recorded_monthly
 from care_demand.simulation.build import OutsideArrivals
 from care_demand.simulation.projection import prepare, simulate
 
@@ -70,6 +73,10 @@ class BacktestResult:
     ``arrival_scores``: per cut, each arrival trend variant's forecast of each kind's
     arrivals against the record (:func:`~care_demand.backtest.arrival_variants.score_variants`,
     plus ``cut``); ``shipped_variant``: the variant with the run's own trend damping.
+    ``rate_scores``: per cut, the transitions expected by the rates fitted on the whole
+    record and on its recent months against the record
+    (:func:`~care_demand.backtest.rate_variants.score_rates`, plus ``cut``; empty when
+    ``backtest.rate_variants.recent_months`` is null or a reference period is set).
     """
 
     forecasts: pd.DataFrame
@@ -84,6 +91,7 @@ class BacktestResult:
     window: tuple[pd.Timestamp, pd.Timestamp]
     arrival_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     shipped_variant: str = ""
+    rate_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _recorded_measures(
@@ -136,10 +144,10 @@ def _forecast_cut(
     config: BacktestAppConfig,
     measures: Mapping[str, Sequence[str]],
     trend_damping: float | None = None,
-) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], ArrivalModel]:
+) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], Calibrated]:
     """Fit on the data before ``cut`` and simulate (carrying the arrival trends forward with
     ``trend_damping``, the run's own setting when None); return replicate values per
-    measure, the months, the cut's calibration record and its fitted arrival model."""
+    measure, the months, the cut's calibration record and its calibration."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -184,7 +192,7 @@ def _forecast_cut(
         "divergences": int(diagnostics["divergences"]),
         "trend_damping": float(fitted.arrivals.settings.trend_damping),
     }
-    return simulated, months, info, fitted.arrivals
+    return simulated, months, info, fitted
 
 
 def arrival_variants(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
@@ -224,6 +232,37 @@ def _score_arrivals(
     return scores.assign(cut=cut)
 
 
+def _score_rates(
+    history: EventHistory, cut: pd.Timestamp, whole: HazardModel, config: BacktestAppConfig
+) -> pd.DataFrame:
+    """The rates fitted on the whole record before ``cut`` (``whole``) and on its last
+    ``recent_months`` scored on the transitions after it (nothing to score when the run
+    fits on a reference period of its own, or ``recent_months`` is null)."""
+    settings = config.backtest.rate_variants
+    own = config.calibration
+    if settings.recent_months is None or own.reference_start or own.reference_end:
+        return pd.DataFrame()
+    known = history.truncate(cut)
+    start = cut - pd.DateOffset(months=int(settings.recent_months)) + pd.Timedelta(days=1)
+    recent = whole
+    if start > known.window_start:
+        log.info(
+            "Cut %s: fitting the rates on %s to %s", f"{cut:%Y-%m-%d}", start.date(), cut.date()
+        )
+        calibration = dataclasses.replace(
+            _with_cache(config, cut).calibration, reference_start=f"{start:%Y-%m-%d}"
+        )
+        recent = fit_hazards(known, calibration)
+    scores = score_rates(
+        {WHOLE: whole, RECENT: recent},
+        history,
+        cut,
+        months=int(settings.months),
+        suppress_max=int(config.output.suppress_max),
+    )
+    return scores.assign(cut=cut)
+
+
 def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult:
     """Run the backtest on ``history`` with ``config`` (see the module docstring).
 
@@ -252,6 +291,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     metric_rows: list[dict[str, object]] = []
     calibration_rows: list[dict[str, object]] = []
     arrival_rows: list[pd.DataFrame] = []
+    rate_rows: list[pd.DataFrame] = []
     variants, shipped = arrival_variants(config)
     apply = bool(settings.arrival_variants.apply)
     for cut in cuts:
@@ -262,11 +302,12 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             if apply
             else (shipped, 0)
         )
-        simulated, months, info, model = _forecast_cut(
+        simulated, months, info, fitted = _forecast_cut(
             history, cut, config, measures, variants[variant] if apply else None
         )
         calibration_rows.append({**info, "arrival_variant": variant, "chosen_on_cuts": chosen_on})
-        arrival_rows.append(_score_arrivals(model, cut, arrivals, config))
+        arrival_rows.append(_score_arrivals(fitted.arrivals, cut, arrivals, config))
+        rate_rows.append(_score_rates(history, cut, fitted.hazards, config))
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
             forecast_rows.append(_forecast_table(cut, name, months, values, levels, recorded))
@@ -310,6 +351,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         window=(history.window_start, history.window_end),
         arrival_scores=pd.concat(arrival_rows, ignore_index=True),
         shipped_variant=shipped,
+        rate_scores=pd.concat(rate_rows, ignore_index=True),
     )
 
 

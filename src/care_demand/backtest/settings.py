@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from care_demand import vocab
+from care_demand.calibration.reference import MIN_REFERENCE_MONTHS
 from care_demand.config import CONFIG_DIR, AppConfig, scenario_file, validate_config
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
@@ -28,6 +29,8 @@ __all__ = [
     "CHART_DIR",
     "FORECASTS_FILE",
     "METRICS_FILE",
+    "RATE_VARIANTS_FILE",
+    "RATE_VARIANT_FILE",
     "RECORDED_FILE",
     "REPORT_FILE",
     "SUMMARY_FILE",
@@ -36,6 +39,7 @@ __all__ = [
     "BacktestConfig",
     "BacktestTargets",
     "IntervalWidening",
+    "RateVariants",
     "load_backtest_config",
     "measure_atoms",
     "register_backtest_schema",
@@ -52,6 +56,8 @@ CALIBRATION_FILE = LAYOUT.backtest.calibration
 REPORT_FILE = LAYOUT.backtest.report
 CHART_DIR = LAYOUT.backtest.charts_dir
 ARRIVAL_VARIANTS_FILE = LAYOUT.backtest.arrival_variants
+RATE_VARIANTS_FILE = LAYOUT.backtest.rate_variants
+RATE_VARIANT_FILE = LAYOUT.backtest.rate_variant
 ARRIVAL_VARIANT_FILE = LAYOUT.backtest.arrival_variant
 
 # Every name a measure may count: the states of the continuum and the placement groups.
@@ -110,6 +116,15 @@ class ArrivalVariants:
 
 
 @dataclass
+class RateVariants:
+    """The periods the transition rates are fitted on at each cut (``backtest.rate_variants``):
+    the whole record before the cut, and its last ``recent_months`` (None: not scored)."""
+
+    recent_months: int | None = 36
+    months: int = 12
+
+
+@dataclass
 class BacktestConfig:
     """Backtest settings (``configs/backtest/default.yaml``, where the values are set)."""
 
@@ -132,6 +147,7 @@ class BacktestConfig:
     targets: BacktestTargets = field(default_factory=BacktestTargets)
     interval_widening: IntervalWidening = field(default_factory=IntervalWidening)
     arrival_variants: ArrivalVariants = field(default_factory=ArrivalVariants)
+    rate_variants: RateVariants = field(default_factory=RateVariants)
 
 
 @dataclass
@@ -260,6 +276,15 @@ def validate_backtest(
         raise setting_error("arrival_variants.months", f"{arrival.months}: at least 1")
     if int(arrival.paths) < 2:
         raise setting_error("arrival_variants.paths", f"{arrival.paths}: at least 2")
+    rates = settings.rate_variants
+    if rates.recent_months is not None and int(rates.recent_months) < MIN_REFERENCE_MONTHS:
+        raise setting_error(
+            "rate_variants.recent_months",
+            f"{rates.recent_months}: at least {MIN_REFERENCE_MONTHS} (the shortest reference "
+            "period), or null not to score it",
+        )
+    if int(rates.months) < 1:
+        raise setting_error("rate_variants.months", f"{rates.months}: at least 1")
 
     cuts = _parse_cuts(settings.cuts)
     start, end = history.window_start, history.window_end
@@ -285,6 +310,13 @@ def validate_backtest(
                 f"the longest horizon, {longest} months from the cut {cut.date()} "
                 f"(backtest.cuts), reaches {reach.date()}, past the end of the data "
                 f"{end.date()}: use an earlier cut or shorter horizons",
+            )
+        rates_to = cut + pd.offsets.MonthEnd(int(rates.months))
+        if rates.recent_months is not None and rates_to > end:
+            raise setting_error(
+                "rate_variants.months",
+                f"{rates.months} months of transitions from the cut {cut.date()} reach "
+                f"{rates_to.date()}, past the end of the data {end.date()}",
             )
         scored_to = cut + pd.offsets.MonthEnd(int(arrival.months))
         if scored_to > end:

@@ -117,6 +117,7 @@ def summary_markdown(
     synthetic: bool,
     widening: Mapping[str, object] | None = None,
     variant: Mapping[str, object] | None = None,
+    rates: Mapping[str, object] | None = None,
 ) -> str:
     """The backtest's summary page: settings, targets, the care series, the tables and
     (``widening``) the factors a run on the same data widens its intervals by."""
@@ -202,6 +203,8 @@ def summary_markdown(
         lines += _widening_lines(widening)
     if variant is not None:
         lines += _variant_lines(variant)
+    if rates is not None:
+        lines += _rate_lines(rates)
     lines += [
         "## Calibration at each cut",
         "",
@@ -262,16 +265,37 @@ def _share(value: object) -> float:
 
 def _variant_lines(variant: Mapping[str, object]) -> list[str]:
     """The section on the arrival trend variant the record chooses, and its nested check."""
-    means: Mapping[str, float] = variant["mean_abs_pct_error"]  # type: ignore[assignment]
-    nested: list[Mapping[str, object]] = variant["nested"]  # type: ignore[assignment]
-    lines = [
-        "## The arrival trend the record chooses",
-        "",
+    intro = (
         f"Arrivals from outside services over the {variant['months']} months after each cut "
         f"({variant['cuts']} cuts), each kind's forecast (median) against the record, by how "
         "far the fitted trend is carried past the history (calibration.arrivals.trend_damping). "
         f"Chosen: **{variant['chosen']}** (trend_damping {float(variant['trend_damping']):g}); "  # type: ignore[arg-type]
-        f"the shipped setting is {variant['shipped']}.",
+        f"the shipped setting is {variant['shipped']}."
+    )
+    return _choice_lines("The arrival trend the record chooses", intro, variant)
+
+
+def _rate_lines(record: Mapping[str, object]) -> list[str]:
+    """The section on the period the rates are fitted on, and its nested check."""
+    intro = (
+        f"Transitions over the {record['months']} months after each cut ({record['cuts']} "
+        "cuts), each expected by the rates fitted before the cut (posterior means, given the "
+        "children recorded in each state, age and time in state) against the record: rates "
+        "fitted on the whole record (whole) or on its last "
+        f"{record['considered_recent_months']} months (recent). Arrivals do not enter this "
+        f"score. Chosen: **{record['chosen']}**; the shipped setting is {record['shipped']}."
+    )
+    return _choice_lines("The period the rates are fitted on", intro, record)
+
+
+def _choice_lines(title: str, intro: str, record: Mapping[str, object]) -> list[str]:
+    """A variant choice's section: its intro, each variant's error and the nested check."""
+    means: Mapping[str, float] = record["mean_abs_pct_error"]  # type: ignore[assignment]
+    nested: list[Mapping[str, object]] = record["nested"]  # type: ignore[assignment]
+    lines = [
+        f"## {title}",
+        "",
+        intro,
         "",
         "| Variant | Mean absolute % error |",
         "|---|---|",
@@ -291,8 +315,8 @@ def _variant_lines(variant: Mapping[str, object]) -> list[str]:
                 for row in nested
             ),
             "",
-            f"Mean: chosen {_num(variant['nested_chosen_error'], 1)}%, shipped "
-            f"{_num(variant['nested_shipped_error'], 1)}%.",
+            f"Mean: chosen {_num(record['nested_chosen_error'], 1)}%, shipped "
+            f"{_num(record['nested_shipped_error'], 1)}%.",
             "",
         ]
     else:

@@ -24,5 +24,8 @@ class CalibrationConfig:
     # start / to the end of the record). See :mod:`care_demand.calibration.reference`.
     reference_start: str | None = None
     reference_end: str | None = None
+    # With no reference period set: fit the rates on the recent period a backtest of the same
+    # data chose, when the choice held out of sample (:mod:`care_demand.outputs.rate_choice`).
+    reference_from_backtest: bool = True
     # Where fitted posteriors are kept and reused while the data and settings are unchanged.
     cache_dir: str = ".cache/calibration"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["arrival_choice", "arrival_choice_note", "choice_status"]
+__all__ = ["arrival_choice", "arrival_choice_note", "choice_status", "held_status", "read_choice"]
 
 # What a run did with the backtest's choice (``status`` of :func:`arrival_choice`).
 APPLIED = "applied"
@@ -25,6 +25,7 @@ SAME = "same as the run's setting"
 OFF = "off"
 NOT_CHECKED = "not checked out of sample"
 NO_BETTER = "no better out of sample"
+OWN = "the run's own setting"
 
 
 def arrival_choice(
@@ -39,14 +40,10 @@ def arrival_choice(
     ``run_trend_damping`` (what the run uses) and ``status`` (``applied``, ``off``, or why
     the setting was kept).
     """
-    if not backtest_dir:
+    record = read_choice(backtest_dir, LAYOUT.backtest.arrival_variant, "trend_damping")
+    if record is None:
         return None
-    path = Path(str(backtest_dir)) / LAYOUT.backtest.arrival_variant
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        chosen = float(record["trend_damping"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    chosen = float(record["trend_damping"])
     status = choice_status(record, run_damping, use)
     return {
         **record,
@@ -57,21 +54,47 @@ def arrival_choice(
     }
 
 
-def choice_status(record: Mapping[str, object], run_damping: float, use: bool = True) -> str:
-    """What a run set to ``run_damping`` does with a backtest's ``record`` (from
-    :func:`care_demand.backtest.arrival_variants.variant_record`): ``applied`` when ``use``
-    and the nested check found the choice better out of sample, else why not."""
+def read_choice(
+    backtest_dir: str | Path | None, relative: str, key: str
+) -> dict[str, object] | None:
+    """A backtest's choice record (``relative`` to ``backtest_dir``), or None when there is
+    no backtest or the file is missing, unreadable or holds no ``key``."""
+    if not backtest_dir:
+        return None
+    try:
+        record = json.loads((Path(str(backtest_dir)) / relative).read_text(encoding="utf-8"))
+        record[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record
+
+
+def held_status(record: Mapping[str, object], *, same: bool, use: bool, own: bool = False) -> str:
+    """What a run does with a backtest's choice ``record``: ``applied`` when the choice
+    differs from the run's setting (not ``same``), ``use`` is on, the run sets nothing of its
+    own instead (``own``) and the nested check found the choice better out of sample; else
+    why not."""
     nested_chosen = record.get("nested_chosen_error")
     nested_shipped = record.get("nested_shipped_error")
-    if float(record["trend_damping"]) == float(run_damping):  # type: ignore[arg-type]
+    if same:
         return SAME
     if not use:
         return OFF
+    if own:
+        return OWN
     if nested_chosen is None or nested_shipped is None:
         return NOT_CHECKED
     if float(nested_chosen) < float(nested_shipped):  # type: ignore[arg-type]
         return APPLIED
     return NO_BETTER
+
+
+def choice_status(record: Mapping[str, object], run_damping: float, use: bool = True) -> str:
+    """What a run set to ``run_damping`` does with a backtest's ``record`` (from
+    :func:`care_demand.backtest.arrival_variants.variant_record`): ``applied`` when ``use``
+    and the nested check found the choice better out of sample, else why not."""
+    same = float(record["trend_damping"]) == float(run_damping)  # type: ignore[arg-type]
+    return held_status(record, same=same, use=use)
 
 
 def arrival_choice_note(record: Mapping[str, object] | None) -> str:

@@ -1,0 +1,98 @@
+"""The period the transition rates are fitted on, chosen by the council's own record.
+
+At each cut the backtest fits the rates twice on the data before it: on the whole record
+(``whole``), and on its last ``backtest.rate_variants.recent_months`` only (``recent``: a
+reference period, :mod:`care_demand.calibration.reference`), for a council whose practice
+changed. Each fit is scored on what the rates alone decide: given the children actually in
+each state, age and time in state over the ``months`` after the cut (their recorded
+exposure), the transitions the posterior mean rates expect, against those recorded, summed
+per transition (a state and where its children went: a return home, an adoption, a move of
+placement...). Arrivals do not enter this score, so it tells the rates apart from the trend.
+
+The choice and its out-of-sample check reuse the arrival trend's
+(:mod:`.arrival_variants`): the variant with the lower mean absolute % error over the
+scored transitions of every cut, and, at each cut, the variant chosen on the earlier cuts
+scored on that cut (``backtest/rate_variant.json``; docs/backtest.md, "The period the
+rates are fitted on").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from care_demand.backtest.arrival_variants import choice_record
+from care_demand.calibration.hazard_exposure import compute_exposure
+from care_demand.calibration.hazards import HazardModel, HistoryLike
+
+__all__ = ["RECENT", "WHOLE", "rate_record", "score_rates"]
+
+WHOLE = "whole"
+RECENT = "recent"
+_KEYS = ["state", "group", "destination", "age_band", "duration_band"]
+
+
+def _keyed(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
+    table["group"] = table["group"].astype("string").fillna("")
+    return table
+
+
+def score_rates(
+    models: Mapping[str, HazardModel],
+    history: HistoryLike,
+    cut: pd.Timestamp,
+    *,
+    months: int,
+    suppress_max: int,
+) -> pd.DataFrame:
+    """Each fitted variant's expected transitions over ``months`` after ``cut`` against the
+    record, given the recorded exposure of ``history`` (the whole record) in those months.
+
+    Rows: ``variant``, ``kind`` (``state -> destination``), ``forecast`` (expected
+    transitions), ``recorded``, ``pct_error``, ``abs_pct_error`` and ``scored`` (false when
+    the record is 0 to ``suppress_max``: a percentage of a handful says little).
+    """
+    end = pd.Timestamp(cut) + pd.offsets.MonthEnd(months)
+    after = _keyed(compute_exposure(history.spells, pd.Timestamp(cut), end))
+    rows = []
+    for name, model in models.items():
+        rates = _keyed(model.summary())[[*_KEYS, "mean"]]
+        cells = after.merge(rates, on=_KEYS, how="inner", validate="one_to_one")
+        cells["forecast"] = cells["mean"] * cells["exposure_months"]
+        per = cells.groupby(["state", "destination"], sort=True)[["forecast", "events"]].sum()
+        for (state, destination), row in per.iterrows():
+            actual = float(row["events"])
+            scored = actual > suppress_max
+            error = 100.0 * (float(row["forecast"]) - actual) / actual if scored else float("nan")
+            rows.append(
+                {
+                    "variant": name,
+                    "kind": f"{state} -> {destination}",
+                    "forecast": float(row["forecast"]),
+                    "recorded": actual,
+                    "pct_error": error,
+                    "abs_pct_error": abs(error),
+                    "scored": scored,
+                }
+            )
+    columns = ["variant", "kind", "forecast", "recorded", "pct_error", "abs_pct_error", "scored"]
+    table = pd.DataFrame(rows, columns=columns)
+    # Only the transitions every variant models are compared.
+    common = table.groupby("kind")["variant"].nunique() == len(models)
+    return table[table["kind"].isin(common[common].index)].reset_index(drop=True)
+
+
+def rate_record(scores: pd.DataFrame, recent_months: int, months: int) -> dict[str, object]:
+    """The choice of period and its nested check as plain data (``backtest/rate_variant.json``).
+
+    ``scores``: :func:`score_rates` rows of every cut, with ``cut``.
+    """
+    record = choice_record(scores, WHOLE, months)
+    return {
+        "chosen": record["chosen"],
+        "recent_months": int(recent_months) if record["chosen"] == RECENT else None,
+        "considered_recent_months": int(recent_months),
+        **record,
+    }
