@@ -254,10 +254,10 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     """
     cache = Path(config.calibration.cache_dir).expanduser()
     found, _ = find_widening([config.output.backtest_dir], history.fingerprint)
-    backtest_dir = found.get("backtest_dir") if found else None
+    backtest_dir = str(found["backtest_dir"]) if found else None
     own = config.calibration
     rates = rate_choice(
-        backtest_dir,  # type: ignore[arg-type]
+        backtest_dir,
         own.reference_from_backtest,
         own_period=bool(own.reference_start or own.reference_end),
     )
@@ -280,10 +280,10 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         hazards = copy.copy(earlier.hazards)
         hazards.from_cache_ = True
         earlier = dataclasses.replace(earlier, hazards=hazards, rate_period=rates)
-        return _backtest_trend(earlier, backtest_dir, config)  # type: ignore[arg-type]
+        return _backtest_trend(earlier, backtest_dir, config)
     calibrated = dataclasses.replace(_calibrate(history, config, cache), rate_period=rates)
     _remember(_CALIBRATED, key, calibrated)
-    return _backtest_trend(calibrated, backtest_dir, config)  # type: ignore[arg-type]
+    return _backtest_trend(calibrated, backtest_dir, config)
 
 
 def _backtest_trend(
