@@ -50,8 +50,10 @@ starts on 1 April 2015) to 31 March 2022.
   back into care (a new period, RNE S) after a log-normal gap (median 10 months).
 
 Run: ``.venv/bin/python benchmarks/independent_councils.py --out DIR [--seed N]
-[--councils NAME ...]``. Prints, per council, the children in care at each 31 March, the
-entries per year and the placement mix at 31 March 2022.
+[--councils NAME ...] [--stability FROM FACTOR]`` (``--stability``: a change of practice,
+placements starting from FROM held FACTOR times as long before a move). Prints, per
+council, the children in care at each 31 March, the entries per year and the placement mix
+at 31 March 2022.
 """
 
 from __future__ import annotations
@@ -137,6 +139,10 @@ class Council:
     supported_at_16: float  # chance a child in a home moves to supported accommodation at 16+
     adoption: float  # multiplier on the adoption route
     comes_back: float  # chance of a new period of care after going home
+    # A change of practice (None: none): placements starting from this day (days since
+    # 1970) are held stability_factor times as long before a move to new carers.
+    stability_from: int | None = None
+    stability_factor: float = 1.0
 
 
 SIZES = {"small": (100, 150), "medium": (400, 450), "large": (850, 950)}
@@ -368,7 +374,9 @@ class Simulation:
         """Days of the next move to new carers and of the same carers becoming long-term."""
         rng, move, settle = self.rng, NEVER, NEVER
         if place in HOLD_YEARS:
-            move = since + 1 + int(rng.weibull(0.7) * HOLD_YEARS[place] * DAY_YEAR)
+            changed = self.c.stability_from is not None and since >= self.c.stability_from
+            scale = HOLD_YEARS[place] * (self.c.stability_factor if changed else 1.0)
+            move = since + 1 + int(rng.weibull(0.7) * scale * DAY_YEAR)
         if place in ("U6", "U3") and route != "adoption":
             settle = since + int(rng.lognormal(np.log(15 * DAY_MONTH), 0.35))
         return move, settle
@@ -555,9 +563,17 @@ def summary(council: Council, episodes: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_council(name: str, out: Path, seed: int = 2026) -> str:
-    """Generate council ``name`` into ``out/<name>/ssda903``; returns its summary."""
-    council, episodes, children = generate(draw_council(name, seed))
+def write_council(
+    name: str, out: Path, seed: int = 2026, stability: tuple[dt.date, float] | None = None
+) -> str:
+    """Generate council ``name`` into ``out/<name>/ssda903``; returns its summary.
+
+    ``stability``: a change of practice, ``(from, factor)``: placements starting from that
+    date are held ``factor`` times as long before a move (the council keeps its name)."""
+    drawn = draw_council(name, seed)
+    if stability is not None:
+        drawn = replace(drawn, stability_from=day(stability[0]), stability_factor=stability[1])
+    council, episodes, children = generate(drawn)
     write_returns(episodes, children, Path(out) / name / "ssda903", council.seed)
     return summary(council, episodes)
 
@@ -574,9 +590,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"councils to generate (default: all six: {', '.join(NAMES)})",
     )
+    parser.add_argument(
+        "--stability",
+        nargs=2,
+        metavar=("FROM", "FACTOR"),
+        help="a change of practice: placements starting from FROM (YYYY-MM-DD) are held "
+        "FACTOR times as long before a move (default: no change)",
+    )
     args = parser.parse_args(argv)
+    stability = None
+    if args.stability:
+        stability = (dt.date.fromisoformat(args.stability[0]), float(args.stability[1]))
     for name in args.councils:
-        print(write_council(name, args.out, args.seed), flush=True)
+        print(write_council(name, args.out, args.seed, stability), flush=True)
     return 0
 
 
