@@ -13,8 +13,9 @@ import pandas as pd
 from care_demand.backtest.rate_variants import RECENT, WHOLE, rate_record, score_rates
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_simulate import simulate_spells
+from care_demand.calibration.reference import recent_start
 from care_demand.outputs.layout import LAYOUT
-from care_demand.outputs.rate_choice import rate_choice, rate_choice_note, recent_start
+from care_demand.outputs.rate_choice import rate_choice, rate_choice_note
 
 WS, WE = pd.Timestamp("2016-04-01"), pd.Timestamp("2021-03-31")
 CUTS = ["2018-03-31", "2018-09-30", "2019-03-31", "2019-09-30"]
@@ -89,7 +90,7 @@ def test_a_run_uses_the_recent_period_only_when_it_held_out_of_sample(tmp_path) 
     assert rate_choice(None) is None and rate_choice(tmp_path / "elsewhere") is None
     used = rate_choice(tmp_path)
     assert used["status"] == "applied"
-    assert recent_start(pd.Timestamp("2022-03-31"), used) == "2019-04-01"
+    assert recent_start(pd.Timestamp("2022-03-31"), used["recent_months"]) == "2019-04-01"
     note = rate_choice_note(used)
     assert "9.0% (whole), 3.0% (recent)" in note
     assert "This run fits its rates on the last 36 months" in note

@@ -26,7 +26,12 @@ from tqdm import tqdm
 from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
-from care_demand.calibration.reference import fit_hazards, reference_label
+from care_demand.calibration.reference import (
+    fit_hazards,
+    has_reference_period,
+    recent_start,
+    reference_label,
+)
 from care_demand.checking import yaml_keys
 from care_demand.config import (
     CONFIG_DIR,
@@ -78,7 +83,7 @@ from care_demand.outputs.interval_widening import (
     widening_note,
 )
 from care_demand.outputs.layout import LAYOUT
-from care_demand.outputs.rate_choice import rate_choice, rate_choice_note, recent_start
+from care_demand.outputs.rate_choice import rate_choice, rate_choice_note
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.sufficiency import sufficiency_table
@@ -259,10 +264,10 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     rates = rate_choice(
         backtest_dir,
         own.reference_from_backtest,
-        own_period=bool(own.reference_start or own.reference_end),
+        own_period=has_reference_period(own),
     )
     if rates is not None and rates["status"] == "applied":
-        start = recent_start(history.window_end, rates)
+        start = recent_start(history.window_end, int(rates["recent_months"]))  # type: ignore[arg-type]
         log.info("Transition rates: fitted from %s, as the council's backtest chose", start)
         config = dataclasses.replace(
             config, calibration=dataclasses.replace(own, reference_start=start)

@@ -229,7 +229,7 @@ def write_backtest(
             )
             out.write_csv(
                 ARRIVAL_VARIANTS_FILE,
-                _rounded(_dates(published_arrival_scores(scores, rule_of(config)), "cut")),
+                published_variant_scores(scores, rule_of(config)),
             )
             out.write_text(ARRIVAL_VARIANT_FILE, json.dumps(variant, indent=2) + "\n")
         rates = None
@@ -241,9 +241,7 @@ def write_backtest(
             )
             out.write_csv(
                 RATE_VARIANTS_FILE,
-                _rounded(
-                    _dates(published_arrival_scores(result.rate_scores, rule_of(config)), "cut")
-                ),
+                published_variant_scores(result.rate_scores, rule_of(config)),
             )
             out.write_text(RATE_VARIANT_FILE, json.dumps(rates, indent=2) + "\n")
         out.write_text(
@@ -278,16 +276,17 @@ def rule_of(config: BacktestAppConfig) -> DisclosureRule:
     return DisclosureRule.from_config(config.output)
 
 
-def published_arrival_scores(scores: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
-    """The arrival (or rate) variants' scores with recorded counts from 1 to ``rule.suppress_max``
-    withheld, and their errors with them (kinds are disjoint: primary suppression only)."""
+def published_variant_scores(scores: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
+    """A variant choice's scores (arrival trends, rate periods) as published: recorded counts
+    from 1 to ``rule.suppress_max`` withheld with their errors (kinds are disjoint: primary
+    suppression only), cut dates as YYYY-MM-DD, figures rounded."""
     primary = DisclosureRule(rule.suppress_max, rule.marker, secondary=False)
     out = suppress_counts(scores.reset_index(drop=True), "recorded", primary)
     hidden = out["recorded"] == rule.marker
     for column in ("pct_error", "abs_pct_error"):
         out[column] = out[column].astype(object).where(~hidden, rule.marker)
     columns = ["cut", *(c for c in out.columns if c != "cut")]
-    return out[columns]
+    return _rounded(_dates(out[columns], "cut"))
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

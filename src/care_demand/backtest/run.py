@@ -40,7 +40,7 @@ from care_demand.backtest.summary import target_checks
 from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
-from care_demand.calibration.reference import fit_hazards
+from care_demand.calibration.reference import fit_hazards, has_reference_period, recent_start
 from care_demand.config import (
     CONFIG_DIR,
     AppConfig,
@@ -240,17 +240,15 @@ def _score_rates(
     fits on a reference period of its own, or ``recent_months`` is null)."""
     settings = config.backtest.rate_variants
     own = config.calibration
-    if settings.recent_months is None or own.reference_start or own.reference_end:
+    if settings.recent_months is None or has_reference_period(own):
         return pd.DataFrame()
     known = history.truncate(cut)
-    start = cut - pd.DateOffset(months=int(settings.recent_months)) + pd.Timedelta(days=1)
+    start = recent_start(cut, int(settings.recent_months))
     recent = whole
-    if start > known.window_start:
-        log.info(
-            "Cut %s: fitting the rates on %s to %s", f"{cut:%Y-%m-%d}", start.date(), cut.date()
-        )
+    if pd.Timestamp(start) > known.window_start:
+        log.info("Cut %s: fitting the rates on %s to %s", f"{cut:%Y-%m-%d}", start, cut.date())
         calibration = dataclasses.replace(
-            _with_cache(config, cut).calibration, reference_start=f"{start:%Y-%m-%d}"
+            _with_cache(config, cut).calibration, reference_start=start
         )
         recent = fit_hazards(known, calibration)
     scores = score_rates(

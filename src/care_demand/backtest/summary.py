@@ -119,8 +119,10 @@ def summary_markdown(
     variant: Mapping[str, object] | None = None,
     rates: Mapping[str, object] | None = None,
 ) -> str:
-    """The backtest's summary page: settings, targets, the care series, the tables and
-    (``widening``) the factors a run on the same data widens its intervals by."""
+    """The backtest's summary page: settings, targets, the care series, the tables,
+    (``widening``) the factors a run on the same data widens its intervals by, and the
+    choices its record makes: the arrival trend (``variant``) and the rates' period
+    (``rates``)."""
     settings = config.backtest
     levels = [level_name(float(level)) for level in settings.levels]
     start, end = result.window

@@ -28,6 +28,8 @@ __all__ = [
     "ReferenceHistory",
     "calibration_problems",
     "fit_hazards",
+    "has_reference_period",
+    "recent_start",
     "reference_history",
     "reference_label",
 ]
@@ -63,13 +65,25 @@ def calibration_problems(settings: CalibrationConfig) -> Problems:
     return check.problems
 
 
+def has_reference_period(settings: CalibrationConfig) -> bool:
+    """Whether the settings fit the rates on a reference period rather than the whole record."""
+    return settings.reference_start is not None or settings.reference_end is not None
+
+
+def recent_start(end: pd.Timestamp, months: int) -> str:
+    """The first day (YYYY-MM-DD) of the last ``months`` months up to ``end``: the
+    ``reference_start`` of a recent period."""
+    start = pd.Timestamp(end) - pd.DateOffset(months=int(months)) + pd.Timedelta(days=1)
+    return f"{start:%Y-%m-%d}"
+
+
 def reference_history(history: HistoryLike, settings: CalibrationConfig) -> HistoryLike:
     """``history`` clipped to the reference period (``history`` itself when none is set).
 
     Raises :class:`ConfigError` naming the setting when the period lies outside the record
     or is shorter than :data:`MIN_REFERENCE_MONTHS` months once clipped to it.
     """
-    if settings.reference_start is None and settings.reference_end is None:
+    if not has_reference_period(settings):
         return history
     start, end = history.window_start, history.window_end
     if settings.reference_start is not None:

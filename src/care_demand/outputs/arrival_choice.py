@@ -41,9 +41,10 @@ def arrival_choice(
     the setting was kept).
     """
     record = read_choice(backtest_dir, LAYOUT.backtest.arrival_variant, "trend_damping")
-    if record is None:
+    try:
+        chosen = float(record["trend_damping"])  # type: ignore[index, arg-type]
+    except (TypeError, ValueError):  # no record, or not a number
         return None
-    chosen = float(record["trend_damping"])
     status = choice_status(record, run_damping, use)
     return {
         **record,
@@ -63,10 +64,9 @@ def read_choice(
         return None
     try:
         record = json.loads((Path(str(backtest_dir)) / relative).read_text(encoding="utf-8"))
-        record[key]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
-    return record
+    return record if isinstance(record, dict) and key in record else None
 
 
 def held_status(record: Mapping[str, object], *, same: bool, use: bool, own: bool = False) -> str:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
-
 from care_demand.outputs.arrival_choice import (
     APPLIED,
     NO_BETTER,
@@ -29,7 +27,7 @@ from care_demand.outputs.arrival_choice import (
 )
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["rate_choice", "rate_choice_note", "recent_start"]
+__all__ = ["rate_choice", "rate_choice_note"]
 
 
 def rate_choice(
@@ -47,13 +45,6 @@ def rate_choice(
     same = str(record["chosen"]) == str(record.get("shipped"))
     status = held_status(record, same=same, use=use, own=own_period)
     return {**record, "backtest_dir": str(backtest_dir), "status": status}
-
-
-def recent_start(window_end: pd.Timestamp, record: Mapping[str, object]) -> str:
-    """The first day of the chosen recent period ending at ``window_end`` (YYYY-MM-DD)."""
-    months = int(record["recent_months"])  # type: ignore[arg-type]
-    start = pd.Timestamp(window_end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)
-    return f"{start:%Y-%m-%d}"
 
 
 def rate_choice_note(record: Mapping[str, object] | None) -> str:
