@@ -378,19 +378,29 @@ def test_backtest_scores_the_period_the_rates_are_fitted_on_at_each_cut(
     small_backtest: tuple[BacktestResult, Path],
 ) -> None:
     # The cut leaves 36 months of record before it, all of it: the recent period is the
-    # whole record, fitted once, so both variants score alike and the whole record is kept.
+    # whole record, fitted once, so those two score alike; the record weighted by age is a
+    # fit of its own, with other rates.
     result, out = small_backtest
     scores = pd.read_csv(out / "backtest/rate_variants.csv", dtype={"recorded": str})
-    assert set(scores["variant"]) == {"whole", "recent"}
+    assert set(scores["variant"]) == {"whole", "recent", "weighted"}
     assert set(scores["cut"]) == {CUT}
     assert {"care -> return_home", "cin -> closed", "care -> move"} <= set(scores["kind"])
     rates = result.rate_scores
     whole = rates[rates["variant"] == "whole"].set_index("kind")
     recent = rates[rates["variant"] == "recent"].set_index("kind")
+    weighted = rates[rates["variant"] == "weighted"].set_index("kind")
     assert np.allclose(whole["forecast"], recent["forecast"])
+    assert not np.allclose(whole["forecast"], weighted["forecast"], rtol=0.01)
+    assert np.allclose(whole["recorded"], weighted["recorded"])
     assert (whole["recorded"] > 0).any()
     record = json.loads((out / "backtest/rate_variant.json").read_text())
-    assert record["chosen"] == "whole" and record["recent_months"] is None
+    means = record["mean_abs_pct_error"]
+    assert record["chosen"] == min(means, key=lambda v: (means[v], v != "whole"))
     assert record["considered_recent_months"] == 36 and record["months"] == 12
+    assert record["considered_half_life_years"] == 2.0
+    # One cut: nothing earlier to choose on, so it forecast with the whole record.
+    calibration = pd.read_csv(out / "backtest/calibration.csv")
+    assert list(calibration["rate_period"]) == ["whole"]
+    assert list(calibration["rate_chosen_on_cuts"]) == [0]
     text = (out / "backtest/summary.md").read_text()
     assert "## The period the rates are fitted on" in text

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from care_demand.backtest.rate_variants import RECENT, WHOLE, rate_record, score_rates
+from care_demand.backtest.rate_variants import RECENT, WEIGHTED, WHOLE, rate_record, score_rates
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_simulate import simulate_spells
 from care_demand.calibration.reference import recent_start
@@ -110,6 +110,17 @@ def test_a_run_uses_the_recent_period_only_when_it_held_out_of_sample(tmp_path) 
     kept = rate_choice(tmp_path)
     assert kept["status"] == "same as the run's setting" and kept["recent_months"] is None
     assert rate_choice_note(None) == ""
+    # Three variants: the record weighted by age did best, and the run says how it fits.
+    three = rate_record(
+        _scores({WHOLE: [9, 9, 9, 9], RECENT: [5, 5, 5, 5], WEIGHTED: [3, 3, 3, 3]}), 36, 12, 2.0
+    )
+    assert three["chosen"] == WEIGHTED and three["half_life_years"] == 2.0
+    assert three["recent_months"] is None and three["considered_recent_months"] == 36
+    _write(tmp_path, three)
+    note = rate_choice_note(rate_choice(tmp_path))
+    assert "9.0% (whole), 5.0% (recent), 3.0% (weighted)" in note
+    assert "its last 36 months (recent) or the whole record with each year weighted" in note
+    assert "fits its rates on the whole record, each year weighted half as much every 2" in note
 
 
 def test_a_calibration_fits_the_rates_on_the_period_its_backtest_chose(
@@ -129,3 +140,16 @@ def test_a_calibration_fits_the_rates_on_the_period_its_backtest_chose(
     )
     kept = calibrate(example_history, off)
     assert kept.rate_period["status"] == "off" and kept.reference_period is None
+    # The record weighted by age, chosen: the whole record, each year counted half as much
+    # every two years back.
+    three = {WHOLE: [9, 9, 9, 9], RECENT: [5, 5, 5, 5], WEIGHTED: [3, 3, 3, 3]}
+    config = with_backtest({LAYOUT.backtest.rate_variant: rate_record(_scores(three), 36, 12, 2.0)})
+    weighted = calibrate(example_history, config)
+    assert weighted.rate_period["status"] == "applied"
+    assert weighted.hazards.settings.priors.record_half_life_years == 2.0
+    assert weighted.reference_period == (
+        "the whole record, each year weighted half as much every 2 years back"
+    )
+    # The weighted events are fewer than the record's, in the last year's proportion.
+    counted, recorded = weighted.hazards.exposure_["events"], kept.hazards.exposure_["events"]
+    assert 0.3 * recorded.sum() < counted.sum() < 0.6 * recorded.sum()

@@ -28,9 +28,9 @@ from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import HazardModel
 from care_demand.calibration.reference import (
     fit_hazards,
-    has_reference_period,
-    recent_start,
+    rate_period_settings,
     reference_label,
+    sets_rate_period,
 )
 from care_demand.checking import yaml_keys
 from care_demand.config import (
@@ -83,7 +83,7 @@ from care_demand.outputs.interval_widening import (
     widening_note,
 )
 from care_demand.outputs.layout import LAYOUT
-from care_demand.outputs.rate_choice import rate_choice, rate_choice_note
+from care_demand.outputs.rate_choice import rate_choice, rate_choice_note, rate_run_words
 from care_demand.outputs.report import write_run_report
 from care_demand.outputs.run_folder import RunFolder
 from care_demand.outputs.sufficiency import sufficiency_table
@@ -264,14 +264,20 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
     rates = rate_choice(
         backtest_dir,
         own.reference_from_backtest,
-        own_period=has_reference_period(own),
+        own_period=sets_rate_period(own),
     )
     if rates is not None and rates["status"] == "applied":
-        start = recent_start(history.window_end, int(rates["recent_months"]))  # type: ignore[arg-type]
-        log.info("Transition rates: fitted from %s, as the council's backtest chose", start)
-        config = dataclasses.replace(
-            config, calibration=dataclasses.replace(own, reference_start=start)
+        log.info(
+            "Transition rates: fitted on %s, as the council's backtest chose", rate_run_words(rates)
         )
+        chosen = rate_period_settings(
+            own,
+            str(rates["chosen"]),
+            history.window_end,
+            recent_months=rates.get("recent_months"),  # type: ignore[arg-type]
+            half_life_years=rates.get("half_life_years"),  # type: ignore[arg-type]
+        )
+        config = dataclasses.replace(config, calibration=chosen)
     key = json.dumps(
         {"data": history.fingerprint, "calibration": dataclasses.asdict(config.calibration)},
         sort_keys=True,
@@ -312,7 +318,7 @@ def _calibrate(history: EventHistory, config: AppConfig, cache: Path) -> Calibra
     hazards = fit_hazards(history, config.calibration)
     period = reference_label(history, config.calibration)
     if period is not None:
-        log.info("Transition rates fitted on the reference period %s", period)
+        log.info("Transition rates fitted on %s", period)
     log.info(
         "Hazards %s: max R-hat %.3f, min bulk ESS %.0f, %d divergences",
         "reused from the cache" if hazards.from_cache_ else "sampled",

@@ -236,8 +236,9 @@ def write_backtest(
         if not result.rate_scores.empty:
             rates = rate_record(
                 result.rate_scores,
-                int(settings.rate_variants.recent_months),  # type: ignore[arg-type]
+                settings.rate_variants.recent_months,
                 int(settings.rate_variants.months),
+                settings.rate_variants.half_life_years,
             )
             out.write_csv(
                 RATE_VARIANTS_FILE,

@@ -1,9 +1,11 @@
 """The period the transition rates are fitted on, chosen by the council's own record.
 
-At each cut the backtest fits the rates twice on the data before it: on the whole record
-(``whole``), and on its last ``backtest.rate_variants.recent_months`` only (``recent``: a
-reference period, :mod:`care_demand.calibration.reference`), for a council whose practice
-changed. Each fit is scored on what the rates alone decide: given the children actually in
+At each cut the backtest fits the rates on the data before it in up to three ways: on the
+whole record (``whole``); on its last ``backtest.rate_variants.recent_months`` only
+(``recent``: a reference period, :mod:`care_demand.calibration.reference`); and on the whole
+record with each year counted less the older it is (``weighted``: the earlier years as a
+power prior, half as much every ``half_life_years``), for a council whose practice changed.
+Each fit is scored on what the rates alone decide: given the children actually in
 each state, age and time in state over the ``months`` after the cut (their recorded
 exposure), the transitions the posterior mean rates expect, against those recorded, summed
 per transition (a state and where its children went: a return home, an adoption, a move of
@@ -25,11 +27,10 @@ import pandas as pd
 from care_demand.backtest.arrival_variants import choice_record
 from care_demand.calibration.hazard_exposure import compute_exposure
 from care_demand.calibration.hazards import HazardModel, HistoryLike
+from care_demand.calibration.reference import RECENT, WEIGHTED, WHOLE
 
-__all__ = ["RECENT", "WHOLE", "rate_record", "score_rates"]
+__all__ = ["RECENT", "WEIGHTED", "WHOLE", "rate_record", "score_rates"]
 
-WHOLE = "whole"
-RECENT = "recent"
 _KEYS = ["state", "group", "destination", "age_band", "duration_band"]
 
 
@@ -84,15 +85,27 @@ def score_rates(
     return table[table["kind"].isin(common[common].index)].reset_index(drop=True)
 
 
-def rate_record(scores: pd.DataFrame, recent_months: int, months: int) -> dict[str, object]:
+def rate_record(
+    scores: pd.DataFrame,
+    recent_months: int | None,
+    months: int,
+    half_life_years: float | None = None,
+) -> dict[str, object]:
     """The choice of period and its nested check as plain data (``backtest/rate_variant.json``).
 
-    ``scores``: :func:`score_rates` rows of every cut, with ``cut``.
+    ``scores``: :func:`score_rates` rows of every cut, with ``cut``. ``recent_months`` and
+    ``half_life_years`` are the settings of the variants scored (None: not scored); the
+    record holds the chosen one's as ``recent_months`` / ``half_life_years``.
     """
     record = choice_record(scores, WHOLE, months)
+    chosen = record["chosen"]
+    recent = None if recent_months is None else int(recent_months)
+    half_life = None if half_life_years is None else float(half_life_years)
     return {
-        "chosen": record["chosen"],
-        "recent_months": int(recent_months) if record["chosen"] == RECENT else None,
-        "considered_recent_months": int(recent_months),
+        "chosen": chosen,
+        "recent_months": recent if chosen == RECENT else None,
+        "half_life_years": half_life if chosen == WEIGHTED else None,
+        "considered_recent_months": recent,
+        "considered_half_life_years": half_life,
         **record,
     }

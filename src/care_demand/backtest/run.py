@@ -29,7 +29,7 @@ import pandas as pd
 from care_demand.backtest.arrival_variants import choose_before, score_variants
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
-from care_demand.backtest.rate_variants import RECENT, WHOLE, score_rates
+from care_demand.backtest.rate_variants import RECENT, WEIGHTED, WHOLE, score_rates
 from care_demand.backtest.settings import (
     CARE_ONLY_CATEGORIES,
     BacktestAppConfig,
@@ -39,8 +39,12 @@ from care_demand.backtest.settings import (
 from care_demand.backtest.summary import target_checks
 from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.arrivals import ArrivalModel
-from care_demand.calibration.hazards import HazardModel
-from care_demand.calibration.reference import fit_hazards, has_reference_period, recent_start
+from care_demand.calibration.reference import (
+    fit_hazards,
+    rate_period_settings,
+    recent_start,
+    sets_rate_period,
+)
 from care_demand.config import (
     CONFIG_DIR,
     AppConfig,
@@ -74,9 +78,9 @@ class BacktestResult:
     arrivals against the record (:func:`~care_demand.backtest.arrival_variants.score_variants`,
     plus ``cut``); ``shipped_variant``: the variant with the run's own trend damping.
     ``rate_scores``: per cut, the transitions expected by the rates fitted on the whole
-    record and on its recent months against the record
+    record, on its recent months and on the record weighted by age, against the record
     (:func:`~care_demand.backtest.rate_variants.score_rates`, plus ``cut``; empty when
-    ``backtest.rate_variants.recent_months`` is null or a reference period is set).
+    neither variant is set, or the run sets its own reference period or weighting).
     """
 
     forecasts: pd.DataFrame
@@ -138,16 +142,33 @@ def _with_cache(config: AppConfig, cut: pd.Timestamp) -> AppConfig:
     )
 
 
+def _rate_config(config: BacktestAppConfig, cut: pd.Timestamp, period: str) -> BacktestAppConfig:
+    """``config`` with the cut's own calibration cache, fitting the rates on the record
+    before ``cut`` as ``period`` (whole, recent or weighted) says."""
+    rates = config.backtest.rate_variants
+    cached = _with_cache(config, cut)
+    calibration = rate_period_settings(
+        cached.calibration,
+        period,
+        cut,
+        recent_months=rates.recent_months,
+        half_life_years=rates.half_life_years,
+    )
+    return dataclasses.replace(cached, calibration=calibration)
+
+
 def _forecast_cut(
     history: EventHistory,
     cut: pd.Timestamp,
     config: BacktestAppConfig,
     measures: Mapping[str, Sequence[str]],
     trend_damping: float | None = None,
+    rate_period: str = WHOLE,
 ) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], Calibrated]:
-    """Fit on the data before ``cut`` and simulate (carrying the arrival trends forward with
-    ``trend_damping``, the run's own setting when None); return replicate values per
-    measure, the months, the cut's calibration record and its calibration."""
+    """Fit on the data before ``cut`` (the rates as ``rate_period`` says) and simulate
+    (carrying the arrival trends forward with ``trend_damping``, the run's own setting when
+    None); return replicate values per measure, the months, the cut's calibration record and
+    its calibration."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -155,7 +176,7 @@ def _forecast_cut(
     log.info(
         "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
     )
-    fitted = calibrate(known, _with_cache(config, cut))
+    fitted = calibrate(known, _rate_config(config, cut, rate_period))
     if trend_damping is not None:
         fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_damping(trend_damping))
     # The backtest projects the baseline (no scenario levers) at its own size.
@@ -233,26 +254,38 @@ def _score_arrivals(
 
 
 def _score_rates(
-    history: EventHistory, cut: pd.Timestamp, whole: HazardModel, config: BacktestAppConfig
+    history: EventHistory, cut: pd.Timestamp, config: BacktestAppConfig
 ) -> pd.DataFrame:
-    """The rates fitted on the whole record before ``cut`` (``whole``) and on its last
-    ``recent_months`` scored on the transitions after it (nothing to score when the run
-    fits on a reference period of its own, or ``recent_months`` is null)."""
+    """The rates fitted on the record before ``cut`` in each way the settings score (the
+    whole record; its last ``recent_months``; weighted by age with ``half_life_years``),
+    scored on the transitions after it (nothing to score when the run chooses its own
+    period or weighting, or neither variant is set)."""
     settings = config.backtest.rate_variants
-    own = config.calibration
-    if settings.recent_months is None or has_reference_period(own):
+    if sets_rate_period(config.calibration):
+        return pd.DataFrame()
+    periods = [WHOLE]
+    if settings.recent_months is not None:
+        periods.append(RECENT)
+    if settings.half_life_years is not None:
+        periods.append(WEIGHTED)
+    if len(periods) == 1:
         return pd.DataFrame()
     known = history.truncate(cut)
-    start = recent_start(cut, int(settings.recent_months))
-    recent = whole
-    if pd.Timestamp(start) > known.window_start:
-        log.info("Cut %s: fitting the rates on %s to %s", f"{cut:%Y-%m-%d}", start, cut.date())
-        calibration = dataclasses.replace(
-            _with_cache(config, cut).calibration, reference_start=start
-        )
-        recent = fit_hazards(known, calibration)
+    models = {}
+    for period in periods:
+        if (
+            period == RECENT
+            and pd.Timestamp(
+                recent_start(cut, int(settings.recent_months))  # type: ignore[arg-type]
+            )
+            <= known.window_start
+        ):
+            models[period] = models[WHOLE]  # the record is no longer than the recent period
+            continue
+        log.info("Cut %s: the rates fitted on the %s record", f"{cut:%Y-%m-%d}", period)
+        models[period] = fit_hazards(known, _rate_config(config, cut, period).calibration)
     scores = score_rates(
-        {WHOLE: whole, RECENT: recent},
+        models,
         history,
         cut,
         months=int(settings.months),
@@ -293,19 +326,36 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     variants, shipped = arrival_variants(config)
     apply = bool(settings.arrival_variants.apply)
     for cut in cuts:
-        # The arrival variant chosen on the earlier cuts whose scored months had ended.
+        # The arrival variant and the rates' period chosen on the earlier cuts whose scored
+        # months had ended: what a run on the record known at the cut would use.
         scores = pd.concat(arrival_rows, ignore_index=True) if arrival_rows else pd.DataFrame()
         variant, chosen_on = (
             choose_before(scores, cut, shipped, int(settings.arrival_variants.months))
             if apply
             else (shipped, 0)
         )
-        simulated, months, info, fitted = _forecast_cut(
-            history, cut, config, measures, variants[variant] if apply else None
+        rated = [part for part in rate_rows if not part.empty]
+        period, period_on = (
+            choose_before(
+                pd.concat(rated, ignore_index=True), cut, WHOLE, int(settings.rate_variants.months)
+            )
+            if rated and settings.rate_variants.apply
+            else (WHOLE, 0)
         )
-        calibration_rows.append({**info, "arrival_variant": variant, "chosen_on_cuts": chosen_on})
+        simulated, months, info, fitted = _forecast_cut(
+            history, cut, config, measures, variants[variant] if apply else None, period
+        )
+        calibration_rows.append(
+            {
+                **info,
+                "arrival_variant": variant,
+                "chosen_on_cuts": chosen_on,
+                "rate_period": period,
+                "rate_chosen_on_cuts": period_on,
+            }
+        )
         arrival_rows.append(_score_arrivals(fitted.arrivals, cut, arrivals, config))
-        rate_rows.append(_score_rates(history, cut, fitted.hazards, config))
+        rate_rows.append(_score_rates(history, cut, config))
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
             forecast_rows.append(_forecast_table(cut, name, months, values, levels, recorded))

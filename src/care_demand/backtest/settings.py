@@ -118,10 +118,19 @@ class ArrivalVariants:
 @dataclass
 class RateVariants:
     """The periods the transition rates are fitted on at each cut (``backtest.rate_variants``):
-    the whole record before the cut, and its last ``recent_months`` (None: not scored)."""
+    the whole record before the cut, its last ``recent_months``, and the whole record weighted
+    by age with ``half_life_years`` (each None: not scored). With ``apply``, each cut
+    forecasts with the period chosen on the earlier cuts."""
 
     recent_months: int | None = 36
+    half_life_years: float | None = 2.0
     months: int = 12
+    apply: bool = True
+
+
+def _scores_rates(rates: RateVariants) -> bool:
+    """Whether any fit besides the whole record is scored."""
+    return rates.recent_months is not None or rates.half_life_years is not None
 
 
 @dataclass
@@ -283,6 +292,11 @@ def validate_backtest(
             f"{rates.recent_months}: at least {MIN_REFERENCE_MONTHS} (the shortest reference "
             "period), or null not to score it",
         )
+    if rates.half_life_years is not None and not float(rates.half_life_years) > 0:
+        raise setting_error(
+            "rate_variants.half_life_years",
+            f"{rates.half_life_years}: a number of years above 0, or null not to score it",
+        )
     if int(rates.months) < 1:
         raise setting_error("rate_variants.months", f"{rates.months}: at least 1")
 
@@ -312,7 +326,7 @@ def validate_backtest(
                 f"{end.date()}: use an earlier cut or shorter horizons",
             )
         rates_to = cut + pd.offsets.MonthEnd(int(rates.months))
-        if rates.recent_months is not None and rates_to > end:
+        if _scores_rates(rates) and rates_to > end:
             raise setting_error(
                 "rate_variants.months",
                 f"{rates.months} months of transitions from the cut {cut.date()} reach "

@@ -27,6 +27,7 @@ from care_demand.backtest.settings import (
     BacktestConfig,
 )
 from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.outputs.rate_choice import rate_variant_words
 from care_demand.pipeline import SYNTHETIC_CAPTION
 
 if TYPE_CHECKING:
@@ -283,9 +284,8 @@ def _rate_lines(record: Mapping[str, object]) -> list[str]:
         f"Transitions over the {record['months']} months after each cut ({record['cuts']} "
         "cuts), each expected by the rates fitted before the cut (posterior means, given the "
         "children recorded in each state, age and time in state) against the record: rates "
-        "fitted on the whole record (whole) or on its last "
-        f"{record['considered_recent_months']} months (recent). Arrivals do not enter this "
-        f"score. Chosen: **{record['chosen']}**; the shipped setting is {record['shipped']}."
+        f"fitted on {rate_variant_words(record)}. Arrivals do not enter this score. Chosen: "
+        f"**{record['chosen']}**; the shipped setting is {record['shipped']}."
     )
     return _choice_lines("The period the rates are fitted on", intro, record)
 

@@ -41,6 +41,8 @@ __all__ = [
     "classify_exits",
     "compute_exposure",
     "placement_counts",
+    "record_counts",
+    "year_weights",
 ]
 
 MOVE: Final = vocab.MOVE
@@ -407,3 +409,51 @@ def placement_counts(
     known = to_g >= 0
     np.add.at(move, (from_g[known], band[known], to_g[known]), 1)
     return tables()
+
+
+def year_weights(
+    window_start: pd.Timestamp, window_end: pd.Timestamp, half_life_years: float
+) -> list[tuple[pd.Timestamp, pd.Timestamp, float]]:
+    """The record cut into years counted back from ``window_end``, each with its weight:
+    ``(start, end, 0.5 ** (k / half_life_years))`` for the k-th year before the last (k = 0),
+    newest first. The years partition the window: each but the oldest starts just after
+    the end of the one before it (one nanosecond, so an entry on the boundary counts once)."""
+    ws, we = pd.Timestamp(window_start), pd.Timestamp(window_end)
+    out = []
+    k = 0
+    end = we
+    while end > ws:
+        before = we - pd.DateOffset(years=k + 1)
+        start = ws if before <= ws else before + pd.Timedelta(1, "ns")
+        out.append((start, end, float(0.5 ** (k / float(half_life_years)))))
+        end, k = before, k + 1
+    return out
+
+
+def record_counts(
+    spells: pd.DataFrame,
+    window_start: pd.Timestamp,
+    window_end: pd.Timestamp,
+    half_life_years: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Exposure and events (:func:`compute_exposure`) and placement counts
+    (:func:`placement_counts`) of the window, each year weighted by its age
+    (:func:`year_weights`) when ``half_life_years`` is set: the earlier years as a power
+    prior for the recent ones. Weighted events and counts are not whole numbers.
+    Unweighted (None), the counts are those of the whole window, as integers."""
+    if half_life_years is None:
+        exposure = compute_exposure(spells, window_start, window_end)
+        entry, move = placement_counts(spells, window_start, window_end)
+        return exposure, entry, move
+    exposure = entry = move = None
+    for start, end, weight in year_weights(window_start, window_end, half_life_years):
+        part = compute_exposure(spells, start, end)
+        part_entry, part_move = placement_counts(spells, start, end)
+        values = part[["exposure_months", "events"]].astype(float) * weight
+        if exposure is None:
+            exposure, entry, move = part, part_entry * weight, part_move * weight
+            exposure[["exposure_months", "events"]] = values
+        else:
+            exposure[["exposure_months", "events"]] += values
+            entry, move = entry + part_entry * weight, move + part_move * weight
+    return exposure, entry, move

@@ -299,8 +299,16 @@ def _nuts(
             dims=("pair", "duration_band"),
         )
         log_rate = alpha[:, None, None] + beta[:, :, None] + gamma[:, None, :]
-        mu = months.ravel()[observed] * pm.math.exp(log_rate.flatten()[observed])
-        pm.Poisson("events", mu=mu, observed=events.ravel()[observed])
+        cell_months = months.ravel()[observed]
+        mu = cell_months * pm.math.exp(log_rate.flatten()[observed])
+        counts = events.ravel()[observed]
+        if np.array_equal(counts, np.round(counts)):
+            pm.Poisson("events", mu=mu, observed=counts.astype(np.int64))
+        else:
+            # Weighted counts (a record weighted by age): the Poisson log-likelihood, each
+            # event and month of exposure counted at its weight (the constant term dropped).
+            log_mu = np.log(cell_months) + log_rate.flatten()[observed]
+            pm.Potential("events", (counts * log_mu - mu).sum())
         with warnings.catch_warnings():
             # PyTensor warns when no BLAS library is linked; this model has no matrix products.
             warnings.filterwarnings(
@@ -460,7 +468,7 @@ def sample_posterior(
 
     shape = index.shape
     months = exposure["exposure_months"].to_numpy(dtype=float).reshape(shape)
-    events = exposure["events"].to_numpy(dtype=np.int64).reshape(shape)
+    events = exposure["events"].to_numpy(dtype=float).reshape(shape)
     crude = _crude_log_rate(exposure, index, settings)
     seen = events.sum(axis=(1, 2)) > 0
     n_chain, n_draw = settings.sampler.chains, settings.sampler.draws

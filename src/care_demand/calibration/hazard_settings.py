@@ -60,6 +60,11 @@ class HazardPriors:
     # Dirichlet(placement_floor + placement_strength x pooled share of all rows).
     placement_strength: float = 5.0
     placement_floor: float = 0.25
+    # The earlier years as a prior for the recent ones (a power prior, [Ibrahim and Chen
+    # 2000]): each year of the record counts 0.5 ** (years before the record's last year /
+    # record_half_life_years) as much as the last, in exposure, events and placement counts.
+    # None: every year counts in full (:func:`~.hazard_exposure.record_counts`).
+    record_half_life_years: float | None = None
 
 
 @dataclass
@@ -154,6 +159,14 @@ class HazardSettings:
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"hazard settings: {name} must be > 0, got {value!r}")
+        half_life = self.priors.record_half_life_years
+        if half_life is not None and not (
+            isinstance(half_life, int | float) and not isinstance(half_life, bool) and half_life > 0
+        ):
+            raise ConfigError(
+                "hazard settings: priors.record_half_life_years must be null or a number of "
+                f"years > 0, got {half_life!r}"
+            )
         if self.priors.placement_strength < 0:
             raise ConfigError(
                 "hazard settings: priors.placement_strength must be >= 0, "
@@ -195,4 +208,6 @@ class HazardSettings:
             priors.pop("pool_groups")
             priors.pop("group_sd_scale")
             priors.pop("group_band_share")
+        if priors["record_half_life_years"] is None:  # keys of unweighted fits hold
+            priors.pop("record_half_life_years")
         return {"priors": priors, "sampler": sampler}

@@ -64,8 +64,7 @@ from care_demand.calibration.hazard_exposure import (
     NON_CARE_STATES,
     HazardIndex,
     SpellDataError,
-    compute_exposure,
-    placement_counts,
+    record_counts,
 )
 from care_demand.calibration.hazard_posterior import log_rates, sample_posterior
 from care_demand.calibration.hazard_settings import HazardSettings
@@ -149,13 +148,17 @@ class HazardModel:
         changes. ``SpellDataError`` names a bad row of ``history.spells``.
         """
         self.settings.validate()
-        exposure = compute_exposure(history.spells, history.window_start, history.window_end)
+        exposure, entry, move = record_counts(
+            history.spells,
+            history.window_start,
+            history.window_end,
+            self.settings.priors.record_half_life_years,
+        )
         strata = _modelled_strata(exposure)
         index = HazardIndex.for_strata(strata)
         keep = np.isin(FULL_INDEX.pair_labels(), index.pair_labels())
         keep_rows = np.repeat(keep, len(index.age_bands) * len(index.duration_bands))
         exposure = exposure.loc[keep_rows].reset_index(drop=True)
-        entry, move = placement_counts(history.spells, history.window_start, history.window_end)
         has_care = any(s == vocab.CARE for s, _ in strata)
 
         self.index_ = index
@@ -217,11 +220,12 @@ class HazardModel:
         digest.update(json.dumps(head, sort_keys=True).encode())
         labels = exposure[["state", "group", "destination", "age_band", "duration_band"]]
         digest.update("\n".join(labels.fillna("").agg("|".join, axis=1)).encode())
+        # Whole counts as integers (the keys of unweighted fits hold), weighted ones as floats.
         for values in (
             exposure["exposure_months"].to_numpy(dtype=np.float64),
-            exposure["events"].to_numpy(dtype=np.int64),
-            entry.to_numpy(dtype=np.int64),
-            move.to_numpy(dtype=np.int64),
+            _counts(exposure["events"]),
+            _counts(entry),
+            _counts(move),
         ):
             digest.update(np.ascontiguousarray(values).tobytes())
         return digest.hexdigest()
@@ -369,6 +373,12 @@ class HazardModel:
 
 
 # ---------------------------------------------------------------------- internals
+def _counts(values: pd.Series | pd.DataFrame) -> np.ndarray:
+    """Counts as integers when they are whole (unweighted), else as floats."""
+    array = values.to_numpy()
+    return array.astype(np.int64 if np.issubdtype(array.dtype, np.integer) else np.float64)
+
+
 def _modelled_strata(exposure: pd.DataFrame) -> list[tuple[str, str | None]]:
     """Non-care strata with exposure, and every placement group once care has exposure."""
     keys = exposure["state"] + "|" + exposure["group"].fillna("")

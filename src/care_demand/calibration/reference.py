@@ -13,6 +13,7 @@ and the arrival trends are fitted on the whole record (a trend needs every year 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,18 +26,33 @@ from care_demand.errors import ConfigError
 
 __all__ = [
     "MIN_REFERENCE_MONTHS",
+    "RATE_PERIODS",
+    "RECENT",
+    "WEIGHTED",
+    "WHOLE",
     "ReferenceHistory",
     "calibration_problems",
     "fit_hazards",
     "has_reference_period",
+    "rate_period_settings",
     "recent_start",
     "reference_history",
     "reference_label",
+    "sets_rate_period",
 ]
 
 # A period shorter than a year cannot separate a rate from the school-year pattern of
 # referrals and entries, and leaves most age and duration bands without an event.
 MIN_REFERENCE_MONTHS = 12
+
+# The ways of fitting the rates on the record that a council's backtest compares
+# (care_demand.backtest.rate_variants): the whole record, its recent months only (a reference
+# period), and the whole record with the earlier years weighted down by their age (a power
+# prior, ``hazards.priors.record_half_life_years``).
+WHOLE = "whole"
+RECENT = "recent"
+WEIGHTED = "weighted"
+RATE_PERIODS = (WHOLE, RECENT, WEIGHTED)
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,41 @@ def calibration_problems(settings: CalibrationConfig) -> Problems:
 def has_reference_period(settings: CalibrationConfig) -> bool:
     """Whether the settings fit the rates on a reference period rather than the whole record."""
     return settings.reference_start is not None or settings.reference_end is not None
+
+
+def sets_rate_period(settings: CalibrationConfig) -> bool:
+    """Whether the settings themselves choose which part of the record the rates rest on: a
+    reference period, or the record weighted by age."""
+    return (
+        has_reference_period(settings) or settings.hazards.priors.record_half_life_years is not None
+    )
+
+
+def rate_period_settings(
+    settings: CalibrationConfig,
+    period: str,
+    end: pd.Timestamp,
+    *,
+    recent_months: int | None = None,
+    half_life_years: float | None = None,
+) -> CalibrationConfig:
+    """``settings`` fitting the rates as ``period`` says on a record ending at ``end``:
+    unchanged for ``whole``; from :func:`recent_start` for ``recent`` (``recent_months``);
+    with ``hazards.priors.record_half_life_years`` for ``weighted`` (``half_life_years``)."""
+    if period == WHOLE:
+        return settings
+    if period == RECENT and recent_months is not None:
+        return dataclasses.replace(settings, reference_start=recent_start(end, recent_months))
+    if period == WEIGHTED and half_life_years is not None:
+        priors = dataclasses.replace(
+            settings.hazards.priors, record_half_life_years=float(half_life_years)
+        )
+        hazards = dataclasses.replace(settings.hazards, priors=priors)
+        return dataclasses.replace(settings, hazards=hazards)
+    raise ValueError(
+        f"rate period {period!r} needs its setting (recent_months, half_life_years) and must "
+        f"be one of {', '.join(RATE_PERIODS)}"
+    )
 
 
 def recent_start(end: pd.Timestamp, months: int) -> str:
@@ -110,12 +161,19 @@ def reference_history(history: HistoryLike, settings: CalibrationConfig) -> Hist
 
 
 def reference_label(history: HistoryLike, settings: CalibrationConfig) -> str | None:
-    """The reference period in words ("1 April 2019 to 31 March 2022"); ``None`` when the
-    rates are fitted on the whole record."""
+    """The reference period in words ("1 April 2019 to 31 March 2022"), with the weighting
+    by age when one is set; ``None`` when the rates are fitted on the whole record as it is."""
     seen = reference_history(history, settings)
-    if seen is history:
-        return None
-    return f"{seen.window_start:%-d %B %Y} to {seen.window_end:%-d %B %Y}"
+    period = None
+    if seen is not history:
+        period = f"{seen.window_start:%-d %B %Y} to {seen.window_end:%-d %B %Y}"
+    half_life = settings.hazards.priors.record_half_life_years
+    if half_life is None:
+        return period
+    return (
+        f"{period or 'the whole record'}, each year weighted half as much every "
+        f"{float(half_life):g} years back"
+    )
 
 
 def fit_hazards(history: HistoryLike, settings: CalibrationConfig) -> HazardModel:

@@ -8,7 +8,6 @@ The built-in synthetic example uses a fixed, published key so its results are re
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -66,8 +65,8 @@ def pseudonymise(ids: pd.Series | Iterable[str], key: bytes) -> pd.Series | list
 
 
 def _hash(value: str, key: bytes) -> str:
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return "C" + digest[:PSEUDONYM_HEX_DIGITS]
+    digest = hmac.digest(key, value.encode("utf-8"), "sha256")
+    return "C" + digest.hex()[:PSEUDONYM_HEX_DIGITS]
 
 
 def is_example_folder(data_path: str | Path | None) -> bool:

@@ -1,13 +1,13 @@
 """The period the council's own backtest chooses to fit the rates on, and whether a run uses it.
 
-The backtest scores transition rates fitted on the whole record before each cut and on its
-recent months only, and checks its choice out of sample (``backtest/rate_variant.json``;
-docs/backtest.md, "The period the rates are fitted on"). A run that found a backtest of the
-same data (:func:`care_demand.outputs.interval_widening.find_widening`) fits its rates on the
-recent period when ``calibration.reference_from_backtest`` is on, it sets no reference period
-of its own, and the nested check supports the choice: chosen on earlier cuts only, the recent
-period erred less on later cuts than the whole record. Otherwise it keeps the whole record,
-and says why.
+The backtest scores transition rates fitted before each cut on the whole record, on its
+recent months only, and on the whole record weighted by age (the earlier years as a power
+prior), and checks its choice out of sample (``backtest/rate_variant.json``; docs/backtest.md,
+"The period the rates are fitted on"). A run that found a backtest of the same data
+(:func:`care_demand.outputs.interval_widening.find_widening`) fits its rates as the backtest
+chose when ``calibration.reference_from_backtest`` is on, it sets no period or weighting of
+its own, and the nested check supports the choice: chosen on earlier cuts only, it erred less
+on later cuts than the whole record. Otherwise it keeps the whole record, and says why.
 """
 
 from __future__ import annotations
@@ -27,7 +27,32 @@ from care_demand.outputs.arrival_choice import (
 )
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["rate_choice", "rate_choice_note"]
+__all__ = ["rate_choice", "rate_choice_note", "rate_run_words", "rate_variant_words"]
+
+
+def rate_variant_words(record: Mapping[str, object]) -> str:
+    """The variants a backtest scored, in words, with their names in brackets."""
+    words = ["the whole record (whole)"]
+    recent = record.get("considered_recent_months")
+    if recent is not None:
+        words.append(f"its last {recent} months (recent)")
+    half_life = record.get("considered_half_life_years")
+    if half_life is not None:
+        words.append(
+            f"the whole record with each year weighted half as much every {float(half_life):g} "  # type: ignore[arg-type]
+            "years back (weighted)"
+        )
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def rate_run_words(record: Mapping[str, object]) -> str:
+    """How the chosen variant fits the rates, in words ("the last 36 months")."""
+    if record.get("chosen") == "recent":
+        return f"the last {record.get('recent_months')} months"
+    if record.get("chosen") == "weighted":
+        half_life = float(record.get("half_life_years"))  # type: ignore[arg-type]
+        return f"the whole record, each year weighted half as much every {half_life:g} years back"
+    return "the whole record"
 
 
 def rate_choice(
@@ -36,8 +61,9 @@ def rate_choice(
     """The backtest's choice of period and what the run does with it.
 
     ``use``: ``calibration.reference_from_backtest``; ``own_period``: the run sets a
-    reference period itself. Returns None without a backtest or a choice in it; otherwise the
-    backtest's record with ``backtest_dir`` and ``status`` (``applied``, or why not).
+    reference period or weighting itself. Returns None without a backtest or a choice in
+    it; otherwise the backtest's record with ``backtest_dir`` and ``status`` (``applied``,
+    or why not).
     """
     record = read_choice(backtest_dir, LAYOUT.backtest.rate_variant, "chosen")
     if record is None:
@@ -53,12 +79,11 @@ def rate_choice_note(record: Mapping[str, object] | None) -> str:
     if not record:
         return ""
     means: Mapping[str, float] = record.get("mean_abs_pct_error", {})  # type: ignore[assignment]
-    recent = record.get("considered_recent_months")
     text = (
-        f"Transition rates: over the backtest's {record.get('cuts')} cuts, rates fitted on the "
-        f"last {recent} months before each cut (recent) or on the whole record (whole) "
-        f"expected the next {record.get('months')} months' transitions with mean absolute "
-        "errors of " + ", ".join(f"{float(value):.1f}% ({name})" for name, value in means.items())
+        f"Transition rates: over the backtest's {record.get('cuts')} cuts, rates fitted before "
+        f"each cut on {rate_variant_words(record)} expected the next {record.get('months')} "
+        "months' transitions with mean absolute errors of "
+        + ", ".join(f"{float(value):.1f}% ({name})" for name, value in means.items())
     )
     chosen_error, whole_error = (
         record.get("nested_chosen_error"),
@@ -70,14 +95,14 @@ def rate_choice_note(record: Mapping[str, object] | None) -> str:
             f"{float(whole_error):.1f}% for the whole record on later ones"  # type: ignore[arg-type]
         )
     why = {
-        APPLIED: f"This run fits its rates on the last {recent} months "
+        APPLIED: f"This run fits its rates on {rate_run_words(record)} "
         "(calibration.reference_from_backtest).",
         SAME: "This run fits its rates on the whole record, as the backtest chose.",
         OFF: "This run keeps the whole record: calibration.reference_from_backtest is off.",
-        OWN: "This run keeps the reference period set in its calibration settings.",
+        OWN: "This run keeps the reference period or weighting set in its calibration settings.",
         NOT_CHECKED: "This run keeps the whole record: the backtest had too few cuts to check "
         "the choice out of sample.",
-        NO_BETTER: "This run keeps the whole record: chosen on earlier cuts, the recent period "
-        "did no better on later ones.",
+        NO_BETTER: "This run keeps the whole record: chosen on earlier cuts, the choice did "
+        "no better on later ones.",
     }.get(str(record.get("status")), "")
     return f"{text}. {why}".strip()
