@@ -70,10 +70,11 @@ from care_demand import vocab
 from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config
 from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
+from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.run import BacktestResult, arrival_variants
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
-from care_demand.outputs.arrival_choice import choice_status
+from care_demand.outputs.arrival_choice import choice_status, held_status
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
 from care_demand.pipeline import load
@@ -440,7 +441,8 @@ def compare(
 
 
 def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig) -> pd.DataFrame:
-    """The arrival trend variant of each cut, and the one a run on the whole data uses."""
+    """The arrival trend variant and the rates' period of each cut, and those a run on the
+    whole data uses."""
     rows = [
         {
             "dataset": name,
@@ -448,9 +450,27 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
             "variant": row["arrival_variant"],
             "trend_damping": row["trend_damping"],
             "chosen_on_cuts": row["chosen_on_cuts"],
+            "rate_period": row.get("rate_period", "whole"),
+            "rate_chosen_on_cuts": row.get("rate_chosen_on_cuts", 0),
         }
         for row in result.calibration.to_dict(orient="records")
     ]
+    rates: dict[str, object] = {"rate_period": "whole", "rate_run": "not scored"}
+    if not result.rate_scores.empty:
+        settings = config.backtest.rate_variants
+        record = rate_record(
+            result.rate_scores,
+            settings.recent_months,
+            int(settings.months),
+            settings.half_life_years,
+        )
+        status = held_status(record, same=record["chosen"] == "whole", use=True)
+        rates = {
+            "rate_period": record["chosen"] if status == "applied" else "whole",
+            "rate_run": status,
+            "rate_nested_chosen_error": record["nested_chosen_error"],
+            "rate_nested_whole_error": record["nested_shipped_error"],
+        }
     variants, shipped = arrival_variants(config)
     months = int(config.backtest.arrival_variants.months)
     record = variant_record(result.arrival_scores, variants, shipped, months)
@@ -465,6 +485,7 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
             "nested_chosen_error": record["nested_chosen_error"],
             "nested_shipped_error": record["nested_shipped_error"],
             "run": choice,
+            **rates,
         }
     )
     return pd.DataFrame(rows)
@@ -793,7 +814,8 @@ def _default_parts(
 
 
 def variants_markdown(variants: pd.DataFrame) -> str:
-    """Which arrival trend variant care_demand used at each cut, per data set."""
+    """Which arrival trend variant and rates' period care_demand used at each cut, per data
+    set."""
     lines = [
         "",
         "## The arrival trend each data set's backtest chose",
@@ -816,6 +838,32 @@ def variants_markdown(variants: pd.DataFrame) -> str:
             else "none (too few cuts)"
         )
         lines.append(f"| {name} | {each} | {overall['variant']} ({overall['run']}) | {nested} |")
+    lines += [
+        "",
+        "## The period of the rates each data set's backtest chose",
+        "",
+        "At each cut care_demand fitted its rates as chosen on the earlier cuts whose 12 months "
+        "had ended by it (the whole record when there were none): on the whole record, its "
+        "last 36 months (recent), or the whole record weighted by age (weighted); `all` is what "
+        "a run on the whole data uses (nested errors of the transitions: the choice / the "
+        "whole record).",
+        "",
+        "| Data set | Rates at each cut | A run on all the data | Nested errors |",
+        "|---|---|---|---|",
+    ]
+    for name, part in variants.groupby("dataset", sort=False):
+        cuts = part[part["cut"] != "all"]
+        overall = part[part["cut"] == "all"].iloc[0]
+        each = ", ".join(f"{row.cut}: {row.rate_period}" for row in cuts.itertuples())
+        nested = (
+            f"{overall['rate_nested_chosen_error']:.1f}% / "
+            f"{overall['rate_nested_whole_error']:.1f}%"
+            if pd.notna(overall.get("rate_nested_chosen_error"))
+            else "none"
+        )
+        lines.append(
+            f"| {name} | {each} | {overall['rate_period']} ({overall['rate_run']}) | {nested} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -158,3 +158,41 @@ def test_returns_rebuilt_from_the_validated_tables_carry_only_pseudonymous_ids(
     assert episodes.iloc[0]["DECOM"] == f"{first['decom']:%d/%m/%Y}"
     assert episodes["DEC"].isna().sum() == council.episodes["dec"].isna().sum()
     assert np.all(episodes["PLACE"].notna())
+
+
+def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
+    comparison: ModuleType,
+) -> None:
+    cuts = [
+        {
+            "dataset": "council",
+            "cut": cut,
+            "variant": "damped",
+            "trend_damping": 0.5,
+            "chosen_on_cuts": k,
+            "rate_period": period,
+            "rate_chosen_on_cuts": k,
+        }
+        for k, (cut, period) in enumerate((("2019-03-31", "whole"), ("2020-03-31", "weighted")))
+    ]
+    overall = {
+        "dataset": "council",
+        "cut": "all",
+        "variant": "damped",
+        "trend_damping": 0.5,
+        "chosen_on_cuts": 2,
+        "nested_chosen_error": None,
+        "nested_shipped_error": None,
+        "run": "same as the run's setting",
+        "rate_period": "weighted",
+        "rate_run": "applied",
+        "rate_nested_chosen_error": 7.25,
+        "rate_nested_whole_error": 9.5,
+    }
+    text = comparison.variants_markdown(pd.DataFrame([*cuts, overall]))
+    assert "| council | 2019-03-31: damped, 2020-03-31: damped | damped (same as" in text
+    assert "none (too few cuts)" in text
+    assert (
+        "| council | 2019-03-31: whole, 2020-03-31: weighted | weighted (applied) | 7.2% / 9.5% |"
+        in text
+    )
