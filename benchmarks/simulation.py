@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from care_demand.config import AppConfig, projection_settings
+from care_demand.config import load_config, projection_settings
 from care_demand.pipeline import calibrate, load
 from care_demand.simulation.engine import ReplicateModel
 from care_demand.simulation.projection import prepare
@@ -214,7 +214,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, nargs="?", const=1, metavar="FACTOR")
     parser.add_argument("--no-default-run", action="store_true")
     args = parser.parse_args()
-    config = AppConfig()
+    config = load_config([])  # the shipped settings: the run's own calibration and its cache
     _, history, _ = load(config)
     fitted = calibrate(history, config)
     settings = dataclasses.replace(

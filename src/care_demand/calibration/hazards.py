@@ -32,6 +32,11 @@ The placement group on entry to care by age band and the destination group of a 
 move by origin group are multinomial counts with Dirichlet priors centred on the pooled
 shares.
 
+With ``priors.record_half_life_years`` set, the record is weighted by its age: each year's
+exposure, events and placement counts count ``0.5 ** (k / half_life)`` for the k-th year
+before the last, so the earlier years act as a power prior for the recent ones [Ibrahim and
+Chen 2000] (the Poisson likelihood of weighted counts; :func:`.hazard_exposure.record_counts`).
+
 Typical use::
 
     model = HazardModel(HazardSettings()).fit(history, cache_dir="cache/")
