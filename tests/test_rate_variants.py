@@ -10,7 +10,14 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from care_demand.backtest.rate_variants import RECENT, WEIGHTED, WHOLE, rate_record, score_rates
+from care_demand.backtest.rate_variants import (
+    RECENT,
+    WEIGHTED,
+    WHOLE,
+    period_before,
+    rate_record,
+    score_rates,
+)
 from care_demand.calibration.hazard_exposure import HazardIndex
 from care_demand.calibration.hazard_simulate import simulate_spells
 from care_demand.calibration.reference import recent_start
@@ -121,6 +128,19 @@ def test_a_run_uses_the_recent_period_only_when_it_held_out_of_sample(tmp_path) 
     assert "9.0% (whole), 5.0% (recent), 3.0% (weighted)" in note
     assert "its last 36 months (recent) or the whole record with each year weighted" in note
     assert "fits its rates on the whole record, each year weighted half as much every 2" in note
+
+
+def test_each_cut_fits_its_rates_as_a_run_on_the_record_known_then_would() -> None:
+    better = _scores({WHOLE: [9, 9, 9, 9], RECENT: [3, 3, 3, 3]})
+    # Nothing ended before the cut; one cut ended, but no nested check on it yet; three
+    # ended, the choice held on the last of them: the recent period.
+    assert period_before(better, pd.Timestamp("2018-06-30"), 12) == (WHOLE, 0)
+    assert period_before(better, pd.Timestamp("2019-03-31"), 12) == (WHOLE, 1)
+    assert period_before(better, pd.Timestamp("2020-03-31"), 12) == (RECENT, 3)
+    # Chosen on the earlier cuts, but it erred more on the later ones: the whole record.
+    flipped = _scores({WHOLE: [9, 2, 2, 2], RECENT: [1, 1, 9, 1]})
+    assert period_before(flipped, pd.Timestamp("2020-03-31"), 12) == (WHOLE, 3)
+    assert period_before(pd.DataFrame(), pd.Timestamp("2020-03-31"), 12) == (WHOLE, 0)
 
 
 def test_a_calibration_fits_the_rates_on_the_period_its_backtest_chose(

@@ -28,8 +28,9 @@ from care_demand.backtest.arrival_variants import choice_record
 from care_demand.calibration.hazard_exposure import compute_exposure
 from care_demand.calibration.hazards import HazardModel, HistoryLike
 from care_demand.calibration.reference import RECENT, WEIGHTED, WHOLE
+from care_demand.outputs.arrival_choice import APPLIED, held_status
 
-__all__ = ["RECENT", "WEIGHTED", "WHOLE", "rate_record", "score_rates"]
+__all__ = ["RECENT", "WEIGHTED", "WHOLE", "period_before", "rate_record", "score_rates"]
 
 _KEYS = ["state", "group", "destination", "age_band", "duration_band"]
 
@@ -109,3 +110,21 @@ def rate_record(
         "considered_half_life_years": half_life,
         **record,
     }
+
+
+def period_before(scores: pd.DataFrame, cut: pd.Timestamp, months: int) -> tuple[str, int]:
+    """The period a run on the record known at ``cut`` would fit its rates on, and on how
+    many earlier cuts it rests: the choice over the cuts whose ``months`` had ended by
+    ``cut``, when its own nested check on those cuts held (as
+    :func:`care_demand.outputs.rate_choice.rate_choice` decides for a run); else the whole
+    record."""
+    if scores.empty:
+        return WHOLE, 0
+    cuts = pd.to_datetime(scores["cut"])
+    ended = cuts + pd.offsets.MonthEnd(months) <= pd.Timestamp(cut)
+    if not ended.any():
+        return WHOLE, 0
+    record = choice_record(scores[ended], WHOLE, months)
+    same = record["chosen"] == WHOLE
+    held = held_status(record, same=same, use=True) == APPLIED
+    return (str(record["chosen"]) if held else WHOLE), int(cuts[ended].nunique())

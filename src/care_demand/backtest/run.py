@@ -29,7 +29,13 @@ import pandas as pd
 from care_demand.backtest.arrival_variants import choose_before, score_variants
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
-from care_demand.backtest.rate_variants import RECENT, WEIGHTED, WHOLE, score_rates
+from care_demand.backtest.rate_variants import (
+    RECENT,
+    WEIGHTED,
+    WHOLE,
+    period_before,
+    score_rates,
+)
 from care_demand.backtest.settings import (
     CARE_ONLY_CATEGORIES,
     BacktestAppConfig,
@@ -326,8 +332,9 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     variants, shipped = arrival_variants(config)
     apply = bool(settings.arrival_variants.apply)
     for cut in cuts:
-        # The arrival variant and the rates' period chosen on the earlier cuts whose scored
-        # months had ended: what a run on the record known at the cut would use.
+        # The arrival variant chosen on the earlier cuts whose scored months had ended, and
+        # the rates' period a run on the record known at the cut would use: the choice on
+        # those cuts when its nested check held.
         scores = pd.concat(arrival_rows, ignore_index=True) if arrival_rows else pd.DataFrame()
         variant, chosen_on = (
             choose_before(scores, cut, shipped, int(settings.arrival_variants.months))
@@ -336,8 +343,8 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         )
         rated = [part for part in rate_rows if not part.empty]
         period, period_on = (
-            choose_before(
-                pd.concat(rated, ignore_index=True), cut, WHOLE, int(settings.rate_variants.months)
+            period_before(
+                pd.concat(rated, ignore_index=True), cut, int(settings.rate_variants.months)
             )
             if rated and settings.rate_variants.apply
             else (WHOLE, 0)
