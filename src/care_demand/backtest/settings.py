@@ -119,8 +119,9 @@ class ArrivalVariants:
 class RateVariants:
     """The periods the transition rates are fitted on at each cut (``backtest.rate_variants``):
     the whole record before the cut, its last ``recent_months``, and the whole record weighted
-    by age with ``half_life_years`` (each None: not scored). With ``apply``, each cut
-    fits its rates as a run on the record known then would (:func:`.rate_variants.period_before`)."""
+    by age with ``half_life_years`` (each None: not scored). With ``apply``, each cut fits
+    its rates as a run on the record known then would (:func:`.rate_variants.period_before`).
+    """
 
     recent_months: int | None = 36
     half_life_years: float | None = 2.0
