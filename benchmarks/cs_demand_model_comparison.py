@@ -74,7 +74,8 @@ from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.run import BacktestResult, arrival_variants
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
-from care_demand.outputs.arrival_choice import choice_status, held_status
+from care_demand.outputs.arrival_choice import choice_status
+from care_demand.outputs.backtest_choice import held_status
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
 from care_demand.pipeline import load

@@ -28,7 +28,7 @@ from care_demand.backtest.arrival_variants import choice_record
 from care_demand.calibration.hazard_exposure import compute_exposure
 from care_demand.calibration.hazards import HazardModel, HistoryLike
 from care_demand.calibration.reference import RECENT, WEIGHTED, WHOLE
-from care_demand.outputs.arrival_choice import APPLIED, held_status
+from care_demand.outputs.backtest_choice import APPLIED, held_status
 
 __all__ = ["RECENT", "WEIGHTED", "WHOLE", "period_before", "rate_record", "score_rates"]
 

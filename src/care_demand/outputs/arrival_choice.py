@@ -11,21 +11,20 @@ would replace. Otherwise the run keeps its own setting, and says why.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from care_demand.outputs.backtest_choice import (
+    APPLIED,
+    NO_BETTER,
+    NOT_CHECKED,
+    OFF,
+    held_status,
+    read_choice,
+)
 from care_demand.outputs.layout import LAYOUT
 
-__all__ = ["arrival_choice", "arrival_choice_note", "choice_status", "held_status", "read_choice"]
-
-# What a run did with the backtest's choice (``status`` of :func:`arrival_choice`).
-APPLIED = "applied"
-SAME = "same as the run's setting"
-OFF = "off"
-NOT_CHECKED = "not checked out of sample"
-NO_BETTER = "no better out of sample"
-OWN = "the run's own setting"
+__all__ = ["arrival_choice", "arrival_choice_note", "choice_status"]
 
 
 def arrival_choice(
@@ -53,40 +52,6 @@ def arrival_choice(
         "run_trend_damping": chosen if status == APPLIED else float(run_damping),
         "status": status,
     }
-
-
-def read_choice(
-    backtest_dir: str | Path | None, relative: str, key: str
-) -> dict[str, object] | None:
-    """A backtest's choice record (``relative`` to ``backtest_dir``), or None when there is
-    no backtest or the file is missing, unreadable or holds no ``key``."""
-    if not backtest_dir:
-        return None
-    try:
-        record = json.loads((Path(str(backtest_dir)) / relative).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and key in record else None
-
-
-def held_status(record: Mapping[str, object], *, same: bool, use: bool, own: bool = False) -> str:
-    """What a run does with a backtest's choice ``record``: ``applied`` when the choice
-    differs from the run's setting (not ``same``), ``use`` is on, the run sets nothing of its
-    own instead (``own``) and the nested check found the choice better out of sample; else
-    why not."""
-    nested_chosen = record.get("nested_chosen_error")
-    nested_shipped = record.get("nested_shipped_error")
-    if same:
-        return SAME
-    if not use:
-        return OFF
-    if own:
-        return OWN
-    if nested_chosen is None or nested_shipped is None:
-        return NOT_CHECKED
-    if float(nested_chosen) < float(nested_shipped):  # type: ignore[arg-type]
-        return APPLIED
-    return NO_BETTER
 
 
 def choice_status(record: Mapping[str, object], run_damping: float, use: bool = True) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from care_demand.outputs.arrival_choice import (
+from care_demand.outputs.backtest_choice import (
     APPLIED,
     NO_BETTER,
     NOT_CHECKED,
