@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand.backtest.rate_variants import (
+    ALL_TRANSITIONS,
     RECENT,
     WEIGHTED,
     WHOLE,
@@ -54,9 +55,19 @@ def test_rates_are_scored_on_the_transitions_the_recorded_exposure_implies() -> 
     models = {WHOLE: FixedRates(index, 0.6 * truth), RECENT: FixedRates(index, truth)}
     scores = score_rates(models, history, pd.Timestamp("2019-03-31"), months=12, suppress_max=5)
     assert set(scores["variant"]) == {WHOLE, RECENT}
-    assert set(scores["kind"]) == {f"early_help -> {d}" for _, _, d in index.pairs}
+    kinds = {f"early_help -> {d}" for _, _, d in index.pairs}
+    assert set(scores["kind"]) == {*kinds, ALL_TRANSITIONS}
     recent = scores[scores["variant"] == RECENT].set_index("kind")
     whole = scores[scores["variant"] == WHOLE].set_index("kind")
+    # All transitions together: the sums, and the absolute errors summed over the record.
+    for part in (recent, whole):
+        each = part.drop(ALL_TRANSITIONS)
+        total = part.loc[ALL_TRANSITIONS]
+        assert total["recorded"] == each["recorded"].sum()
+        assert np.isclose(total["forecast"], each["forecast"].sum())
+        miss = (each["forecast"] - each["recorded"]).abs().sum()
+        assert np.isclose(total["abs_pct_error"], 100 * miss / each["recorded"].sum())
+    assert 30 < whole.loc[ALL_TRANSITIONS, "abs_pct_error"] < 50  # rates 0.6 times the truth
     assert (recent["recorded"] > 50).all()
     # Within 4 Poisson sd of the record; the whole-record stand-in 40% low.
     assert (np.abs(recent["forecast"] - recent["recorded"]) < 4 * np.sqrt(recent["recorded"])).all()
@@ -72,7 +83,7 @@ def _scores(errors: dict[str, list[float]]) -> pd.DataFrame:
         {
             "cut": pd.Timestamp(cut),
             "variant": variant,
-            "kind": "care -> home",
+            "kind": ALL_TRANSITIONS,
             "abs_pct_error": error,
             "pct_error": error,
             "scored": True,

@@ -10,6 +10,10 @@ each state, age and time in state over the ``months`` after the cut (their recor
 exposure), the transitions the posterior mean rates expect, against those recorded, summed
 per transition (a state and where its children went: a return home, an adoption, a move of
 placement...). Arrivals do not enter this score, so it tells the rates apart from the trend.
+The choice rests on all transitions together (``all transitions``): each transition's
+absolute error summed, as a percentage of the transitions recorded, so a transition counts
+by the children it moves, and the Poisson noise of a transition seen a dozen times a year
+cannot outweigh the one that moves a hundred.
 
 The choice and its out-of-sample check reuse the arrival trend's
 (:mod:`.arrival_variants`): the variant with the lower mean absolute % error over the
@@ -30,7 +34,18 @@ from care_demand.calibration.hazards import HazardModel, HistoryLike
 from care_demand.calibration.reference import RECENT, WEIGHTED, WHOLE
 from care_demand.outputs.backtest_choice import APPLIED, held_status
 
-__all__ = ["RECENT", "WEIGHTED", "WHOLE", "period_before", "rate_record", "score_rates"]
+__all__ = [
+    "ALL_TRANSITIONS",
+    "RECENT",
+    "WEIGHTED",
+    "WHOLE",
+    "period_before",
+    "rate_record",
+    "score_rates",
+]
+
+# The row of each variant and cut that sums its scored transitions: what the choice rests on.
+ALL_TRANSITIONS = "all transitions"
 
 _KEYS = ["state", "group", "destination", "age_band", "duration_band"]
 
@@ -54,7 +69,10 @@ def score_rates(
 
     Rows: ``variant``, ``kind`` (``state -> destination``), ``forecast`` (expected
     transitions), ``recorded``, ``pct_error``, ``abs_pct_error`` and ``scored`` (false when
-    the record is 0 to ``suppress_max``: a percentage of a handful says little).
+    the record is 0 to ``suppress_max``: a percentage of a handful says little); and per
+    variant one row of kind :data:`ALL_TRANSITIONS` over the scored transitions: their sums,
+    the net ``pct_error`` and, as ``abs_pct_error``, the sum of their absolute errors as a
+    percentage of the sum recorded.
     """
     end = pd.Timestamp(cut) + pd.offsets.MonthEnd(months)
     after = _keyed(compute_exposure(history.spells, pd.Timestamp(cut), end))
@@ -83,7 +101,29 @@ def score_rates(
     table = pd.DataFrame(rows, columns=columns)
     # Only the transitions every variant models are compared.
     common = table.groupby("kind")["variant"].nunique() == len(models)
-    return table[table["kind"].isin(common[common].index)].reset_index(drop=True)
+    table = table[table["kind"].isin(common[common].index)].reset_index(drop=True)
+    scored = table[table["scored"]]
+    overall = []
+    for name, part in scored.groupby("variant", sort=False):
+        recorded = float(part["recorded"].sum())
+        miss = float((part["forecast"] - part["recorded"]).abs().sum())
+        overall.append(
+            {
+                "variant": name,
+                "kind": ALL_TRANSITIONS,
+                "forecast": float(part["forecast"].sum()),
+                "recorded": recorded,
+                "pct_error": 100.0 * (float(part["forecast"].sum()) - recorded) / recorded,
+                "abs_pct_error": 100.0 * miss / recorded,
+                "scored": True,
+            }
+        )
+    return pd.concat([table, pd.DataFrame(overall, columns=columns)], ignore_index=True)
+
+
+def _overall(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows the choice rests on: all transitions together, per variant and cut."""
+    return scores[scores["kind"] == ALL_TRANSITIONS] if not scores.empty else scores
 
 
 def rate_record(
@@ -98,7 +138,7 @@ def rate_record(
     ``half_life_years`` are the settings of the variants scored (None: not scored); the
     record holds the chosen one's as ``recent_months`` / ``half_life_years``.
     """
-    record = choice_record(scores, WHOLE, months)
+    record = choice_record(_overall(scores), WHOLE, months)
     chosen = record["chosen"]
     recent = None if recent_months is None else int(recent_months)
     half_life = None if half_life_years is None else float(half_life_years)
@@ -118,6 +158,7 @@ def period_before(scores: pd.DataFrame, cut: pd.Timestamp, months: int) -> tuple
     ``cut``, when its own nested check on those cuts held (as
     :func:`care_demand.outputs.rate_choice.rate_choice` decides for a run); else the whole
     record."""
+    scores = _overall(scores)
     if scores.empty:
         return WHOLE, 0
     cuts = pd.to_datetime(scores["cut"])

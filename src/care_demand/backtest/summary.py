@@ -284,8 +284,11 @@ def _rate_lines(record: Mapping[str, object]) -> list[str]:
         f"Transitions over the {record['months']} months after each cut ({record['cuts']} "
         "cuts), each expected by the rates fitted before the cut (posterior means, given the "
         "children recorded in each state, age and time in state) against the record: rates "
-        f"fitted on {rate_variant_words(record)}. Arrivals do not enter this score. Chosen: "
-        f"**{record['chosen']}**; the shipped setting is {record['shipped']}."
+        f"fitted on {rate_variant_words(record)}. Each cut's error is that of all "
+        "transitions together: each transition's absolute error summed, as a percentage of "
+        "the transitions recorded (`rate_variants.csv` has each transition's). Arrivals do "
+        f"not enter this score. Chosen: **{record['chosen']}**; the shipped setting is "
+        f"{record['shipped']}."
     )
     return _choice_lines("The period the rates are fitted on", intro, record)
 

@@ -82,7 +82,8 @@ def rate_choice_note(record: Mapping[str, object] | None) -> str:
     text = (
         f"Transition rates: over the backtest's {record.get('cuts')} cuts, rates fitted before "
         f"each cut on {rate_variant_words(record)} expected the next {record.get('months')} "
-        "months' transitions with mean absolute errors of "
+        "months' transitions with errors (each transition's absolute error summed, as a "
+        "share of those recorded, averaged over the cuts) of "
         + ", ".join(f"{float(value):.1f}% ({name})" for name, value in means.items())
     )
     chosen_error, whole_error = (
