@@ -48,7 +48,6 @@ from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.reference import (
     fit_hazards,
     rate_period_settings,
-    recent_start,
     sets_rate_period,
 )
 from care_demand.config import (
@@ -279,15 +278,7 @@ def _score_rates(
     known = history.truncate(cut)
     models = {}
     for period in periods:
-        if (
-            period == RECENT
-            and pd.Timestamp(
-                recent_start(cut, int(settings.recent_months))  # type: ignore[arg-type]
-            )
-            <= known.window_start
-        ):
-            models[period] = models[WHOLE]  # the record is no longer than the recent period
-            continue
+        # A record no longer than the recent period gives the whole record's fit (cached).
         log.info("Cut %s: the rates fitted on the %s record", f"{cut:%Y-%m-%d}", period)
         models[period] = fit_hazards(known, _rate_config(config, cut, period).calibration)
     scores = score_rates(
