@@ -154,6 +154,18 @@ def test_each_cut_fits_its_rates_as_a_run_on_the_record_known_then_would() -> No
     assert period_before(pd.DataFrame(), pd.Timestamp("2020-03-31"), 12) == (WHOLE, 0)
 
 
+def test_a_variant_whose_fit_failed_at_a_cut_is_not_a_candidate() -> None:
+    # The weighted rates erred least where they were fitted, but their fit did not pass the
+    # convergence checks at the last cut: left out of the choice, and said so.
+    scores = _scores({WHOLE: [9, 9, 9, 9], RECENT: [5, 5, 5, 5], WEIGHTED: [1, 1, 1, 1]})
+    gap = scores[~((scores["variant"] == WEIGHTED) & (scores["cut"] == pd.Timestamp(CUTS[-1])))]
+    record = rate_record(gap, 36, 12, 2.0)
+    assert record["chosen"] == RECENT and record["left_out"] == [WEIGHTED]
+    assert set(record["mean_abs_pct_error"]) == {WHOLE, RECENT}
+    assert rate_record(scores, 36, 12, 2.0)["left_out"] == []
+    assert period_before(gap, pd.Timestamp("2020-09-30"), 12) == (RECENT, 4)
+
+
 def test_a_calibration_fits_the_rates_on_the_period_its_backtest_chose(
     example_history, with_backtest
 ) -> None:

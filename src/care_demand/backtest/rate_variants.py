@@ -122,8 +122,23 @@ def score_rates(
 
 
 def _overall(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows the choice rests on: all transitions together, per variant and cut."""
-    return scores[scores["kind"] == ALL_TRANSITIONS] if not scores.empty else scores
+    """The rows the choice rests on: all transitions together, per variant and cut, of the
+    variants scored at every cut (one whose fit did not converge at a cut is left out)."""
+    if scores.empty:
+        return scores
+    overall = scores[scores["kind"] == ALL_TRANSITIONS]
+    cuts = overall.groupby("variant")["cut"].nunique()
+    complete = cuts[cuts == overall["cut"].nunique()].index
+    return overall[overall["variant"].isin(complete)]
+
+
+def _left_out(scores: pd.DataFrame) -> list[str]:
+    """The variants scored at some cuts but not all (their fit did not converge at one)."""
+    if scores.empty:
+        return []
+    overall = scores[scores["kind"] == ALL_TRANSITIONS]
+    kept = set(_overall(scores)["variant"])
+    return sorted(set(overall["variant"]) - kept)
 
 
 def rate_record(
@@ -136,7 +151,8 @@ def rate_record(
 
     ``scores``: :func:`score_rates` rows of every cut, with ``cut``. ``recent_months`` and
     ``half_life_years`` are the settings of the variants scored (None: not scored); the
-    record holds the chosen one's as ``recent_months`` / ``half_life_years``.
+    record holds the chosen one's as ``recent_months`` / ``half_life_years``, and as
+    ``left_out`` the variants whose fit did not converge at some cut (not candidates).
     """
     record = choice_record(_overall(scores), WHOLE, months)
     chosen = record["chosen"]
@@ -148,6 +164,7 @@ def rate_record(
         "half_life_years": half_life if chosen == WEIGHTED else None,
         "considered_recent_months": recent,
         "considered_half_life_years": half_life,
+        "left_out": _left_out(scores),
         **record,
     }
 

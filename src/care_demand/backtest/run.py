@@ -45,6 +45,7 @@ from care_demand.backtest.settings import (
 from care_demand.backtest.summary import target_checks
 from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.arrivals import ArrivalModel
+from care_demand.calibration.hazards import ConvergenceError
 from care_demand.calibration.reference import (
     fit_hazards,
     rate_period_settings,
@@ -280,7 +281,14 @@ def _score_rates(
     for period in periods:
         # A record no longer than the recent period gives the whole record's fit (cached).
         log.info("Cut %s: the rates fitted on the %s record", f"{cut:%Y-%m-%d}", period)
-        models[period] = fit_hazards(known, _rate_config(config, cut, period).calibration)
+        try:
+            models[period] = fit_hazards(known, _rate_config(config, cut, period).calibration)
+        except ConvergenceError as exc:
+            if period == WHOLE:
+                raise
+            # A variant whose posterior cannot be trusted on this record is not a candidate:
+            # left out of this cut, it is left out of the choice (rate_variants.rate_record).
+            log.warning("Cut %s: the %s rates left out: %s", f"{cut:%Y-%m-%d}", period, exc)
     scores = score_rates(
         models,
         history,
@@ -340,9 +348,24 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             if rated and settings.rate_variants.apply
             else (WHOLE, 0)
         )
-        simulated, months, info, fitted = _forecast_cut(
-            history, cut, config, measures, variants[variant] if apply else None, period
-        )
+        damping = variants[variant] if apply else None
+        try:
+            simulated, months, info, fitted = _forecast_cut(
+                history, cut, config, measures, damping, period
+            )
+        except ConvergenceError as exc:
+            if period == WHOLE:
+                raise
+            log.warning(
+                "Cut %s: the %s rates did not converge (%s); the whole record's used",
+                f"{cut:%Y-%m-%d}",
+                period,
+                exc,
+            )
+            period = WHOLE
+            simulated, months, info, fitted = _forecast_cut(
+                history, cut, config, measures, damping, period
+            )
         calibration_rows.append(
             {
                 **info,

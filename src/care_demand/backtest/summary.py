@@ -290,6 +290,12 @@ def _rate_lines(record: Mapping[str, object]) -> list[str]:
         f"not enter this score. Chosen: **{record['chosen']}**; the shipped setting is "
         f"{record['shipped']}."
     )
+    left_out = record.get("left_out") or []
+    if left_out:
+        intro += (
+            f" Left out of the choice: {', '.join(map(str, left_out))} (its fit did not pass "  # type: ignore[call-overload]
+            "the convergence checks at every cut)."
+        )
     return _choice_lines("The period the rates are fitted on", intro, record)
 
 
