@@ -276,7 +276,8 @@ def _save(book: Workbook, path: Path, run_date: dt.date | None) -> None:
     when = dt.datetime.combine(run_date or dt.date(1980, 1, 1), dt.time())
     book.properties.created = book.properties.modified = when
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    # Stored, not compressed: the parts are compressed once, as they are copied below.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         ExcelWriter(book, archive).save()
     with (
         zipfile.ZipFile(buffer) as source,
