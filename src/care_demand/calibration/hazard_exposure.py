@@ -244,9 +244,20 @@ def _age_band(age: np.ndarray) -> np.ndarray:
     return np.searchsorted(_AGE_LOW, age, side="right") - 1
 
 
-def _observe(
-    spells: pd.DataFrame, window_start: pd.Timestamp, window_end: pd.Timestamp
-) -> _Observed:
+@dataclass(frozen=True)
+class _Classified:
+    """What the modelled spells are, whatever the window (internal): validated once per
+    spells table, then observed through any number of windows."""
+
+    rows: np.ndarray  # positions in the spells table
+    stratum: np.ndarray  # position in ALL_STRATA
+    dest: np.ndarray  # slot in the stratum's destinations, -1 = censored
+    start: np.ndarray  # days since epoch
+    end: np.ndarray  # days since epoch (NaN: open)
+    dob: np.ndarray  # days since epoch
+
+
+def _classify(spells: pd.DataFrame) -> _Classified:
     _validate(spells)
     state = _text(spells, "state")
     group = _text(spells, "placement_group")
@@ -269,9 +280,22 @@ def _observe(
     dest = lookup[stratum, named]
 
     sub = spells.iloc[rows]
-    start = _days(sub["start"])
-    end = _days(sub["end"])
-    dob = _days(sub["dob"])
+    return _Classified(
+        rows=rows,
+        stratum=stratum,
+        dest=dest,
+        start=_days(sub["start"]),
+        end=_days(sub["end"]),
+        dob=_days(sub["dob"]),
+    )
+
+
+def _observe(
+    classified: _Classified, window_start: pd.Timestamp, window_end: pd.Timestamp
+) -> _Observed:
+    """The classified spells seen through ``[window_start, window_end]``."""
+    rows, stratum, dest = classified.rows, classified.stratum, classified.dest
+    start, end, dob = classified.start, classified.end, classified.dob
     ws, we = _days(window_start), _days(window_end)
     adult = dob + _MAX_AGE * vocab.DAYS_PER_YEAR
     stop = np.fmin(np.where(np.isnan(end), we, end), we)
@@ -319,7 +343,13 @@ def compute_exposure(
     :data:`FULL_INDEX` order, with ``exposure_months`` (float) and ``events`` (int).
     ``SpellDataError`` names the first bad row.
     """
-    obs = _observe(spells, pd.Timestamp(window_start), pd.Timestamp(window_end))
+    return _exposure(_classify(spells), window_start, window_end)
+
+
+def _exposure(
+    classified: _Classified, window_start: pd.Timestamp, window_end: pd.Timestamp
+) -> pd.DataFrame:
+    obs = _observe(classified, pd.Timestamp(window_start), pd.Timestamp(window_end))
     length, age_band, dur_band, last = _pieces(obs)
     n_age, n_dur = len(_AGE_NAMES), len(_DUR_LOW)
     n_strata = len(ALL_STRATA)
@@ -357,11 +387,36 @@ def placement_counts(
     ``care_period`` column to find the first spell of a period (a care spell without one is
     an error).
     """
-    _validate(spells)
+    classified = _classify(spells)
+    return _placements(spells, classified, _first_spells(spells), window_start, window_end)
+
+
+def _first_spells(spells: pd.DataFrame) -> pd.DataFrame:
+    """The first spell of each period of care (checked: every care spell has its period)."""
+    care = spells.loc[_text(spells, "state") == vocab.CARE]
+    if care.empty:
+        return care
+    if "care_period" not in care.columns:
+        raise SpellDataError("spells table lacks column 'care_period' needed for care entries")
+    _fail(
+        care,
+        care["care_period"].isna().to_numpy(),
+        "care_period",
+        "a care spell needs its period-of-care number",
+    )
+    first_start = care.groupby(["child_id", "care_period"], sort=False)["start"].transform("min")
+    return care.loc[care["start"] == first_start].drop_duplicates(["child_id", "care_period"])
+
+
+def _placements(
+    spells: pd.DataFrame,
+    classified: _Classified,
+    first: pd.DataFrame,
+    window_start: pd.Timestamp,
+    window_end: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     ws, we = pd.Timestamp(window_start), pd.Timestamp(window_end)
     groups = list(vocab.PLACEMENT_GROUPS)
-    state = _text(spells, "state")
-    care = spells.loc[state == vocab.CARE]
     age_index = pd.Index(_AGE_NAMES, name="age_band")
     from_index = pd.MultiIndex.from_product(
         [groups, list(_AGE_NAMES)], names=["from_group", "age_band"]
@@ -379,27 +434,16 @@ def placement_counts(
             ),
         )
 
-    if care.empty:
+    if first.empty:
         return tables()
-    if "care_period" not in care.columns:
-        raise SpellDataError("spells table lacks column 'care_period' needed for care entries")
-    _fail(
-        care,
-        care["care_period"].isna().to_numpy(),
-        "care_period",
-        "a care spell needs its period-of-care number",
-    )
-
-    first_start = care.groupby(["child_id", "care_period"], sort=False)["start"].transform("min")
-    first = care.loc[(care["start"] == first_start) & (care["start"] >= ws) & (care["start"] <= we)]
-    first = first.drop_duplicates(["child_id", "care_period"])
+    first = first.loc[(first["start"] >= ws) & (first["start"] <= we)]
     age = _years(first["start"].to_numpy(), first["dob"].to_numpy())
     child = age < _MAX_AGE
     band = _age_band(age[child])
     g = pd.Index(groups).get_indexer(_text(first, "placement_group")[child])
     np.add.at(entry, (band, g), 1)
 
-    obs = _observe(spells, ws, we)
+    obs = _observe(classified, ws, we)
     moved = obs.event & (obs.dest == 0) & (obs.stratum >= len(NON_CARE_STATES))
     from_g = obs.stratum[moved] - len(NON_CARE_STATES)
     to_g = pd.Index(groups).get_indexer(_text(spells, "next_group")[obs.rows[moved]])
@@ -441,19 +485,26 @@ def record_counts(
     (:func:`year_weights`) when ``half_life_years`` is set: the earlier years as a power
     prior for the recent ones. Weighted events and counts are not whole numbers.
     Unweighted (None), the counts are those of the whole window, as integers."""
+    classified, first = _classify(spells), _first_spells(spells)
+    years = (
+        [(window_start, window_end, 1.0)]
+        if half_life_years is None
+        else year_weights(window_start, window_end, half_life_years)
+    )
+    parts = [
+        (
+            weight,
+            _exposure(classified, start, end),
+            *_placements(spells, classified, first, start, end),
+        )
+        for start, end, weight in years
+    ]
     if half_life_years is None:
-        exposure = compute_exposure(spells, window_start, window_end)
-        entry, move = placement_counts(spells, window_start, window_end)
+        _, exposure, entry, move = parts[0]
         return exposure, entry, move
-    exposure = entry = move = None
-    for start, end, weight in year_weights(window_start, window_end, half_life_years):
-        part = compute_exposure(spells, start, end)
-        part_entry, part_move = placement_counts(spells, start, end)
-        values = part[["exposure_months", "events"]].astype(float) * weight
-        if exposure is None:
-            exposure, entry, move = part, part_entry * weight, part_move * weight
-            exposure[["exposure_months", "events"]] = values
-        else:
-            exposure[["exposure_months", "events"]] += values
-            entry, move = entry + part_entry * weight, move + part_move * weight
-    return exposure, entry, move
+    exposure = parts[0][1].copy()
+    for column in ("exposure_months", "events"):
+        exposure[column] = sum(w * part[column].astype(float) for w, part, _, _ in parts)
+    entry = sum(w * counts for w, _, counts, _ in parts)
+    move = sum(w * counts for w, _, _, counts in parts)
+    return exposure, entry, move  # type: ignore[return-value]
