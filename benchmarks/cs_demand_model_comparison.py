@@ -814,58 +814,71 @@ def _default_parts(
     return parts, pools
 
 
+def _choice_table(
+    variants: pd.DataFrame, each_cut: str, run: str, errors: tuple[str, str], none: str
+) -> list[str]:
+    """One row per data set: the ``each_cut`` column at each cut, what a run on all its data
+    uses (``each_cut`` and ``run`` of the ``all`` row) and its nested ``errors``."""
+    lines = []
+    for name, part in variants.groupby("dataset", sort=False):
+        cuts = part[part["cut"] != "all"]
+        overall = part[part["cut"] == "all"].iloc[0]
+        each = ", ".join(
+            f"{cut}: {value}" for cut, value in zip(cuts["cut"], cuts[each_cut], strict=True)
+        )
+        chosen, other = (overall.get(column) for column in errors)
+        nested = f"{chosen:.1f}% / {other:.1f}%" if pd.notna(chosen) else none
+        lines.append(f"| {name} | {each} | {overall[each_cut]} ({overall[run]}) | {nested} |")
+    return lines
+
+
 def variants_markdown(variants: pd.DataFrame) -> str:
     """Which arrival trend variant and rates' period care_demand used at each cut, per data
     set."""
-    lines = [
-        "",
-        "## The arrival trend each data set's backtest chose",
-        "",
-        "At each cut care_demand used the variant chosen on the earlier cuts whose 12 months "
-        "had ended by it (the shipped `damped` when there were none); `all` is what a run on "
-        "the whole data uses: the choice over every cut when, chosen on earlier cuts, it erred "
-        "less on later ones (nested errors: the choice / the shipped setting).",
-        "",
-        "| Data set | Variant at each cut | A run on all the data | Nested errors |",
-        "|---|---|---|---|",
-    ]
-    for name, part in variants.groupby("dataset", sort=False):
-        cuts = part[part["cut"] != "all"]
-        overall = part[part["cut"] == "all"].iloc[0]
-        each = ", ".join(f"{row.cut}: {row.variant}" for row in cuts.itertuples())
-        nested = (
-            f"{overall['nested_chosen_error']:.1f}% / {overall['nested_shipped_error']:.1f}%"
-            if pd.notna(overall.get("nested_chosen_error"))
-            else "none (too few cuts)"
+    return (
+        "\n".join(
+            [
+                "",
+                "## The arrival trend each data set's backtest chose",
+                "",
+                "At each cut care_demand used the variant chosen on the earlier cuts whose 12 "
+                "months had ended by it (the shipped `damped` when there were none); `all` is "
+                "what a run on the whole data uses: the choice over every cut when, chosen on "
+                "earlier cuts, it erred less on later ones (nested errors: the choice / the "
+                "shipped setting).",
+                "",
+                "| Data set | Variant at each cut | A run on all the data | Nested errors |",
+                "|---|---|---|---|",
+                *_choice_table(
+                    variants,
+                    "variant",
+                    "run",
+                    ("nested_chosen_error", "nested_shipped_error"),
+                    "none (too few cuts)",
+                ),
+                "",
+                "## The period of the rates each data set's backtest chose",
+                "",
+                "At each cut care_demand fitted its rates as a run on the record known then would: "
+                "as chosen on the earlier cuts whose 12 months had ended by it, when that choice "
+                "held out of sample on them, else on the whole record. The variants: the whole "
+                "record, its recent months (recent), or the whole record weighted by age "
+                "(weighted); `all` is what a run on the whole data uses (nested errors of the "
+                "transitions: the choice / the whole record).",
+                "",
+                "| Data set | Rates at each cut | A run on all the data | Nested errors |",
+                "|---|---|---|---|",
+                *_choice_table(
+                    variants,
+                    "rate_period",
+                    "rate_run",
+                    ("rate_nested_chosen_error", "rate_nested_whole_error"),
+                    "none",
+                ),
+            ]
         )
-        lines.append(f"| {name} | {each} | {overall['variant']} ({overall['run']}) | {nested} |")
-    lines += [
-        "",
-        "## The period of the rates each data set's backtest chose",
-        "",
-        "At each cut care_demand fitted its rates as chosen on the earlier cuts whose 12 months "
-        "had ended by it (the whole record when there were none): on the whole record, its "
-        "last 36 months (recent), or the whole record weighted by age (weighted); `all` is what "
-        "a run on the whole data uses (nested errors of the transitions: the choice / the "
-        "whole record).",
-        "",
-        "| Data set | Rates at each cut | A run on all the data | Nested errors |",
-        "|---|---|---|---|",
-    ]
-    for name, part in variants.groupby("dataset", sort=False):
-        cuts = part[part["cut"] != "all"]
-        overall = part[part["cut"] == "all"].iloc[0]
-        each = ", ".join(f"{row.cut}: {row.rate_period}" for row in cuts.itertuples())
-        nested = (
-            f"{overall['rate_nested_chosen_error']:.1f}% / "
-            f"{overall['rate_nested_whole_error']:.1f}%"
-            if pd.notna(overall.get("rate_nested_chosen_error"))
-            else "none"
-        )
-        lines.append(
-            f"| {name} | {each} | {overall['rate_period']} ({overall['rate_run']}) | {nested} |"
-        )
-    return "\n".join(lines) + "\n"
+        + "\n"
+    )
 
 
 def main() -> None:

@@ -121,24 +121,17 @@ def score_rates(
     return pd.concat([table, pd.DataFrame(overall, columns=columns)], ignore_index=True)
 
 
-def _overall(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows the choice rests on: all transitions together, per variant and cut, of the
-    variants scored at every cut (one whose fit did not converge at a cut is left out)."""
+def _overall(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows the choice rests on (all transitions together, per variant and cut) of the
+    variants scored at every cut, and the variants left out: scored at some cuts only, their
+    fit having failed the convergence checks at another."""
     if scores.empty:
-        return scores
+        return scores, []
     overall = scores[scores["kind"] == ALL_TRANSITIONS]
     cuts = overall.groupby("variant")["cut"].nunique()
-    complete = cuts[cuts == overall["cut"].nunique()].index
-    return overall[overall["variant"].isin(complete)]
-
-
-def _left_out(scores: pd.DataFrame) -> list[str]:
-    """The variants scored at some cuts but not all (their fit did not converge at one)."""
-    if scores.empty:
-        return []
-    overall = scores[scores["kind"] == ALL_TRANSITIONS]
-    kept = set(_overall(scores)["variant"])
-    return sorted(set(overall["variant"]) - kept)
+    complete = cuts == overall["cut"].nunique()
+    left_out = sorted(str(name) for name in cuts[~complete].index)
+    return overall[overall["variant"].isin(cuts[complete].index)], left_out
 
 
 def rate_record(
@@ -154,7 +147,8 @@ def rate_record(
     record holds the chosen one's as ``recent_months`` / ``half_life_years``, and as
     ``left_out`` the variants whose fit did not converge at some cut (not candidates).
     """
-    record = choice_record(_overall(scores), WHOLE, months)
+    overall, left_out = _overall(scores)
+    record = choice_record(overall, WHOLE, months)
     chosen = record["chosen"]
     recent = None if recent_months is None else int(recent_months)
     half_life = None if half_life_years is None else float(half_life_years)
@@ -164,7 +158,7 @@ def rate_record(
         "half_life_years": half_life if chosen == WEIGHTED else None,
         "considered_recent_months": recent,
         "considered_half_life_years": half_life,
-        "left_out": _left_out(scores),
+        "left_out": left_out,
         **record,
     }
 
@@ -175,7 +169,7 @@ def period_before(scores: pd.DataFrame, cut: pd.Timestamp, months: int) -> tuple
     ``cut``, when its own nested check on those cuts held (as
     :func:`care_demand.outputs.rate_choice.rate_choice` decides for a run); else the whole
     record."""
-    scores = _overall(scores)
+    scores, _ = _overall(scores)
     if scores.empty:
         return WHOLE, 0
     cuts = pd.to_datetime(scores["cut"])

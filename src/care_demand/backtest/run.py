@@ -348,24 +348,19 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             if rated and settings.rate_variants.apply
             else (WHOLE, 0)
         )
-        damping = variants[variant] if apply else None
-        try:
-            simulated, months, info, fitted = _forecast_cut(
-                history, cut, config, measures, damping, period
-            )
-        except ConvergenceError as exc:
-            if period == WHOLE:
-                raise
+        # This cut's fits are scored first: a chosen period whose fit failed the convergence
+        # checks here is left out, and the cut forecasts with the whole record.
+        rates_here = _score_rates(history, cut, config)
+        if period != WHOLE and period not in set(rates_here.get("variant", ())):
             log.warning(
-                "Cut %s: the %s rates did not converge (%s); the whole record's used",
+                "Cut %s: the %s rates were left out; the whole record's used",
                 f"{cut:%Y-%m-%d}",
                 period,
-                exc,
             )
             period = WHOLE
-            simulated, months, info, fitted = _forecast_cut(
-                history, cut, config, measures, damping, period
-            )
+        simulated, months, info, fitted = _forecast_cut(
+            history, cut, config, measures, variants[variant] if apply else None, period
+        )
         calibration_rows.append(
             {
                 **info,
@@ -376,7 +371,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             }
         )
         arrival_rows.append(_score_arrivals(fitted.arrivals, cut, arrivals, config))
-        rate_rows.append(_score_rates(history, cut, config))
+        rate_rows.append(rates_here)
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
             forecast_rows.append(_forecast_table(cut, name, months, values, levels, recorded))
