@@ -235,6 +235,18 @@ def test_charts_drawn_in_parts_by_other_processes_equal_those_drawn_at_once(
         assert (tmp_path / "second" / name).read_bytes() == kept, name
 
 
+def test_drawing_a_run_s_charts_leaves_no_figure_open(report_run: Path, tmp_path: Path) -> None:
+    # A worker process draws every scenario's charts of a multirun: a figure left open per
+    # run piles up there (matplotlib warns past 20) and holds its memory.
+    plt.close("all")
+    charts = run_charts(report_run)
+    assert plt.get_fignums() == []  # listing the charts draws nothing
+    write_run_charts(report_run, tmp_path / "charts")
+    assert plt.get_fignums() == []
+    titles = {chart.name: chart.title for chart in charts}
+    assert titles["sufficiency_inhouse_foster"].startswith("Sufficiency of in-house foster care")
+
+
 @pytest.mark.parametrize("tight", [True, False])
 def test_the_svg_has_the_png_s_layout_and_box(tmp_path: Path, tight: bool) -> None:
     """The SVG reuses the layout and trimmed box the PNG's drawing worked out: both files

@@ -40,6 +40,7 @@ from care_demand.outputs.charts.sufficiency import (
     SUFFICIENCY_NAMES,
     sufficiency_chart,
     sufficiency_finding,
+    sufficiency_title,
 )
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_files import RunFiles, read_run
@@ -221,11 +222,10 @@ def _sufficiency_charts(run: RunFiles, caption: Callable[[str], str]) -> list[Ch
     for group, (inhouse, external) in SUFFICIENCY_NAMES.items():
         if not (table["inhouse_group"] == group).any():
             continue
-        chart = sufficiency_chart(table.iloc[:0], group).get_suptitle()
         charts.append(
             Chart(
                 f"sufficiency_{group}",
-                chart.replace("\n", " "),
+                sufficiency_title(group),
                 f"Children needing {inhouse} or {external} at each quarter end, the in-house "
                 "places available and the children placed externally for want of an "
                 "in-house place: medians with their 80% intervals.",
