@@ -40,26 +40,52 @@ def _outcome(code: int, dest: str) -> int:
     return TO_MOVE if dest == MOVE else _EXIT[dest]
 
 
-def _tables(rates: np.ndarray, pairs: list[tuple[str, str | None, str]], multipliers=None):
-    """Per code: (outcomes, table[age][dur] = (total, cumulative rates))."""
-    per_code: dict[int, list[tuple[str, np.ndarray]]] = {}
+def _layout(
+    pairs: list[tuple[str, str | None, str]],
+) -> list[tuple[int, tuple[int, ...], np.ndarray, tuple[str, ...]]]:
+    """Per state code with moves: the code, its moves' outcomes, the positions of its pairs
+    in ``pairs`` and their destinations, in the order of ``pairs``."""
+    per_code: dict[int, list[tuple[int, str]]] = {}
     for position, (state, group, dest) in enumerate(pairs):
-        code = code_of(state, group)
-        rate = rates[position]
-        if multipliers is not None:
-            rate = rate * multipliers.get((code, dest), 1.0)
-        per_code.setdefault(code, []).append((dest, rate))
+        per_code.setdefault(code_of(state, group), []).append((position, dest))
+    return [
+        (
+            code,
+            tuple(_outcome(code, dest) for _, dest in items),
+            np.array([position for position, _ in items]),
+            tuple(dest for _, dest in items),
+        )
+        for code, items in per_code.items()
+    ]
+
+
+def _tables(
+    rates: np.ndarray,
+    layout: list,
+    factors: np.ndarray | None = None,
+    before: tuple[list, list] | None = None,
+) -> tuple[list, list]:
+    """Per code: (outcomes, table[age][dur] = (total, cumulative rates)), and the rates
+    each was built from. ``rates`` is ``(pair, age, dur)``, ``factors`` an optional
+    multiplier per pair; ``before``, the tables and rates of the previous epoch, whose
+    table a code keeps when its rates are unchanged (a lever usually changes one move)."""
     out: list = [None] * len(CODES)
-    for code, items in per_code.items():
-        dests = tuple(_outcome(code, d) for d, _ in items)
-        stack = np.stack([r for _, r in items])  # (dest, age, dur)
+    stacks: list = [None] * len(CODES)
+    for code, dests, positions, _ in layout:
+        stack = rates[positions]  # (dest, age, dur)
+        if factors is not None:
+            stack = stack * factors[positions][:, None, None]
+        stacks[code] = stack
+        if before is not None and np.array_equal(before[1][code], stack):
+            out[code] = before[0][code]
+            continue
         cum = np.cumsum(stack, axis=0)
-        table = [
-            [(float(cum[-1, a, d]), cum[:, a, d].tolist()) for d in range(stack.shape[2])]
-            for a in range(stack.shape[1])
-        ]
+        # One conversion to lists per code: [age][dur] totals and [age][dur][dest] sums.
+        totals = cum[-1].tolist()
+        sums = cum.transpose(1, 2, 0).tolist()
+        table = [list(zip(t, c, strict=True)) for t, c in zip(totals, sums, strict=True)]
         out[code] = (dests, table)
-    return out
+    return out, stacks
 
 
 def _epoch_tables(
@@ -84,16 +110,24 @@ def _epoch_tables(
     pairs = list(index.pairs)
     rates = system.draws.rates[draw]
     entry_draw = system.draws.entry[draw] if system.draws.entry is not None else None
+    layout = _layout(pairs)
+    factors = np.ones(len(pairs))
+    for code, _, positions, dests in layout:
+        for position, dest in zip(positions, dests, strict=True):
+            factors[position] = supported.get((code, dest), 1.0)
     tabs = []
     tabs_supported = []
     entry_cums = []
+    plain = held = None
     for month in epochs:
         date = system.start + pd.DateOffset(months=month)
         epoch_rates = apply_levers(rates, index, levers, date)
         if walk is not None:
             epoch_rates = epoch_rates * walk[month // DRIFT_MONTHS][:, None, None]
-        tabs.append(_tables(epoch_rates, pairs))
-        tabs_supported.append(_tables(epoch_rates, pairs, supported))
+        plain = _tables(epoch_rates, layout, before=plain)
+        held = _tables(epoch_rates, layout, factors, before=held)
+        tabs.append(plain[0])
+        tabs_supported.append(held[0])
         if entry_draw is not None:
             entry = apply_entry_levers(
                 entry_draw, vocab.PLACEMENT_GROUPS, index.age_bands, system.entry_levers, date
