@@ -277,6 +277,17 @@ def _calibration(page: Any, shots: Path) -> None:
     assert "the whole record" in details
     assert "From the cache\tyes" in details  # the quick look fitted the same data
     _shot(page, shots / "app_calibration.png")
+    # The earlier years weighted by age: a fit of its own, named in the verdict's details.
+    page.locator("#ref_weighting").select_option(
+        label="Each year counts half as much every 2 years back"
+    )
+    page.get_by_role("button", name="Fit the rates").click()
+    weighted = page.locator("#calibration_details").filter(has_text="every 2 years back")
+    weighted.wait_for(timeout=400_000)
+    assert "the whole record, each year weighted half as much every 2 years back" in (
+        weighted.inner_text()
+    )
+    assert page.locator("#calibration_verdict").inner_text().startswith("Converged")
     page.get_by_role("tab", name="Results").click()
 
 

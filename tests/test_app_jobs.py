@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from care_demand.app.actions import compose
 from care_demand.app.calibrate import diagnostics_in_words, start_calibration
 from care_demand.app.jobs import RunCancelledError, RunJob, ScenarioProgress, start_run
-from care_demand.app.settings import AppSettings
+from care_demand.app.settings import WEIGHTINGS, AppSettings, RatePeriod
 from care_demand.calibration.hazard_settings import ConvergenceChecks
 from care_demand.outputs.layout import LAYOUT
 
@@ -63,10 +64,20 @@ def test_cancel_stops_inside_the_simulation(tmp_path: Path, calibration_cache: P
 
 def test_reference_period_becomes_every_runs_setting() -> None:
     settings = AppSettings()
-    overrides = settings.run_overrides("quick", None, ("2019-04-01", None))
+    overrides = settings.run_overrides("quick", None, RatePeriod("2019-04-01", None))
     assert "calibration.reference_start=2019-04-01" in overrides
     assert not any(o.startswith("calibration.reference_end") for o in overrides)
+    assert not any("half_life" in o for o in overrides)
     assert not any("reference" in o for o in settings.run_overrides("quick", None))
+    weighted = settings.run_overrides("quick", None, RatePeriod(half_life_years=2.0))
+    assert "calibration.hazards.priors.record_half_life_years=2" in weighted
+    assert not any("reference" in o for o in weighted)
+    # Every weighting the page offers composes into a run's settings.
+    for years in WEIGHTINGS:
+        period = RatePeriod(half_life_years=float(years) if years else None)
+        config = compose(settings.run_overrides("quick", None, period))
+        expected = float(years) if years else None
+        assert config.calibration.hazards.priors.record_half_life_years == expected
 
 
 def test_diagnostics_in_plain_words() -> None:
@@ -94,7 +105,7 @@ def test_calibration_on_a_reference_period(tmp_path: Path, calibration_cache: Pa
             "calibration.hazards.checks.on_failure=warn",
         ),
     )
-    job = start_calibration(settings, None, "2019-04-01", None)
+    job = start_calibration(settings, None, RatePeriod("2019-04-01", None))
     assert job.wait(600)
     assert job.state == "done", job.error
     assert job.details["Reference period the rates are fitted on"].startswith("1 April 2019 to ")

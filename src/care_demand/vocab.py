@@ -50,6 +50,7 @@ __all__ = [
     "age_band",
     "duration_band",
     "is_modelled_move",
+    "weighting_words",
 ]
 
 # States of the continuum, in priority order: when a child is recorded in two services at
@@ -172,3 +173,11 @@ def duration_band(months: float) -> str:
         if low <= months < high:
             return name
     raise AssertionError("unreachable: the last duration band is unbounded")
+
+
+def weighting_words(half_life_years: float) -> str:
+    """The record weighted by age in words: "each year weighted half as much every 2 years
+    back" ("... every year back" at a half-life of one year)."""
+    years = float(half_life_years)
+    every = "every year" if years == 1.0 else f"every {years:g} years"
+    return f"each year weighted half as much {every} back"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from care_demand.app.actions import compose
-from care_demand.app.settings import AppSettings
+from care_demand.app.settings import WHOLE_RECORD, AppSettings, RatePeriod
 from care_demand.calibration.hazard_settings import ConvergenceChecks
 from care_demand.calibration.hazards import ConvergenceError, HazardConvergenceWarning
 from care_demand.calibration.reference import reference_label
@@ -182,11 +182,10 @@ class CalibrationJob:
 def start_calibration(
     settings: AppSettings,
     data_path: str | None,
-    start: str | None = None,
-    end: str | None = None,
+    period: RatePeriod = WHOLE_RECORD,
 ) -> CalibrationJob:
-    """Fit the rates of ``data_path`` (``None``: the example) on ``start``..``end``."""
-    overrides = settings.run_overrides("full", data_path, (start, end))
+    """Fit the rates of ``data_path`` (``None``: the example) on ``period``."""
+    overrides = settings.run_overrides("full", data_path, period)
     job = CalibrationJob(overrides=overrides)
     job._thread = threading.Thread(target=job.run, name="care-demand-app-fit", daemon=True)
     job._thread.start()

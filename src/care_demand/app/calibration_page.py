@@ -1,8 +1,9 @@
-"""The browser app's Calibration page: choose the reference period, fit, read the verdict.
+"""The browser app's Calibration page: choose the part of the record the rates are fitted on
+(a reference period, and how much the earlier years count), fit, read the verdict.
 
 The page's inputs and outputs are wired here (called from the app's server function); the
-work is done by :mod:`care_demand.app.calibrate`. The chosen period is handed back to the
-server so that every run started afterwards fits its rates on it.
+work is done by :mod:`care_demand.app.calibrate`. The chosen period and weighting are handed
+back to the server so that every run started afterwards fits its rates on them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from shiny import Inputs, reactive, render, ui
 
 from care_demand.app.actions import DataView
 from care_demand.app.calibrate import CalibrationJob, start_calibration
-from care_demand.app.settings import AppSettings
+from care_demand.app.settings import WEIGHTINGS, WHOLE_RECORD, AppSettings, RatePeriod
 from care_demand.calibration.reference import MIN_REFERENCE_MONTHS
 
 __all__ = ["calibration_panel", "calibration_server"]
-
-Reference = tuple[str | None, str | None]
 
 
 def calibration_panel() -> Tag:
@@ -33,11 +32,14 @@ def calibration_panel() -> Tag:
                     "The transition rates (referral, step-up, entry to care, moves, exits) are "
                     "fitted on a reference period of the recorded history: by default the "
                     f"whole record. A shorter period (at least {MIN_REFERENCE_MONTHS} months) "
-                    "fits them on recent practice only.",
+                    "fits them on recent practice only; weighting the earlier years keeps "
+                    "them, counted less the older they are, as a prior for recent practice "
+                    "(for a council whose practice changed: its backtest compares the ways).",
                     class_="note",
                 ),
                 ui.input_date("ref_start", "Reference period from", format="d M yyyy"),
                 ui.input_date("ref_end", "Reference period to", format="d M yyyy"),
+                ui.input_select("ref_weighting", "Earlier years", WEIGHTINGS, selected=""),
                 ui.input_action_button("fit", "Fit the rates", class_="btn-primary"),
                 width=340,
             ),
@@ -60,9 +62,9 @@ def calibration_server(
     settings: AppSettings,
     data_view: Callable[[], DataView],
     data_path: Callable[[], str | None],
-) -> reactive.Value[Reference]:
-    """Wire the page; return the chosen reference period (``(None, None)``: the record)."""
-    chosen: reactive.Value[Reference] = reactive.value((None, None))
+) -> reactive.Value[RatePeriod]:
+    """Wire the page; return the part of the record chosen (by default the whole)."""
+    chosen: reactive.Value[RatePeriod] = reactive.value(WHOLE_RECORD)
     job: reactive.Value[CalibrationJob | None] = reactive.value(None)
     record: reactive.Value[tuple[pd.Timestamp, pd.Timestamp] | None] = reactive.value(None)
 
@@ -78,9 +80,10 @@ def calibration_server(
         start, end = (f"{d:%Y-%m-%d}" for d in window)
         ui.update_date("ref_start", value=start, min=start, max=end)
         ui.update_date("ref_end", value=end, min=start, max=end)
-        chosen.set((None, None))
+        ui.update_select("ref_weighting", selected="")
+        chosen.set(WHOLE_RECORD)
 
-    def _period() -> Reference:
+    def _period() -> RatePeriod:
         window = record.get()
         start, end = input.ref_start(), input.ref_end()
         start_text = f"{start:%Y-%m-%d}" if start else None
@@ -90,7 +93,8 @@ def calibration_server(
                 start_text = None
             if end_text == f"{window[1]:%Y-%m-%d}":
                 end_text = None
-        return start_text, end_text
+        weighting = input.ref_weighting()
+        return RatePeriod(start_text, end_text, float(weighting) if weighting else None)
 
     @reactive.effect
     @reactive.event(input.fit)
@@ -101,15 +105,16 @@ def calibration_server(
             return
         period = _period()
         chosen.set(period)
-        job.set(start_calibration(settings, data_path(), *period))
+        job.set(start_calibration(settings, data_path(), period))
 
     @render.ui
     def calibration_status() -> Tag:
         current = job.get()
         if current is None:
             return ui.p(
-                "Choose the reference period and press 'Fit the rates'. Runs use the "
-                "period chosen here; without a fit here they use the whole record.",
+                "Choose the reference period and the weight of the earlier years, and press "
+                "'Fit the rates'. Runs use what is chosen here; without a fit here they use "
+                "the whole record, or what the council's backtest chose.",
                 class_="note",
             )
         if not current.finished:

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from care_demand.app.actions import compose
-from care_demand.app.settings import AppSettings
+from care_demand.app.settings import WHOLE_RECORD, AppSettings, RatePeriod
 from care_demand.data import InvalidDataError
 from care_demand.errors import CareDemandError
 from care_demand.outputs.charts import write_comparison_charts
@@ -283,13 +283,13 @@ def start_run(
     size: str = "quick",
     data_path: str | None = None,
     now: datetime | None = None,
-    reference: tuple[str | None, str | None] = (None, None),
+    reference: RatePeriod = WHOLE_RECORD,
 ) -> RunJob:
     """Start a run of the baseline and ``scenarios`` in a background thread; return the job.
 
     ``size``: ``quick`` (a quick look) or ``full`` (the configured number of futures and
     horizon); ``data_path``: the council folder (``None``: the built-in example);
-    ``reference``: the reference period of the rates (start, end; ``None``: the record's).
+    ``reference``: the part of the record the rates are fitted on (the whole by default).
     """
     stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
     sweep = settings.app_runs / stamp

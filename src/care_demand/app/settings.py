@@ -26,7 +26,10 @@ __all__ = [
     "QUICK_LOOK",
     "SCENARIOS_ENV",
     "TOKEN_ENV",
+    "WEIGHTINGS",
+    "WHOLE_RECORD",
     "AppSettings",
+    "RatePeriod",
 ]
 
 # Environment variables the app reads.
@@ -47,6 +50,48 @@ QUICK_LOOK: tuple[str, ...] = (
     "simulation.horizon_months=24",
     "output.charts=false",
 )
+
+
+# The weightings of the record's earlier years the Calibration page offers: years of
+# half-life (calibration.hazards.priors.record_half_life_years) and their words; 2 years is
+# what a council's backtest tries (configs/backtest.yaml, rate_variants.half_life_years).
+WEIGHTINGS: dict[str, str] = {
+    "": "Every year counts in full",
+    "1": "Each year counts half as much as the year after it",
+    "2": "Each year counts half as much every 2 years back",
+    "3": "Each year counts half as much every 3 years back",
+}
+
+
+@dataclass(frozen=True)
+class RatePeriod:
+    """The part of the record the transition rates are fitted on, as chosen in the app.
+
+    ``start`` and ``end``: the reference period's dates (``None``: the record's own ends);
+    ``half_life_years``: each earlier year counts half as much every so many years back
+    (``None``: every year in full).
+    """
+
+    start: str | None = None
+    end: str | None = None
+    half_life_years: float | None = None
+
+    def overrides(self) -> list[str]:
+        """The period as Hydra-style overrides (none for the whole record as it is)."""
+        out = [
+            f"calibration.{key}={date.fromisoformat(str(value)[:10]):%Y-%m-%d}"
+            for key, value in (("reference_start", self.start), ("reference_end", self.end))
+            if value
+        ]
+        if self.half_life_years is not None:
+            out.append(
+                f"calibration.hazards.priors.record_half_life_years={float(self.half_life_years):g}"
+            )
+        return out
+
+
+# The default: the whole record, every year in full.
+WHOLE_RECORD = RatePeriod()
 
 
 @dataclass(frozen=True)
@@ -89,14 +134,11 @@ class AppSettings:
         self,
         size: str,
         data_path: str | None,
-        reference: tuple[str | None, str | None] = (None, None),
+        reference: RatePeriod = WHOLE_RECORD,
     ) -> list[str]:
-        """The overrides of one run: data folder, size (``quick`` or ``full``), the reference
-        period of the rates (start, end; ``None``: the record's own), then the app's."""
-        out: list[str] = []
-        for key, value in zip(("reference_start", "reference_end"), reference, strict=True):
-            if value:
-                out.append(f"calibration.{key}={date.fromisoformat(str(value)[:10]):%Y-%m-%d}")
+        """The overrides of one run: the part of the record the rates are fitted on, data
+        folder, size (``quick`` or ``full``), then the app's."""
+        out = reference.overrides()
         if data_path:
             quoted = data_path.replace("\\", "\\\\").replace("'", "\\'")
             out.append(f"data.path='{quoted}'")

@@ -23,6 +23,7 @@ from care_demand.calibration.hazards import HazardModel, HistoryLike
 from care_demand.calibration.settings import CalibrationConfig
 from care_demand.checking import Checker, Problems
 from care_demand.errors import ConfigError
+from care_demand.vocab import weighting_words
 
 __all__ = [
     "MIN_REFERENCE_MONTHS",
@@ -170,10 +171,7 @@ def reference_label(history: HistoryLike, settings: CalibrationConfig) -> str | 
     half_life = settings.hazards.priors.record_half_life_years
     if half_life is None:
         return period
-    return (
-        f"{period or 'the whole record'}, each year weighted half as much every "
-        f"{float(half_life):g} years back"
-    )
+    return f"{period or 'the whole record'}, {weighting_words(half_life)}"
 
 
 def fit_hazards(history: HistoryLike, settings: CalibrationConfig) -> HazardModel:

@@ -26,6 +26,7 @@ from care_demand.outputs.backtest_choice import (
     read_choice,
 )
 from care_demand.outputs.layout import LAYOUT
+from care_demand.vocab import weighting_words
 
 __all__ = ["rate_choice", "rate_choice_note", "rate_run_words", "rate_variant_words"]
 
@@ -38,10 +39,7 @@ def rate_variant_words(record: Mapping[str, object]) -> str:
         words.append(f"its last {recent} months (recent)")
     half_life = record.get("considered_half_life_years")
     if half_life is not None:
-        words.append(
-            f"the whole record with each year weighted half as much every {float(half_life):g} "  # type: ignore[arg-type]
-            "years back (weighted)"
-        )
+        words.append(f"the whole record with {weighting_words(half_life)} (weighted)")  # type: ignore[arg-type]
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
@@ -50,8 +48,7 @@ def rate_run_words(record: Mapping[str, object]) -> str:
     if record.get("chosen") == "recent":
         return f"the last {record.get('recent_months')} months"
     if record.get("chosen") == "weighted":
-        half_life = float(record.get("half_life_years"))  # type: ignore[arg-type]
-        return f"the whole record, each year weighted half as much every {half_life:g} years back"
+        return f"the whole record, {weighting_words(record.get('half_life_years'))}"  # type: ignore[arg-type]
     return "the whole record"
 
 
