@@ -196,3 +196,30 @@ def test_a_calibration_fits_the_rates_on_the_period_its_backtest_chose(
     # The weighted events are fewer than the record's, in the last year's proportion.
     counted, recorded = weighted.hazards.exposure_["events"], kept.hazards.exposure_["events"]
     assert 0.3 * recorded.sum() < counted.sum() < 0.6 * recorded.sum()
+
+
+def test_a_chosen_period_whose_fit_fails_its_checks_gives_way_to_the_whole_record(
+    example_history, with_backtest, monkeypatch
+) -> None:
+    import care_demand.pipeline as pipeline
+    from care_demand.calibration.hazards import ConvergenceError
+
+    fit = pipeline._calibrate
+
+    def strict(history, config, cache):  # the recent period's fit fails its checks
+        if config.calibration.reference_start:
+            raise ConvergenceError("transition hazards did not converge: max R-hat 1.0135")
+        return fit(history, config, cache)
+
+    monkeypatch.setattr(pipeline, "_calibrate", strict)
+    monkeypatch.setattr(pipeline, "_CALIBRATED", {})
+    record = rate_record(_scores({WHOLE: [9, 9, 9, 9], RECENT: [3, 3, 3, 3]}), 36, 12)
+    fitted = pipeline.calibrate(
+        example_history, with_backtest({LAYOUT.backtest.rate_variant: record})
+    )
+    assert fitted.reference_period is None  # the whole record
+    assert fitted.hazards.settings.priors.record_half_life_years is None
+    assert fitted.rate_period["status"] == "not converged on this record"
+    note = rate_choice_note(fitted.rate_period)
+    assert "This run fits its rates on the whole record: fitted on the last 36 months" in note
+    assert "max R-hat 1.0135" in note

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from care_demand import __version__, vocab
 from care_demand.calibration.arrivals import ArrivalModel
-from care_demand.calibration.hazards import HazardModel
+from care_demand.calibration.hazards import ConvergenceError, HazardModel
 from care_demand.calibration.reference import (
     fit_hazards,
     rate_period_settings,
@@ -60,6 +60,7 @@ from care_demand.finance import (
 )
 from care_demand.outputs.arrival_chart import arrival_components, write_arrival_components
 from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
+from care_demand.outputs.backtest_choice import APPLIED, NOT_CONVERGED
 from care_demand.outputs.charts import write_fan_chart, write_run_charts
 from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import (
@@ -256,6 +257,9 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
 
     Neither depends on the scenario: the scenarios run in one process (the browser app's)
     reuse the last calibration while the data and the calibration settings are unchanged.
+    Rates a council's backtest chose to fit on part of the record, or on the record weighted
+    by age, whose fit fails the sampler's checks give way to the whole record, and the run
+    says so (``rate_period.status``); a period the settings set themselves must converge.
     """
     cache = Path(config.calibration.cache_dir).expanduser()
     found, _ = find_widening([config.output.backtest_dir], history.fingerprint)
@@ -266,7 +270,8 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         own.reference_from_backtest,
         own_period=sets_rate_period(own),
     )
-    if rates is not None and rates["status"] == "applied":
+    calibrated = None
+    if rates is not None and rates["status"] == APPLIED:
         log.info(
             "Transition rates: fitted on %s, as the council's backtest chose", rate_run_words(rates)
         )
@@ -277,7 +282,24 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
             recent_months=rates.get("recent_months"),  # type: ignore[arg-type]
             half_life_years=rates.get("half_life_years"),  # type: ignore[arg-type]
         )
-        config = dataclasses.replace(config, calibration=chosen)
+        try:
+            calibrated = _fitted(history, dataclasses.replace(config, calibration=chosen), cache)
+        except ConvergenceError as exc:
+            reason = str(exc).splitlines()[0]
+            log.warning(
+                "The rates fitted on %s, as the council's backtest chose, did not pass the "
+                "sampler's checks (%s): this run fits them on the whole record",
+                rate_run_words(rates),
+                reason,
+            )
+            rates = {**rates, "status": NOT_CONVERGED, "failure": reason}
+    if calibrated is None:
+        calibrated = _fitted(history, config, cache)
+    return _backtest_trend(dataclasses.replace(calibrated, rate_period=rates), backtest_dir, config)
+
+
+def _fitted(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated:
+    """The calibration of ``config``, kept in this process by what it depends on."""
     key = json.dumps(
         {"data": history.fingerprint, "calibration": dataclasses.asdict(config.calibration)},
         sort_keys=True,
@@ -290,11 +312,10 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
         _remember(_CALIBRATED, key, earlier)
         hazards = copy.copy(earlier.hazards)
         hazards.from_cache_ = True
-        earlier = dataclasses.replace(earlier, hazards=hazards, rate_period=rates)
-        return _backtest_trend(earlier, backtest_dir, config)
-    calibrated = dataclasses.replace(_calibrate(history, config, cache), rate_period=rates)
+        return dataclasses.replace(earlier, hazards=hazards)
+    calibrated = _calibrate(history, config, cache)
     _remember(_CALIBRATED, key, calibrated)
-    return _backtest_trend(calibrated, backtest_dir, config)
+    return calibrated
 
 
 def _backtest_trend(

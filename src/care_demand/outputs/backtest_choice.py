@@ -17,6 +17,7 @@ from pathlib import Path
 __all__ = [
     "APPLIED",
     "NOT_CHECKED",
+    "NOT_CONVERGED",
     "NO_BETTER",
     "OFF",
     "OWN",
@@ -32,6 +33,8 @@ OFF = "off"
 NOT_CHECKED = "not checked out of sample"
 NO_BETTER = "no better out of sample"
 OWN = "the run's own setting"
+# Applied, but the fit on the chosen period failed the sampler's checks: the run fell back.
+NOT_CONVERGED = "not converged on this record"
 
 
 def held_status(record: Mapping[str, object], *, same: bool, use: bool, own: bool = False) -> str:

@@ -19,6 +19,7 @@ from care_demand.outputs.backtest_choice import (
     APPLIED,
     NO_BETTER,
     NOT_CHECKED,
+    NOT_CONVERGED,
     OFF,
     OWN,
     SAME,
@@ -102,5 +103,8 @@ def rate_choice_note(record: Mapping[str, object] | None) -> str:
         "the choice out of sample.",
         NO_BETTER: "This run keeps the whole record: chosen on earlier cuts, the choice did "
         "no better on later ones.",
+        NOT_CONVERGED: f"This run fits its rates on the whole record: fitted on "
+        f"{rate_run_words(record)}, as the backtest chose, they did not pass the sampler's "
+        f"checks ({record.get('failure')}).",
     }.get(str(record.get("status")), "")
     return f"{text}. {why}".strip()
