@@ -30,10 +30,13 @@ so a cached posterior is reused whatever the run's seed.
 
 from __future__ import annotations
 
+import sys
 import zlib
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
 
 __all__ = [
     "ARRIVALS",
@@ -53,6 +56,7 @@ __all__ = [
     "arrival_rng",
     "cost_rng",
     "engine_rng",
+    "engine_rngs",
     "hazard_draws_rng",
 ]
 
@@ -99,3 +103,119 @@ def engine_rng(seed: int, replicate: int, stream: int, a: int, b: int) -> np.ran
     """The generator of one flow-model stream of one replicate (see the table above)."""
     key = (replicate, stream, a, b)
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+# ---------------------------------------------------------------------------------------
+# Many flow-model streams at once
+#
+# Seeding one generator spends most of its time in ``SeedSequence``'s hashing, called from
+# Python once per key: about 20 microseconds, and a replicate seeds some 700 streams (the
+# arrivals' counts and children of each kind and month, the foster carers of each month).
+# :func:`engine_rngs` hashes a batch of keys with numpy instead, by the algorithm numpy's
+# ``SeedSequence`` documents and keeps stable (O'Neill's ``seed_seq_fe``: a pool of four
+# 32-bit words, each entropy word hashed and mixed into every pool word, then the pool
+# hashed out into the generator's state), so every generator is the one
+# :func:`engine_rng` gives for its key. ``tests/test_streams.py`` checks it against numpy.
+
+_MASK = 0xFFFFFFFF
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875  # hashing entropy into the pool
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED  # hashing the pool out into a state
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_POOL = 4
+
+
+def _words(value: int) -> list[int]:
+    """An integer's 32-bit words, least significant first (0 is one word)."""
+    words = []
+    while True:
+        words.append(value & _MASK)
+        value >>= 32
+        if not value:
+            return words
+
+
+def _pool(entropy: list[int]) -> tuple[list[int], int]:
+    """The pool after hashing ``entropy`` in, and the hash constant reached."""
+    const = _INIT_A
+
+    def hashed(value: int) -> int:
+        nonlocal const
+        value ^= const
+        const = (const * _MULT_A) & _MASK
+        value = (value * const) & _MASK
+        return value ^ (value >> 16)
+
+    def mixed(x: int, y: int) -> int:
+        r = (_MIX_L * x - _MIX_R * y) & _MASK
+        return r ^ (r >> 16)
+
+    pool = [hashed(entropy[i] if i < len(entropy) else 0) for i in range(_POOL)]
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                pool[dst] = mixed(pool[dst], hashed(pool[src]))
+    for word in entropy[_POOL:]:
+        for dst in range(_POOL):
+            pool[dst] = mixed(pool[dst], hashed(word))
+    return pool, const
+
+
+class _Hashed(ISeedSequence):
+    """A seed sequence whose state was hashed already (four 64-bit words for ``PCG64``)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: np.ndarray) -> None:
+        self._state = state
+
+    def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
+        """The state hashed for ``PCG64``: four 64-bit words."""
+        if n_words != 4 or np.dtype(dtype) != np.uint64:
+            raise ValueError("a hashed engine stream seeds PCG64 only")
+        return self._state
+
+
+def engine_rngs(
+    seed: int, replicate: int, stream: int, a: Sequence[int], b: Sequence[int]
+) -> list[np.random.Generator]:
+    """The generators of many keys ``(a[i], b[i])`` of one flow-model stream of one
+    replicate, each the one :func:`engine_rng` gives for its key, seeded together."""
+    a_words = np.asarray(a, dtype=np.int64)
+    b_words = np.asarray(b, dtype=np.int64)
+    if a_words.shape != b_words.shape or a_words.ndim != 1:
+        raise ValueError("engine_rngs: a and b must be sequences of the same length")
+    simple = (
+        sys.byteorder == "little"
+        and seed >= 0
+        and replicate >= 0
+        and stream >= 0
+        and not ((a_words < 0) | (a_words > _MASK) | (b_words < 0) | (b_words > _MASK)).any()
+    )
+    if not simple:  # keys of more than one word each: numpy's own, one at a time
+        return [
+            engine_rng(seed, replicate, stream, int(x), int(y))
+            for x, y in zip(a_words, b_words, strict=True)
+        ]
+    run = _words(seed)
+    run += [0] * (_POOL - len(run))  # a seed with a spawn key fills the pool first
+    start, const = _pool(run + _words(replicate) + _words(stream))
+    mask = np.uint64(_MASK)
+    shift = np.uint64(16)
+    pool = [np.full(a_words.shape, word, dtype=np.uint64) for word in start]
+    for word in (a_words.astype(np.uint64), b_words.astype(np.uint64)):
+        for dst in range(_POOL):
+            value = word ^ np.uint64(const)
+            const = (const * _MULT_A) & _MASK
+            value = (value * np.uint64(const)) & mask
+            value ^= value >> shift
+            mixed = (np.uint64(_MIX_L) * pool[dst] - np.uint64(_MIX_R) * value) & mask
+            pool[dst] = mixed ^ (mixed >> shift)
+    state = np.empty((a_words.size, 2 * _POOL), dtype=np.uint32)
+    const = _INIT_B
+    for i in range(2 * _POOL):
+        value = pool[i % _POOL] ^ np.uint64(const)
+        const = (const * _MULT_B) & _MASK
+        value = (value * np.uint64(const)) & mask
+        state[:, i] = value ^ (value >> shift)
+    states = state.view(np.uint64)  # pairs of 32-bit words, low first, as numpy joins them
+    return [np.random.Generator(np.random.PCG64(_Hashed(row))) for row in states]

@@ -46,9 +46,12 @@ class CapacityProcessesMixin:
         mockingbird = sorted(
             (_month_index(start, date), int(n)) for date, n in cfg.mockingbird.constellations
         )
-        for month in range(self.system.horizon_months):
+        months = list(range(self.system.horizon_months))
+        recruiting = self._rngs(streams.FOSTERING, [1] * len(months), months)
+        resigning = self._rngs(streams.FOSTERING, [2] * len(months), months)
+        for month in months:
             yield self.env.timeout(month + 0.5 - self.env.now)
-            rng = self._rng(streams.FOSTERING, 1, month)  # recruitment
+            rng = recruiting[month]
             enquiries, conversion = cfg.enquiries_per_month, cfg.enquiry_to_assessment
             for first, ramp, change in changes:
                 share = _ramp_share(first, ramp, month)
@@ -72,7 +75,7 @@ class CapacityProcessesMixin:
                 / max(len(self._households), 1),
             )
             attrition = base_attrition * (1.0 - covered * (1.0 - self._m_mockingbird))
-            rng = self._rng(streams.FOSTERING, 2, month)  # resignations
+            rng = resigning[month]
             leaving = rng.binomial(len(self._households), min(attrition, 1.0))
             for _ in range(leaving):
                 self._households.pop(int(rng.integers(len(self._households))))

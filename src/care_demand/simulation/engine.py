@@ -242,6 +242,10 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
     def _rng(self, stream: int, a: int, b: int) -> np.random.Generator:
         return streams.engine_rng(self.seed, self.replicate, stream, a, b)
 
+    def _rngs(self, stream: int, a: list[int], b: list[int]) -> list[np.random.Generator]:
+        """The generators of keys ``(a[i], b[i])`` of ``stream``, seeded together."""
+        return streams.engine_rngs(self.seed, self.replicate, stream, a, b)
+
     def _u(self, c: _Child) -> float:
         k = c.k
         u = c.u

@@ -88,12 +88,11 @@ class PlanMixin:
         path = self.replicate % system.arrival_intensity.shape[0]
         intensity = system.arrival_intensity[path, :h]
         n_kinds = intensity.shape[1]
+        kind_of = [k for _ in range(h) for k in range(n_kinds)]
+        month_of = [month for month in range(h) for _ in range(n_kinds)]
         u0 = np.array(
-            [
-                [self._rng(streams.COUNTS, k, month).random() for k in range(n_kinds)]
-                for month in range(h)
-            ]
-        )
+            [rng.random() for rng in self._rngs(streams.COUNTS, kind_of, month_of)]
+        ).reshape(h, n_kinds)
         # Inverse-CDF counts: a scenario with more arrivals keeps these children and adds more.
         counts = np.where(intensity > 0, poisson_quantile(u0, np.maximum(intensity, 1e-12)), 0)
         counts = counts.astype(np.int64)
@@ -106,14 +105,14 @@ class PlanMixin:
             month_now.append(now + (month - now) if month > now else now)
         self._month_now = month_now
         blocks, kinds, months, index = [u_case], [], [], []
-        for month in range(h):
-            for k in range(n_kinds):
-                n = int(counts[month, k])
-                if n:
-                    blocks.append(self._rng(streams.ARRIVALS, k, month).random((n, _ROW)))
-                    kinds.append(np.full(n, k))
-                    months.append(np.full(n, month))
-                    index.append(np.arange(n))
+        drawn = [(k, month) for month in range(h) for k in range(n_kinds) if counts[month, k]]
+        rngs = self._rngs(streams.ARRIVALS, [k for k, _ in drawn], [m for _, m in drawn])
+        for (k, month), rng in zip(drawn, rngs, strict=True):
+            n = int(counts[month, k])
+            blocks.append(rng.random((n, _ROW)))
+            kinds.append(np.full(n, k))
+            months.append(np.full(n, month))
+            index.append(np.arange(n))
         u = np.concatenate(blocks)
         n_arr = len(u) - n_case
         kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
