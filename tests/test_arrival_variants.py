@@ -13,6 +13,7 @@ from care_demand.backtest.arrival_variants import (
     choose_variant,
     nested_check,
     score_variants,
+    variant_before,
     variant_record,
 )
 from care_demand.backtest.run import arrival_variants
@@ -190,3 +191,21 @@ def test_variants_are_drawn_from_one_fit_and_differ_only_past_the_history(
         100 * (referral.loc["level", "forecast"] - 3000) / 3000
     )
     assert referral.loc["level", "forecast"] != referral.loc["trend", "forecast"]
+
+
+def test_each_cut_forecasts_with_the_variant_a_run_then_would_use() -> None:
+    # Chosen on the cuts ended by then, and used only once its nested check held.
+    better = _scores({"level": [2, 2, 2, 2], "damped": [4, 4, 4, 4], "trend": [9, 9, 9, 9]})
+    assert variant_before(better, pd.Timestamp("2018-09-30"), "damped", 12) == ("damped", 0)
+    # One cut ended: level chosen, but nothing later to check it on.
+    assert variant_before(better, pd.Timestamp("2019-03-31"), "damped", 12) == ("damped", 1)
+    # Three ended: chosen on the first, level erred less on the third as well.
+    assert variant_before(better, pd.Timestamp("2020-03-31"), "damped", 12) == ("level", 3)
+    # Level best over the three, but chosen on the first it erred more on the third: kept.
+    turned = _scores({"level": [1, 1, 9, 1], "damped": [4, 4, 4, 4], "trend": [9, 9, 9, 9]})
+    assert choose_before(turned, pd.Timestamp("2020-03-31"), "damped", 12) == ("level", 3)
+    assert variant_before(turned, pd.Timestamp("2020-03-31"), "damped", 12) == ("damped", 3)
+    assert variant_before(better.iloc[0:0], pd.Timestamp("2020-03-31"), "damped", 12) == (
+        "damped",
+        0,
+    )

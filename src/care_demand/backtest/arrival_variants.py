@@ -11,6 +11,9 @@ drawn from the same fit (:func:`score_variants`), and the sum of each kind of ar
 and kinds (ties: the shipped setting). :func:`nested_check` asks whether choosing that way
 would have helped: at each cut, the variant chosen on the earlier cuts whose scored months
 had ended by then is scored against the shipped setting, on that cut alone, out of sample.
+:func:`variant_before` is what a run on the record known at a cut would forecast with: the
+choice on the earlier cuts only when its own nested check held, as a run decides
+(:func:`care_demand.outputs.arrival_choice.arrival_choice`).
 
 Recorded counts from 1 to ``output.suppress_max`` are not scored (a percentage error of a
 handful of arrivals is noise, and the published table withholds them).
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand.calibration.arrivals import ArrivalModel
+from care_demand.outputs.backtest_choice import APPLIED, held_status
 
 __all__ = [
     "choice_record",
@@ -31,6 +35,7 @@ __all__ = [
     "choose_variant",
     "nested_check",
     "score_variants",
+    "variant_before",
     "variant_record",
 ]
 
@@ -166,3 +171,23 @@ def choice_record(scores: pd.DataFrame, shipped: str, months: int) -> dict[str, 
         "nested_chosen_error": float(usable["chosen_error"].mean()) if len(usable) else None,
         "nested_shipped_error": float(usable["shipped_error"].mean()) if len(usable) else None,
     }
+
+
+def variant_before(
+    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int
+) -> tuple[str, int]:
+    """The variant a run on the record known at ``cut`` would forecast with, and on how many
+    earlier cuts it rests: the choice over the cuts whose ``months`` had ended by ``cut``,
+    when its own nested check on those cuts held (as
+    :func:`care_demand.outputs.arrival_choice.arrival_choice` decides for a run); else
+    ``shipped``."""
+    if scores.empty:
+        return shipped, 0
+    cuts = pd.to_datetime(scores["cut"])
+    ended = cuts + pd.offsets.MonthEnd(months) <= pd.Timestamp(cut)
+    if not ended.any():
+        return shipped, 0
+    record = choice_record(scores[ended], shipped, months)
+    same = str(record["chosen"]) == shipped
+    held = held_status(record, same=same, use=True) == APPLIED
+    return (str(record["chosen"]) if held else shipped), int(cuts[ended].nunique())

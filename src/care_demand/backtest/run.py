@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from care_demand.backtest.arrival_variants import choose_before, score_variants
+from care_demand.backtest.arrival_variants import score_variants, variant_before
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
 from care_demand.backtest.rate_variants import (
@@ -331,12 +331,12 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     variants, shipped = arrival_variants(config)
     apply = bool(settings.arrival_variants.apply)
     for cut in cuts:
-        # The arrival variant chosen on the earlier cuts whose scored months had ended, and
-        # the rates' period a run on the record known at the cut would use: the choice on
-        # those cuts when its nested check held.
+        # The arrival variant and the rates' period a run on the record known at the cut
+        # would use: the choice on the earlier cuts whose scored months had ended, when its
+        # nested check on them held.
         scores = pd.concat(arrival_rows, ignore_index=True) if arrival_rows else pd.DataFrame()
         variant, chosen_on = (
-            choose_before(scores, cut, shipped, int(settings.arrival_variants.months))
+            variant_before(scores, cut, shipped, int(settings.arrival_variants.months))
             if apply
             else (shipped, 0)
         )
