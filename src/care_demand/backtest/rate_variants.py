@@ -28,11 +28,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from care_demand.backtest.arrival_variants import choice_record
+from care_demand.backtest.arrival_variants import choice_record, variant_before
 from care_demand.calibration.hazard_exposure import compute_exposure
 from care_demand.calibration.hazards import HazardModel, HistoryLike
 from care_demand.calibration.reference import RECENT, WEIGHTED, WHOLE
-from care_demand.outputs.backtest_choice import APPLIED, held_status
 
 __all__ = [
     "ALL_TRANSITIONS",
@@ -170,13 +169,4 @@ def period_before(scores: pd.DataFrame, cut: pd.Timestamp, months: int) -> tuple
     :func:`care_demand.outputs.rate_choice.rate_choice` decides for a run); else the whole
     record."""
     scores, _ = _overall(scores)
-    if scores.empty:
-        return WHOLE, 0
-    cuts = pd.to_datetime(scores["cut"])
-    ended = cuts + pd.offsets.MonthEnd(months) <= pd.Timestamp(cut)
-    if not ended.any():
-        return WHOLE, 0
-    record = choice_record(scores[ended], WHOLE, months)
-    same = record["chosen"] == WHOLE
-    held = held_status(record, same=same, use=True) == APPLIED
-    return (str(record["chosen"]) if held else WHOLE), int(cuts[ended].nunique())
+    return variant_before(scores, cut, WHOLE, months)
