@@ -842,7 +842,8 @@ def variants_markdown(variants: pd.DataFrame) -> str:
                 "## The arrival trend each data set's backtest chose",
                 "",
                 "At each cut care_demand used the variant chosen on the earlier cuts whose 12 "
-                "months had ended by it (the shipped `damped` when there were none); `all` is "
+                "months had ended by it, when that choice held out of sample on them, as a run "
+                "would (else the shipped `damped`); `all` is "
                 "what a run on the whole data uses: the choice over every cut when, chosen on "
                 "earlier cuts, it erred less on later ones (nested errors: the choice / the "
                 "shipped setting).",
