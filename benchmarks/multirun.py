@@ -8,7 +8,10 @@ calibration cache warm (a first fit fills it when it is empty and is not timed):
    months each): wall time (target 120 s or less) and the peak resident memory of the whole
    process tree, worker processes included (target under 2 GB);
 3. how the multirun compares with running its scenarios one after another (the baseline's
-   time times the number of scenarios): the share of the work the multirun saves.
+   time times the number of scenarios): the share of the work the multirun saves;
+4. the CPU time each used, worker processes included, and the least wall time it allows on
+   this machine's cores (CPU time / cores): no schedule of that work finishes sooner, so a
+   target below it needs less work, not more overlap.
 
     .venv/bin/python benchmarks/multirun.py [--replicates 200] [--horizon 60]
 """
@@ -16,7 +19,9 @@ calibration cache warm (a first fit fills it when it is empty and is not timed):
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,8 +48,17 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak memory (MB, whole process tree) of ``care-demand ARGS``."""
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's children that have ended, theirs
+    included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak memory (MB, whole process tree) and CPU seconds (the process and
+    the worker processes it ended) of ``care-demand ARGS``."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(CLI), *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -63,7 +77,7 @@ def measure(args: list[str]) -> tuple[float, float]:
     watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"care-demand {' '.join(args)} failed:\n{err.decode()[-2000:]}")
-    return elapsed, peak[0] / 1024.0
+    return elapsed, peak[0] / 1024.0, _children_cpu() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     size = [f"simulation.replicates={args.replicates}", f"simulation.horizon_months={args.horizon}"]
     with tempfile.TemporaryDirectory() as tmp:
         measure([*size, "simulation.replicates=2", f"hydra.run.dir={tmp}/warm"])  # fill the cache
-        one, one_mb = measure([*size, f"hydra.run.dir={tmp}/baseline"])
-        many, many_mb = measure(["-m", f"scenario={scenarios}", *size, f"hydra.sweep.dir={tmp}/m"])
+        one, one_mb, one_cpu = measure([*size, f"hydra.run.dir={tmp}/baseline"])
+        many, many_mb, many_cpu = measure(
+            ["-m", f"scenario={scenarios}", *size, f"hydra.sweep.dir={tmp}/m"]
+        )
     n = len(scenarios.split(","))
+    cores = os.cpu_count() or 1
     print(f"{args.replicates} futures x {args.horizon} months, calibration cache warm")
     print(f"baseline run:          {one:6.1f} s, peak {one_mb:,.0f} MB (target <= 25 s)")
     print(
@@ -90,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         f"the multirun takes {many / (n * one):.2f}x the time of {n} baseline runs one after "
         f"another ({n * one:.0f} s)"
     )
+    for name, wall, cpu in (("baseline run", one, one_cpu), ("make run", many, many_cpu)):
+        print(
+            f"{name}: {cpu:.0f} CPU seconds, worker processes included; on {cores} cores no "
+            f"schedule finishes under {cpu / cores:.1f} s (the run: {wall:.1f} s, "
+            f"{cpu / cores / wall:.0%} of its cores busy)"
+        )
     return 0
 
 
