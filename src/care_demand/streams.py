@@ -134,30 +134,42 @@ def _words(value: int) -> list[int]:
             return words
 
 
-def _pool(entropy: list[int]) -> tuple[list[int], int]:
-    """The pool after hashing ``entropy`` in, and the hash constant reached."""
-    const = _INIT_A
+# An entropy word: a Python integer, or a uint64 array of 32-bit values (one per key).
+_Word = int | np.ndarray
 
-    def hashed(value: int) -> int:
-        nonlocal const
-        value ^= const
-        const = (const * _MULT_A) & _MASK
-        value = (value * const) & _MASK
+
+class _Mixer:
+    """``SeedSequence``'s hashing of entropy words into its pool. The same arithmetic serves
+    Python integers (the words every key shares) and ``uint64`` arrays of 32-bit values (a
+    word per key): each result is masked to 32 bits, and numpy's wrapping of an array's
+    subtraction leaves the low 32 bits right."""
+
+    def __init__(self) -> None:
+        self.const = _INIT_A
+
+    def hashed(self, value: _Word) -> _Word:
+        value = value ^ self.const
+        self.const = (self.const * _MULT_A) & _MASK
+        value = (value * self.const) & _MASK
         return value ^ (value >> 16)
 
-    def mixed(x: int, y: int) -> int:
-        r = (_MIX_L * x - _MIX_R * y) & _MASK
-        return r ^ (r >> 16)
+    def mix_in(self, pool: list[_Word], word: _Word) -> None:
+        """Hash ``word`` into every word of ``pool``."""
+        for dst in range(_POOL):
+            mixed = (_MIX_L * pool[dst] - _MIX_R * self.hashed(word)) & _MASK
+            pool[dst] = mixed ^ (mixed >> 16)
 
-    pool = [hashed(entropy[i] if i < len(entropy) else 0) for i in range(_POOL)]
-    for src in range(_POOL):
-        for dst in range(_POOL):
-            if src != dst:
-                pool[dst] = mixed(pool[dst], hashed(pool[src]))
-    for word in entropy[_POOL:]:
-        for dst in range(_POOL):
-            pool[dst] = mixed(pool[dst], hashed(word))
-    return pool, const
+    def pool(self, entropy: list[int]) -> list[_Word]:
+        """The pool after hashing ``entropy`` in."""
+        pool = [self.hashed(entropy[i] if i < len(entropy) else 0) for i in range(_POOL)]
+        for src in range(_POOL):
+            for dst in range(_POOL):
+                if src != dst:
+                    mixed = (_MIX_L * pool[dst] - _MIX_R * self.hashed(pool[src])) & _MASK
+                    pool[dst] = mixed ^ (mixed >> 16)
+        for word in entropy[_POOL:]:
+            self.mix_in(pool, word)
+        return pool
 
 
 class _Hashed(ISeedSequence):
@@ -198,24 +210,16 @@ def engine_rngs(
         ]
     run = _words(seed)
     run += [0] * (_POOL - len(run))  # a seed with a spawn key fills the pool first
-    start, const = _pool(run + _words(replicate) + _words(stream))
-    mask = np.uint64(_MASK)
-    shift = np.uint64(16)
-    pool = [np.full(a_words.shape, word, dtype=np.uint64) for word in start]
+    mixer = _Mixer()
+    pool = mixer.pool(run + _words(replicate) + _words(stream))  # shared by every key
     for word in (a_words.astype(np.uint64), b_words.astype(np.uint64)):
-        for dst in range(_POOL):
-            value = word ^ np.uint64(const)
-            const = (const * _MULT_A) & _MASK
-            value = (value * np.uint64(const)) & mask
-            value ^= value >> shift
-            mixed = (np.uint64(_MIX_L) * pool[dst] - np.uint64(_MIX_R) * value) & mask
-            pool[dst] = mixed ^ (mixed >> shift)
+        mixer.mix_in(pool, word)
     state = np.empty((a_words.size, 2 * _POOL), dtype=np.uint32)
     const = _INIT_B
     for i in range(2 * _POOL):
-        value = pool[i % _POOL] ^ np.uint64(const)
+        value = pool[i % _POOL] ^ const
         const = (const * _MULT_B) & _MASK
-        value = (value * np.uint64(const)) & mask
-        state[:, i] = value ^ (value >> shift)
+        value = (value * const) & _MASK
+        state[:, i] = value ^ (value >> 16)
     states = state.view(np.uint64)  # pairs of 32-bit words, low first, as numpy joins them
     return [np.random.Generator(np.random.PCG64(_Hashed(row))) for row in states]

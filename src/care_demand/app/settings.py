@@ -54,7 +54,7 @@ QUICK_LOOK: tuple[str, ...] = (
 
 # The weightings of the record's earlier years the Calibration page offers: years of
 # half-life (calibration.hazards.priors.record_half_life_years) and their words; 2 years is
-# what a council's backtest tries (configs/backtest.yaml, rate_variants.half_life_years).
+# what a council's backtest tries (configs/backtest/default.yaml, rate_variants.half_life_years).
 WEIGHTINGS: dict[str, str] = {
     "": "Every year counts in full",
     "1": "Each year counts half as much as the year after it",
