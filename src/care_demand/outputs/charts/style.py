@@ -89,6 +89,7 @@ STYLE: dict[str, Any] = {
     "axes.spines.right": False,
     "axes.grid": True,
     "axes.grid.axis": "y",
+    "axes.axisbelow": True,  # grid lines behind the bands, bars and areas they measure
     "grid.color": GRID_GREY,
     "grid.linewidth": 0.8,
     "xtick.labelsize": TEXT_SIZE,
