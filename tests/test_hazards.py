@@ -412,6 +412,21 @@ def test_settings_from_mapping_checks_names_and_ranges():
         HazardSettings.from_mapping({"sampler": {"target_accept": 1.2}})
 
 
+def test_defaults_are_the_shipped_config():
+    """A fit from Python with the default settings is the fit a run makes from the command
+    line: every prior, sampler setting and check as configs/calibration/default.yaml has it
+    (the progress bar, display only, aside)."""
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    shipped_file = Path(__file__).resolve().parents[1] / "configs/calibration/default.yaml"
+    shipped = HazardSettings.from_mapping(yaml.safe_load(shipped_file.read_text())["hazards"])
+    shipped.sampler.progressbar = False
+    assert dataclasses.asdict(HazardSettings()) == dataclasses.asdict(shipped)
+
+
 def test_results_need_a_fit():
     model = HazardModel()
     with pytest.raises(NotFittedError, match="fit"):
@@ -446,7 +461,10 @@ def censored_history(seed: int = 2024) -> SimpleNamespace:
 
 
 def quick_settings(**sampler: int) -> HazardSettings:
+    """PyMC's own sampler with fewer draws: the fits these tests' tolerances were set on
+    (nutpie, the shipped backend, fits the example for every test of a run: conftest.py)."""
     settings = HazardSettings()
+    settings.sampler.backend = "pymc"
     settings.sampler.draws = sampler.get("draws", 1000)
     settings.sampler.tune = sampler.get("tune", 700)
     return settings
