@@ -234,6 +234,7 @@ def test_unrecognised_files_are_listed_by_name(tmp_path: Path) -> None:
         {
             "notes.txt": "read me",
             "ssda903/extract.xlsx": b"PK\x03\x04",
+            "ssda903/extract.xls": b"\xd0\xcf\x11\xe0",
             "ssda903/lookup.csv": "a,b\n1,2\n",
             "ssda903/blank.csv": b"",
         },
@@ -244,11 +245,12 @@ def test_unrecognised_files_are_listed_by_name(tmp_path: Path) -> None:
     assert set(listed) == {
         "notes.txt",
         "ssda903/extract.xlsx",
+        "ssda903/extract.xls",
         "ssda903/lookup.csv",
         "ssda903/blank.csv",
     }
     assert all(p.severity == INFO for p in listed.values())
-    assert "save SSDA903 tables as CSV" in listed["ssda903/extract.xlsx"].message
+    assert "save the table as .xlsx or CSV" in listed["ssda903/extract.xls"].message
     assert "empty" in listed["ssda903/blank.csv"].message
     assert len(load_council(folder, config()).episodes) == 4
 

@@ -1,8 +1,10 @@
 """Reading a council's CSV files as text tables, and parsing their dates and yes/no items.
 
 Files are read as text (every cell a stripped string, ``""`` for blank) so that each value can
-be checked and reported exactly as the council wrote it. Parsing dates and yes/no items is
-vectorised here too. The input files' fingerprint is taken over the same bytes.
+be checked and reported exactly as the council wrote it. A table saved as an Excel workbook
+is read from its first sheet as the same text (:mod:`care_demand.data.workbook`). Parsing
+dates and yes/no items is vectorised here too. The input files' fingerprint is taken over
+the same bytes.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import pandas as pd
 from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
+    INFO,
     LINE_COL,
     Problem,
     ValidationReport,
     raw_col,
 )
 from care_demand.data.recognise import SourceFile
+from care_demand.data.workbook import WorkbookError, is_workbook, read_sheet
 
 __all__ = [
     "csv_header",
@@ -34,12 +38,26 @@ __all__ = [
     "parse_dates",
     "read_csv_text",
     "select_columns",
+    "table_records",
 ]
 
 
+# Rows of a workbook searched for its column names (the first row that is not blank).
+_HEADER_SEARCH_ROWS = 50
+
+
 def csv_header(path: Path) -> tuple[list[str], bool]:
-    """The column names of a CSV file (lower case; empty for other files) and whether the
-    file has no text at all."""
+    """The column names of a CSV file or workbook (lower case; empty for other files) and
+    whether the file has no text at all."""
+    if is_workbook(path):
+        try:
+            sheet = read_sheet(path, max_rows=_HEADER_SEARCH_ROWS)
+        except WorkbookError:
+            return [], False
+        first = next((row for _, row in sheet.records if any(c.strip() for c in row)), None)
+        if first is None:
+            return [], len(sheet.records) < _HEADER_SEARCH_ROWS
+        return [c.strip().lower() for c in first], False
     try:
         with path.open("rb") as handle:
             data = handle.read(65536)
@@ -85,6 +103,26 @@ def csv_records(text: str, *, strict: bool = True) -> list[tuple[int, list[str]]
     return out
 
 
+def table_records(path: Path) -> list[tuple[int, list[str]]] | None:
+    """Every record of a CSV file or workbook with its line (row) number, stray quotes read
+    as characters; ``None`` when the file cannot be read as either."""
+    if is_workbook(path):
+        try:
+            return read_sheet(path).records
+        except WorkbookError:
+            return None
+    try:
+        text = decode(path.read_bytes())
+    except OSError:
+        return None
+    if text is None:
+        return None
+    try:
+        return csv_records(text, strict=False)
+    except csv.Error:
+        return None
+
+
 def _parse(text: str) -> list[tuple[int, list[str]]]:
     """Records of CSV text; a stray quote inside a value is read as a character (as
     spreadsheets do), but a quoted value still open at the end of the file is an error."""
@@ -116,24 +154,21 @@ def read_csv_text(
     Other repairs counted in ``report``: spaces around values (``padded_cell``) and empty
     fields after the last column (``extra_blank_fields``).
     """
+    if is_workbook(source.path):
+        return _read_workbook(source, report, required)
     data = source.path.read_bytes()
     text = decode(data)
     if text is None:
-        report.add(
-            Problem(
-                source.name,
-                None,
-                None,
-                None,
-                "unreadable_file",
-                "not text in UTF-8 or Windows-1252: save the file as CSV (UTF-8)",
-            )
+        report.add_file_problem(
+            source.name,
+            "unreadable_file",
+            "not text in UTF-8 or Windows-1252: save the file as CSV (UTF-8)",
         )
         return None, []
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     if not first.strip():
-        report.add(Problem(source.name, None, None, None, "empty_file", "the file is empty"))
+        report.add_file_problem(source.name, "empty_file", "the file is empty")
         return None, []
     if "," not in first and (";" in first or "\t" in first):
         sep = "semicolons" if first.count(";") >= first.count("\t") else "tabs"
@@ -152,26 +187,55 @@ def read_csv_text(
     try:
         records = _parse(text)
     except csv.Error as exc:
-        report.add(
-            Problem(
-                source.name,
-                None,
-                None,
-                None,
-                "unreadable_file",
-                "not a readable CSV file ("
-                + (
-                    "a quoted value is never closed"
-                    if "unexpected end of data" in str(exc)
-                    else str(exc)
-                )
-                + ")",
+        report.add_file_problem(
+            source.name,
+            "unreadable_file",
+            "not a readable CSV file ("
+            + (
+                "a quoted value is never closed"
+                if "unexpected end of data" in str(exc)
+                else str(exc)
             )
+            + ")",
         )
         return None, []
+    return _text_table(source, report, required, records, not text.endswith(("\n", "\r")))
+
+
+def _read_workbook(
+    source: SourceFile, report: ValidationReport, required: list[str] | None
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """:func:`read_csv_text` of a workbook's first sheet (row numbers as Excel's)."""
+    try:
+        sheet = read_sheet(source.path)
+    except WorkbookError as exc:
+        report.add_file_problem(source.name, "unreadable_file", str(exc))
+        return None, []
+    if sheet.others:
+        listed = ", ".join(f"'{name}'" for name in sheet.others)
+        report.add_file_problem(
+            source.name,
+            "sheets_not_read",
+            f"read the first sheet, '{sheet.name}'; not read: {listed}",
+            INFO,
+        )
+    # A sheet leaves out the empty cells at the end of a row: they are blank, not missing.
+    head = next((len(row) for _, row in sheet.records if any(c.strip() for c in row)), 0)
+    records = [(n, row + [""] * (head - len(row))) for n, row in sheet.records]
+    return _text_table(source, report, required, records, False)
+
+
+def _text_table(
+    source: SourceFile,
+    report: ValidationReport,
+    required: list[str] | None,
+    records: list[tuple[int, list[str]]],
+    cut_short: bool,
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """The rows of a file's records (the rest of :func:`read_csv_text`)."""
     records = [(n, r) for n, r in records if any(c.strip() for c in r)]
     if not records:
-        report.add(Problem(source.name, None, None, None, "empty_file", "the file is empty"))
+        report.add_file_problem(source.name, "empty_file", "the file is empty")
         return None, []
     head = records[0][1]
     names = [c.strip().lstrip("\ufeff") for c in head]
@@ -179,9 +243,7 @@ def read_csv_text(
     width = len(names)
     body = records[1:]
     if not body:
-        report.add(
-            Problem(source.name, None, None, None, "empty_file", "the file has no data rows")
-        )
+        report.add_file_problem(source.name, "empty_file", "the file has no data rows")
         return None, []
     cells: list[list[str]] = []
     line_no: list[int] = []
@@ -189,7 +251,6 @@ def read_csv_text(
     trailing = missing_trailing = 0
     wanted = {c.lower() for c in required or []}
     last_required = max((i for i, n in enumerate(names) if n.lower() in wanted), default=-1)
-    cut_short = not text.endswith(("\n", "\r"))
     for line, row in body:
         rule = None
         if len(row) > width:

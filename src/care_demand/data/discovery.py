@@ -7,13 +7,12 @@ settle its return's year, and reports duplicate, missing and unrecognised files.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from care_demand.data.csv_text import csv_header, csv_records, decode, parse_dates
+from care_demand.data.csv_text import csv_header, parse_dates, table_records
 from care_demand.data.problems import INFO, WARNING, Problem, ValidationReport
 from care_demand.data.recognise import (
     CIN,
@@ -167,7 +166,7 @@ def _classify(path: Path, name: str, folder: Path, report: ValidationReport) -> 
     if kind is None:
         suffix = path.suffix.lower().lstrip(".")
         what = "an empty file" if empty else f"a .{suffix} file" if suffix else "a file"
-        hint = "save SSDA903 tables as CSV" if path.suffix.lower() in (".xlsx", ".xls") else ""
+        hint = "save the table as .xlsx or CSV" if path.suffix.lower() == ".xls" else ""
         _not_recognised(
             report,
             name,
@@ -265,16 +264,10 @@ def _years_from_data(found: list[_Found], report: ValidationReport) -> None:
 
 def _episode_dates(path: Path) -> tuple[pd.Series, pd.Series] | None:
     """The DECOM and DEC dates of an Episodes file (``None`` when they cannot be read)."""
-    try:
-        text = decode(path.read_bytes())
-    except OSError:
+    records = table_records(path)
+    if not records:
         return None
-    if text is None:
-        return None
-    try:
-        records = csv_records(text, strict=False)
-    except csv.Error:
-        return None
+    records = [(n, r) for n, r in records if any(c.strip() for c in r)]
     if not records:
         return None
     names = [c.strip().lstrip("\ufeff").lower() for c in records[0][1]]

@@ -42,9 +42,10 @@ RULES: dict[str, str] = {
     "duplicate_file": "two SSDA903 files of one kind for the same year",
     "missing_file": "a year with a Header file but no Episodes file, or the reverse",
     "missing_year": "a year missing between the first and last SSDA903 years",
-    "unreadable_file": "not a readable CSV (or XML) file in UTF-8 or Windows-1252",
+    "unreadable_file": "not a readable CSV file in UTF-8 or Windows-1252, XML file or workbook",
     "empty_file": "a file with no data rows (or no bytes at all)",
     "wrong_delimiter": "a file separated by semicolons or tabs instead of commas",
+    "sheets_not_read": "a workbook's sheets after the first, which holds the table (a note)",
     "missing_column": "a required column is absent",
     "bad_mapping": "the placement-group mapping file is not usable",
     "pseudonym_key": "the pseudonymisation key cannot be read or created",
@@ -115,7 +116,8 @@ class Problem:
     Attributes:
         file: the file's name relative to the council folder (posix separators).
         row: 1-based line number in the file counting the header as line 1 (for XML, the
-            line where the element starts), or ``None`` for a problem with the whole file.
+            line where the element starts; for a workbook, the sheet's row number), or
+            ``None`` for a problem with the whole file.
         column: the column (or XML element) as named in the file, or ``None``.
         value: the offending value as text; child ids are shown pseudonymised.
         rule: a short snake_case rule id, e.g. ``"bad_date"``.
@@ -153,6 +155,10 @@ class ValidationReport:
     def add(self, problem: Problem) -> None:
         """Append one problem."""
         self.problems.append(problem)
+
+    def add_file_problem(self, file: str, rule: str, message: str, severity: str = ERROR) -> None:
+        """Append a problem with a whole file (no row, column or value)."""
+        self.problems.append(Problem(file, None, None, None, rule, message, severity))
 
     def add_repair(self, file: str, rule: str, count: int) -> None:
         """Count ``count`` values of ``file`` repaired under ``rule`` (a key of ``REPAIRS``).

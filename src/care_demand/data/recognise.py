@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from care_demand.data.workbook import WORKBOOK_SUFFIXES
+
 __all__ = [
     "CIN",
     "CIN_NAME",
@@ -143,8 +145,8 @@ _TABLES: tuple[Table, ...] = (
 TABLE_BY_KIND = {t.kind: t for t in _TABLES}
 # Kinds that belong to one year's SSDA903 return (and take the year of its Episodes file).
 SSDA903_KINDS = {t.kind for t in _TABLES if t.kind not in (CIN, EARLY_HELP)}
-CIN_NAME = re.compile(r"^cin_census.*\.(csv|xml)$", re.IGNORECASE)
-_EH_NAME = re.compile(r"^early_help.*\.csv$", re.IGNORECASE)
+CIN_NAME = re.compile(r"^cin_census.*\.(csv|xml|xlsx|xlsm)$", re.IGNORECASE)
+_EH_NAME = re.compile(r"^early_help.*\.(csv|xlsx|xlsm)$", re.IGNORECASE)
 
 # Years in names: 2018-19, 2018_19, 2018 19, 201819, 2018-2019 (the year ending in 2019);
 # 2019; 1819 and 18-19 (two-digit years, this century).
@@ -212,7 +214,7 @@ def kind_by_name(file_name: str) -> str | None:
         return CIN
     if _EH_NAME.match(file_name):
         return EARLY_HELP
-    if not file_name.lower().endswith(".csv"):
+    if not file_name.lower().endswith((".csv", *WORKBOOK_SUFFIXES)):
         return None
     stem = re.sub(r"[^a-z0-9]+", "_", file_name.lower().rsplit(".", 1)[0])
     for table in _TABLES:
