@@ -192,6 +192,17 @@ def test_validate_command_reports_problems_and_exit_status(tmp_path: Path) -> No
     assert missing.returncode == 2 and "not a folder" in missing.stderr
 
 
+def test_validate_takes_the_folder_as_care_demand_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from care_demand.cli import validate_main
+
+    assert validate_main([f"data.path={EXAMPLE_DATA_DIR}"]) == 0
+    assert "416 children in care at 31 March 2022" in capsys.readouterr().out
+    assert validate_main([f"data.path={tmp_path / 'nowhere'}"]) == 2
+    assert f"{tmp_path / 'nowhere'} is not a folder" in capsys.readouterr().err
+
+
 def test_care_demand_command_accepts_overrides(tmp_path: Path, calibration_cache: Path) -> None:
     out = tmp_path / "cli"
     result = _cli(

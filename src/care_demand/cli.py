@@ -163,7 +163,12 @@ def validate_main(argv: list[str] | None = None) -> int:
             "problem: file, row, column, value and the rule broken."
         ),
     )
-    parser.add_argument("folder", type=Path, help="folder holding the council's files")
+    parser.add_argument(
+        "folder",
+        type=_folder_argument,
+        help="folder holding the council's files (data.path=DIR, as care-demand takes it, "
+        "also works)",
+    )
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         print(f"care-demand-validate: {args.folder} is not a folder", file=sys.stderr)
@@ -173,6 +178,13 @@ def validate_main(argv: list[str] | None = None) -> int:
     print(report.format())
     _print_what_was_read(args.folder, config, report.ok)
     return 0 if report.ok else 1
+
+
+def _folder_argument(text: str) -> Path:
+    """The folder given, written either as the folder or as ``care-demand``'s override
+    ``data.path=DIR``."""
+    name, sep, value = text.partition("=")
+    return Path(value if sep and name.strip() == "data.path" else text)
 
 
 def _print_what_was_read(folder: Path, config: DataConfig, ok: bool) -> None:
