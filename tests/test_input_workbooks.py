@@ -15,7 +15,7 @@ from care_demand.data.discovery import discover
 from care_demand.data.loader import load_council
 from care_demand.data.problems import ERROR, INFO, ValidationReport
 from care_demand.data.validate import validate_folder
-from care_demand.data.workbook import cell_text
+from care_demand.data.workbook import cell_text, read_sheet
 from test_validate import BASE, KEY_ENV, RAW_IDS, config, one, write_council
 
 KEY = b"test key for workbooks"
@@ -154,3 +154,17 @@ def test_an_unreadable_workbook_is_reported_not_raised(tmp_path: Path) -> None:
     assert "workbook" in broken.message
     old = one(report, "not_recognised")
     assert old.file == "ssda903/old_export.xls" and ".xlsx or CSV" in old.message
+
+
+def test_a_workbook_changed_since_it_was_read_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "episodes_2022.xlsx"
+    path.write_bytes(workbook_bytes(BASE["ssda903/episodes_2022.csv"]))
+    first = read_sheet(path)
+    assert read_sheet(path, max_rows=2).records == first.records[:2]
+    path.write_bytes(workbook_bytes(BASE["ssda903/episodes_2021.csv"], extra_sheet=True))
+    again = read_sheet(path)
+    assert again.others == ("Notes",)
+    assert [row for _, row in again.records[1:]] == [
+        [cell_text(typed(c, v)) for c, v in zip(again.records[0][1], row, strict=True)]
+        for row in list(csv.reader(io.StringIO(BASE["ssda903/episodes_2021.csv"])))[1:]
+    ]

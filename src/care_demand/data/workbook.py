@@ -18,7 +18,9 @@ file is listed as not read with the advice to save it as ``.xlsx`` or CSV.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,11 +71,43 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+# Whole sheets read lately, by file and its size and time of change: finding a return's year
+# reads an Episodes sheet, and reading the return reads it again. At most this many rows are
+# kept (about a large council's returns), the least recently read sheets going first.
+_RECENT: OrderedDict[tuple[str, int, int], Sheet] = OrderedDict()
+_RECENT_ROWS = 100_000
+_RECENT_LOCK = threading.Lock()
+
+
 def read_sheet(path: Path, max_rows: int | None = None) -> Sheet:
     """The first sheet of the workbook at ``path`` (its first ``max_rows`` rows if given).
 
     Raises :class:`WorkbookError` when the file is not a readable workbook.
     """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise WorkbookError(f"not a readable Excel workbook ({type(exc).__name__})") from exc
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _RECENT_LOCK:
+        sheet = _RECENT.get(key)
+        if sheet is not None:
+            _RECENT.move_to_end(key)
+    if sheet is not None:
+        if max_rows is None:
+            return sheet
+        return Sheet(sheet.name, sheet.others, sheet.records[:max_rows])
+    sheet = _read(path, max_rows)
+    if max_rows is None:
+        with _RECENT_LOCK:
+            _RECENT[key] = sheet
+            while sum(len(kept.records) for kept in _RECENT.values()) > _RECENT_ROWS:
+                _RECENT.popitem(last=False)
+    return sheet
+
+
+def _read(path: Path, max_rows: int | None) -> Sheet:
+    """:func:`read_sheet` from the file."""
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
