@@ -168,3 +168,18 @@ def test_a_workbook_changed_since_it_was_read_is_read_again(tmp_path: Path) -> N
         [cell_text(typed(c, v)) for c, v in zip(again.records[0][1], row, strict=True)]
         for row in list(csv.reader(io.StringIO(BASE["ssda903/episodes_2021.csv"])))[1:]
     ]
+
+
+def test_an_unusable_workbooks_rows_are_counted_as_dropped(tmp_path: Path) -> None:
+    # The CIN census saved without its referral dates: none of its rows can be used.
+    table = BASE["cin_census.csv"].replace("CINreferralDate", "ReferralDay")
+    changes: dict[str, str | bytes | None] = {
+        "cin_census.csv": None,
+        "cin_census.xlsx": workbook_bytes(table),
+    }
+    data = load_council(write_council(tmp_path, changes), config(lenient=True))
+    rows = len([line for line in table.splitlines()[1:] if line.strip()])
+    assert data.dropped == {"missing_column": rows}
+    assert data.dropped_rows[["file", "rule", "rows"]].values.tolist() == [
+        ["cin_census.xlsx", "missing_column", rows]
+    ]

@@ -51,6 +51,7 @@ from care_demand.data.ssda903 import (
     read_header,
 )
 from care_demand.data.uasc import merge_uasc, read_uasc
+from care_demand.data.workbook import WorkbookError, is_workbook, read_sheet
 from care_demand.paths import EXAMPLE_DATA_DIR
 
 __all__ = ["CheckResult", "check_folder", "validate_folder"]
@@ -239,6 +240,12 @@ def _read(
 
 def _data_rows(source: SourceFile) -> int:
     """Number of data rows in a file that could not be used (for the dropped counts)."""
+    if is_workbook(source.path):
+        try:
+            records = read_sheet(source.path).records
+        except WorkbookError:
+            return 0
+        return max(0, sum(1 for _, row in records if any(c.strip() for c in row)) - 1)
     data = source.path.read_bytes()
     if source.suffix == "xml":
         return data.count(b"<CINdetails") + data.count(b":CINdetails")
