@@ -404,11 +404,12 @@ def test_open_episode_dropped_from_one_return_but_read_from_another(tmp_path: Pa
 
 
 def test_whole_file_dropped_is_in_the_dropped_rows(tmp_path: Path) -> None:
-    folder = write_council(tmp_path, {"cin_census.csv": BASE["cin_census.csv"].replace(",", ";")})
+    without_dates = BASE["cin_census.csv"].replace("CINreferralDate", "ReferralDay")
+    folder = write_council(tmp_path, {"cin_census.csv": without_dates})
     data = load_council(folder, config(lenient=True))
     rows = data.dropped_rows
     assert rows[["file", "rule", "rows"]].values.tolist() == [
-        ["cin_census.csv", "wrong_delimiter", 2]
+        ["cin_census.csv", "missing_column", 2]
     ]
     assert pd.isna(rows.loc[0, "line"])
 

@@ -172,7 +172,8 @@ def bad_changes() -> dict[str, str | bytes | None]:
         "RAWID202,01/01/2015,01/03/2021,01/04/2021,happy",  # unknown_code
         "RAWID202,01/01/2015,01/03/2021,01/04/2021,happy",  # duplicate_row (and unknown_code)
     )
-    changes["cin_census.csv"] = BASE["cin_census.csv"].replace(",", ";")  # wrong_delimiter
+    # missing_column: the CIN census without its referral dates
+    changes["cin_census.csv"] = BASE["cin_census.csv"].replace("CINreferralDate", "ReferralDay")
     return changes
 
 
@@ -187,7 +188,7 @@ def test_strict_raises_with_the_whole_report(tmp_path: Path) -> None:
         "overlapping_episodes",
         "unknown_code",
         "duplicate_row",
-        "wrong_delimiter",
+        "missing_column",
     } <= (report.rules())
     assert report.rules() == validate_folder(folder, config()).rules()
 
@@ -200,7 +201,7 @@ def test_lenient_drops_rows_and_counts_them_per_rule(tmp_path: Path) -> None:
         "duplicate_row": 1,
         "overlapping_episodes": 1,
         "unknown_code": 1,
-        "wrong_delimiter": 2,
+        "missing_column": 2,
     }
     assert data.cin is None  # the whole CIN file was unusable
     good = load_council(write_council(tmp_path / "good"), config())

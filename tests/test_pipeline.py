@@ -183,10 +183,13 @@ def test_validate_command_reports_problems_and_exit_status(tmp_path: Path) -> No
     bad = tmp_path / "bad"
     shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", bad / "ssda903")
     header = bad / "ssda903" / "header_2020.csv"
-    header.write_text(header.read_text().replace(",", ";"))
+    lines = header.read_text().splitlines(keepends=True)
+    dob = lines[1].split(",")[2]
+    lines[1] = lines[1].replace(dob, "31/02/2005", 1)
+    header.write_text("".join(lines))
     result = _cli("care-demand-validate", str(bad))
     assert result.returncode == 1
-    assert "wrong_delimiter" in result.stdout and "header_2020.csv" in result.stdout
+    assert "bad_date" in result.stdout and "header_2020.csv" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     missing = _cli("care-demand-validate", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "not a folder" in missing.stderr

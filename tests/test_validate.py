@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from care_demand.config import DataConfig
+from care_demand.data.loader import load_council
 from care_demand.data.problems import (
     ERROR,
     REPAIR,
@@ -459,13 +461,19 @@ def test_duplicate_episode_and_child(tmp_path: Path) -> None:
     assert "line 3" in problem.message
 
 
-@pytest.mark.parametrize("sep", [";", "\t"])
-def test_wrong_delimiter(tmp_path: Path, sep: str) -> None:
+@pytest.mark.parametrize(("sep", "rule"), [(";", "semicolon_separated"), ("\t", "tab_separated")])
+def test_semicolons_or_tabs_are_read_as_the_separator(tmp_path: Path, sep: str, rule: str) -> None:
     text = BASE["cin_census.csv"].replace(",", sep)
     report = check(tmp_path, {"cin_census.csv": text})
-    problem = one(report, "wrong_delimiter")
-    assert problem.file == "cin_census.csv"
-    assert report.counts() == {"wrong_delimiter": 1}
+    repair = one(report, rule)
+    rows = len(text.strip().splitlines()) - 1
+    assert (repair.file, repair.severity) == ("cin_census.csv", REPAIR)
+    assert f"{rows} row(s)" in repair.message
+    assert report.counts() == {rule: 1}
+    read = load_council(write_council(tmp_path / "read", {"cin_census.csv": text}), config())
+    good = load_council(write_council(tmp_path / "good"), config())
+    assert read.cin is not None and good.cin is not None
+    pd.testing.assert_frame_equal(read.cin, good.cin)
 
 
 def test_required_value_blank(tmp_path: Path) -> None:

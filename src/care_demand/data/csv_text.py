@@ -33,6 +33,7 @@ __all__ = [
     "csv_header",
     "csv_records",
     "decode",
+    "delimiter",
     "fingerprint",
     "parse_bool",
     "parse_dates",
@@ -72,7 +73,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
         return [], False
     line = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
-        first = next(csv.reader([line]))
+        first = next(csv.reader([line], delimiter=delimiter(line)))
     except (csv.Error, StopIteration):
         return [], False
     return [c.strip().lstrip("\ufeff").lower() for c in first], False
@@ -91,10 +92,21 @@ def decode(data: bytes) -> str | None:
     return None
 
 
-def csv_records(text: str, *, strict: bool = True) -> list[tuple[int, list[str]]]:
+def delimiter(first_line: str) -> str:
+    """The character a file's columns are separated by, from its first line: a comma, or
+    where the line has none, semicolons (Excel's CSV in some locales) or tabs (exports from
+    reporting tools)."""
+    if "," in first_line or not (";" in first_line or "\t" in first_line):
+        return ","
+    return ";" if first_line.count(";") >= first_line.count("\t") else "\t"
+
+
+def csv_records(
+    text: str, *, strict: bool = True, separator: str = ","
+) -> list[tuple[int, list[str]]]:
     """The records of CSV text with the line each starts on (1-based); CRLF, LF and CR line
     ends all read. Raises ``csv.Error`` when the text is not CSV (a quoted value never closed)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=strict)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=strict, delimiter=separator)
     out: list[tuple[int, list[str]]] = []
     previous = 0
     for row in reader:
@@ -117,21 +129,22 @@ def table_records(path: Path) -> list[tuple[int, list[str]]] | None:
         return None
     if text is None:
         return None
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
-        return csv_records(text, strict=False)
+        return csv_records(text, strict=False, separator=delimiter(first))
     except csv.Error:
         return None
 
 
-def _parse(text: str) -> list[tuple[int, list[str]]]:
+def _parse(text: str, separator: str) -> list[tuple[int, list[str]]]:
     """Records of CSV text; a stray quote inside a value is read as a character (as
     spreadsheets do), but a quoted value still open at the end of the file is an error."""
     try:
-        return csv_records(text, strict=True)
+        return csv_records(text, strict=True, separator=separator)
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise
-        return csv_records(text, strict=False)
+        return csv_records(text, strict=False, separator=separator)
 
 
 def read_csv_text(
@@ -170,22 +183,9 @@ def read_csv_text(
     if not first.strip():
         report.add_file_problem(source.name, "empty_file", "the file is empty")
         return None, []
-    if "," not in first and (";" in first or "\t" in first):
-        sep = "semicolons" if first.count(";") >= first.count("\t") else "tabs"
-        report.add(
-            Problem(
-                source.name,
-                1,
-                None,
-                None,
-                "wrong_delimiter",
-                f"the columns are separated by {sep}, not commas: save the file as "
-                "comma-separated CSV",
-            )
-        )
-        return None, []
+    separator = delimiter(first)
     try:
-        records = _parse(text)
+        records = _parse(text, separator)
     except csv.Error as exc:
         report.add_file_problem(
             source.name,
@@ -199,7 +199,11 @@ def read_csv_text(
             + ")",
         )
         return None, []
-    return _text_table(source, report, required, records, not text.endswith(("\n", "\r")))
+    frame, names = _text_table(source, report, required, records, not text.endswith(("\n", "\r")))
+    if frame is not None and separator != ",":
+        rule = "semicolon_separated" if separator == ";" else "tab_separated"
+        report.add_repair(source.name, rule, len(frame))
+    return frame, names
 
 
 def _read_workbook(

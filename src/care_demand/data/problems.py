@@ -44,7 +44,6 @@ RULES: dict[str, str] = {
     "missing_year": "a year missing between the first and last SSDA903 years",
     "unreadable_file": "not a readable CSV file in UTF-8 or Windows-1252, XML file or workbook",
     "empty_file": "a file with no data rows (or no bytes at all)",
-    "wrong_delimiter": "a file separated by semicolons or tabs instead of commas",
     "sheets_not_read": "a workbook's sheets after the first, which holds the table (a note)",
     "missing_column": "a required column is absent",
     "bad_mapping": "the placement-group mapping file is not usable",
@@ -88,6 +87,10 @@ RULES: dict[str, str] = {
     "ignored",
     "missing_trailing_fields": "(repair) a line ending before its last columns, none of them "
     "required, is read with those columns blank (spreadsheets leave out trailing empty cells)",
+    "semicolon_separated": "(repair) a file whose first line has semicolons and no comma is read "
+    "with semicolons as the separator",
+    "tab_separated": "(repair) a file whose first line has tabs and no comma is read with tabs "
+    "as the separator",
 }
 
 # What each repair did, for the report: formatted with the number of values repaired.
@@ -100,6 +103,10 @@ REPAIRS: dict[str, str] = {
     "required) read with those columns blank",
     "fgdm_implied": "repaired: {n} family group decision-making meeting(s) held or dated but "
     "not marked offered (or held) read as offered and held",
+    "semicolon_separated": "repaired: the columns are separated by semicolons, not commas: "
+    "{n} row(s) read with that separator",
+    "tab_separated": "repaired: the columns are separated by tabs, not commas: {n} row(s) read "
+    "with that separator",
 }
 
 # Rules that make a whole line unusable: other checks do not report the same line again.
