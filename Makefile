@@ -32,9 +32,12 @@ app: $(STAMP)
 # The suite runs in TEST_JOBS processes (pytest-xdist; auto: one per core), each test file
 # in one process so its fixtures are built once; TEST_JOBS=0 runs it in this process.
 TEST_JOBS ?= auto
+# numpy's loops as every machine runs them (care_demand.PORTABLE_NUMPY), set before pytest's
+# plugins import numpy, so that the stored expected results hold on any processor.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
+	env $$($(BIN)/python -c "import care_demand as c; print(*(f'{k}={v}' for k, v in c.PORTABLE_NUMPY.items()))") \
+		$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

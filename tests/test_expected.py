@@ -10,9 +10,11 @@ after a deliberate change with ``make expected``.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
+from care_demand import PORTABLE_NUMPY, numpy_is_portable
 from care_demand.data import EventHistory
 from expected import figures
 from expected.project import project_figures
@@ -28,9 +30,31 @@ def stored() -> dict:
 def test_projection_matches_the_stored_figures(
     scenario: str, stored: dict, example_history: EventHistory
 ) -> None:
+    assert numpy_is_portable(), (
+        "numpy runs this processor's AVX-512 loops in this process (pytest's plugins import it "
+        "before care_demand): run `make test`, or set "
+        + " ".join(f"{k}={v}" for k, v in PORTABLE_NUMPY.items())
+    )
     actual = project_figures(scenario, example_history, figures.load_draws())
     problems = figures.compare(stored[scenario], actual)
     assert not problems, f"{len(problems)} figures moved, e.g.:\n" + "\n".join(problems[:20])
+
+
+def test_a_process_importing_care_demand_first_runs_the_portable_loops() -> None:
+    # The command-line tools and the app import care_demand before numpy, and their worker
+    # processes inherit the setting; on a processor without AVX-512 this holds trivially.
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMPY}
+    code = "import care_demand, numpy; print(care_demand.numpy_is_portable())"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.stdout.strip() == "True", first.stderr
+    # Set by hand beforehand, the user's own setting is kept.
+    env["NPY_DISABLE_CPU_FEATURES"] = "AVX512_SPR"
+    code = "import care_demand, os; print(os.environ['NPY_DISABLE_CPU_FEATURES'])"
+    kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert kept.stdout.strip() == "AVX512_SPR", kept.stderr
 
 
 def test_the_stored_figures_cover_the_projection(stored: dict) -> None:

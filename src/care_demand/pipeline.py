@@ -23,7 +23,7 @@ import pandas as pd
 from joblib import effective_n_jobs
 from tqdm import tqdm
 
-from care_demand import __version__, vocab
+from care_demand import PORTABLE_NUMPY, __version__, numpy_is_portable, vocab
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.calibration.hazards import ConvergenceError, HazardModel
 from care_demand.calibration.reference import (
@@ -393,6 +393,13 @@ def run(
     validate_config(config, scenario_file(config), CONFIG_DIR)
     validate_costs(config.costs, source=_costs_source(config))
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
+    if not numpy_is_portable():
+        log.warning(
+            "numpy was imported before care_demand and runs this processor's AVX-512 loops: "
+            "results may differ in their last digits from other machines'. For results "
+            "every machine agrees on, start Python with %s",
+            " ".join(f"{name}='{value}'" for name, value in PORTABLE_NUMPY.items()),
+        )
     simulate = config.run_until == "simulation"
     workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
