@@ -17,6 +17,10 @@ give the same roll-up, and the time on 2 workers of regions of 1, 2 and 4 counci
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import logging
 import sys

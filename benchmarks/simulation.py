@@ -24,6 +24,10 @@ cProfile's profile of one replicate (``--profile 16``: of the 16x caseload);
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import cProfile
 import dataclasses

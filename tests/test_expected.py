@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,30 @@ def test_a_process_importing_care_demand_first_runs_the_portable_loops() -> None
     code = "import care_demand, os; print(os.environ['NPY_DISABLE_CPU_FEATURES'])"
     kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert kept.stdout.strip() == "AVX512_SPR", kept.stderr
+
+
+def test_a_run_says_once_when_numpy_came_first(tmp_path: Path) -> None:
+    # numpy imported before care_demand (as in a notebook that starts with it): on a
+    # processor with AVX-512 the first run of the process says so, once; elsewhere nothing.
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMPY}
+    code = (
+        "import numpy, logging\n"
+        "from care_demand import numpy_is_portable, pipeline\n"
+        "from care_demand.config import load_config\n"
+        "logging.basicConfig(level=logging.WARNING)\n"
+        "for i in range(2):\n"
+        f"    pipeline.run(load_config(['run_until=data']), r'{tmp_path}' + f'/run{{i}}')\n"
+        "print('portable', numpy_is_portable())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = done.stderr.count("numpy was imported before care_demand")
+    assert said == (0 if "portable True" in done.stdout else 1), done.stderr[-2000:]
 
 
 def test_the_stored_figures_cover_the_projection(stored: dict) -> None:

@@ -126,6 +126,8 @@ __all__ = [
 STAGES = ("data", "calibration", "simulation")
 
 log = logging.getLogger("care_demand")
+# Whether this process has said that numpy runs this processor's own loops (see run).
+_warned_numpy: list[bool] = []
 
 SYNTHETIC_CAPTION = (
     "Synthetic data: the built-in example council, invented children with Dorset-like totals."
@@ -393,7 +395,8 @@ def run(
     validate_config(config, scenario_file(config), CONFIG_DIR)
     validate_costs(config.costs, source=_costs_source(config))
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
-    if not numpy_is_portable():
+    if not numpy_is_portable() and not _warned_numpy:
+        _warned_numpy.append(True)  # once a process: every run of it is alike
         log.warning(
             "numpy was imported before care_demand and runs this processor's AVX-512 loops: "
             "results may differ in their last digits from other machines'. For results "
