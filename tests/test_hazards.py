@@ -583,7 +583,7 @@ def test_care_hazards_and_placement_shares():
     n = {("care", g): (300 if g in vocab.FOSTER_GROUPS else 60) for g in vocab.PLACEMENT_GROUPS}
     table = simulate_spells(rates, index, n, WS, WE, np.random.default_rng(3))
     history = SimpleNamespace(spells=table, window_start=WS, window_end=WE, fingerprint="care")
-    model = HazardModel(quick_settings()).fit(history)
+    model = HazardModel(HazardSettings()).fit(history)  # the shipped sampler and draws
     assert model.diagnostics_["pairs_without_events"] >= 1
     draws = model.draw(50, np.random.default_rng(2))
     assert draws.rates.shape == (50, *model.index_.shape)
