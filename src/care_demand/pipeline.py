@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import shutil
@@ -126,8 +127,6 @@ __all__ = [
 STAGES = ("data", "calibration", "simulation")
 
 log = logging.getLogger("care_demand")
-# Whether this process has said that numpy runs this processor's own loops (see run).
-_warned_numpy: list[bool] = []
 
 SYNTHETIC_CAPTION = (
     "Synthetic data: the built-in example council, invented children with Dorset-like totals."
@@ -371,6 +370,18 @@ def recorded_monthly(history: EventHistory) -> pd.DataFrame:
     return out.sort_values(["month", "category"], ignore_index=True)
 
 
+@functools.cache
+def _say_numpy_is_not_portable() -> None:
+    """Warn, once a process (every run of it is alike), that numpy runs this processor's own
+    loops."""
+    log.warning(
+        "numpy was imported before care_demand and runs this processor's AVX-512 loops: "
+        "results may differ in their last digits from other machines'. For results every "
+        "machine agrees on, start Python with %s",
+        " ".join(f"{name}='{value}'" for name, value in PORTABLE_NUMPY.items()),
+    )
+
+
 def run(
     config: AppConfig,
     run_dir: str | Path,
@@ -395,14 +406,8 @@ def run(
     validate_config(config, scenario_file(config), CONFIG_DIR)
     validate_costs(config.costs, source=_costs_source(config))
     log.info("Scenario: %s (%s)", config.scenario.name, config.scenario.title)
-    if not numpy_is_portable() and not _warned_numpy:
-        _warned_numpy.append(True)  # once a process: every run of it is alike
-        log.warning(
-            "numpy was imported before care_demand and runs this processor's AVX-512 loops: "
-            "results may differ in their last digits from other machines'. For results "
-            "every machine agrees on, start Python with %s",
-            " ".join(f"{name}='{value}'" for name, value in PORTABLE_NUMPY.items()),
-        )
+    if not numpy_is_portable():
+        _say_numpy_is_not_portable()
     simulate = config.run_until == "simulation"
     workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)

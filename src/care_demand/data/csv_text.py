@@ -27,14 +27,16 @@ from care_demand.data.problems import (
     raw_col,
 )
 from care_demand.data.recognise import SourceFile
-from care_demand.data.workbook import WorkbookError, is_workbook, read_sheet
+from care_demand.data.workbook import WorkbookError, is_blank, is_workbook, read_sheet
 
 __all__ = [
     "csv_header",
     "csv_records",
     "decode",
     "delimiter",
+    "filled",
     "fingerprint",
+    "first_line",
     "parse_bool",
     "parse_dates",
     "read_csv_text",
@@ -55,7 +57,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
             sheet = read_sheet(path, max_rows=_HEADER_SEARCH_ROWS)
         except WorkbookError:
             return [], False
-        first = next((row for _, row in sheet.records if any(c.strip() for c in row)), None)
+        first = next((row for _, row in filled(sheet.records)), None)
         if first is None:
             return [], len(sheet.records) < _HEADER_SEARCH_ROWS
         return [c.strip().lower() for c in first], False
@@ -71,7 +73,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
     text = decode(data[: data.rfind(b"\n") + 1] if b"\n" in data else data)
     if text is None:
         return [], False
-    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = first_line(text)
     try:
         first = next(csv.reader([line], delimiter=delimiter(line)))
     except (csv.Error, StopIteration):
@@ -92,13 +94,23 @@ def decode(data: bytes) -> str | None:
     return None
 
 
-def delimiter(first_line: str) -> str:
+def first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank (``""`` if none)."""
+    return next((line for line in text.splitlines() if line.strip()), "")
+
+
+def filled(records: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The records that are not blank."""
+    return [(number, row) for number, row in records if not is_blank(row)]
+
+
+def delimiter(line: str) -> str:
     """The character a file's columns are separated by, from its first line: a comma, or
     where the line has none, semicolons (Excel's CSV in some locales) or tabs (exports from
     reporting tools)."""
-    if "," in first_line or not (";" in first_line or "\t" in first_line):
+    if "," in line or not (";" in line or "\t" in line):
         return ","
-    return ";" if first_line.count(";") >= first_line.count("\t") else "\t"
+    return ";" if line.count(";") >= line.count("\t") else "\t"
 
 
 def csv_records(
@@ -129,9 +141,8 @@ def table_records(path: Path) -> list[tuple[int, list[str]]] | None:
         return None
     if text is None:
         return None
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
-        return csv_records(text, strict=False, separator=delimiter(first))
+        return csv_records(text, strict=False, separator=delimiter(first_line(text)))
     except csv.Error:
         return None
 
@@ -178,9 +189,8 @@ def read_csv_text(
             "not text in UTF-8 or Windows-1252: save the file as CSV (UTF-8)",
         )
         return None, []
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    if not first.strip():
+    first = first_line(text)
+    if not first:
         report.add_file_problem(source.name, "empty_file", "the file is empty")
         return None, []
     separator = delimiter(first)
@@ -223,10 +233,7 @@ def _read_workbook(
             f"read the first sheet, '{sheet.name}'; not read: {listed}",
             INFO,
         )
-    # A sheet leaves out the empty cells at the end of a row: they are blank, not missing.
-    head = next((len(row) for _, row in sheet.records if any(c.strip() for c in row)), 0)
-    records = [(n, row + [""] * (head - len(row))) for n, row in sheet.records]
-    return _text_table(source, report, required, records, False)
+    return _text_table(source, report, required, sheet.records, False)
 
 
 def _text_table(
@@ -237,7 +244,7 @@ def _text_table(
     cut_short: bool,
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """The rows of a file's records (the rest of :func:`read_csv_text`)."""
-    records = [(n, r) for n, r in records if any(c.strip() for c in r)]
+    records = filled(records)
     if not records:
         report.add_file_problem(source.name, "empty_file", "the file is empty")
         return None, []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from care_demand.data.csv_text import csv_header, parse_dates, table_records
+from care_demand.data.csv_text import csv_header, filled, parse_dates, table_records
 from care_demand.data.problems import INFO, WARNING, Problem, ValidationReport
 from care_demand.data.recognise import (
     CIN,
@@ -264,10 +264,7 @@ def _years_from_data(found: list[_Found], report: ValidationReport) -> None:
 
 def _episode_dates(path: Path) -> tuple[pd.Series, pd.Series] | None:
     """The DECOM and DEC dates of an Episodes file (``None`` when they cannot be read)."""
-    records = table_records(path)
-    if not records:
-        return None
-    records = [(n, r) for n, r in records if any(c.strip() for c in r)]
+    records = filled(table_records(path) or [])
     if not records:
         return None
     names = [c.strip().lstrip("\ufeff").lower() for c in records[0][1]]

@@ -21,7 +21,7 @@ from care_demand.data.council import (
     HEADER_COLUMNS,
     CouncilData,
 )
-from care_demand.data.csv_text import fingerprint
+from care_demand.data.csv_text import filled, fingerprint
 from care_demand.data.discovery import discover
 from care_demand.data.early_help import read_early_help
 from care_demand.data.placements import MappingError, PlacementMapping, load_placement_mapping
@@ -245,7 +245,7 @@ def _data_rows(source: SourceFile) -> int:
             records = read_sheet(source.path).records
         except WorkbookError:
             return 0
-        return max(0, sum(1 for _, row in records if any(c.strip() for c in row)) - 1)
+        return max(0, len(filled(records)) - 1)
     data = source.path.read_bytes()
     if source.suffix == "xml":
         return data.count(b"<CINdetails") + data.count(b":CINdetails")

@@ -27,7 +27,15 @@ from typing import Any
 
 import openpyxl
 
-__all__ = ["WORKBOOK_SUFFIXES", "Sheet", "WorkbookError", "cell_text", "is_workbook", "read_sheet"]
+__all__ = [
+    "WORKBOOK_SUFFIXES",
+    "Sheet",
+    "WorkbookError",
+    "cell_text",
+    "is_blank",
+    "is_workbook",
+    "read_sheet",
+]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -41,12 +49,18 @@ class Sheet:
     """The first sheet of a workbook as text records.
 
     ``records`` holds ``(row number, cells)`` for every row up to the last row read (blank
-    rows included, as blank cells); ``others`` the names of the sheets not read.
+    rows included, as blank cells; rows shorter than the column names padded with blanks);
+    ``others`` the names of the sheets not read.
     """
 
     name: str
     others: tuple[str, ...]
     records: list[tuple[int, list[str]]]
+
+
+def is_blank(row: list[str]) -> bool:
+    """Whether a record (of a sheet or a CSV file) holds nothing but blanks."""
+    return not any(cell.strip() for cell in row)
 
 
 def is_workbook(path: Path) -> bool:
@@ -120,6 +134,10 @@ def _read(path: Path, max_rows: int | None) -> Sheet:
         rows = sheet.iter_rows(min_row=1, max_row=max_rows, values_only=True)
         for number, row in enumerate(rows, start=1):
             records.append((number, [cell_text(v) for v in row]))
+        # A sheet leaves out the empty cells at the end of a row: blank, not missing. Rows are
+        # made as wide as the first that is not blank (the column names).
+        width = next((len(row) for _, row in records if not is_blank(row)), 0)
+        records = [(n, row + [""] * (width - len(row))) for n, row in records]
         return Sheet(sheet.title, tuple(book.sheetnames[1:]), records)
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise WorkbookError(f"not a readable Excel workbook ({type(exc).__name__})") from exc
