@@ -53,6 +53,30 @@ def test_the_roll_up_sums_replicate_by_replicate_and_its_interval_is_the_sums() 
     assert row["p90"] == pytest.approx(np.quantile([11, 42, 19], 0.9))
 
 
+def test_a_summary_is_each_groups_own_statistics_whatever_its_size_or_gaps() -> None:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "line": ["b"] * 5 + ["a"] * 3 + [None] * 4,
+            "cost": rng.normal(100, 30, 12),
+            "count": rng.integers(0, 9, 12).astype(float),
+        }
+    )
+    frame.loc[2, "cost"] = np.nan
+    summary = summarise(frame, ("line",), ("cost", "count"))
+    # Groups in order (the missing key last), each value in the order given.
+    assert summary["line"].tolist()[:4] == ["a", "a", "b", "b"]
+    assert summary["measure"].tolist() == ["cost", "count"] * 3
+    for row in summary.itertuples():
+        group = (
+            frame[frame["line"].isna()] if pd.isna(row.line) else frame[frame["line"] == row.line]
+        )
+        series = group[row.measure]
+        assert row.mean == series.mean()
+        assert (row.p10, row.p50, row.p90) == tuple(series.quantile([0.1, 0.5, 0.9]))
+        assert row.replicates == len(group)
+
+
 def test_a_roll_up_refuses_councils_with_other_futures() -> None:
     with pytest.raises(ValueError, match="other replicates"):
         sum_over_councils({"a": _table([[1], [2]]), "b": _table([[1]])}, ("month", "measure"))
@@ -198,6 +222,16 @@ def test_a_region_runs_on_a_local_cluster_and_adds_up(tmp_path: Path) -> None:
         pd.read_csv(out / "council_01" / "baseline" / LAYOUT.key_measures),
     )
 
+    # One council on two workers (a team of two shares its futures): the same futures again.
+    team = [c for c in command if not c.startswith("hydra.run.dir=")]
+    team += [f"hydra.run.dir={tmp_path / 'team'}", "region.councils=[council_03]"]
+    done = subprocess.run(team, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "team" / "council_03" / "baseline" / LAYOUT.key_measures),
+        pd.read_csv(out / "council_03" / "baseline" / LAYOUT.key_measures),
+    )
+
 
 def test_a_council_of_multi_council_files_reads_as_its_own_folder(tmp_path: Path) -> None:
     folders = write_region(tmp_path / "folders", councils=2, scale=0.1)
@@ -226,12 +260,12 @@ def test_a_council_of_multi_council_files_reads_as_its_own_folder(tmp_path: Path
     assert len(a.arrivals) == len(b.arrivals)
 
 
-def test_each_council_has_a_home_worker_balanced_by_size(tmp_path: Path) -> None:
+def test_councils_start_largest_first_and_spare_workers_form_teams(tmp_path: Path) -> None:
     from care_demand.errors import CareDemandError
     from care_demand.region.councils import Council
-    from care_demand.regional import council_weight, home_workers
+    from care_demand.regional import council_weight, largest_first, worker_teams
 
-    sizes = {"a": 600, "b": 870, "c": 1130, "d": 1400}
+    sizes = {"a": 600, "b": 1400, "c": 1130, "d": 1400}
     councils = []
     for name, size in sizes.items():
         folder = tmp_path / name
@@ -239,10 +273,13 @@ def test_each_council_has_a_home_worker_balanced_by_size(tmp_path: Path) -> None
         (folder / "episodes.csv").write_bytes(b"x" * size)
         councils.append(Council(name, folder, tmp_path))
     assert [council_weight(c) for c in councils] == list(sizes.values())
-    home = home_workers(councils, ["tcp://w1", "tcp://w2"])
-    # Largest first to the least loaded: d and a on one worker, c and b on the other (2,000 each).
-    assert home == {"d": "tcp://w1", "c": "tcp://w2", "b": "tcp://w2", "a": "tcp://w1"}
-    assert set(home_workers(councils, ["tcp://only"]).values()) == {"tcp://only"}
+    assert [c.name for c in largest_first(councils)] == ["b", "d", "c", "a"]
     assert council_weight(Council("in files", None, tmp_path)) == 1
+    # No more workers than councils: each worker takes councils one after another.
+    assert worker_teams(4, ["w1", "w2"]) == [("w1",), ("w2",)]
+    assert worker_teams(2, ["w1", "w2"]) == [("w1",), ("w2",)]
+    # More: the first (largest) councils get the extra workers.
+    assert worker_teams(2, ["w1", "w2", "w3", "w4", "w5"]) == [("w1", "w3", "w5"), ("w2", "w4")]
+    assert worker_teams(1, ["w1", "w2"]) == [("w1", "w2")]
     with pytest.raises(CareDemandError, match="no workers"):
-        home_workers(councils, [])
+        worker_teams(3, [])

@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,8 +134,11 @@ def open_client(config: AppConfig) -> Iterator[Client]:
             yield client
         return
     n = cluster.n_workers if cluster.n_workers > 0 else (os.cpu_count() or 1)
+    # Work stealing is off: the tasks of a council run where its data and projection are
+    # (see run_region); a stolen task would read and prepare them again.
+    settings = {"distributed.worker.daemon": False, "distributed.scheduler.work-stealing": False}
     with (
-        dask.config.set({"distributed.worker.daemon": False}),
+        dask.config.set(settings),
         LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -285,19 +289,28 @@ def council_weight(council: Council) -> int:
     return sum(p.stat().st_size for p in council.folder.rglob("*") if p.is_file()) or 1
 
 
-def home_workers(councils: Sequence[Council], workers: Sequence[str]) -> dict[str, str]:
-    """Each council's home worker: largest council first, to the worker with the least work
-    so far (ties: the first in ``workers``)."""
+def largest_first(councils: Sequence[Council]) -> list[Council]:
+    """The councils in the order their work starts: largest first (ties: by name), so the
+    last to start, whose work decides when the region ends, are the smallest."""
+    weight = {c.name: council_weight(c) for c in councils}  # each folder walked once
+    return sorted(councils, key=lambda c: (-weight[c.name], c.name))
+
+
+def worker_teams(n_councils: int, workers: Sequence[str]) -> list[tuple[str, ...]]:
+    """The teams of workers a region's councils are given to, one council at a time each.
+
+    With no more workers than councils, each worker is a team of its own and takes the next
+    council when its last one's futures are done. With more, the workers are shared among
+    the councils in turn, so the first (largest) councils get the extra workers.
+    """
     if not workers:
         raise CareDemandError("the Dask cluster has no workers")
-    weight = {c.name: council_weight(c) for c in councils}  # each folder walked once
-    load = dict.fromkeys(workers, 0)
-    home = {}
-    for name in sorted(weight, key=lambda n: (-weight[n], n)):
-        worker = min(workers, key=lambda w: load[w])
-        home[name] = worker
-        load[worker] += weight[name]
-    return home
+    if len(workers) <= n_councils:
+        return [(w,) for w in workers]
+    teams: list[list[str]] = [[] for _ in range(max(1, n_councils))]
+    for i, worker in enumerate(workers):
+        teams[i % len(teams)].append(worker)
+    return [tuple(team) for team in teams]
 
 
 def _chunks(n: int, size: int) -> list[list[int]]:
@@ -341,78 +354,96 @@ def run_region(
 
     from distributed import as_completed
 
-    # Each council's tasks go to one worker when it is free (a "home"), so the worker that
-    # read its data and calibration prepares its projection once; an idle worker may still
-    # take tasks from a busy one. Homes are given largest council first, to the least loaded.
-    home = home_workers(councils, sorted(client.scheduler_info()["workers"]))
-
-    def place(council: Council) -> dict[str, Any]:
-        return {"workers": [home[council.name]], "allow_other_workers": True}
-
-    calibrations = {
-        client.submit(
-            _calibrate_task,
-            first,
-            council,
-            key=f"calibrate-{council.label}",
-            pure=False,
-            **place(council),
-        ): council
-        for council in councils
-    }
-    failures: list[CouncilFailure] = []
-    writes: dict[Any, tuple[Council, str]] = {}
+    # Councils start largest first, each on the next team of workers to be free (see
+    # worker_teams). The team reads the council's data and calibration and builds its
+    # projection once, and takes the next council as soon as the last one's futures are
+    # simulated (its run folders are written first: they were asked for first).
+    waiting = deque(largest_first(councils))
     size = max(1, int(first.region.chunk_size))
-    for future in as_completed(list(calibrations)):
-        council = calibrations[future]
-        failure = future.result()
-        if failure is not None:
-            say(f"{council.name}: left out ({failure.message})")
-            failures.append(failure)
-            continue
-        say(f"{council.name}: calibrated; simulating")
-        for scenario, config in configs.items():
-            chunks = [
-                client.submit(
-                    _chunk_task,
-                    config,
-                    council,
-                    chunk,
-                    key=f"simulate-{council.label}-{scenario}-{chunk[0]}",
-                    pure=False,
-                    **place(council),
-                )
-                for chunk in _chunks(int(config.simulation.replicates), size)
-            ]
-            run_dir = out / council.label / scenario
-            write = client.submit(
-                _write_task,
-                config,
-                council,
-                str(run_dir),
-                *chunks,
-                key=f"write-{council.label}-{scenario}",
-                pure=False,
-                **place(council),
-            )
-            writes[write] = (council, scenario)
+    pending = as_completed()
+    calibrations: dict[Any, tuple[Council, tuple[str, ...]]] = {}
+    chunk_of: dict[Any, tuple[str, tuple[str, ...]]] = {}
+    chunks_left: dict[str, int] = {}
+    writes: dict[Any, tuple[Council, str]] = {}
 
+    def submit(task: Callable, team: tuple[str, ...], key: str, *args: Any) -> Any:
+        # A team's tasks stay on it (a local cluster does not steal), unless every worker
+        # of the team is gone.
+        return client.submit(
+            task, *args, key=key, pure=False, workers=list(team), allow_other_workers=True
+        )
+
+    helpers: list[Any] = []  # held until the run ends (a future let go is cancelled)
+
+    def start_next(team: tuple[str, ...]) -> None:
+        if waiting:
+            council = waiting.popleft()
+            # Each worker of the team reads the council's data and calibration at once (the
+            # calibration cache's lock lets one sample while the others wait to read); the
+            # first's result is the council's.
+            home, *others = team
+            key = f"calibrate-{council.label}"
+            future = submit(_calibrate_task, (home,), key, first, council)
+            helpers.extend(
+                submit(_calibrate_task, (w,), f"{key}-{i}", first, council)
+                for i, w in enumerate(others, 1)
+            )
+            calibrations[future] = (council, team)
+            pending.add(future)
+
+    def simulate(council: Council, team: tuple[str, ...]) -> None:
+        chunks_left[council.name] = 0
+        for scenario, config in configs.items():
+            chunks = []
+            for chunk in _chunks(int(config.simulation.replicates), size):
+                key = f"simulate-{council.label}-{scenario}-{chunk[0]}"
+                chunks.append(submit(_chunk_task, team, key, config, council, chunk))
+            run_dir = str(out / council.label / scenario)
+            key = f"write-{council.label}-{scenario}"
+            write = submit(_write_task, team, key, config, council, run_dir, *chunks)
+            writes[write] = (council, scenario)
+            chunk_of.update(dict.fromkeys(chunks, (council.name, team)))
+            chunks_left[council.name] += len(chunks)
+            pending.update([*chunks, write])
+        if not chunks_left[council.name]:
+            start_next(team)
+
+    for team in worker_teams(len(councils), sorted(client.scheduler_info()["workers"])):
+        start_next(team)
+
+    failures: list[CouncilFailure] = []
     tables: dict[tuple[str, str], CouncilTables] = {}
     run_dirs: dict[tuple[str, str], Path] = {}
     failed_runs: dict[str, CouncilFailure] = {}
-    for future in as_completed(list(writes)):
-        council, scenario = writes[future]
-        try:
-            tables[(council.name, scenario)] = future.result()
-        except Exception as exc:  # one council's failure must not stop the others
-            log.exception("%s (%s) failed", council.name, scenario)
-            failed_runs.setdefault(
-                council.name,
-                CouncilFailure(council.name, f"{scenario}: {type(exc).__name__}: {exc}"),
-            )
-            continue
-        run_dirs[(council.name, scenario)] = out / council.label / scenario
-        say(f"{council.name} ({scenario}): written")
+    for future in pending:
+        if future in calibrations:
+            council, team = calibrations.pop(future)
+            failure = future.result()
+            if failure is None:
+                say(f"{council.name}: calibrated; simulating")
+                simulate(council, team)
+            else:
+                say(f"{council.name}: left out ({failure.message})")
+                failures.append(failure)
+                start_next(team)
+        elif future in chunk_of:
+            name, team = chunk_of.pop(future)
+            chunks_left[name] -= 1
+            if not chunks_left[name]:
+                start_next(team)
+        else:
+            council, scenario = writes[future]
+            try:
+                tables[(council.name, scenario)] = future.result()
+            except Exception as exc:  # one council's failure must not stop the others
+                log.exception("%s (%s) failed", council.name, scenario)
+                failed_runs.setdefault(
+                    council.name,
+                    CouncilFailure(council.name, f"{scenario}: {type(exc).__name__}: {exc}"),
+                )
+                continue
+            run_dirs[(council.name, scenario)] = out / council.label / scenario
+            say(f"{council.name} ({scenario}): written")
     if any(c.folder is None for c in councils):  # child-level rows written on the workers
         client.run(_forget_council_files)
     failures += list(failed_runs.values())

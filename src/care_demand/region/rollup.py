@@ -10,9 +10,11 @@ counts and money reach this module, never a child's record.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
 MEASURE_KEYS: tuple[str, ...] = ("month", "measure")
 COST_KEYS: tuple[str, ...] = ("financial_year", "kind", "line", "complete")
 SUFFICIENCY_KEYS: tuple[str, ...] = ("month", "inhouse_group", "external_group")
+# The quantiles a summary gives (P10, P50, P90).
+QUANTILES = np.array([0.10, 0.50, 0.90])
 
 
 @dataclass(frozen=True)
@@ -70,24 +74,33 @@ def sum_over_councils(
 def summarise(
     per_replicate: pd.DataFrame, keys: Sequence[str], values: Sequence[str] = ("value",)
 ) -> pd.DataFrame:
-    """Mean, P10, P50 and P90 across replicates of each value, for each row of ``keys``."""
-    rows = []
-    for key, group in per_replicate.groupby(list(keys), sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        for value in values:
-            series = group[value].astype(float)
-            row = dict(zip(keys, key, strict=True))
-            if len(values) > 1:
-                row["measure"] = value
-            row |= {
-                "mean": series.mean(),
-                "p10": series.quantile(0.10),
-                "p50": series.quantile(0.50),
-                "p90": series.quantile(0.90),
-                "replicates": int(series.size),
-            }
-            rows.append(row)
-    return pd.DataFrame(rows)
+    """Mean, P10, P50 and P90 across replicates of each value, for each row of ``keys``.
+
+    One row per row of ``keys`` (in order) and value; a ``measure`` column names the value
+    when there are several.
+    """
+    keys = list(keys)
+    grouped = per_replicate.groupby(keys, sort=True, dropna=False)
+    index = grouped.size().index.to_frame(index=False)  # the groups, in order
+    order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
+    bounds = np.cumsum(grouped.size().to_numpy())[:-1]
+    parts = []
+    for rank, value in enumerate(values):
+        each = np.split(per_replicate[value].to_numpy(dtype=float)[order], bounds)
+        with warnings.catch_warnings():  # a group of missing values has missing quantiles
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # As Series.quantile computes them (linear, missing values left out).
+            quantiles = np.array([np.nanpercentile(v, QUANTILES * 100) for v in each])
+            means = np.array([np.nanmean(v) for v in each])
+        stats = index.copy()
+        if len(values) > 1:
+            stats["measure"] = value
+        stats["mean"] = means
+        stats["p10"], stats["p50"], stats["p90"] = quantiles.T
+        stats["replicates"] = [v.size for v in each]
+        parts.append(stats.assign(_group=range(len(stats)), _value=rank))
+    out = pd.concat(parts, ignore_index=True).sort_values(["_group", "_value"], kind="stable")
+    return out.drop(columns=["_group", "_value"]).reset_index(drop=True)
 
 
 def council_shares(
