@@ -26,7 +26,6 @@ from care_demand.data.problems import (
     BAD_COL,
     FILE_COL,
     LINE_COL,
-    Problem,
     ValidationReport,
     flag,
     raw_col,
@@ -158,15 +157,8 @@ def _read_xml(
         for details in child.findall("CINdetails"):
             rows.extend(_flatten_details(person, details))
     if not rows:
-        report.add(
-            Problem(
-                source.name,
-                None,
-                None,
-                None,
-                "empty_file",
-                "no Message/Children/Child/CINdetails elements found",
-            )
+        report.add_file_problem(
+            source.name, "empty_file", "no Message/Children/Child/CINdetails elements found"
         )
         return None, None
     frame = pd.DataFrame(rows).fillna("")

@@ -86,16 +86,11 @@ def discover(folder: Path, report: ValidationReport) -> list[SourceFile]:
         if item.kind in SSDA903_KINDS and not TABLE_BY_KIND[item.kind].used:
             continue
         if item.kind in SSDA903_KINDS and item.year is None:
-            report.add(
-                Problem(
-                    item.name,
-                    None,
-                    None,
-                    None,
-                    "unknown_year",
-                    "cannot tell the collection year: name the file header_YYYY.csv / "
-                    "episodes_YYYY.csv or put it in a folder named after the year",
-                )
+            report.add_file_problem(
+                item.name,
+                "unknown_year",
+                "cannot tell the collection year: name the file header_YYYY.csv / "
+                "episodes_YYYY.csv or put it in a folder named after the year",
             )
             continue
         sources.append(SourceFile(item.path, item.name, item.kind, item.year))
@@ -120,16 +115,11 @@ def _ssda903_xml(path: Path, name: str, folder: Path, report: ValidationReport) 
         )
         return []
     if held.year is None:
-        report.add(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                "unknown_year",
-                "cannot tell the collection year of this SSDA903 XML: it has no Header "
-                "<Year>, no year in its name and no dates",
-            )
+        report.add_file_problem(
+            name,
+            "unknown_year",
+            "cannot tell the collection year of this SSDA903 XML: it has no Header "
+            "<Year>, no year in its name and no dates",
         )
         return []
     return [SourceFile(path, name, kind, held.year) for kind in held.kinds]
@@ -176,23 +166,16 @@ def _classify(path: Path, name: str, folder: Path, report: ValidationReport) -> 
         return None
     table = TABLE_BY_KIND[kind]
     if not table.used:
-        report.add(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                "not_used",
-                f"{table.label}: present, not used by this package"
-                + (" (the file is empty)" if empty else ""),
-                INFO,
-            )
+        report.add_file_problem(
+            name,
+            "not_used",
+            f"{table.label}: present, not used by this package"
+            + (" (the file is empty)" if empty else ""),
+            INFO,
         )
         return None
     if empty and kind == UASC:
-        report.add(
-            Problem(name, None, None, None, "empty_file", "the file is empty: nothing read", INFO)
-        )
+        report.add_file_problem(name, "empty_file", "the file is empty: nothing read", INFO)
         return None
     if kind in (CIN, EARLY_HELP):
         return _Found(path, name, kind, name_year(path.name), "name", (name, None), empty)
@@ -210,7 +193,7 @@ def _classify(path: Path, name: str, folder: Path, report: ValidationReport) -> 
 def _not_recognised(report: ValidationReport, name: str, what: str, hint: str = "") -> None:
     """List a file that is no input (a note, never an error)."""
     detail = f"not recognised ({what}): not read" + (f"; {hint}" if hint else "")
-    report.add(Problem(name, None, None, None, "not_recognised", detail, INFO))
+    report.add_file_problem(name, "not_recognised", detail, INFO)
 
 
 def _years_from_data(found: list[_Found], report: ValidationReport) -> None:
@@ -290,46 +273,31 @@ def _check_layout(found: list[SourceFile], report: ValidationReport) -> list[Sou
     for source in found:
         key = (source.kind, source.year)
         if source.kind in (HEADER, EPISODES) and key in seen:
-            report.add(
-                Problem(
-                    source.name,
-                    None,
-                    None,
-                    None,
-                    "duplicate_file",
-                    f"a second {source.kind} file for {source.year}; "
-                    f"{seen[key].name} is used and this one is ignored",
-                )
+            report.add_file_problem(
+                source.name,
+                "duplicate_file",
+                f"a second {source.kind} file for {source.year}; "
+                f"{seen[key].name} is used and this one is ignored",
             )
             continue
         seen[key] = source
         kept.append(source)
     years = {k: sorted(s.year for s in kept if s.kind == k) for k in (HEADER, EPISODES)}
     if not years[HEADER] and not years[EPISODES]:
-        report.add(
-            Problem(
-                ".",
-                None,
-                None,
-                None,
-                "no_ssda903",
-                "no SSDA903 files found: expected ssda903/header_YYYY.csv and "
-                "ssda903/episodes_YYYY.csv (see docs/input_formats.md)",
-            )
+        report.add_file_problem(
+            ".",
+            "no_ssda903",
+            "no SSDA903 files found: expected ssda903/header_YYYY.csv and "
+            "ssda903/episodes_YYYY.csv (see docs/input_formats.md)",
         )
         return kept
     for kind, other in ((HEADER, EPISODES), (EPISODES, HEADER)):
         for year in sorted(set(years[other]) - set(years[kind])):
             partner = next(s for s in kept if s.kind == other and s.year == year)
-            report.add(
-                Problem(
-                    partner.name,
-                    None,
-                    None,
-                    None,
-                    "missing_file",
-                    f"there is no {kind} file for {year} to go with this {other} file",
-                )
+            report.add_file_problem(
+                partner.name,
+                "missing_file",
+                f"there is no {kind} file for {year} to go with this {other} file",
             )
     all_years = sorted(set(years[HEADER]) | set(years[EPISODES]))
     gaps = sorted(set(range(all_years[0], all_years[-1] + 1)) - set(all_years))

@@ -31,7 +31,6 @@ from care_demand.data.problems import (
     DROPPED_ROW_COLUMNS,
     FILE_COL,
     LINE_COL,
-    Problem,
     ValidationReport,
     drop_bad,
     empty_dropped_rows,
@@ -91,17 +90,17 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
     dropped: dict[str, int] = {}
     dropped_rows: list[pd.DataFrame] = []
     if not folder.is_dir():
-        report.add(Problem(str(folder), None, None, None, "folder_not_found", "no such folder"))
+        report.add_file_problem(str(folder), "folder_not_found", "no such folder")
         return CheckResult(report, None, dropped)
     mapping_file = config.resolve(config.placement_groups_file)
     try:
         mapping = load_placement_mapping(mapping_file)
         key = resolve_key(config, folder)
     except MappingError as exc:
-        report.add(Problem(mapping_file.name, None, None, None, "bad_mapping", str(exc)))
+        report.add_file_problem(mapping_file.name, "bad_mapping", str(exc))
         return CheckResult(report, None, dropped)
     except PseudonymKeyError as exc:
-        report.add(Problem(".", None, None, None, "pseudonym_key", str(exc)))
+        report.add_file_problem(".", "pseudonym_key", str(exc))
         return CheckResult(report, None, dropped)
 
     sources = discover(folder, report)
@@ -117,15 +116,8 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
             frame = _read(source, key, mapping, report)
             rows = 0 if frame is not None else _data_rows(source)
         except OSError as exc:
-            report.add(
-                Problem(
-                    source.name,
-                    None,
-                    None,
-                    None,
-                    "unreadable_file",
-                    f"cannot read the file ({exc.strerror or exc})",
-                )
+            report.add_file_problem(
+                source.name, "unreadable_file", f"cannot read the file ({exc.strerror or exc})"
             )
             frame, rows = None, 0
         if frame is None:
@@ -169,16 +161,7 @@ def check_folder(path: str | Path | None, config: DataConfig) -> CheckResult:
         episodes = drop_bad(episodes, dropped, dropped_rows)
     if episodes is None or episodes.empty:
         if not any(p.rule in _FATAL for p in report.problems):
-            report.add(
-                Problem(
-                    ".",
-                    None,
-                    None,
-                    None,
-                    "no_usable_episodes",
-                    "no SSDA903 episode could be used",
-                )
-            )
+            report.add_file_problem(".", "no_usable_episodes", "no SSDA903 episode could be used")
         return CheckResult(report, None, dropped)
 
     if cin is not None:

@@ -138,7 +138,7 @@ def load_xml(path: Path, name: str, report: ValidationReport) -> XmlElement | No
         report.add(Problem(name, exc.line, None, None, "unreadable_file", exc.reason))
         return None
     if root is None:
-        report.add(Problem(name, None, None, None, "empty_file", "the file is empty"))
+        report.add_file_problem(name, "empty_file", "the file is empty")
     return root
 
 
