@@ -124,6 +124,32 @@ def test_projections_started_ahead_are_taken_up_with_the_same_results(
         assert (tmp_path / "ahead" / name).read_bytes() == (example_run / name).read_bytes()
 
 
+def test_a_projection_simulated_elsewhere_is_written_without_a_progress_bar(
+    example_run: Path,
+    tmp_path: Path,
+    quick_config: AppConfig,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # A region's chunks of futures are simulated on the workers; the run that writes them
+    # has nothing to wait for, so it shows no bar, and writes what the run alone writes.
+    from care_demand.config import projection_settings
+    from care_demand.simulation import project
+
+    _, history, _ = pipeline.load(quick_config)
+    fitted = pipeline.calibrate(history, quick_config)
+    pipeline.adopt_projection(
+        quick_config, project(history, fitted, projection_settings(quick_config))
+    )
+    capfd.readouterr()
+    seen: list[tuple[int, int]] = []
+    run(quick_config, tmp_path, progress=lambda done, n: seen.append((done, n)))
+    n = quick_config.simulation.replicates
+    assert seen == [(n, n)]
+    assert "Replicates" not in capfd.readouterr().err
+    name = "projection/quantiles.csv"
+    assert (tmp_path / name).read_bytes() == (example_run / name).read_bytes()
+
+
 def test_failed_run_leaves_earlier_outputs_intact(example_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     shutil.copytree(example_run, out)

@@ -686,7 +686,9 @@ def _project(
     scheduled = _SCHEDULED.pop(_projection_key(config), None)
     if scheduled is None:
         scheduled = schedule(history, fitted, settings)
-    with tqdm(total=n, desc="Replicates", unit="rep", leave=False) as bar:
+    # No bar for futures simulated elsewhere (a region's): there is nothing to wait for.
+    waiting = not isinstance(scheduled, _Finished)
+    with tqdm(total=n, desc="Replicates", unit="rep", leave=False, disable=not waiting) as bar:
 
         def report(done: int) -> None:
             bar.update(done - bar.n)
