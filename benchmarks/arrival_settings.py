@@ -18,6 +18,10 @@ and a set of alternatives (below) are scored.
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import dataclasses
 import json

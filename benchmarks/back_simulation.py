@@ -14,6 +14,10 @@ Run: ``.venv/bin/python benchmarks/back_simulation.py [--replicates N]``
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import dataclasses
 

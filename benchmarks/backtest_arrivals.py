@@ -13,6 +13,10 @@ Run: ``.venv/bin/python benchmarks/backtest_arrivals.py [backtest.cuts=[...] ...
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import logging
 import sys
 

@@ -16,6 +16,10 @@ or from what feeds them (docs/validation.md, "Why the child protection forecast 
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import dataclasses
 from pathlib import Path

@@ -52,6 +52,10 @@ summary.csv, data_check.csv, comparison_errors.png/.svg).
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import json
 import logging

@@ -22,6 +22,10 @@ duration band, cells the council has exposure in and whose true rate is above ze
 
 from __future__ import annotations
 
+# isort: off
+import care_demand  # noqa: F401  (before numpy: the loops every processor runs, as the CLI)
+
+# isort: on
 import argparse
 import logging
 import shutil
