@@ -50,6 +50,7 @@ FIT_FIELDS = (
 ALL_KINDS = ["referral", "early_help_request", "care_entry", "care_entry_uasc"]
 DEFAULT_VARIANTS = [
     {"name": "shipped"},
+    {"name": "the trend model alone", "recent_rate_weight": 0.0},
     {"name": "level only", "trend_damping": 0.0},
     {"name": "no recent level", "recent_level_months": 0},
     {"name": "recent level 12 months", "recent_level_months": 12},

@@ -347,6 +347,37 @@ def test_the_recent_level_starts_the_forecast_where_a_late_break_left_the_series
         ArrivalSettings(recent_level_months=-1)
 
 
+def test_the_level_is_an_average_of_the_trend_models_and_the_recent_rate() -> None:
+    # 250 referrals a month, then 200 for the last six months: the recent rate over a year
+    # is 225 a month, whatever the trend model makes of the break.
+    months = pd.date_range(ORIGIN, "2022-03-01", freq="MS")
+    level = np.where(months >= "2021-10-01", 200.0, 250.0)
+    counts = np.random.default_rng(8).poisson(level)
+    data = pd.DataFrame({"month": months, "kind": "referral", "count": counts})
+    rate = counts[-12:].mean()
+
+    def paths(weight: float) -> np.ndarray:
+        settings = ArrivalSettings(
+            trend_damping=0.5, recent_level_months=6, level_drift_sd=0.2, recent_rate_weight=weight
+        )
+        model = ArrivalModel(settings).fit(data)
+        return model.sample_paths(None, 24, 1000, seed=3, include_noise=False).values[..., 0]
+
+    alone, half, rate_only = paths(0.0), paths(0.5), paths(1.0)
+    # The paths' mean over the first year: half of each forecast; or the rate alone.
+    assert half[:, :12].mean() == pytest.approx(0.5 * alone[:, :12].mean() + 0.5 * rate)
+    assert rate_only[:, :12].mean() == pytest.approx(rate)
+    # One factor for every path and month: the seasonal shape, the second year's trend and
+    # the spread of the paths are the trend model's.
+    ratio = half / alone
+    assert ratio.max() == pytest.approx(ratio.min(), rel=1e-9)
+    for weight, field in ((-0.1, "recent_rate_weight"), (1.5, "recent_rate_weight")):
+        with pytest.raises(ValueError, match=field):
+            ArrivalSettings(recent_rate_weight=weight)
+    with pytest.raises(ValueError, match="recent_rate_months"):
+        ArrivalSettings(recent_rate_months=0)
+
+
 def test_level_drift_is_a_random_walk_that_leaves_the_rest_of_each_path_alone() -> None:
     data = synthetic_monthly(2022)
     data = data[data["kind"] == "referral"]

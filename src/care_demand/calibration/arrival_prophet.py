@@ -27,6 +27,11 @@ How a path is drawn:
   trend follows it. With ``recent_level_months`` > 0 the forecast starts from the level of
   those months: their mean residual is added to every future month (an intercept
   correction).
+* **Recent rate.** With ``recent_rate_weight`` > 0 the forecast's level is an average of two
+  forecasts: the trend model's and the mean count of the last ``recent_rate_months`` months.
+  Every path past the history is multiplied by one factor, so that the paths' mean over the
+  first year is the average; the seasonal shape, the trend after the first year and the
+  spread of the paths stay the trend model's.
 * **Level drift.** Trend changes drawn at the rate and size fitted on a short, steady
   history are small, while a council's arrivals shift from year to year for reasons no trend
   foretells (a new front door, a partner agency's thresholds, a pandemic). ``level_drift_sd``
@@ -288,7 +293,9 @@ def trend_paths(
     starts later still carries the uncertainty accumulated before it. Each path takes its
     coefficients from ``post`` (with ``settings.parameter_uncertainty``), adds trend changes
     past the history at the fitted rate, the recent-level correction, the level drift and,
-    with ``include_noise``, the observation noise, in that order of draws from ``rng``.
+    with ``include_noise``, the observation noise, in that order of draws from ``rng``;
+    before the noise, the level is averaged with the recent rate (``recent_rate_weight``,
+    no draw).
     """
     matrix, t = design_matrix(model, design)
     future = t > 1.0
@@ -334,6 +341,23 @@ def trend_paths(
         # (a whole year adds drift^2), in Prophet's scaled units.
         steps = rng.normal(0.0, drift / np.sqrt(12.0) / post.y_scale, (n_paths, step.size))
         scaled[:, future] += np.cumsum(steps, axis=1)
+    weight = settings.recent_rate_weight
+    if future.any() and weight > 0.0:
+        # The level: an average of the trend model's first year and the recent rate. One
+        # factor for every path, from their mean intensity (before observation noise).
+        history = model.history["y"].to_numpy(dtype=float)
+        rate = float(np.mean(inverse(history[-settings.recent_rate_months :], settings.transform)))
+        first_year = inverse(scaled[:, future][:, :12] * post.y_scale, settings.transform)
+        mean = float(np.mean(first_year))
+        if mean > 0.0:
+            factor = (1.0 - weight) + weight * rate / mean
+            scaled[:, future] = (
+                forward(
+                    inverse(scaled[:, future] * post.y_scale, settings.transform) * factor,
+                    settings.transform,
+                )
+                / post.y_scale
+            )
     if include_noise:
         scaled += rng.normal(0.0, post.sigma, size=scaled.shape)
     return inverse(scaled * post.y_scale, settings.transform)

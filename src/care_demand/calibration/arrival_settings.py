@@ -85,6 +85,13 @@ class ArrivalSettings:
             month (0 = from the fitted trend's own level).
         level_drift_sd: standard deviation per year of a random walk added to each path's
             level past the history, on the transformed scale (0 = none).
+        recent_rate_weight: the forecast's level is a weighted average of two forecasts:
+            this share from the mean count of the history's last ``recent_rate_months``
+            months (a constant rate), the rest from the trend model. Every path past the
+            history is scaled by one factor, so that the paths' mean over the first year
+            is that average; the seasonal shape, the trend past the first year and the
+            spread of the paths stay the trend model's (0 = the trend model alone).
+        recent_rate_months: the months whose mean count is the constant rate.
         trend_damping: factor by which the trend's slope shrinks each month past the
             history (1 = Prophet's linear extrapolation; 0.95 lets the trend run on for about
             19 months' worth of its final slope, then level off; 0 = level only: the slope is
@@ -124,6 +131,8 @@ class ArrivalSettings:
     trend_from_backtest: bool = True
     level_drift_sd: float = 0.0
     recent_level_months: int = 0
+    recent_rate_weight: float = 0.0
+    recent_rate_months: int = 12
     interval_width: float = 0.8
     parameter_uncertainty: bool = True
     uncertainty_samples: int = 1000
@@ -158,6 +167,14 @@ class ArrivalSettings:
         if self.recent_level_months < 0:
             raise ValueError(
                 f"arrivals.recent_level_months is {self.recent_level_months!r}; expected >= 0"
+            )
+        if not 0.0 <= self.recent_rate_weight <= 1.0:
+            raise ValueError(
+                f"arrivals.recent_rate_weight is {self.recent_rate_weight!r}; expected 0 to 1"
+            )
+        if self.recent_rate_months < 1:
+            raise ValueError(
+                f"arrivals.recent_rate_months is {self.recent_rate_months!r}; expected >= 1"
             )
         if not 0.0 <= self.level_drift_sd <= 2.0:
             raise ValueError(
