@@ -167,6 +167,8 @@ def _negative_beds(page: Any) -> None:
     message.get_by_text("capacity.homes.existing.beds").wait_for()
     text = message.inner_text()
     assert "Beds" in text and "-2" in text and "must be >= 0" in text
+    # The status line is its own output: it may come a moment after the field's message.
+    page.locator("#editor-status").get_by_text("Beds").wait_for()
     assert "Beds" in page.locator("#editor-status").inner_text()
     page.get_by_role("tab", name="Run", exact=True).click()
     run = page.get_by_role("button", name="Run", exact=True)
