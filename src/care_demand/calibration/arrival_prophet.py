@@ -347,17 +347,11 @@ def trend_paths(
         # factor for every path, from their mean intensity (before observation noise).
         history = model.history["y"].to_numpy(dtype=float)
         rate = float(np.mean(inverse(history[-settings.recent_rate_months :], settings.transform)))
-        first_year = inverse(scaled[:, future][:, :12] * post.y_scale, settings.transform)
-        mean = float(np.mean(first_year))
+        counts = inverse(scaled[:, future] * post.y_scale, settings.transform)
+        mean = float(np.mean(counts[:, :12]))
         if mean > 0.0:
             factor = (1.0 - weight) + weight * rate / mean
-            scaled[:, future] = (
-                forward(
-                    inverse(scaled[:, future] * post.y_scale, settings.transform) * factor,
-                    settings.transform,
-                )
-                / post.y_scale
-            )
+            scaled[:, future] = forward(counts * factor, settings.transform) / post.y_scale
     if include_noise:
         scaled += rng.normal(0.0, post.sigma, size=scaled.shape)
     return inverse(scaled * post.y_scale, settings.transform)

@@ -81,9 +81,10 @@ def summarise(
     """
     keys = list(keys)
     grouped = per_replicate.groupby(keys, sort=True, dropna=False)
-    index = grouped.size().index.to_frame(index=False)  # the groups, in order
+    sizes = grouped.size()
+    index = sizes.index.to_frame(index=False)  # the groups, in order
     order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
-    bounds = np.cumsum(grouped.size().to_numpy())[:-1]
+    bounds = np.cumsum(sizes.to_numpy())[:-1]
     parts = []
     for rank, value in enumerate(values):
         each = np.split(per_replicate[value].to_numpy(dtype=float)[order], bounds)
