@@ -9,6 +9,13 @@ from them) are compared with the record. Prints the mean absolute % error and th
 12-month error by data set. It asks whether a setting would forecast a council's arrivals
 better on its own record, not only on the example.
 
+The spread is scored too. Each path's total is drawn as a Poisson count of its intensity (as
+the flow model draws arrivals), and the record is scored by the continuous ranked
+probability score of those totals (CRPS, as a % of the record: the mean absolute error of
+the forecast distribution, less half its mean spread; lower is better, and it is lowest for
+a forecast whose spread matches its errors) and by whether the central 80% and 90% intervals
+of the totals held it.
+
 Run: ``.venv/bin/python benchmarks/arrival_settings.py [--data DIR ...] [--lenient DIR ...]
 [--cuts 2018-03-31 ...] [--variant JSON ...]``; without ``--data``, the built-in example.
 A variant is a JSON object: ``name`` and any fields of ``ArrivalSettings``, for example
@@ -29,6 +36,7 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from care_demand.backtest import load_backtest_config
@@ -58,8 +66,21 @@ DEFAULT_VARIANTS = [
     {"name": "seasonality prior 0.1", "seasonality_prior_scale": 0.1},
     {"name": "last 6 months' rate", "rate_kinds": ALL_KINDS, "rate_months": 6},
     {"name": "last 12 months' rate", "rate_kinds": ALL_KINDS, "rate_months": 12},
+    {"name": "level drift 0.05", "level_drift_sd": 0.05},
+    {"name": "level drift 0.1", "level_drift_sd": 0.1},
+    {"name": "level drift 0.3", "level_drift_sd": 0.3},
 ]
 HORIZONS = (6, 12, 24)
+PATHS = 400
+
+
+def crps(draws: np.ndarray, actual: float) -> float:
+    """The continuous ranked probability score of ``actual`` under the ensemble ``draws``:
+    ``E|X - y| - E|X - X'| / 2``, the second term from the sorted draws."""
+    x = np.sort(np.asarray(draws, dtype=float))
+    n = x.size
+    spread = 2.0 * float(np.sum((2.0 * np.arange(1, n + 1) - n - 1.0) * x)) / (n * n)
+    return float(np.mean(np.abs(x - actual))) - spread / 2.0
 
 
 def score(
@@ -84,7 +105,8 @@ def score(
             model = fitted.with_damping(fitted.settings.trend_damping)
             later = {k: v for k, v in variant.items() if k not in FIT_FIELDS and k != "name"}
             model.settings = dataclasses.replace(fitted.settings, **later)
-            paths = model.sample_paths(None, max(HORIZONS), 400, config.seed, include_noise=False)
+            paths = model.sample_paths(None, max(HORIZONS), PATHS, config.seed, include_noise=False)
+            rng = np.random.default_rng(config.seed)
             for kind in model.kinds_:
                 drawn = paths.sel(kind=kind).to_numpy()
                 counts = recorded[recorded["kind"] == kind].set_index("month")["count"]
@@ -95,7 +117,17 @@ def score(
                     actual = float(counts.reindex(months, fill_value=0).sum())
                     if actual <= config.output.suppress_max:
                         continue  # a handful of arrivals: a percentage error is noise
-                    forecast = float(drawn[:, :h].sum(axis=1).mean())
+                    intensity = drawn[:, :h].sum(axis=1)
+                    forecast = float(intensity.mean())
+                    totals = rng.poisson(intensity)
+                    inside = {
+                        f"inside_{level}": bool(
+                            np.quantile(totals, (1 - level / 100) / 2)
+                            <= actual
+                            <= np.quantile(totals, (1 + level / 100) / 2)
+                        )
+                        for level in (80, 90)
+                    }
                     rows.append(
                         {
                             "data": name,
@@ -106,6 +138,8 @@ def score(
                             "forecast": forecast,
                             "recorded": actual,
                             "pct_error": 100.0 * (forecast - actual) / actual,
+                            "crps_pct": 100.0 * crps(totals, actual) / actual,
+                            **inside,
                         }
                     )
     return pd.DataFrame(rows)
@@ -131,15 +165,34 @@ def main() -> None:
     table["abs_pct_error"] = table["pct_error"].abs()
     order = [v["name"] for v in variants]
     pooled = table.groupby(["variant", "months"]).agg(
-        mape=("abs_pct_error", "mean"), bias=("pct_error", "mean")
+        mape=("abs_pct_error", "mean"),
+        bias=("pct_error", "mean"),
+        crps=("crps_pct", "mean"),
+        cover80=("inside_80", "mean"),
+        cover90=("inside_90", "mean"),
     )
     wide = pooled.unstack("months").reindex(order)
     pd.set_option("display.width", 200)
-    print("Arrivals: mean absolute % error (mape) and mean % error (bias), by months ahead")
+    for column in ("cover80", "cover90"):
+        wide[column] = 100.0 * wide[column]
+    print(
+        "Arrivals: mean absolute % error (mape), mean % error (bias), CRPS (% of the record) "
+        "and the 80% and 90% intervals' coverage (%), by months ahead"
+    )
     print(wide.round(1).to_string())
     print("\n12 months ahead, mean absolute % error by data set")
     at12 = table[table["months"] == 12].pivot_table(
         index="data", columns="variant", values="abs_pct_error"
+    )
+    print(at12.reindex(columns=order).round(1).to_string())
+    print("\n12 months ahead, coverage of the 80% intervals (%) by data set")
+    at12 = table[table["months"] == 12].pivot_table(
+        index="data", columns="variant", values="inside_80"
+    )
+    print((100.0 * at12.reindex(columns=order)).round(0).to_string())
+    print("\n12 months ahead, CRPS (% of the record) by data set")
+    at12 = table[table["months"] == 12].pivot_table(
+        index="data", columns="variant", values="crps_pct"
     )
     print(at12.reindex(columns=order).round(1).to_string())
 

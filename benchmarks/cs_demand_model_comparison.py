@@ -72,10 +72,11 @@ from matplotlib.figure import Figure
 
 from care_demand import vocab
 from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config
+from care_demand.backtest.arrival_drift import drift_record
 from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
 from care_demand.backtest.rate_variants import rate_record
-from care_demand.backtest.run import BacktestResult, arrival_variants
+from care_demand.backtest.run import BacktestResult, arrival_drifts, arrival_variants
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
 from care_demand.outputs.arrival_choice import choice_status
@@ -446,8 +447,8 @@ def compare(
 
 
 def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig) -> pd.DataFrame:
-    """The arrival trend variant and the rates' period of each cut, and those a run on the
-    whole data uses."""
+    """The arrival trend variant and drift and the rates' period of each cut, and those a
+    run on the whole data uses."""
     rows = [
         {
             "dataset": name,
@@ -457,6 +458,9 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
             "chosen_on_cuts": row["chosen_on_cuts"],
             "rate_period": row.get("rate_period", "whole"),
             "rate_chosen_on_cuts": row.get("rate_chosen_on_cuts", 0),
+            "drift": row.get("drift_variant"),
+            "level_drift_sd": row.get("level_drift_sd"),
+            "drift_chosen_on_cuts": row.get("drift_chosen_on_cuts", 0),
         }
         for row in result.calibration.to_dict(orient="records")
     ]
@@ -480,6 +484,12 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
     months = int(config.backtest.arrival_variants.months)
     record = variant_record(result.arrival_scores, variants, shipped, months)
     choice = choice_status(record, float(config.calibration.arrivals.trend_damping))
+    drifts, shipped_drift = arrival_drifts(config)
+    drift = drift_record(
+        result.drift_scores, drifts, shipped_drift, int(config.backtest.arrival_drift.months)
+    )
+    drift_status = held_status(drift, same=drift["chosen"] == shipped_drift, use=True)
+    drift_used = drift["chosen"] if drift_status == "applied" else shipped_drift
     rows.append(
         {
             "dataset": name,
@@ -491,6 +501,12 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
             "nested_shipped_error": record["nested_shipped_error"],
             "run": choice,
             **rates,
+            "drift": drift_used,
+            "level_drift_sd": drifts[str(drift_used)],
+            "drift_chosen_on_cuts": drift["cuts"],
+            "drift_run": drift_status,
+            "drift_nested_chosen_crps": drift["nested_chosen_error"],
+            "drift_nested_shipped_crps": drift["nested_shipped_error"],
         }
     )
     return pd.DataFrame(rows)
@@ -837,8 +853,8 @@ def _choice_table(
 
 
 def variants_markdown(variants: pd.DataFrame) -> str:
-    """Which arrival trend variant and rates' period care_demand used at each cut, per data
-    set."""
+    """Which arrival trend variant and drift and rates' period care_demand used at each cut,
+    per data set."""
     return (
         "\n".join(
             [
@@ -859,6 +875,24 @@ def variants_markdown(variants: pd.DataFrame) -> str:
                     "variant",
                     "run",
                     ("nested_chosen_error", "nested_shipped_error"),
+                    "none (too few cuts)",
+                ),
+                "",
+                "## The arrivals' drift each data set's backtest chose",
+                "",
+                "At each cut care_demand used the level drift chosen on the earlier cuts whose 12 "
+                "months had ended by it, when that choice held out of sample on them (else the "
+                "shipped `shifting`, level_drift_sd 0.2); `steady` is 0.05 and `moderate` 0.1. "
+                "Chosen by the CRPS of the 12-month arrival totals (nested CRPS, % of the record: "
+                "the choice / the shipped setting).",
+                "",
+                "| Data set | Drift at each cut | A run on all the data | Nested CRPS |",
+                "|---|---|---|---|",
+                *_choice_table(
+                    variants,
+                    "drift",
+                    "drift_run",
+                    ("drift_nested_chosen_crps", "drift_nested_shipped_crps"),
                     "none (too few cuts)",
                 ),
                 "",

@@ -172,8 +172,16 @@ def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
             "chosen_on_cuts": k,
             "rate_period": period,
             "rate_chosen_on_cuts": k,
+            "drift": drift,
+            "level_drift_sd": sd,
+            "drift_chosen_on_cuts": k,
         }
-        for k, (cut, period) in enumerate((("2019-03-31", "whole"), ("2020-03-31", "weighted")))
+        for k, (cut, period, drift, sd) in enumerate(
+            (
+                ("2019-03-31", "whole", "shifting", 0.2),
+                ("2020-03-31", "weighted", "steady", 0.05),
+            )
+        )
     ]
     overall = {
         "dataset": "council",
@@ -188,11 +196,20 @@ def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
         "rate_run": "applied",
         "rate_nested_chosen_error": 7.25,
         "rate_nested_whole_error": 9.5,
+        "drift": "steady",
+        "level_drift_sd": 0.05,
+        "drift_run": "applied",
+        "drift_nested_chosen_crps": 5.04,
+        "drift_nested_shipped_crps": 6.5,
     }
     text = comparison.variants_markdown(pd.DataFrame([*cuts, overall]))
     assert "| council | 2019-03-31: damped, 2020-03-31: damped | damped (same as" in text
     assert "none (too few cuts)" in text
     assert (
         "| council | 2019-03-31: whole, 2020-03-31: weighted | weighted (applied) | 7.2% / 9.5% |"
+        in text
+    )
+    assert (
+        "| council | 2019-03-31: shifting, 2020-03-31: steady | steady (applied) | 5.0% / 6.5% |"
         in text
     )

@@ -60,7 +60,12 @@ from care_demand.finance import (
     validate_costs,
 )
 from care_demand.outputs.arrival_chart import arrival_components, write_arrival_components
-from care_demand.outputs.arrival_choice import arrival_choice, arrival_choice_note
+from care_demand.outputs.arrival_choice import (
+    arrival_choice,
+    arrival_choice_note,
+    drift_choice,
+    drift_choice_note,
+)
 from care_demand.outputs.backtest_choice import APPLIED, NOT_CONVERGED
 from care_demand.outputs.charts import write_fan_chart, write_run_charts
 from care_demand.outputs.comparison import key_measures
@@ -144,6 +149,9 @@ class Calibrated:
     # The arrival trend chosen by a backtest of the same data and what the run did with it
     # (:func:`~care_demand.outputs.arrival_choice.arrival_choice`); None: no backtest found.
     arrival_trend: dict[str, object] | None = None
+    # The arrivals' level drift chosen by a backtest of the same data and what the run did
+    # with it (:func:`~care_demand.outputs.arrival_choice.drift_choice`); None: none found.
+    arrival_drift: dict[str, object] | None = None
     # The period for the rates chosen by a backtest of the same data and what the run did
     # with it (:func:`~care_demand.outputs.rate_choice.rate_choice`); None: no backtest found.
     rate_period: dict[str, object] | None = None
@@ -322,9 +330,9 @@ def _fitted(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated
 def _backtest_trend(
     calibrated: Calibrated, backtest_dir: str | None, config: AppConfig
 ) -> Calibrated:
-    """The calibration with the arrival trend a backtest of the same data (in
-    ``backtest_dir``) chose, when ``calibration.arrivals.trend_from_backtest`` is on and the
-    choice held out of sample."""
+    """The calibration with the arrival trend and level drift a backtest of the same data (in
+    ``backtest_dir``) chose, when ``calibration.arrivals.trend_from_backtest`` (and
+    ``drift_from_backtest``) is on and the choice held out of sample."""
     settings = config.calibration.arrivals
     trend = arrival_choice(backtest_dir, settings.trend_damping, settings.trend_from_backtest)
     arrivals = calibrated.arrivals
@@ -332,7 +340,14 @@ def _backtest_trend(
         damping = float(trend["run_trend_damping"])  # type: ignore[arg-type]
         log.info("Arrival trend: trend_damping %g, as the council's backtest chose", damping)
         arrivals = arrivals.with_damping(damping)
-    return dataclasses.replace(calibrated, arrivals=arrivals, arrival_trend=trend)
+    drift = drift_choice(backtest_dir, settings.level_drift_sd, settings.drift_from_backtest)
+    if drift is not None and drift["status"] == "applied":
+        sd = float(drift["run_level_drift_sd"])  # type: ignore[arg-type]
+        log.info("Arrival drift: level_drift_sd %g, as the council's backtest chose", sd)
+        arrivals = arrivals.with_drift(sd)
+    return dataclasses.replace(
+        calibrated, arrivals=arrivals, arrival_trend=trend, arrival_drift=drift
+    )
 
 
 def _calibrate(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated:
@@ -515,6 +530,7 @@ def run(
             "scenario": config.scenario.name,
             "interval_widening": widening,
             "arrival_trend": fitted.arrival_trend if fitted is not None else None,
+            "arrival_drift": fitted.arrival_drift if fitted is not None else None,
             "rate_period": fitted.rate_period if fitted is not None else None,
             "config": dataclasses.asdict(config),
         }
@@ -585,6 +601,7 @@ def run(
         print(widening_note(widening))
         for choice in (
             arrival_choice_note(details["arrival_trend"]),  # type: ignore[arg-type]
+            drift_choice_note(details["arrival_drift"]),  # type: ignore[arg-type]
             rate_choice_note(details["rate_period"]),  # type: ignore[arg-type]
         ):
             if choice:

@@ -39,6 +39,9 @@ __all__ = [
     "variant_record",
 ]
 
+# The score a trend variant is chosen by: the absolute % error of its median.
+ERROR = "abs_pct_error"
+
 
 def score_variants(
     model: ArrivalModel,
@@ -82,13 +85,15 @@ def score_variants(
     return pd.DataFrame(rows)
 
 
-def choose_variant(scores: pd.DataFrame, shipped: str) -> tuple[str, dict[str, float]]:
-    """The variant with the lowest mean absolute % error over the scored rows (cuts and
-    kinds pooled), and each variant's mean; ``shipped`` when none is lower than it."""
+def choose_variant(
+    scores: pd.DataFrame, shipped: str, score: str = ERROR
+) -> tuple[str, dict[str, float]]:
+    """The variant with the lowest mean ``score`` (the absolute % error) over the scored
+    rows (cuts and kinds pooled), and each variant's mean; ``shipped`` when none is lower
+    than it."""
     scored = scores[scores["scored"].astype(bool)]
     means = {
-        str(name): float(part["abs_pct_error"].mean())
-        for name, part in scored.groupby("variant", sort=False)
+        str(name): float(part[score].mean()) for name, part in scored.groupby("variant", sort=False)
     }
     if not means or shipped not in means:
         return shipped, means
@@ -97,7 +102,7 @@ def choose_variant(scores: pd.DataFrame, shipped: str) -> tuple[str, dict[str, f
 
 
 def choose_before(
-    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int
+    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int, score: str = ERROR
 ) -> tuple[str, int]:
     """The variant :func:`choose_variant` picks on the cuts whose ``months`` of scored
     arrivals had ended by ``cut`` (what was known then), and how many such cuts there were;
@@ -108,11 +113,13 @@ def choose_before(
     ended = sorted(c for c in cuts.unique() if c + pd.offsets.MonthEnd(months) <= cut)
     if not ended:
         return shipped, 0
-    chosen, _ = choose_variant(scores[cuts.isin(ended)], shipped)
+    chosen, _ = choose_variant(scores[cuts.isin(ended)], shipped, score)
     return chosen, len(ended)
 
 
-def nested_check(scores: pd.DataFrame, shipped: str, months: int) -> pd.DataFrame:
+def nested_check(
+    scores: pd.DataFrame, shipped: str, months: int, score: str = ERROR
+) -> pd.DataFrame:
     """Choosing by the record, out of sample: at each cut with earlier cuts whose ``months``
     had ended by it, the variant chosen on those (:func:`choose_variant`) against the shipped
     one, scored on that cut. Rows: ``cut``, ``earlier_cuts``, ``chosen``, ``chosen_error``,
@@ -120,11 +127,11 @@ def nested_check(scores: pd.DataFrame, shipped: str, months: int) -> pd.DataFram
     cuts = sorted(pd.to_datetime(scores["cut"]).unique())
     rows = []
     for cut in cuts:
-        chosen, ended = choose_before(scores, cut, shipped, months)
+        chosen, ended = choose_before(scores, cut, shipped, months, score)
         if not ended:
             continue
         here = scores[(pd.to_datetime(scores["cut"]) == cut) & scores["scored"].astype(bool)]
-        errors = here.groupby("variant")["abs_pct_error"].mean()
+        errors = here.groupby("variant")[score].mean()
         rows.append(
             {
                 "cut": pd.Timestamp(cut),
@@ -151,19 +158,21 @@ def variant_record(
     }
 
 
-def choice_record(scores: pd.DataFrame, shipped: str, months: int) -> dict[str, object]:
+def choice_record(
+    scores: pd.DataFrame, shipped: str, months: int, score: str = ERROR
+) -> dict[str, object]:
     """A choice among variants and its nested check as plain data: ``chosen``, ``shipped``,
-    ``months``, ``cuts``, each variant's ``mean_abs_pct_error``, the ``nested`` rows and
-    their mean errors (None without a nested check)."""
-    chosen, means = choose_variant(scores, shipped)
-    nested = nested_check(scores, shipped, months)
+    ``months``, ``cuts``, each variant's mean ``score`` (``mean_<score>``), the ``nested``
+    rows and their mean scores (None without a nested check)."""
+    chosen, means = choose_variant(scores, shipped, score)
+    nested = nested_check(scores, shipped, months, score)
     usable = nested.dropna(subset=["chosen_error", "shipped_error"])
     return {
         "chosen": chosen,
         "shipped": shipped,
         "months": months,
         "cuts": int(pd.Series(scores["cut"]).nunique()),
-        "mean_abs_pct_error": means,
+        f"mean_{score}": means,
         "nested": [
             {**row, "cut": f"{pd.Timestamp(row['cut']):%Y-%m-%d}"}
             for row in nested.to_dict(orient="records")
@@ -174,7 +183,7 @@ def choice_record(scores: pd.DataFrame, shipped: str, months: int) -> dict[str, 
 
 
 def variant_before(
-    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int
+    scores: pd.DataFrame, cut: pd.Timestamp, shipped: str, months: int, score: str = ERROR
 ) -> tuple[str, int]:
     """The variant a run on the record known at ``cut`` would forecast with, and on how many
     earlier cuts it rests: the choice over the cuts whose ``months`` had ended by ``cut``,
@@ -187,7 +196,7 @@ def variant_before(
     ended = cuts + pd.offsets.MonthEnd(months) <= pd.Timestamp(cut)
     if not ended.any():
         return shipped, 0
-    record = choice_record(scores[ended], shipped, months)
+    record = choice_record(scores[ended], shipped, months, score)
     same = str(record["chosen"]) == shipped
     held = held_status(record, same=same, use=True) == APPLIED
     return (str(record["chosen"]) if held else shipped), int(cuts[ended].nunique())

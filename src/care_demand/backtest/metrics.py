@@ -6,7 +6,9 @@
 - coverage: whether the recorded value lies inside each central interval
   (:func:`central_interval`);
 - PIT: the share of replicates below the recorded value, ties counting half
-  (:func:`pit_value`).
+  (:func:`pit_value`);
+- CRPS: the continuous ranked probability score of the recorded value under the replicates
+  (:func:`crps`), which rewards a spread that matches the errors.
 
 :func:`score_forecast` scores one forecast; :func:`summarise` aggregates the scores over the
 cuts.
@@ -22,6 +24,7 @@ import pandas as pd
 
 __all__ = [
     "central_interval",
+    "crps",
     "level_name",
     "mase_scale",
     "pit_value",
@@ -38,6 +41,23 @@ def pit_value(samples: np.ndarray, actual: float) -> float:
     below = np.count_nonzero(values < actual)
     ties = np.count_nonzero(values == actual)
     return float((below + 0.5 * ties) / values.size)
+
+
+def crps(samples: np.ndarray, actual: float) -> float:
+    """The continuous ranked probability score of ``actual`` under the ensemble ``samples``.
+
+    ``E|X - y| - E|X - X'| / 2`` with ``X``, ``X'`` drawn from the samples (Gneiting and
+    Raftery 2007), the second term computed from the sorted samples in ``O(n log n)``. In
+    the units of the samples; 0 for a forecast certain of the record, and lowest in
+    expectation for a forecast whose spread matches its errors.
+    """
+    values = np.sort(np.asarray(samples, dtype=float))
+    n = values.size
+    if n == 0:
+        raise ValueError("no samples to compute a CRPS from")
+    weights = 2.0 * np.arange(1, n + 1) - n - 1.0
+    mean_spread = 2.0 * float(weights @ values) / (n * n)
+    return float(np.mean(np.abs(values - actual))) - mean_spread / 2.0
 
 
 def central_interval(samples: np.ndarray, level: float) -> tuple[float, float]:

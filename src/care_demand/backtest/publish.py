@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import __version__
+from care_demand.backtest.arrival_drift import drift_record
 from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.charts import forecast_chart, pit_histogram
 from care_demand.backtest.metrics import summarise
@@ -220,10 +221,7 @@ def write_backtest(
             scores = result.arrival_scores
             variant = variant_record(
                 scores,
-                {
-                    str(k): float(v)
-                    for k, v in scores.groupby("variant")["trend_damping"].first().items()
-                },
+                _variant_values(scores, "trend_damping"),
                 result.shipped_variant,
                 int(settings.arrival_variants.months),
             )
@@ -232,6 +230,19 @@ def write_backtest(
                 published_variant_scores(scores, rule_of(config)),
             )
             out.write_text(ARRIVAL_VARIANT_FILE, json.dumps(variant, indent=2) + "\n")
+        drift = None
+        if not result.drift_scores.empty:
+            drifts = result.drift_scores
+            drift = drift_record(
+                drifts,
+                _variant_values(drifts, "level_drift_sd"),
+                result.shipped_drift,
+                int(settings.arrival_drift.months),
+            )
+            out.write_csv(
+                LAYOUT.backtest.arrival_drifts, published_variant_scores(drifts, rule_of(config))
+            )
+            out.write_text(LAYOUT.backtest.arrival_drift, json.dumps(drift, indent=2) + "\n")
         rates = None
         if not result.rate_scores.empty:
             rates = rate_record(
@@ -256,6 +267,7 @@ def write_backtest(
                 widening=widening,
                 variant=variant,
                 rates=rates,
+                drift=drift,
             ),
         )
         run_details = {
@@ -272,20 +284,26 @@ def write_backtest(
     return sorted(p for p in run_dir.rglob("*") if p.is_file())
 
 
+def _variant_values(scores: pd.DataFrame, column: str) -> dict[str, float]:
+    """Each variant's setting (``column``) in a choice's scores."""
+    return {str(k): float(v) for k, v in scores.groupby("variant")[column].first().items()}
+
+
 def rule_of(config: BacktestAppConfig) -> DisclosureRule:
     """The disclosure rule of the backtest's output settings."""
     return DisclosureRule.from_config(config.output)
 
 
 def published_variant_scores(scores: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
-    """A variant choice's scores (arrival trends, rate periods) as published: recorded counts
-    from 1 to ``rule.suppress_max`` withheld with their errors (kinds are disjoint: primary
-    suppression only), cut dates as YYYY-MM-DD, figures rounded."""
+    """A variant choice's scores (arrival trends and drifts, rate periods) as published:
+    recorded counts from 1 to ``rule.suppress_max`` withheld with their scores (kinds are
+    disjoint: primary suppression only), cut dates as YYYY-MM-DD, figures rounded."""
     primary = DisclosureRule(rule.suppress_max, rule.marker, secondary=False)
     out = suppress_counts(scores.reset_index(drop=True), "recorded", primary)
     hidden = out["recorded"] == rule.marker
-    for column in ("pct_error", "abs_pct_error"):
-        out[column] = out[column].astype(object).where(~hidden, rule.marker)
+    for column in ("pct_error", "abs_pct_error", "crps_pct"):
+        if column in out.columns:
+            out[column] = out[column].astype(object).where(~hidden, rule.marker)
     columns = ["cut", *(c for c in out.columns if c != "cut")]
     return _rounded(_dates(out[columns], "cut"))
 

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from care_demand.backtest.arrival_drift import SCORE as DRIFT_SCORE
+from care_demand.backtest.arrival_drift import score_drifts
 from care_demand.backtest.arrival_variants import score_variants, variant_before
 from care_demand.backtest.metrics import level_name, mase_scale, score_forecast, summarise
 from care_demand.backtest.publish import published_tables, write_backtest
@@ -87,6 +89,10 @@ class BacktestResult:
     record, on its recent months and on the record weighted by age, against the record
     (:func:`~care_demand.backtest.rate_variants.score_rates`, plus ``cut``; empty when
     neither variant is set, or the run sets its own reference period or weighting).
+    ``drift_scores``: per cut, each level drift's forecast distribution of each kind's
+    arrivals against the record
+    (:func:`~care_demand.backtest.arrival_drift.score_drifts`, plus ``cut``);
+    ``shipped_drift``: the drift variant with the run's own ``level_drift_sd``.
     """
 
     forecasts: pd.DataFrame
@@ -102,6 +108,8 @@ class BacktestResult:
     arrival_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     shipped_variant: str = ""
     rate_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drift_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shipped_drift: str = ""
 
 
 def _recorded_measures(
@@ -170,11 +178,12 @@ def _forecast_cut(
     measures: Mapping[str, Sequence[str]],
     trend_damping: float | None = None,
     rate_period: str = WHOLE,
+    level_drift_sd: float | None = None,
 ) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], Calibrated]:
     """Fit on the data before ``cut`` (the rates as ``rate_period`` says) and simulate
-    (carrying the arrival trends forward with ``trend_damping``, the run's own setting when
-    None); return replicate values per measure, the months, the cut's calibration record and
-    its calibration."""
+    (carrying the arrival trends forward with ``trend_damping`` and ``level_drift_sd``, the
+    run's own settings when None); return replicate values per measure, the months, the
+    cut's calibration record and its calibration."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -185,6 +194,8 @@ def _forecast_cut(
     fitted = calibrate(known, _rate_config(config, cut, rate_period))
     if trend_damping is not None:
         fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_damping(trend_damping))
+    if level_drift_sd is not None:
+        fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_drift(level_drift_sd))
     # The backtest projects the baseline (no scenario levers) at its own size.
     projecting = dataclasses.replace(
         projection_settings(config),
@@ -218,6 +229,7 @@ def _forecast_cut(
         "min_ess_bulk": float(diagnostics["min_ess_bulk"]),
         "divergences": int(diagnostics["divergences"]),
         "trend_damping": float(fitted.arrivals.settings.trend_damping),
+        "level_drift_sd": float(fitted.arrivals.settings.level_drift_sd),
     }
     return simulated, months, info, fitted
 
@@ -234,19 +246,33 @@ def arrival_variants(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
     return variants, shipped
 
 
+def arrival_drifts(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
+    """The level drifts scored, and the name of the one the run uses (its own
+    ``calibration.arrivals.level_drift_sd``, added as ``shipped`` when no variant has it)."""
+    variants = {str(k): float(v) for k, v in config.backtest.arrival_drift.variants.items()}
+    own = float(config.calibration.arrivals.level_drift_sd)
+    shipped = next((name for name, sd in variants.items() if sd == own), None)
+    if shipped is None:
+        shipped = "shipped"
+        variants[shipped] = own
+    return variants, shipped
+
+
 def _score_arrivals(
     model: ArrivalModel,
     cut: pd.Timestamp,
     recorded: pd.DataFrame,
     config: BacktestAppConfig,
+    drifts: bool = False,
 ) -> pd.DataFrame:
-    """The arrival trend variants' forecasts from ``cut`` against the record."""
-    settings = config.backtest.arrival_variants
+    """The arrival trend variants' forecasts from ``cut`` against the record; with
+    ``drifts``, the level drifts' (each with its own settings)."""
+    settings = config.backtest.arrival_drift if drifts else config.backtest.arrival_variants
+    variants, _ = arrival_drifts(config) if drifts else arrival_variants(config)
     start = (cut + pd.Timedelta(days=1)).to_period("M").to_timestamp()
     end = start + pd.offsets.MonthEnd(int(settings.months))
     counts = monthly_arrivals(recorded, start, end)
-    variants, _ = arrival_variants(config)
-    scores = score_variants(
+    scores = (score_drifts if drifts else score_variants)(
         model,
         start,
         counts.groupby("kind")["count"].sum().to_dict(),
@@ -328,8 +354,11 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     calibration_rows: list[dict[str, object]] = []
     arrival_rows: list[pd.DataFrame] = []
     rate_rows: list[pd.DataFrame] = []
+    drift_rows: list[pd.DataFrame] = []
     variants, shipped = arrival_variants(config)
+    drifts, shipped_drift = arrival_drifts(config)
     apply = bool(settings.arrival_variants.apply)
+    apply_drift = bool(settings.arrival_drift.apply)
     for cut in cuts:
         # The arrival variant and the rates' period a run on the record known at the cut
         # would use: the choice on the earlier cuts whose scored months had ended, when its
@@ -339,6 +368,14 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             variant_before(scores, cut, shipped, int(settings.arrival_variants.months))
             if apply
             else (shipped, 0)
+        )
+        drifted = pd.concat(drift_rows, ignore_index=True) if drift_rows else pd.DataFrame()
+        drift, drift_on = (
+            variant_before(
+                drifted, cut, shipped_drift, int(settings.arrival_drift.months), DRIFT_SCORE
+            )
+            if apply_drift
+            else (shipped_drift, 0)
         )
         rated = [part for part in rate_rows if not part.empty]
         period, period_on = (
@@ -359,7 +396,13 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             )
             period = WHOLE
         simulated, months, info, fitted = _forecast_cut(
-            history, cut, config, measures, variants[variant] if apply else None, period
+            history,
+            cut,
+            config,
+            measures,
+            variants[variant] if apply else None,
+            period,
+            drifts[drift] if apply_drift else None,
         )
         calibration_rows.append(
             {
@@ -368,9 +411,12 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
                 "chosen_on_cuts": chosen_on,
                 "rate_period": period,
                 "rate_chosen_on_cuts": period_on,
+                "drift_variant": drift,
+                "drift_chosen_on_cuts": drift_on,
             }
         )
         arrival_rows.append(_score_arrivals(fitted.arrivals, cut, arrivals, config))
+        drift_rows.append(_score_arrivals(fitted.arrivals, cut, arrivals, config, drifts=True))
         rate_rows.append(rates_here)
         training = recorded.loc[recorded.index <= cut]
         for name, values in simulated.items():
@@ -416,6 +462,8 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         arrival_scores=pd.concat(arrival_rows, ignore_index=True),
         shipped_variant=shipped,
         rate_scores=pd.concat(rate_rows, ignore_index=True),
+        drift_scores=pd.concat(drift_rows, ignore_index=True),
+        shipped_drift=shipped_drift,
     )
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "RECORDED_FILE",
     "REPORT_FILE",
     "SUMMARY_FILE",
+    "ArrivalDrift",
     "ArrivalVariants",
     "BacktestAppConfig",
     "BacktestConfig",
@@ -115,6 +116,25 @@ class ArrivalVariants:
     apply: bool = True
 
 
+def _default_drifts() -> dict[str, float]:
+    return {"steady": 0.05, "moderate": 0.1, "shifting": 0.2}
+
+
+@dataclass
+class ArrivalDrift:
+    """The arrivals' level drifts scored at each cut (``backtest.arrival_drift``): each a
+    ``calibration.arrivals.level_drift_sd``, scored by the CRPS of the arrivals of the
+    ``months`` after the cut with ``paths`` paths. With ``apply``, each cut forecasts with
+    the drift chosen on the earlier cuts whose ``months`` had ended by it, when its nested
+    check held (as a run uses its council's backtest), and with the run's own setting
+    otherwise."""
+
+    variants: dict[str, float] = field(default_factory=_default_drifts)
+    months: int = 12
+    paths: int = 400
+    apply: bool = True
+
+
 @dataclass
 class RateVariants:
     """The periods the transition rates are fitted on at each cut (``backtest.rate_variants``):
@@ -157,6 +177,7 @@ class BacktestConfig:
     targets: BacktestTargets = field(default_factory=BacktestTargets)
     interval_widening: IntervalWidening = field(default_factory=IntervalWidening)
     arrival_variants: ArrivalVariants = field(default_factory=ArrivalVariants)
+    arrival_drift: ArrivalDrift = field(default_factory=ArrivalDrift)
     rate_variants: RateVariants = field(default_factory=RateVariants)
 
 
@@ -220,6 +241,22 @@ def _parse_cuts(cuts: Sequence[str]) -> list[pd.Timestamp]:
     return sorted(parsed)
 
 
+def _check_variants(
+    name: str, settings: ArrivalVariants | ArrivalDrift, highest: float, what: str
+) -> None:
+    """Variants of an arrival setting, each from 0 to ``highest`` (``what``), scored over at
+    least a month with at least two paths."""
+    if not settings.variants:
+        raise setting_error(f"{name}.variants", "no variant given")
+    for variant, value in settings.variants.items():
+        if not 0.0 <= float(value) <= highest:
+            raise setting_error(f"{name}.variants.{variant}", f"{value}: {what}")
+    if int(settings.months) < 1:
+        raise setting_error(f"{name}.months", f"{settings.months}: at least 1")
+    if int(settings.paths) < 2:
+        raise setting_error(f"{name}.paths", f"{settings.paths}: at least 2")
+
+
 def validate_backtest(
     settings: BacktestConfig,
     history: EventHistory,
@@ -273,19 +310,13 @@ def validate_backtest(
     if int(widening.min_cuts) < 1:
         raise setting_error("interval_widening.min_cuts", f"{widening.min_cuts}: at least 1")
 
-    arrival = settings.arrival_variants
-    if not arrival.variants:
-        raise setting_error("arrival_variants.variants", "no variant given")
-    for name, damping in arrival.variants.items():
-        if not 0.0 <= float(damping) <= 1.0:
-            raise setting_error(
-                f"arrival_variants.variants.{name}",
-                f"{damping}: a trend_damping from 0 (level only) to 1 (the full trend)",
-            )
-    if int(arrival.months) < 1:
-        raise setting_error("arrival_variants.months", f"{arrival.months}: at least 1")
-    if int(arrival.paths) < 2:
-        raise setting_error("arrival_variants.paths", f"{arrival.paths}: at least 2")
+    arrival, drift = settings.arrival_variants, settings.arrival_drift
+    _check_variants(
+        "arrival_variants", arrival, 1.0, "a trend_damping from 0 (level only) to 1 (full trend)"
+    )
+    _check_variants(
+        "arrival_drift", drift, 2.0, "a level_drift_sd from 0 to 2 (a standard deviation a year)"
+    )
     rates = settings.rate_variants
     if rates.recent_months is not None and int(rates.recent_months) < MIN_REFERENCE_MONTHS:
         raise setting_error(
@@ -339,6 +370,13 @@ def validate_backtest(
                 "arrival_variants.months",
                 f"{arrival.months} months of arrivals from the cut {cut.date()} reach "
                 f"{scored_to.date()}, past the end of the data {end.date()}",
+            )
+        drift_to = cut + pd.offsets.MonthEnd(int(drift.months))
+        if drift_to > end:
+            raise setting_error(
+                "arrival_drift.months",
+                f"{drift.months} months of arrivals from the cut {cut.date()} reach "
+                f"{drift_to.date()}, past the end of the data {end.date()}",
             )
     return cuts
 

@@ -119,11 +119,12 @@ def summary_markdown(
     widening: Mapping[str, object] | None = None,
     variant: Mapping[str, object] | None = None,
     rates: Mapping[str, object] | None = None,
+    drift: Mapping[str, object] | None = None,
 ) -> str:
     """The backtest's summary page: settings, targets, the care series, the tables,
     (``widening``) the factors a run on the same data widens its intervals by, and the
-    choices its record makes: the arrival trend (``variant``) and the rates' period
-    (``rates``)."""
+    choices its record makes: the arrival trend (``variant``), the arrivals' level drift
+    (``drift``) and the rates' period (``rates``)."""
     settings = config.backtest
     levels = [level_name(float(level)) for level in settings.levels]
     start, end = result.window
@@ -206,6 +207,8 @@ def summary_markdown(
         lines += _widening_lines(widening)
     if variant is not None:
         lines += _variant_lines(variant)
+    if drift:
+        lines += _drift_lines(drift)
     if rates is not None:
         lines += _rate_lines(rates)
     lines += [
@@ -278,6 +281,24 @@ def _variant_lines(variant: Mapping[str, object]) -> list[str]:
     return _choice_lines("The arrival trend the record chooses", intro, variant)
 
 
+def _drift_lines(record: Mapping[str, object]) -> list[str]:
+    """The section on the arrivals' level drift the record chooses, and its nested check."""
+    intro = (
+        f"Arrivals from outside services over the {record['months']} months after each cut "
+        f"({record['cuts']} cuts), each kind's forecast distribution (each path's total drawn "
+        "as a Poisson count) against the record, by how far the arrivals may wander from "
+        "their forecast in a year (calibration.arrivals.level_drift_sd). Scored by the "
+        "continuous ranked probability score as a % of the record: lowest for the forecast "
+        "whose spread matches its errors, too wide or too narrow. It sets most of the width "
+        "of the intervals of children in care. "
+        f"Chosen: **{record['chosen']}** (level_drift_sd "
+        f"{float(record['level_drift_sd']):g}); the shipped setting is {record['shipped']}."  # type: ignore[arg-type]
+    )
+    return _choice_lines(
+        "The arrivals' drift the record chooses", intro, record, "crps_pct", "Mean CRPS"
+    )
+
+
 def _rate_lines(record: Mapping[str, object]) -> list[str]:
     """The section on the period the rates are fitted on, and its nested check."""
     intro = (
@@ -299,16 +320,23 @@ def _rate_lines(record: Mapping[str, object]) -> list[str]:
     return _choice_lines("The period the rates are fitted on", intro, record)
 
 
-def _choice_lines(title: str, intro: str, record: Mapping[str, object]) -> list[str]:
-    """A variant choice's section: its intro, each variant's error and the nested check."""
-    means: Mapping[str, float] = record["mean_abs_pct_error"]  # type: ignore[assignment]
+def _choice_lines(
+    title: str,
+    intro: str,
+    record: Mapping[str, object],
+    score: str = "abs_pct_error",
+    label: str = "Mean absolute % error",
+) -> list[str]:
+    """A variant choice's section: its intro, each variant's mean ``score`` (headed
+    ``label``) and the nested check."""
+    means: Mapping[str, float] = record[f"mean_{score}"]  # type: ignore[assignment]
     nested: list[Mapping[str, object]] = record["nested"]  # type: ignore[assignment]
     lines = [
         f"## {title}",
         "",
         intro,
         "",
-        "| Variant | Mean absolute % error |",
+        f"| Variant | {label} |",
         "|---|---|",
         *(f"| {name} | {_num(value, 1)}% |" for name, value in means.items()),
         "",

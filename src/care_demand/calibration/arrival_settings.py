@@ -85,6 +85,10 @@ class ArrivalSettings:
             month (0 = from the fitted trend's own level).
         level_drift_sd: standard deviation per year of a random walk added to each path's
             level past the history, on the transformed scale (0 = none).
+        drift_from_backtest: a run uses the level drift its council's own backtest chose
+            (``backtest/arrival_drift.json`` of the same data) when the backtest's nested
+            check supports the choice; ``False``: always ``level_drift_sd``. Applied after
+            fitting (``ArrivalModel.with_drift``), as ``trend_from_backtest``.
         recent_rate_weight: the forecast's level is a weighted average of two forecasts:
             this share from the mean count of the history's last ``recent_rate_months``
             months (a constant rate), the rest from the trend model. Every path past the
@@ -130,6 +134,7 @@ class ArrivalSettings:
     trend_damping: float = 1.0
     trend_from_backtest: bool = True
     level_drift_sd: float = 0.0
+    drift_from_backtest: bool = True
     recent_level_months: int = 0
     recent_rate_weight: float = 0.0
     recent_rate_months: int = 12

@@ -210,6 +210,14 @@ class ArrivalModel:
         variant.settings = dataclasses.replace(self.settings, trend_damping=float(trend_damping))
         return variant
 
+    def with_drift(self, level_drift_sd: float) -> ArrivalModel:
+        """A copy of this (fitted) model whose paths wander with ``level_drift_sd`` a year
+        (``settings.level_drift_sd``); the fit is shared, since the drift acts past the
+        history only."""
+        variant = copy.copy(self)
+        variant.settings = dataclasses.replace(self.settings, level_drift_sd=float(level_drift_sd))
+        return variant
+
     # ------------------------------------------------------------------ fitting
     def fit(self, history_like: Any) -> ArrivalModel:
         """Fit one model per arrival kind.

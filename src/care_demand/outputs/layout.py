@@ -106,6 +106,8 @@ class BacktestLayout:
     interval_widening: str = "backtest/interval_widening.json"
     arrival_variants: str = "backtest/arrival_variants.csv"
     arrival_variant: str = "backtest/arrival_variant.json"
+    arrival_drifts: str = "backtest/arrival_drifts.csv"
+    arrival_drift: str = "backtest/arrival_drift.json"
     rate_variants: str = "backtest/rate_variants.csv"
     rate_variant: str = "backtest/rate_variant.json"
     pit_histogram: str = "backtest/charts/pit_histogram.png"

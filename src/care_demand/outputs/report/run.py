@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from care_demand.finance import fixed_cost_title
-from care_demand.outputs.arrival_choice import arrival_choice_note
+from care_demand.outputs.arrival_choice import arrival_choice_note, drift_choice_note
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
 from care_demand.outputs.interval_widening import widening_note
 from care_demand.outputs.rate_choice import rate_choice_note
@@ -211,7 +211,8 @@ def _meta(run: RunFiles) -> list[str]:
 
 def _intervals_note(run: RunFiles) -> str:
     """Whether the intervals were checked against the council's own backtest, and widened;
-    and what that backtest says of the arrival trend and of the period the rates are fitted on.
+    and what that backtest says of the arrival trend and drift and of the period the rates are
+    fitted on.
 
     Runs from before the setting existed record nothing, and say nothing."""
     if "interval_widening" not in run.details:
@@ -219,6 +220,7 @@ def _intervals_note(run: RunFiles) -> str:
     notes = [
         widening_note(run.details["interval_widening"]),
         arrival_choice_note(run.details.get("arrival_trend")),
+        drift_choice_note(run.details.get("arrival_drift")),
         rate_choice_note(run.details.get("rate_period")),
     ]
     return "".join(f"<p class='note'>{_esc(note)}</p>" for note in notes if note)
