@@ -786,7 +786,7 @@ def _arguments() -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a care_demand setting for every --data folder, e.g. data.lenient=true",
+        help="a care_demand setting for every data set compared, e.g. data.lenient=true",
     )
     parser.add_argument(
         "--examples",
@@ -820,7 +820,9 @@ def _default_parts(
         write_example(folder, seed=seed)
         runs.append((f"example seed {seed}", folder, [], cuts))
     parts = [
-        compare(name, folder, overrides, run_cuts, replicates, interpreter, scratch)
+        compare(
+            name, folder, [*overrides, *args.override], run_cuts, replicates, interpreter, scratch
+        )
         for name, folder, overrides, run_cuts in runs
     ]
     pools = []

@@ -175,3 +175,26 @@ def test_drifts_are_drawn_from_one_fit_and_scored_by_crps(example_history, quick
     width = referral["upper_80"] - referral["lower_80"]
     assert width["steady"] < width["shifting"]
     assert referral[SCORE].gt(0).all()
+
+
+def test_the_drift_widens_the_paths_and_leaves_their_mean_where_the_trend_puts_it(
+    example_calibrated,
+) -> None:
+    # The same parameter and trend draws (one seed) with and without a drift of 0.3 a year:
+    # only the walk differs, so on log1p scale each path's ratio (1 + b) / (1 + a) is the
+    # walk's factor exp(W - compensator). Its mean is 1 when the walk is compensated and
+    # exp(0.3^2 * 2 / 2) = 1.094 at month 24 when not; its Monte Carlo error with 4000 paths
+    # is sqrt(exp(0.18) - 1) / sqrt(4000) = 0.7% (the 3% tolerance is 4 of them). Referrals
+    # and early-help requests: hundreds a month, so no path comes near the floor at 0 counts,
+    # where a clipped walk is no longer symmetric.
+    start = pd.Timestamp("2022-04-01")
+    model = example_calibrated.arrivals
+    still = model.with_drift(0.0).sample_paths(start, 24, 4000, 7, include_noise=False)
+    moving = model.with_drift(0.3).sample_paths(start, 24, 4000, 7, include_noise=False)
+    for kind in ("referral", "early_help_request"):
+        a = still.sel(kind=kind).to_numpy()[:, 23]
+        b = moving.sel(kind=kind).to_numpy()[:, 23]
+        assert a.min() > 20
+        factor = (1.0 + b) / (1.0 + a)
+        assert factor.mean() == pytest.approx(1.0, abs=0.03)
+        assert np.std(np.log(factor)) == pytest.approx(0.3 * np.sqrt(2.0), rel=0.1)

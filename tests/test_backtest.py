@@ -374,6 +374,36 @@ def test_backtest_scores_the_arrival_trend_variants_at_each_cut(
     assert "## The arrival trend the record chooses" in text and "no nested check" in text
 
 
+@pytest.mark.slow
+def test_backtest_scores_the_arrivals_drift_at_each_cut(
+    small_backtest: tuple[BacktestResult, Path],
+) -> None:
+    result, out = small_backtest
+    scores = pd.read_csv(out / "backtest/arrival_drifts.csv", dtype={"recorded": str})
+    assert set(scores["variant"]) == {"steady", "moderate", "shifting"}
+    assert set(scores["cut"]) == {CUT}
+    drifts = result.drift_scores[result.drift_scores["scored"]]
+    # Each kind's 80% interval of the arrival totals widens with the drift.
+    width = (
+        (drifts["upper_80"] - drifts["lower_80"])
+        .groupby([drifts["kind"], drifts["level_drift_sd"]])
+        .first()
+        .unstack()
+    )
+    assert (width[0.05] < width[0.2]).all()
+    record = json.loads((out / "backtest/arrival_drift.json").read_text())
+    assert record["shipped"] == "shifting" and record["months"] == 12
+    assert record["mean_crps_pct"] == pytest.approx(
+        drifts.groupby("variant")["crps_pct"].mean().to_dict()
+    )
+    assert record["nested"] == []  # one cut: nothing earlier to choose on
+    calibration = pd.read_csv(out / "backtest/calibration.csv")
+    assert list(calibration["drift_variant"]) == ["shifting"]
+    assert list(calibration["level_drift_sd"]) == [0.2]
+    text = (out / "backtest/summary.md").read_text()
+    assert "## The arrivals' drift the record chooses" in text and "Mean CRPS" in text
+
+
 def test_backtest_scores_the_period_the_rates_are_fitted_on_at_each_cut(
     small_backtest: tuple[BacktestResult, Path],
 ) -> None:

@@ -37,7 +37,9 @@ How a path is drawn:
   foretells (a new front door, a partner agency's thresholds, a pandemic). ``level_drift_sd``
   adds to every path a random walk on the transformed scale from the end of the history, with
   that standard deviation per year (0.1 on ``log1p`` scale: a 1-sd shift of about 10% in a
-  year, 14% in two). It widens intervals without moving the median.
+  year, 14% in two). On ``log1p`` scale the walk is compensated (less half its variance) so
+  that the mean count of every month stays the trend's: it widens intervals without moving
+  the expected arrivals, which the expected children in care follow.
 * **Damped trend (optional).** Prophet extrapolates the final slope for ever, which over a
   five-year horizon compounds any recent change. ``trend_damping`` < 1 shrinks the slope
   (fitted and simulated changes alike) by that factor each month past the history.
@@ -340,7 +342,15 @@ def trend_paths(
         # A random walk on the level: one step per future month of variance drift^2 / 12
         # (a whole year adds drift^2), in Prophet's scaled units.
         steps = rng.normal(0.0, drift / np.sqrt(12.0) / post.y_scale, (n_paths, step.size))
-        scaled[:, future] += np.cumsum(steps, axis=1)
+        walk = np.cumsum(steps, axis=1)
+        if settings.transform == "log1p":
+            # On log scale a walk symmetric in the log raises the mean count by
+            # exp(variance / 2): the compensator keeps the mean of every month's count where
+            # the trend puts it, so the drift widens the intervals and leaves the expected
+            # arrivals (and the stock they feed) as forecast.
+            variance = np.square(drift) * np.arange(1, step.size + 1) / 12.0
+            walk -= variance / 2.0 / post.y_scale
+        scaled[:, future] += walk
     weight = settings.recent_rate_weight
     if future.any() and weight > 0.0:
         # The level: an average of the trend model's first year and the recent rate. One
