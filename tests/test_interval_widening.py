@@ -222,6 +222,10 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
     )
     choice = {"chosen": "level", "trend_damping": 0.0, "shipped": "damped", "months": 12}
     (backtests / "one" / LAYOUT.backtest.arrival_variant).write_text(json.dumps(choice))
+    # A drift chosen but not checked out of sample: reported, not used.
+    drift = {"chosen": "steady", "level_drift_sd": 0.05, "shipped": "shifting", "months": 12}
+    drift |= {"cuts": 5, "mean_crps_pct": {"steady": 6.0, "shifting": 6.5}}
+    (backtests / "one" / LAYOUT.backtest.arrival_drift).write_text(json.dumps(drift))
     config = dataclasses.replace(
         report_config, output=dataclasses.replace(report_config.output, backtest_dir=str(backtests))
     )
@@ -250,3 +254,9 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
     report = (out / LAYOUT.report).read_text()
     assert "80% intervals held 60%, widened x1.50" in report
     assert "Arrival trend: over the backtest" in report and "the level variant" in report
+    used = json.loads((out / LAYOUT.run_details).read_text())["arrival_drift"]
+    assert used["status"] == "not checked out of sample"
+    assert used["run_level_drift_sd"] == report_config.calibration.arrivals.level_drift_sd
+    # The report escapes its text for HTML (the apostrophe as &#x27;).
+    assert "Arrival drift: over the backtest&#x27;s 5 cuts, the steady variant" in report
+    assert "too few cuts to check the choice out of sample" in report
