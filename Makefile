@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run baseline app test lint format lock example expected architecture bench region clean
+.PHONY: run baseline app test lint format lock example expected expected-figures architecture bench region clean
 
 # The shipped scenarios (files in scenarios/), run side by side and compared with the baseline.
 SCENARIOS ?= baseline,more_foster_carers,harbour_expansion,new_childrens_homes,transformation,demand_surge
@@ -61,6 +61,10 @@ region: $(STAMP)
 # Regenerate the stored expected results (tests/expected/) after a deliberate change of results.
 expected: $(STAMP)
 	$(BIN)/python tests/expected/regenerate.py
+
+# The same, keeping the stored hazard draws: after a change downstream of the hazards.
+expected-figures: $(STAMP)
+	$(BIN)/python tests/expected/regenerate.py --keep-draws
 
 # Rewrite the import graph in ARCHITECTURE.md from the allowed imports (tests/import_rules.py).
 architecture: $(STAMP)
