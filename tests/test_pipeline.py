@@ -329,3 +329,21 @@ def test_runs_on_one_calibration_draw_its_arrival_chart_once(
     shutil.rmtree(tmp_path / "second")
     run(config, tmp_path / "third")
     assert len(drawn) == 2
+
+
+def test_a_projection_is_shared_by_runs_that_differ_in_their_outputs_only(
+    quick_config: AppConfig,
+) -> None:
+    # A run whose settings differ only in how its outputs are written takes up the same
+    # projection; the backtest folder is an exception, since the calibration takes up its
+    # choices (the arrival trend and drift, the rates' period).
+    output = quick_config.output
+    charts = dataclasses.replace(quick_config, output=dataclasses.replace(output, charts=False))
+    elsewhere = dataclasses.replace(
+        quick_config, output=dataclasses.replace(output, backtest_dir="/elsewhere/backtests")
+    )
+    seed = dataclasses.replace(quick_config, seed=quick_config.seed + 1)
+    key = pipeline.projection_key(quick_config)
+    assert pipeline.projection_key(charts) == key
+    assert pipeline.projection_key(elsewhere) != key
+    assert pipeline.projection_key(seed) != key

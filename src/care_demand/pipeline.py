@@ -122,6 +122,7 @@ __all__ = [
     "drop_scheduled",
     "keep_recent",
     "load",
+    "projection_key",
     "run",
     "schedule_runs",
     "stop_workers",
@@ -641,12 +642,15 @@ def adopt_projection(config: AppConfig, projection: Projection) -> None:
     For a projection whose replicates were simulated in chunks elsewhere (a region's tasks
     on a cluster): it must be the projection :func:`run` would make on the same settings.
     """
-    _SCHEDULED[_projection_key(config)] = _Finished(projection)
+    _SCHEDULED[projection_key(config)] = _Finished(projection)
 
 
-def _projection_key(config: AppConfig) -> str:
-    """Everything a run's projection depends on: every setting but the outputs'."""
+def projection_key(config: AppConfig) -> str:
+    """Everything a run's projection depends on: every setting but the outputs', and of
+    those the backtest folder, whose choices (arrival trend and drift, the rates' period)
+    the calibration takes up."""
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output"}
+    settings["backtest_dir"] = config.output.backtest_dir
     return json.dumps(settings, sort_keys=True, default=str)
 
 
@@ -663,7 +667,7 @@ def schedule_runs(configs: Sequence[AppConfig]) -> int:
     """
     started = 0
     for config in configs:
-        key = _projection_key(config)
+        key = projection_key(config)
         if config.run_until != "simulation" or key in _SCHEDULED:
             continue
         try:
@@ -700,7 +704,7 @@ def _project(
     """
     settings = projection_settings(config)
     n = settings.simulation.replicates
-    scheduled = _SCHEDULED.pop(_projection_key(config), None)
+    scheduled = _SCHEDULED.pop(projection_key(config), None)
     if scheduled is None:
         scheduled = schedule(history, fitted, settings)
     # No bar for futures simulated elsewhere (a region's): there is nothing to wait for.

@@ -227,17 +227,12 @@ def _calibrate_task(config: AppConfig, council: Council) -> CouncilFailure | Non
     return None
 
 
-def _projection_key(config: AppConfig) -> str:
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output"}
-    return json.dumps(settings, sort_keys=True, default=str)
-
-
 def _system(config: AppConfig) -> CareSystem:
     """The council's prepared projection, as :func:`~care_demand.simulation.project` makes it."""
-    from care_demand.pipeline import calibrate, load
+    from care_demand.pipeline import calibrate, load, projection_key
     from care_demand.simulation import prepare
 
-    key = _projection_key(config)
+    key = projection_key(config)
     if key not in _SYSTEMS:
         _, history, _ = load(config)
         fitted = calibrate(history, config)
