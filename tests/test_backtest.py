@@ -211,7 +211,8 @@ def small_backtest(
     calibration_cache: Path,
     example_history: EventHistory,
 ) -> tuple[BacktestResult, Path]:
-    """One cut, 3 and 6 months ahead, 8 replicates, a shorter sampler run."""
+    """One cut, 3 and 6 months ahead, 8 replicates, a shorter sampler run; the arrivals'
+    drift also scored at 31 March of the other years."""
     config = load_backtest_config(
         [
             f"calibration.cache_dir={calibration_cache}",
@@ -221,6 +222,7 @@ def small_backtest(
             "backtest.horizons=[3,6]",
             "backtest.replicates=8",
             "backtest.targets.horizon=6",
+            "backtest.arrival_drift.every_months=12",
             "simulation.n_jobs=2",
             "simulation.chunk_size=4",
         ]
@@ -381,7 +383,10 @@ def test_backtest_scores_the_arrivals_drift_at_each_cut(
     result, out = small_backtest
     scores = pd.read_csv(out / "backtest/arrival_drifts.csv", dtype={"recorded": str})
     assert set(scores["variant"]) == {"steady", "moderate", "shifting"}
-    assert set(scores["cut"]) == {CUT}
+    # The cut, and every 12 months from 24 months into the data to the last origin whose 12
+    # months are recorded (the data: April 2015 to March 2022).
+    origins = {"2017-03-31", CUT, "2019-03-31", "2020-03-31", "2021-03-31"}
+    assert set(scores["cut"]) == origins
     drifts = result.drift_scores[result.drift_scores["scored"]]
     # Each kind's 80% interval of the arrival totals widens with the drift.
     width = (
@@ -396,12 +401,17 @@ def test_backtest_scores_the_arrivals_drift_at_each_cut(
     assert record["mean_crps_pct"] == pytest.approx(
         drifts.groupby("variant")["crps_pct"].mean().to_dict()
     )
-    assert record["nested"] == []  # one cut: nothing earlier to choose on
+    assert record["cuts"] == len(origins)
+    # Every origin but the first has one before it whose 12 months had ended.
+    assert [row["cut"] for row in record["nested"]] == sorted(origins)[1:]
     calibration = pd.read_csv(out / "backtest/calibration.csv")
+    # At the cut, one earlier origin had ended: chosen on it, but not checked.
     assert list(calibration["drift_variant"]) == ["shifting"]
+    assert list(calibration["drift_chosen_on_cuts"]) == [1]
     assert list(calibration["level_drift_sd"]) == [0.2]
     text = (out / "backtest/summary.md").read_text()
     assert "## The arrivals' drift the record chooses" in text and "Mean CRPS" in text
+    assert "(5 origins: the cuts and the dates between them" in text
 
 
 def test_backtest_scores_the_period_the_rates_are_fitted_on_at_each_cut(

@@ -258,5 +258,8 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
     assert used["status"] == "not checked out of sample"
     assert used["run_level_drift_sd"] == report_config.calibration.arrivals.level_drift_sd
     # The report escapes its text for HTML (the apostrophe as &#x27;).
-    assert "Arrival drift: over the backtest&#x27;s 5 cuts, the steady variant" in report
+    assert (
+        "Arrival drift: over the backtest&#x27;s 5 origins (its cuts and the dates between "
+        "them), the steady variant" in report
+    )
     assert "too few cuts to check the choice out of sample" in report

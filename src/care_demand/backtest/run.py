@@ -285,6 +285,43 @@ def _score_arrivals(
     return scores.assign(cut=cut)
 
 
+def _joined(parts: Sequence[pd.DataFrame], by: list[str] | None = None) -> pd.DataFrame:
+    """The non-empty ``parts`` in one table (sorted ``by`` those columns); empty if none."""
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.DataFrame()
+    joined = pd.concat(parts, ignore_index=True)
+    return joined.sort_values(by, kind="stable").reset_index(drop=True) if by else joined
+
+
+def _origin_drifts(
+    history: EventHistory, config: BacktestAppConfig, cuts: Sequence[pd.Timestamp]
+) -> pd.DataFrame:
+    """The level drifts scored at the origins between the cuts (``arrival_drift.every_months``
+    apart, from ``min_history_months`` into the data to the last whose ``months`` of arrivals
+    are recorded; the cuts themselves are scored from their own fits), each from an arrival
+    model fitted on the record before it and carried forward as the run's settings say."""
+    settings = config.backtest.arrival_drift
+    if settings.every_months is None:
+        return pd.DataFrame()
+    first = history.window_start + pd.offsets.MonthEnd(int(config.backtest.min_history_months))
+    origins = pd.date_range(first, history.window_end, freq=f"{int(settings.every_months)}ME")
+    taken = {pd.Timestamp(cut) for cut in cuts}
+    arrivals = OutsideArrivals.of(history).arrivals
+    rows = []
+    for origin in origins:
+        if origin in taken or origin + pd.offsets.MonthEnd(int(settings.months)) > (
+            history.window_end
+        ):
+            continue
+        log.info("Origin %s: the arrivals' drifts", f"{origin:%Y-%m-%d}")
+        model = ArrivalModel(config.calibration.arrivals).fit(
+            OutsideArrivals.of(history.truncate(origin))
+        )
+        rows.append(_score_arrivals(model, origin, arrivals, config, drifts=True))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
 def _score_rates(
     history: EventHistory, cut: pd.Timestamp, config: BacktestAppConfig
 ) -> pd.DataFrame:
@@ -359,6 +396,8 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     drifts, shipped_drift = arrival_drifts(config)
     apply = bool(settings.arrival_variants.apply)
     apply_drift = bool(settings.arrival_drift.apply)
+    # The drifts are scored at more origins than the cuts: arrival fits alone, no simulation.
+    drift_rows.append(_origin_drifts(history, config, cuts))
     for cut in cuts:
         # The arrival variant and the rates' period a run on the record known at the cut
         # would use: the choice on the earlier cuts whose scored months had ended, when its
@@ -369,7 +408,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
             if apply
             else (shipped, 0)
         )
-        drifted = pd.concat(drift_rows, ignore_index=True) if drift_rows else pd.DataFrame()
+        drifted = _joined(drift_rows)
         drift, drift_on = (
             variant_before(
                 drifted, cut, shipped_drift, int(settings.arrival_drift.months), DRIFT_SCORE
@@ -462,7 +501,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
         arrival_scores=pd.concat(arrival_rows, ignore_index=True),
         shipped_variant=shipped,
         rate_scores=pd.concat(rate_rows, ignore_index=True),
-        drift_scores=pd.concat(drift_rows, ignore_index=True),
+        drift_scores=_joined(drift_rows, by=["cut", "variant", "kind"]),
         shipped_drift=shipped_drift,
     )
 

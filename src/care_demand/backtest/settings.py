@@ -124,15 +124,18 @@ def _default_drifts() -> dict[str, float]:
 class ArrivalDrift:
     """The arrivals' level drifts scored at each cut (``backtest.arrival_drift``): each a
     ``calibration.arrivals.level_drift_sd``, scored by the CRPS of the arrivals of the
-    ``months`` after the cut with ``paths`` paths. With ``apply``, each cut forecasts with
-    the drift chosen on the earlier cuts whose ``months`` had ended by it, when its nested
-    check held (as a run uses its council's backtest), and with the run's own setting
-    otherwise."""
+    ``months`` after the cut with ``paths`` paths, and (``every_months``) at more origins
+    between the cuts, every that many months from ``min_history_months`` into the data,
+    each with an arrival fit of its own (None: at the cuts only). With ``apply``, each cut
+    forecasts with the drift chosen on the earlier origins whose ``months`` had ended by
+    it, when its nested check held (as a run uses its council's backtest), and with the
+    run's own setting otherwise."""
 
     variants: dict[str, float] = field(default_factory=_default_drifts)
     months: int = 12
     paths: int = 400
     apply: bool = True
+    every_months: int | None = 3
 
 
 @dataclass
@@ -255,6 +258,9 @@ def _check_variants(
         raise setting_error(f"{name}.months", f"{settings.months}: at least 1")
     if int(settings.paths) < 2:
         raise setting_error(f"{name}.paths", f"{settings.paths}: at least 2")
+    every = getattr(settings, "every_months", None)
+    if every is not None and int(every) < 1:
+        raise setting_error(f"{name}.every_months", f"{every}: at least 1, or null")
 
 
 def validate_backtest(

@@ -284,8 +284,9 @@ def _variant_lines(variant: Mapping[str, object]) -> list[str]:
 def _drift_lines(record: Mapping[str, object]) -> list[str]:
     """The section on the arrivals' level drift the record chooses, and its nested check."""
     intro = (
-        f"Arrivals from outside services over the {record['months']} months after each cut "
-        f"({record['cuts']} cuts), each kind's forecast distribution (each path's total drawn "
+        f"Arrivals from outside services over the {record['months']} months after each origin "
+        f"({record['cuts']} origins: the cuts and the dates between them, each with an arrival "
+        "fit of its own), each kind's forecast distribution (each path's total drawn "
         "as a Poisson count) against the record, by how far the arrivals may wander from "
         "their forecast in a year (calibration.arrivals.level_drift_sd). Scored by the "
         "continuous ranked probability score as a % of the record: lowest for the forecast "

@@ -94,18 +94,19 @@ def _note(
     flag: str,
     did: str,
     score: tuple[str, str, str],
+    origins: str = "cuts",
 ) -> str:
     """A backtest choice of the arrivals' ``setting`` and what the run did, in plain
     sentences: the variant that ``did`` best by ``score`` (its record key, its name in words,
-    and the verb of its nested check), the nested check, and why the run uses or keeps it
-    (``calibration.arrivals.<flag>``)."""
+    and the verb of its nested check) over the backtest's ``origins``, the nested check, and
+    why the run uses or keeps it (``calibration.arrivals.<flag>``)."""
     if not record:
         return ""
     key, words, verb = score
     means: Mapping[str, float] = record.get(f"mean_{key}", {})  # type: ignore[assignment]
     chosen, shipped = str(record.get("chosen")), str(record.get("shipped"))
     text = (
-        f"{title}: over the backtest's {record.get('cuts')} cuts, the {chosen} variant "
+        f"{title}: over the backtest's {record.get('cuts')} {origins}, the {chosen} variant "
         f"({setting} {float(record.get(setting, 0)):g}) "  # type: ignore[arg-type]
         + did.format(months=record.get("months"))
         + " ("
@@ -169,4 +170,5 @@ def drift_choice_note(record: Mapping[str, object] | None) -> str:
         flag="drift_from_backtest",
         did="matched the spread of the next {months} months' arrivals best",
         score=("crps_pct", "mean CRPS", "scored"),
+        origins="origins (its cuts and the dates between them)",
     )
