@@ -273,6 +273,17 @@ def test_fit_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
     assert noisy == []
 
 
+def test_a_fit_on_the_least_history_is_quiet_too(caplog: pytest.LogCaptureFixture) -> None:
+    # 24 monthly points (the least the model fits on) span 700 days: Prophet cautions about
+    # yearly seasonality on less than 730, a choice the arrival model makes itself.
+    data = synthetic_monthly(6, end="2017-03-01")
+    assert data["month"].nunique() == ArrivalSettings().min_months
+    with caplog.at_level(logging.INFO):
+        ArrivalModel(ArrivalSettings(kinds=["care_entry"])).fit(data)
+    assert [r for r in caplog.records if r.name.split(".")[0] == "prophet"] == []
+    assert not logging.getLogger("prophet").filters
+
+
 def test_path_spread_matches_the_forecast_interval(full_model: ArrivalModel) -> None:
     forecast = full_model.forecast(None, 24, interval=0.8)
     paths = full_model.sample_paths(None, 24, 4000, seed=99)

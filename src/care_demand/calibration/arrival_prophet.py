@@ -76,9 +76,17 @@ __all__ = [
 _QUIET_LOGGERS = ("prophet", "cmdstanpy")
 
 
+def _not_short_history(record: logging.LogRecord) -> bool:
+    """False for Prophet's caution about yearly seasonality on under two years of history:
+    the arrival model sets its own least history (``min_months``, two school years: 24
+    monthly points, which span a few days under Prophet's 730)."""
+    return "less than 730 days" not in record.getMessage()
+
+
 @contextmanager
 def quiet_prophet() -> Iterator[None]:
-    """Raise Prophet's and cmdstanpy's loggers to WARNING for the duration."""
+    """Raise Prophet's and cmdstanpy's loggers to WARNING for the duration (and drop
+    Prophet's caution about short histories, which the arrival model decides itself)."""
     from cmdstanpy.utils import get_logger
 
     get_logger()  # cmdstanpy sets its level when first asked for its logger: do that first
@@ -86,9 +94,11 @@ def quiet_prophet() -> Iterator[None]:
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.WARNING)
+    loggers[0].addFilter(_not_short_history)
     try:
         yield
     finally:
+        loggers[0].removeFilter(_not_short_history)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
