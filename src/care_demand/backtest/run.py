@@ -89,9 +89,10 @@ class BacktestResult:
     record, on its recent months and on the record weighted by age, against the record
     (:func:`~care_demand.backtest.rate_variants.score_rates`, plus ``cut``; empty when
     neither variant is set, or the run sets its own reference period or weighting).
-    ``drift_scores``: per cut, each level drift's forecast distribution of each kind's
+    ``drift_scores``: per origin (each cut, and the dates between them every
+    ``arrival_drift.every_months``), each level drift's forecast distribution of each kind's
     arrivals against the record
-    (:func:`~care_demand.backtest.arrival_drift.score_drifts`, plus ``cut``);
+    (:func:`~care_demand.backtest.arrival_drift.score_drifts`, plus ``cut``: the origin);
     ``shipped_drift``: the drift variant with the run's own ``level_drift_sd``.
     """
 
