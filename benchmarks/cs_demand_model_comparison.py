@@ -503,6 +503,9 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
             **rates,
             "drift": drift_used,
             "level_drift_sd": drifts[str(drift_used)],
+            "shipped": shipped,
+            "drift_shipped": shipped_drift,
+            "drift_variants": ", ".join(f"`{n}` {sd:g}" for n, sd in drifts.items()),
             "drift_chosen_on_cuts": drift["cuts"],
             "drift_run": drift_status,
             "drift_nested_chosen_crps": drift["nested_chosen_error"],
@@ -856,7 +859,12 @@ def _choice_table(
 
 def variants_markdown(variants: pd.DataFrame) -> str:
     """Which arrival trend variant and drift and rates' period care_demand used at each cut,
-    per data set."""
+    per data set (the shipped settings from the first ``all`` row)."""
+    overall = variants[variants["cut"] == "all"].iloc[0]
+    trend = overall.get("shipped", "damped")
+    drift = overall.get("drift_shipped", "shifting")
+    drift_words = overall.get("drift_variants")
+    drift_words = drift_words if isinstance(drift_words, str) else ""
     return (
         "\n".join(
             [
@@ -865,7 +873,7 @@ def variants_markdown(variants: pd.DataFrame) -> str:
                 "",
                 "At each cut care_demand used the variant chosen on the earlier cuts whose 12 "
                 "months had ended by it, when that choice held out of sample on them, as a run "
-                "would (else the shipped `damped`); `all` is "
+                f"would (else the shipped `{trend}`); `all` is "
                 "what a run on the whole data uses: the choice over every cut when, chosen on "
                 "earlier cuts, it erred less on later ones (nested errors: the choice / the "
                 "shipped setting).",
@@ -882,11 +890,12 @@ def variants_markdown(variants: pd.DataFrame) -> str:
                 "",
                 "## The arrivals' drift each data set's backtest chose",
                 "",
-                "At each cut care_demand used the level drift chosen on the earlier cuts whose 12 "
-                "months had ended by it, when that choice held out of sample on them (else the "
-                "shipped `shifting`, level_drift_sd 0.2); `steady` is 0.05 and `moderate` 0.1. "
-                "Chosen by the CRPS of the 12-month arrival totals (nested CRPS, % of the record: "
-                "the choice / the shipped setting).",
+                "At each cut care_demand used the level drift chosen on the earlier origins "
+                "(the cuts and the dates between them) whose 12 months had ended by it, when "
+                f"that choice held out of sample on them (else the shipped `{drift}`). "
+                + (f"The drifts (level_drift_sd): {drift_words}. " if drift_words else "")
+                + "Chosen by the CRPS of the 12-month arrival totals (nested CRPS, % of the "
+                "record: the choice / the shipped setting).",
                 "",
                 "| Data set | Drift at each cut | A run on all the data | Nested CRPS |",
                 "|---|---|---|---|",

@@ -201,6 +201,9 @@ def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
         "drift_run": "applied",
         "drift_nested_chosen_crps": 5.04,
         "drift_nested_shipped_crps": 6.5,
+        "shipped": "damped",
+        "drift_shipped": "shifting",
+        "drift_variants": "`steady` 0.05, `moderate` 0.1, `shifting` 0.2",
     }
     text = comparison.variants_markdown(pd.DataFrame([*cuts, overall]))
     assert "| council | 2019-03-31: damped, 2020-03-31: damped | damped (same as" in text
@@ -213,3 +216,5 @@ def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
         "| council | 2019-03-31: shifting, 2020-03-31: steady | steady (applied) | 5.0% / 6.5% |"
         in text
     )
+    assert "(else the shipped `shifting`). The drifts (level_drift_sd): `steady` 0.05," in text
+    assert "(else the shipped `damped`)" in text
