@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand.backtest import load_backtest_config
+from care_demand.backtest.metrics import crps
 from care_demand.calibration import monthly_arrivals
 from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.pipeline import load
@@ -74,15 +75,6 @@ HORIZONS = (6, 12, 24)
 PATHS = 400
 
 
-def crps(draws: np.ndarray, actual: float) -> float:
-    """The continuous ranked probability score of ``actual`` under the ensemble ``draws``:
-    ``E|X - y| - E|X - X'| / 2``, the second term from the sorted draws."""
-    x = np.sort(np.asarray(draws, dtype=float))
-    n = x.size
-    spread = 2.0 * float(np.sum((2.0 * np.arange(1, n + 1) - n - 1.0) * x)) / (n * n)
-    return float(np.mean(np.abs(x - actual))) - spread / 2.0
-
-
 def score(
     name: str, folder: Path | None, lenient: bool, cuts: list[str], variants: list[dict]
 ) -> pd.DataFrame:
@@ -101,10 +93,8 @@ def score(
             key = json.dumps(refit, sort_keys=True)
             if key not in fits:
                 fits[key] = ArrivalModel(dataclasses.replace(base, **refit)).fit(known)
-            fitted = fits[key]
-            model = fitted.with_damping(fitted.settings.trend_damping)
             later = {k: v for k, v in variant.items() if k not in FIT_FIELDS and k != "name"}
-            model.settings = dataclasses.replace(fitted.settings, **later)
+            model = fits[key].with_settings(**later)
             paths = model.sample_paths(None, max(HORIZONS), PATHS, config.seed, include_noise=False)
             rng = np.random.default_rng(config.seed)
             for kind in model.kinds_:

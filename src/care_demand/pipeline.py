@@ -305,7 +305,9 @@ def calibrate(history: EventHistory, config: AppConfig) -> Calibrated:
             rates = {**rates, "status": NOT_CONVERGED, "failure": reason}
     if calibrated is None:
         calibrated = _fitted(history, config, cache)
-    return _backtest_trend(dataclasses.replace(calibrated, rate_period=rates), backtest_dir, config)
+    return _backtest_arrivals(
+        dataclasses.replace(calibrated, rate_period=rates), backtest_dir, config
+    )
 
 
 def _fitted(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated:
@@ -328,7 +330,7 @@ def _fitted(history: EventHistory, config: AppConfig, cache: Path) -> Calibrated
     return calibrated
 
 
-def _backtest_trend(
+def _backtest_arrivals(
     calibrated: Calibrated, backtest_dir: str | None, config: AppConfig
 ) -> Calibrated:
     """The calibration with the arrival trend and level drift a backtest of the same data (in

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from care_demand.backtest.arrival_variants import choice_record
+from care_demand.backtest.arrival_variants import variant_record, variant_totals
 from care_demand.backtest.metrics import crps
 from care_demand.calibration.arrivals import ArrivalModel
 
@@ -60,27 +60,34 @@ def score_drifts(
     published table withholds it).
     """
     rows = []
-    for name, drift in variants.items():
-        drawn = model.with_drift(float(drift)).sample_paths(
-            start, months, paths, seed, include_noise=False
-        )
+    drawn = variant_totals(
+        model,
+        start,
+        recorded,
+        variants,
+        "level_drift_sd",
+        months=months,
+        paths=paths,
+        seed=seed,
+        suppress_max=suppress_max,
+    )
+    for name, drift, kinds in drawn:
         rng = np.random.default_rng(seed)  # the same Poisson draws for every variant
-        for kind in model.kinds_:
-            totals = rng.poisson(drawn.sel(kind=kind).to_numpy().sum(axis=1)).astype(float)
-            actual = float(recorded.get(kind, 0.0))
-            scored = actual > suppress_max
+        for one in kinds:
+            totals = rng.poisson(one.totals).astype(float)
             lower, upper = np.quantile(totals, [0.1, 0.9])
+            score = 100.0 * crps(totals, one.recorded) / one.recorded if one.scored else np.nan
             rows.append(
                 {
                     "variant": name,
-                    "level_drift_sd": float(drift),
-                    "kind": kind,
+                    "level_drift_sd": drift,
+                    "kind": one.kind,
                     "forecast": float(np.median(totals)),
                     "lower_80": float(lower),
                     "upper_80": float(upper),
-                    "recorded": actual,
-                    SCORE: 100.0 * crps(totals, actual) / actual if scored else float("nan"),
-                    "scored": scored,
+                    "recorded": one.recorded,
+                    SCORE: score,
+                    "scored": one.scored,
                 }
             )
     return pd.DataFrame(rows)
@@ -93,9 +100,4 @@ def drift_record(
     ``chosen``, ``level_drift_sd``, ``shipped``, ``months``, ``cuts``, each variant's
     ``mean_crps_pct``, the ``nested`` rows and their means (``nested_chosen_error``,
     ``nested_shipped_error``: CRPS in % of the record)."""
-    record = choice_record(scores, shipped, months, SCORE)
-    return {
-        "chosen": record["chosen"],
-        "level_drift_sd": float(variants[str(record["chosen"])]),
-        **record,
-    }
+    return variant_record(scores, variants, shipped, months, "level_drift_sd", SCORE)

@@ -21,7 +21,8 @@ handful of arrivals is noise, and the published table withholds them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from care_demand.calibration.arrivals import ArrivalModel
 from care_demand.outputs.backtest_choice import APPLIED, held_status
 
 __all__ = [
+    "KindTotals",
     "choice_record",
     "choose_before",
     "choose_variant",
@@ -37,10 +39,48 @@ __all__ = [
     "score_variants",
     "variant_before",
     "variant_record",
+    "variant_totals",
 ]
 
 # The score a trend variant is chosen by: the absolute % error of its median.
 ERROR = "abs_pct_error"
+
+
+@dataclass(frozen=True)
+class KindTotals:
+    """One kind's arrivals over the months scored: each path's total and the record."""
+
+    kind: str
+    totals: np.ndarray  # each path's sum over the months (intensities, not counts)
+    recorded: float
+    scored: bool  # false when the record is 0 to suppress_max (not scored; withheld)
+
+
+def variant_totals(
+    model: ArrivalModel,
+    start: pd.Timestamp,
+    recorded: Mapping[str, float],
+    variants: Mapping[str, float],
+    setting: str,
+    *,
+    months: int,
+    paths: int,
+    seed: int,
+    suppress_max: int,
+) -> Iterator[tuple[str, float, list[KindTotals]]]:
+    """Each variant's name, value of ``setting`` and paths drawn from ``model`` with it (the
+    fit shared: the variants act past the history only), summed per kind over ``months``
+    from ``start``, beside the record (``recorded``; a kind not in it: none)."""
+    for name, value in variants.items():
+        drawn = model.with_settings(**{setting: float(value)}).sample_paths(
+            start, months, paths, seed, include_noise=False
+        )
+        kinds = []
+        for kind in model.kinds_:
+            actual = float(recorded.get(kind, 0.0))
+            totals = drawn.sel(kind=kind).to_numpy().sum(axis=1)
+            kinds.append(KindTotals(kind, totals, actual, actual > suppress_max))
+        yield name, float(value), kinds
 
 
 def score_variants(
@@ -62,24 +102,31 @@ def score_variants(
     ``abs_pct_error`` and ``scored`` (false when the record is 0 to ``suppress_max``).
     """
     rows = []
-    for name, damping in variants.items():
-        variant = model.with_damping(float(damping))
-        drawn = variant.sample_paths(start, months, paths, seed, include_noise=False)
-        for kind in model.kinds_:
-            forecast = float(np.median(drawn.sel(kind=kind).to_numpy().sum(axis=1)))
-            actual = float(recorded.get(kind, 0.0))
-            scored = actual > suppress_max
-            error = 100.0 * (forecast - actual) / actual if scored else float("nan")
+    drawn = variant_totals(
+        model,
+        start,
+        recorded,
+        variants,
+        "trend_damping",
+        months=months,
+        paths=paths,
+        seed=seed,
+        suppress_max=suppress_max,
+    )
+    for name, damping, kinds in drawn:
+        for one in kinds:
+            forecast = float(np.median(one.totals))
+            error = 100.0 * (forecast - one.recorded) / one.recorded if one.scored else float("nan")
             rows.append(
                 {
                     "variant": name,
-                    "trend_damping": float(damping),
-                    "kind": kind,
+                    "trend_damping": damping,
+                    "kind": one.kind,
                     "forecast": forecast,
-                    "recorded": actual,
+                    "recorded": one.recorded,
                     "pct_error": error,
                     "abs_pct_error": abs(error),
-                    "scored": scored,
+                    "scored": one.scored,
                 }
             )
     return pd.DataFrame(rows)
@@ -147,13 +194,19 @@ def nested_check(
 
 
 def variant_record(
-    scores: pd.DataFrame, variants: Mapping[str, float], shipped: str, months: int
+    scores: pd.DataFrame,
+    variants: Mapping[str, float],
+    shipped: str,
+    months: int,
+    setting: str = "trend_damping",
+    score: str = ERROR,
 ) -> dict[str, object]:
-    """The choice and its nested check as plain data (``backtest/arrival_variant.json``)."""
-    record = choice_record(scores, shipped, months)
+    """The choice and its nested check as plain data (``backtest/arrival_variant.json``):
+    :func:`choice_record` by ``score``, with the chosen variant's value of ``setting``."""
+    record = choice_record(scores, shipped, months, score)
     return {
         "chosen": record["chosen"],
-        "trend_damping": float(variants[str(record["chosen"])]),
+        setting: float(variants[str(record["chosen"])]),
         **record,
     }
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from care_demand import __version__
-from care_demand.backtest.arrival_drift import drift_record
-from care_demand.backtest.arrival_variants import variant_record
+from care_demand.backtest.arrival_drift import SCORE as DRIFT_SCORE
+from care_demand.backtest.arrival_variants import ERROR, variant_record
 from care_demand.backtest.charts import forecast_chart, pit_histogram
 from care_demand.backtest.metrics import summarise
 from care_demand.backtest.rate_variants import rate_record
@@ -216,33 +216,24 @@ def write_backtest(
             ),
         }
         out.write_text(LAYOUT.backtest.interval_widening, json.dumps(widening, indent=2) + "\n")
-        variant = None
-        if not result.arrival_scores.empty:
-            scores = result.arrival_scores
-            variant = variant_record(
-                scores,
-                _variant_values(scores, "trend_damping"),
-                result.shipped_variant,
-                int(settings.arrival_variants.months),
-            )
-            out.write_csv(
-                ARRIVAL_VARIANTS_FILE,
-                published_variant_scores(scores, rule_of(config)),
-            )
-            out.write_text(ARRIVAL_VARIANT_FILE, json.dumps(variant, indent=2) + "\n")
-        drift = None
-        if not result.drift_scores.empty:
-            drifts = result.drift_scores
-            drift = drift_record(
-                drifts,
-                _variant_values(drifts, "level_drift_sd"),
-                result.shipped_drift,
-                int(settings.arrival_drift.months),
-            )
-            out.write_csv(
-                LAYOUT.backtest.arrival_drifts, published_variant_scores(drifts, rule_of(config))
-            )
-            out.write_text(LAYOUT.backtest.arrival_drift, json.dumps(drift, indent=2) + "\n")
+        variant = _write_choice(
+            out,
+            result.arrival_scores,
+            result.shipped_variant,
+            int(settings.arrival_variants.months),
+            config,
+            ("trend_damping", ERROR),
+            (ARRIVAL_VARIANTS_FILE, ARRIVAL_VARIANT_FILE),
+        )
+        drift = _write_choice(
+            out,
+            result.drift_scores,
+            result.shipped_drift,
+            int(settings.arrival_drift.months),
+            config,
+            ("level_drift_sd", DRIFT_SCORE),
+            (LAYOUT.backtest.arrival_drifts, LAYOUT.backtest.arrival_drift),
+        )
         rates = None
         if not result.rate_scores.empty:
             rates = rate_record(
@@ -284,9 +275,26 @@ def write_backtest(
     return sorted(p for p in run_dir.rglob("*") if p.is_file())
 
 
-def _variant_values(scores: pd.DataFrame, column: str) -> dict[str, float]:
-    """Each variant's setting (``column``) in a choice's scores."""
-    return {str(k): float(v) for k, v in scores.groupby("variant")[column].first().items()}
+def _write_choice(
+    out: RunFolder,
+    scores: pd.DataFrame,
+    shipped: str,
+    months: int,
+    config: BacktestAppConfig,
+    scored: tuple[str, str],
+    files: tuple[str, str],
+) -> dict[str, object] | None:
+    """An arrival setting's variants scored over the cuts, published (``files``: the scores'
+    CSV, the choice's JSON), and the choice; None when nothing was scored. ``scored``: the
+    setting each variant sets and the score it is chosen by."""
+    if scores.empty:
+        return None
+    setting, score = scored
+    values = {str(k): float(v) for k, v in scores.groupby("variant")[setting].first().items()}
+    record = variant_record(scores, values, shipped, months, setting, score)
+    out.write_csv(files[0], published_variant_scores(scores, rule_of(config)))
+    out.write_text(files[1], json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def rule_of(config: BacktestAppConfig) -> DisclosureRule:

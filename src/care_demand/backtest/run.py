@@ -238,25 +238,26 @@ def _forecast_cut(
 def arrival_variants(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
     """The trend variants scored, and the name of the one the run uses (its own
     ``calibration.arrivals.trend_damping``, added as ``shipped`` when no variant has it)."""
-    variants = {str(k): float(v) for k, v in config.backtest.arrival_variants.variants.items()}
-    own = float(config.calibration.arrivals.trend_damping)
-    shipped = next((name for name, damping in variants.items() if damping == own), None)
-    if shipped is None:
-        shipped = "shipped"
-        variants[shipped] = own
-    return variants, shipped
+    own = config.calibration.arrivals.trend_damping
+    return _with_shipped(config.backtest.arrival_variants.variants, own)
 
 
 def arrival_drifts(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
     """The level drifts scored, and the name of the one the run uses (its own
     ``calibration.arrivals.level_drift_sd``, added as ``shipped`` when no variant has it)."""
-    variants = {str(k): float(v) for k, v in config.backtest.arrival_drift.variants.items()}
-    own = float(config.calibration.arrivals.level_drift_sd)
-    shipped = next((name for name, sd in variants.items() if sd == own), None)
+    own = config.calibration.arrivals.level_drift_sd
+    return _with_shipped(config.backtest.arrival_drift.variants, own)
+
+
+def _with_shipped(variants: Mapping[str, float], own: float) -> tuple[dict[str, float], str]:
+    """The variants, and the name of the one with the run's own value ``own`` (added as
+    ``shipped`` when none has it)."""
+    named = {str(k): float(v) for k, v in variants.items()}
+    shipped = next((name for name, value in named.items() if value == float(own)), None)
     if shipped is None:
         shipped = "shipped"
-        variants[shipped] = own
-    return variants, shipped
+        named[shipped] = float(own)
+    return named, shipped
 
 
 def _score_arrivals(
@@ -296,19 +297,22 @@ def _joined(parts: Sequence[pd.DataFrame], by: list[str] | None = None) -> pd.Da
 
 
 def _origin_drifts(
-    history: EventHistory, config: BacktestAppConfig, cuts: Sequence[pd.Timestamp]
+    history: EventHistory,
+    arrivals: pd.DataFrame,
+    config: BacktestAppConfig,
+    cuts: Sequence[pd.Timestamp],
 ) -> pd.DataFrame:
     """The level drifts scored at the origins between the cuts (``arrival_drift.every_months``
     apart, from ``min_history_months`` into the data to the last whose ``months`` of arrivals
     are recorded; the cuts themselves are scored from their own fits), each from an arrival
-    model fitted on the record before it and carried forward as the run's settings say."""
+    model fitted on the record before it and carried forward as the run's settings say;
+    ``arrivals`` are the history's arrivals from outside services, scored after each."""
     settings = config.backtest.arrival_drift
     if settings.every_months is None:
         return pd.DataFrame()
     first = history.window_start + pd.offsets.MonthEnd(int(config.backtest.min_history_months))
     origins = pd.date_range(first, history.window_end, freq=f"{int(settings.every_months)}ME")
     taken = {pd.Timestamp(cut) for cut in cuts}
-    arrivals = OutsideArrivals.of(history).arrivals
     rows = []
     for origin in origins:
         if origin in taken or origin + pd.offsets.MonthEnd(int(settings.months)) > (
@@ -320,7 +324,7 @@ def _origin_drifts(
             OutsideArrivals.of(history.truncate(origin))
         )
         rows.append(_score_arrivals(model, origin, arrivals, config, drifts=True))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return _joined(rows)
 
 
 def _score_rates(
@@ -398,7 +402,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
     apply = bool(settings.arrival_variants.apply)
     apply_drift = bool(settings.arrival_drift.apply)
     # The drifts are scored at more origins than the cuts: arrival fits alone, no simulation.
-    drift_rows.append(_origin_drifts(history, config, cuts))
+    drift_rows.append(_origin_drifts(history, arrivals, config, cuts))
     for cut in cuts:
         # The arrival variant and the rates' period a run on the record known at the cut
         # would use: the choice on the earlier cuts whose scored months had ended, when its

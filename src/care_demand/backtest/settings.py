@@ -258,9 +258,6 @@ def _check_variants(
         raise setting_error(f"{name}.months", f"{settings.months}: at least 1")
     if int(settings.paths) < 2:
         raise setting_error(f"{name}.paths", f"{settings.paths}: at least 2")
-    every = getattr(settings, "every_months", None)
-    if every is not None and int(every) < 1:
-        raise setting_error(f"{name}.every_months", f"{every}: at least 1, or null")
 
 
 def validate_backtest(
@@ -323,6 +320,10 @@ def validate_backtest(
     _check_variants(
         "arrival_drift", drift, 2.0, "a level_drift_sd from 0 to 2 (a standard deviation a year)"
     )
+    if drift.every_months is not None and int(drift.every_months) < 1:
+        raise setting_error(
+            "arrival_drift.every_months", f"{drift.every_months}: 1 or more, or null"
+        )
     rates = settings.rate_variants
     if rates.recent_months is not None and int(rates.recent_months) < MIN_REFERENCE_MONTHS:
         raise setting_error(
@@ -370,20 +371,14 @@ def validate_backtest(
                 f"{rates.months} months of transitions from the cut {cut.date()} reach "
                 f"{rates_to.date()}, past the end of the data {end.date()}",
             )
-        scored_to = cut + pd.offsets.MonthEnd(int(arrival.months))
-        if scored_to > end:
-            raise setting_error(
-                "arrival_variants.months",
-                f"{arrival.months} months of arrivals from the cut {cut.date()} reach "
-                f"{scored_to.date()}, past the end of the data {end.date()}",
-            )
-        drift_to = cut + pd.offsets.MonthEnd(int(drift.months))
-        if drift_to > end:
-            raise setting_error(
-                "arrival_drift.months",
-                f"{drift.months} months of arrivals from the cut {cut.date()} reach "
-                f"{drift_to.date()}, past the end of the data {end.date()}",
-            )
+        for name, months in (("arrival_variants", arrival.months), ("arrival_drift", drift.months)):
+            scored_to = cut + pd.offsets.MonthEnd(int(months))
+            if scored_to > end:
+                raise setting_error(
+                    f"{name}.months",
+                    f"{months} months of arrivals from the cut {cut.date()} reach "
+                    f"{scored_to.date()}, past the end of the data {end.date()}",
+                )
     return cuts
 
 

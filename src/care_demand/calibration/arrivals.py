@@ -202,21 +202,21 @@ class ArrivalModel:
     def __init__(self, settings: ArrivalSettings | None = None) -> None:
         self.settings = settings if settings is not None else ArrivalSettings()
 
-    def with_damping(self, trend_damping: float) -> ArrivalModel:
-        """A copy of this (fitted) model that carries its trends past the history with
-        ``trend_damping`` (``settings.trend_damping``); the fit is shared, since damping
-        acts past the history only."""
+    def with_settings(self, **changes: Any) -> ArrivalModel:
+        """A copy of this (fitted) model with ``changes`` to its settings, sharing the fit:
+        for settings that act past the history only (how the trend is carried forward, the
+        level drift, the recent level and rate), not those that change the fit."""
         variant = copy.copy(self)
-        variant.settings = dataclasses.replace(self.settings, trend_damping=float(trend_damping))
+        variant.settings = dataclasses.replace(self.settings, **changes)
         return variant
 
+    def with_damping(self, trend_damping: float) -> ArrivalModel:
+        """A copy carrying its trends past the history with ``trend_damping``."""
+        return self.with_settings(trend_damping=float(trend_damping))
+
     def with_drift(self, level_drift_sd: float) -> ArrivalModel:
-        """A copy of this (fitted) model whose paths wander with ``level_drift_sd`` a year
-        (``settings.level_drift_sd``); the fit is shared, since the drift acts past the
-        history only."""
-        variant = copy.copy(self)
-        variant.settings = dataclasses.replace(self.settings, level_drift_sd=float(level_drift_sd))
-        return variant
+        """A copy whose paths wander with ``level_drift_sd`` a year."""
+        return self.with_settings(level_drift_sd=float(level_drift_sd))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, history_like: Any) -> ArrivalModel:

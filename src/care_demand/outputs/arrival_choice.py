@@ -50,17 +50,26 @@ def arrival_choice(
     ``run_trend_damping`` (what the run uses) and ``status`` (``applied``, ``off``, or why
     the setting was kept).
     """
-    record = read_choice(backtest_dir, LAYOUT.backtest.arrival_variant, "trend_damping")
+    return _choice(backtest_dir, LAYOUT.backtest.arrival_variant, "trend_damping", run_damping, use)
+
+
+def _choice(
+    backtest_dir: str | Path | None, relative: str, setting: str, run_value: float, use: bool
+) -> dict[str, object] | None:
+    """The backtest's choice of ``setting`` (its record at ``relative``) and the value the
+    run uses instead of its own ``run_value``: the record with ``backtest_dir``,
+    ``configured_<setting>``, ``run_<setting>`` and ``status``; None without a record."""
+    record = read_choice(backtest_dir, relative, setting)
     try:
-        chosen = float(record["trend_damping"])  # type: ignore[index, arg-type]
+        chosen = float(record[setting])  # type: ignore[index, arg-type]
     except (TypeError, ValueError):  # no record, or not a number
         return None
-    status = choice_status(record, run_damping, use)
+    status = held_status(record, same=chosen == float(run_value), use=use)  # type: ignore[arg-type]
     return {
         **record,
         "backtest_dir": str(backtest_dir),
-        "configured_trend_damping": float(run_damping),
-        "run_trend_damping": chosen if status == APPLIED else float(run_damping),
+        f"configured_{setting}": float(run_value),
+        f"run_{setting}": chosen if status == APPLIED else float(run_value),
         "status": status,
     }
 
@@ -145,19 +154,7 @@ def drift_choice(
     As :func:`arrival_choice`: None without a backtest or a choice; otherwise the record with
     ``backtest_dir``, ``configured_level_drift_sd``, ``run_level_drift_sd`` and ``status``.
     """
-    record = read_choice(backtest_dir, LAYOUT.backtest.arrival_drift, "level_drift_sd")
-    try:
-        chosen = float(record["level_drift_sd"])  # type: ignore[index, arg-type]
-    except (TypeError, ValueError):
-        return None
-    status = held_status(record, same=chosen == float(run_drift), use=use)  # type: ignore[arg-type]
-    return {
-        **record,
-        "backtest_dir": str(backtest_dir),
-        "configured_level_drift_sd": float(run_drift),
-        "run_level_drift_sd": chosen if status == APPLIED else float(run_drift),
-        "status": status,
-    }
+    return _choice(backtest_dir, LAYOUT.backtest.arrival_drift, "level_drift_sd", run_drift, use)
 
 
 def drift_choice_note(record: Mapping[str, object] | None) -> str:
