@@ -851,3 +851,39 @@ def test_exact_parts_draw_the_conjugate_posteriors() -> None:
     assert np.all(np.abs(log_rate.mean(axis=0) - (digamma(shape) - np.log(rate))) < 4 * sd)
     again = _unobserved_alpha(months, crude, n, settings)
     assert np.array_equal(log_rate, again)
+
+
+def test_entry_shares_are_centred_on_the_placements_started_at_the_same_age() -> None:
+    # A small council: 30 entries at 16-17, two in three to supported accommodation, among
+    # 200 younger entries to fostering. Each age band's prior is centred on the placements
+    # started at that age (entries and moves), so the 16-17s keep their supported share and
+    # the younger bands get no more than the floor of it.
+    from care_demand.calibration.hazard_posterior import _entry_prior
+
+    settings = HazardSettings()
+    groups = list(vocab.PLACEMENT_GROUPS)
+    bands = ["under_1", "1_4", "5_9", "10_15", "16_17"]
+    entry = pd.DataFrame(0, index=pd.Index(bands, name="age_band"), columns=groups)
+    entry.loc[bands[:4], vocab.IFA] = 50
+    entry.loc["16_17", vocab.SUPPORTED_16PLUS] = 20
+    entry.loc["16_17", vocab.IFA] = 10
+    index = pd.MultiIndex.from_product([groups, bands], names=["from_group", "age_band"])
+    move = pd.DataFrame(0, index=index, columns=groups)
+    move.loc[(vocab.IFA, "16_17"), vocab.SUPPORTED_16PLUS] = 10
+    conc = _entry_prior(entry, move, settings)
+    supported = groups.index(vocab.SUPPORTED_16PLUS)
+    posterior = (conc + entry.to_numpy()) / (conc + entry.to_numpy()).sum(axis=1, keepdims=True)
+    raw = 20 / 30
+    assert posterior[4, supported] == pytest.approx(raw, rel=0.05)
+    # Centred on the entries of every age (10% supported), it would fall by over a tenth.
+    pooled = (
+        settings.priors.placement_floor
+        + settings.priors.placement_strength
+        * ((entry.sum() + 0.5) / (entry.sum() + 0.5).sum()).to_numpy()
+    )
+    all_ages = (pooled + entry.to_numpy()[4]) / (pooled + entry.to_numpy()[4]).sum()
+    assert all_ages[supported] < 0.9 * raw
+    floor_only = settings.priors.placement_floor + settings.priors.placement_strength * 0.5 / (
+        50 + 0.5 * len(groups)
+    )
+    assert np.allclose(conc[:4, supported], floor_only)

@@ -394,12 +394,32 @@ def _unobserved_alpha(
     return np.log(np.maximum(draws, np.finfo(float).tiny))
 
 
-def _dirichlet_prior(counts: np.ndarray, settings: HazardSettings) -> np.ndarray:
-    """Dirichlet concentrations: floor + strength x pooled (Jeffreys-smoothed) share."""
+def _dirichlet_prior(
+    counts: np.ndarray, settings: HazardSettings, rows: int | None = None
+) -> np.ndarray:
+    """Dirichlet concentrations of ``rows`` rows (default: as many as ``counts`` has):
+    floor + strength x the pooled (Jeffreys-smoothed) share of ``counts``' rows."""
     totals = counts.sum(axis=0) + 0.5
     share = totals / totals.sum()
     conc = settings.priors.placement_floor + settings.priors.placement_strength * share
-    return np.broadcast_to(conc, counts.shape).copy()
+    n_rows = counts.shape[0] if rows is None else rows
+    return np.broadcast_to(conc, (n_rows, counts.shape[1])).copy()
+
+
+def _entry_prior(entry: pd.DataFrame, move: pd.DataFrame, settings: HazardSettings) -> np.ndarray:
+    """Concentrations of the entry shares: each age band's row is centred on the pooled
+    shares of every placement started at that age, entries and moves alike, as the move
+    shares are: centred on the entries of all ages, a small council's 16-17-year-olds would
+    be pulled towards the placements of younger children (supported accommodation, two in
+    three of their entries on a council of about 150 in care, towards one in ten)."""
+    moves = move.to_numpy()
+    bands = move.index.get_level_values("age_band").to_numpy()
+    values = entry.to_numpy()
+    conc = np.empty(values.shape, dtype=float)
+    for i, band in enumerate(entry.index):
+        started = np.vstack([values[i : i + 1], moves[bands == band]])
+        conc[i] = _dirichlet_prior(started, settings, rows=1)[0]
+    return conc
 
 
 def _move_prior(move: pd.DataFrame, settings: HazardSettings) -> np.ndarray:
@@ -422,7 +442,7 @@ def _placement_shares(
     rows are origin group x age band, in the order of ``move``'s index)."""
     out = {}
     parts = (
-        ("p_entry", entry, _dirichlet_prior(entry.to_numpy(), settings)),
+        ("p_entry", entry, _entry_prior(entry, move, settings)),
         ("p_move", move, _move_prior(move, settings)),
     )
     for part, (name, counts, prior) in enumerate(parts, start=3):

@@ -57,9 +57,11 @@ class HazardPriors:
     # Gamma(unobserved_shape, unobserved_shape / crude pooled rate); 0.5 as in Jeffreys' prior.
     unobserved_shape: float = 0.5
     # Placement shares (entry group by age band, move destination by origin group):
-    # Dirichlet(placement_floor + placement_strength x pooled share of all rows).
+    # Dirichlet(placement_floor + placement_strength x pooled share at the row's age band: of
+    # every placement started there, entries and moves, for the entry shares; of every move
+    # there, from any origin, for the move shares).
     placement_strength: float = 5.0
-    placement_floor: float = 0.25
+    placement_floor: float = 0.01
     # The earlier years as a prior for the recent ones (a power prior, [Ibrahim and Chen
     # 2000]): each year of the record counts 0.5 ** (years before the record's last year /
     # record_half_life_years) as much as the last, in exposure, events and placement counts.
