@@ -79,7 +79,6 @@ from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.run import BacktestResult, arrival_drifts, arrival_variants
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
-from care_demand.outputs.arrival_choice import choice_status
 from care_demand.outputs.backtest_choice import held_status
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
@@ -483,7 +482,7 @@ def _variants_used(name: str, result: BacktestResult, config: BacktestAppConfig)
     variants, shipped = arrival_variants(config)
     months = int(config.backtest.arrival_variants.months)
     record = variant_record(result.arrival_scores, variants, shipped, months)
-    choice = choice_status(record, float(config.calibration.arrivals.trend_damping))
+    choice = held_status(record, same=record["chosen"] == shipped, use=True)
     drifts, shipped_drift = arrival_drifts(config)
     drift = drift_record(
         result.drift_scores, drifts, shipped_drift, int(config.backtest.arrival_drift.months)

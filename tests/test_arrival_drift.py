@@ -189,8 +189,12 @@ def test_the_drift_widens_the_paths_and_leaves_their_mean_where_the_trend_puts_i
     # where a clipped walk is no longer symmetric.
     start = pd.Timestamp("2022-04-01")
     model = example_calibrated.arrivals
-    still = model.with_drift(0.0).sample_paths(start, 24, 4000, 7, include_noise=False)
-    moving = model.with_drift(0.3).sample_paths(start, 24, 4000, 7, include_noise=False)
+    still = model.with_settings(level_drift_sd=0.0).sample_paths(
+        start, 24, 4000, 7, include_noise=False
+    )
+    moving = model.with_settings(level_drift_sd=0.3).sample_paths(
+        start, 24, 4000, 7, include_noise=False
+    )
     for kind in ("referral", "early_help_request"):
         a = still.sel(kind=kind).to_numpy()[:, 23]
         b = moving.sel(kind=kind).to_numpy()[:, 23]

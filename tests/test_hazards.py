@@ -858,7 +858,7 @@ def test_entry_shares_are_centred_on_the_placements_started_at_the_same_age() ->
     # 200 younger entries to fostering. Each age band's prior is centred on the placements
     # started at that age (entries and moves), so the 16-17s keep their supported share and
     # the younger bands get no more than the floor of it.
-    from care_demand.calibration.hazard_posterior import _entry_prior
+    from care_demand.calibration.hazard_posterior import _dirichlet_prior, _entry_prior
 
     settings = HazardSettings()
     groups = list(vocab.PLACEMENT_GROUPS)
@@ -876,11 +876,7 @@ def test_entry_shares_are_centred_on_the_placements_started_at_the_same_age() ->
     raw = 20 / 30
     assert posterior[4, supported] == pytest.approx(raw, rel=0.05)
     # Centred on the entries of every age (10% supported), it would fall by over a tenth.
-    pooled = (
-        settings.priors.placement_floor
-        + settings.priors.placement_strength
-        * ((entry.sum() + 0.5) / (entry.sum() + 0.5).sum()).to_numpy()
-    )
+    pooled = _dirichlet_prior(entry.to_numpy(), settings)[4]
     all_ages = (pooled + entry.to_numpy()[4]) / (pooled + entry.to_numpy()[4]).sum()
     assert all_ages[supported] < 0.9 * raw
     floor_only = settings.priors.placement_floor + settings.priors.placement_strength * 0.5 / (

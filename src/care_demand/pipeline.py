@@ -342,12 +342,12 @@ def _backtest_arrivals(
     if trend is not None and trend["status"] == "applied":
         damping = float(trend["run_trend_damping"])  # type: ignore[arg-type]
         log.info("Arrival trend: trend_damping %g, as the council's backtest chose", damping)
-        arrivals = arrivals.with_damping(damping)
+        arrivals = arrivals.with_settings(trend_damping=damping)
     drift = drift_choice(backtest_dir, settings.level_drift_sd, settings.drift_from_backtest)
     if drift is not None and drift["status"] == "applied":
         sd = float(drift["run_level_drift_sd"])  # type: ignore[arg-type]
         log.info("Arrival drift: level_drift_sd %g, as the council's backtest chose", sd)
-        arrivals = arrivals.with_drift(sd)
+        arrivals = arrivals.with_settings(level_drift_sd=sd)
     return dataclasses.replace(
         calibrated, arrivals=arrivals, arrival_trend=trend, arrival_drift=drift
     )

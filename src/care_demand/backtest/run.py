@@ -193,10 +193,10 @@ def _forecast_cut(
         "Cut %s: fitting on %s to %s", f"{cut:%Y-%m-%d}", known.window_start.date(), cut.date()
     )
     fitted = calibrate(known, _rate_config(config, cut, rate_period))
-    if trend_damping is not None:
-        fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_damping(trend_damping))
-    if level_drift_sd is not None:
-        fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_drift(level_drift_sd))
+    carried = {"trend_damping": trend_damping, "level_drift_sd": level_drift_sd}
+    changes = {name: float(value) for name, value in carried.items() if value is not None}
+    if changes:
+        fitted = dataclasses.replace(fitted, arrivals=fitted.arrivals.with_settings(**changes))
     # The backtest projects the baseline (no scenario levers) at its own size.
     projecting = dataclasses.replace(
         projection_settings(config),

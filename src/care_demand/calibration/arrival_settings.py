@@ -88,7 +88,7 @@ class ArrivalSettings:
         drift_from_backtest: a run uses the level drift its council's own backtest chose
             (``backtest/arrival_drift.json`` of the same data) when the backtest's nested
             check supports the choice; ``False``: always ``level_drift_sd``. Applied after
-            fitting (``ArrivalModel.with_drift``), as ``trend_from_backtest``.
+            fitting (``ArrivalModel.with_settings``), as ``trend_from_backtest``.
         recent_rate_weight: the forecast's level is a weighted average of two forecasts:
             this share from the mean count of the history's last ``recent_rate_months``
             months (a constant rate), the rest from the trend model. Every path past the
@@ -103,7 +103,7 @@ class ArrivalSettings:
         trend_from_backtest: a run uses the trend damping its council's own backtest chose
             (``backtest/arrival_variant.json`` of the same data) when the backtest's nested
             check supports the choice; ``False``: always ``trend_damping``. The pipeline
-            applies it after fitting (``ArrivalModel.with_damping``); the model itself only
+            applies it after fitting (``ArrivalModel.with_settings``); the model itself only
             reads ``trend_damping``.
         interval_width: default width of forecast intervals.
         parameter_uncertainty: draw each path's trend, seasonality and lockdown effects from

@@ -210,14 +210,6 @@ class ArrivalModel:
         variant.settings = dataclasses.replace(self.settings, **changes)
         return variant
 
-    def with_damping(self, trend_damping: float) -> ArrivalModel:
-        """A copy carrying its trends past the history with ``trend_damping``."""
-        return self.with_settings(trend_damping=float(trend_damping))
-
-    def with_drift(self, level_drift_sd: float) -> ArrivalModel:
-        """A copy whose paths wander with ``level_drift_sd`` a year."""
-        return self.with_settings(level_drift_sd=float(level_drift_sd))
-
     # ------------------------------------------------------------------ fitting
     def fit(self, history_like: Any) -> ArrivalModel:
         """Fit one model per arrival kind.

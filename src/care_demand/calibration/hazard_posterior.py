@@ -394,16 +394,12 @@ def _unobserved_alpha(
     return np.log(np.maximum(draws, np.finfo(float).tiny))
 
 
-def _dirichlet_prior(
-    counts: np.ndarray, settings: HazardSettings, rows: int | None = None
-) -> np.ndarray:
-    """Dirichlet concentrations of ``rows`` rows (default: as many as ``counts`` has):
-    floor + strength x the pooled (Jeffreys-smoothed) share of ``counts``' rows."""
+def _dirichlet_prior(counts: np.ndarray, settings: HazardSettings) -> np.ndarray:
+    """Dirichlet concentrations: floor + strength x pooled (Jeffreys-smoothed) share."""
     totals = counts.sum(axis=0) + 0.5
     share = totals / totals.sum()
     conc = settings.priors.placement_floor + settings.priors.placement_strength * share
-    n_rows = counts.shape[0] if rows is None else rows
-    return np.broadcast_to(conc, (n_rows, counts.shape[1])).copy()
+    return np.broadcast_to(conc, counts.shape).copy()
 
 
 def _entry_prior(entry: pd.DataFrame, move: pd.DataFrame, settings: HazardSettings) -> np.ndarray:
@@ -418,7 +414,7 @@ def _entry_prior(entry: pd.DataFrame, move: pd.DataFrame, settings: HazardSettin
     conc = np.empty(values.shape, dtype=float)
     for i, band in enumerate(entry.index):
         started = np.vstack([values[i : i + 1], moves[bands == band]])
-        conc[i] = _dirichlet_prior(started, settings, rows=1)[0]
+        conc[i] = _dirichlet_prior(started, settings)[0]
     return conc
 
 

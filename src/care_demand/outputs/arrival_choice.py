@@ -32,7 +32,6 @@ from care_demand.outputs.layout import LAYOUT
 __all__ = [
     "arrival_choice",
     "arrival_choice_note",
-    "choice_status",
     "drift_choice",
     "drift_choice_note",
 ]
@@ -72,14 +71,6 @@ def _choice(
         f"run_{setting}": chosen if status == APPLIED else float(run_value),
         "status": status,
     }
-
-
-def choice_status(record: Mapping[str, object], run_damping: float, use: bool = True) -> str:
-    """What a run set to ``run_damping`` does with a backtest's ``record`` (from
-    :func:`care_demand.backtest.arrival_variants.variant_record`): ``applied`` when ``use``
-    and the nested check found the choice better out of sample, else why not."""
-    same = float(record["trend_damping"]) == float(run_damping)  # type: ignore[arg-type]
-    return held_status(record, same=same, use=use)
 
 
 def arrival_choice_note(record: Mapping[str, object] | None) -> str:
