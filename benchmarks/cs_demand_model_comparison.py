@@ -536,12 +536,33 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         }
         for model in MODELS:
             row[f"{model}_mape"] = _mean(kept, f"{model}_pct_error", absolute=True)
+        row["care_demand_mape_mc"] = monte_carlo_error(kept)
         for model in MODELS:
             row[f"{model}_mase"] = _mean(kept, f"{model}_mase")
         row["care_demand_coverage_80"] = _mean(kept, "inside_80")
         row["care_demand_coverage_90"] = _mean(kept, "inside_90")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def monte_carlo_error(table: pd.DataFrame) -> float:
+    """Monte Carlo standard error of care_demand's mean absolute % error over ``table``'s
+    forecasts: how much it would move with other replicates, from the same fits.
+
+    Each forecast is the median of its replicates, whose standard error is about
+    sqrt(pi / 2) x their spread / sqrt(replicates) (normal approximation; the spread is the
+    80% interval's width over 2 x 1.2816). An absolute error moves by at most its median's
+    error, so the mean's standard error is at most sqrt(sum of squares) / n. NaN without
+    the interval or replicate columns.
+    """
+    needed = ("lower_80", "upper_80", "replicates", "actual")
+    if len(table) == 0 or not all(c in table for c in needed):
+        return float("nan")
+    values = {c: pd.to_numeric(table[c].astype(float), errors="coerce") for c in needed}
+    spread = (values["upper_80"] - values["lower_80"]) / (2 * 1.2816)
+    error = np.sqrt(np.pi / 2) * spread / np.sqrt(values["replicates"])
+    percent = (100 * error / values["actual"]).dropna()
+    return float(np.sqrt((percent**2).sum()) / len(percent)) if len(percent) else float("nan")
 
 
 def _mean(frame: pd.DataFrame, column: str, *, absolute: bool = False) -> float:
@@ -595,6 +616,11 @@ def published_check(check: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     return out
 
 
+def _plus_minus(value: float) -> str:
+    """A Monte Carlo error as " ± 0.2" (points of % error), or nothing when unknown."""
+    return "" if pd.isna(value) else f" ± {value:.1f}"
+
+
 def _cell(value: object, spec: str, suffix: str = "") -> str:
     """A number formatted with ``spec``; blank when missing; a marker as it is."""
     if isinstance(value, str):
@@ -629,7 +655,9 @@ def markdown(
         "cut. Errors are of the forecast (care_demand: the median) against the record, in % "
         f"of the record. MASE: absolute error over the mean absolute change of the record "
         f"over as many months in the data before the cut (below 1: better than no change "
-        f"made there). {data_note}",
+        f"made there). care_demand's error ± its Monte Carlo error: one standard error from "
+        f"drawing {replicates} replicates (at most; another set of replicates from the same "
+        f"fits would move it about this much). {data_note}",
         "",
         "## Mean absolute % error over the cuts",
         "",
@@ -641,7 +669,8 @@ def markdown(
     for _, row in summary.iterrows():
         lines.append(
             f"| {row['dataset']} | {row['horizon_months']} | {row['measure']} | {row['n']} | "
-            f"{row['withheld']} | {_cell(row['care_demand_mape'], '.1f', '%')} | "
+            f"{row['withheld']} | {_cell(row['care_demand_mape'], '.1f', '%')}"
+            f"{_plus_minus(row['care_demand_mape_mc'])} | "
             f"{_cell(row['cs_demand_model_mape'], '.1f', '%')} | "
             f"{_cell(row['naive_mape'], '.1f', '%')} | "
             + " / ".join(_cell(row[f"{m}_mase"], ".2f") for m in MODELS)
