@@ -617,8 +617,11 @@ def published_check(check: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
 
 
 def _plus_minus(value: float) -> str:
-    """A Monte Carlo error as " ± 0.2" (points of % error), or nothing when unknown."""
-    return "" if pd.isna(value) else f" ± {value:.1f}"
+    """A Monte Carlo error as " ± 0.2" (points of % error; " ± <0.1" below 0.05), or nothing
+    when unknown."""
+    if pd.isna(value):
+        return ""
+    return " ± <0.1" if value < 0.05 else f" ± {value:.1f}"
 
 
 def _cell(value: object, spec: str, suffix: str = "") -> str:

@@ -247,3 +247,7 @@ def test_the_monte_carlo_error_matches_the_scatter_of_the_error_over_new_replica
     # Four times the replicates halve it; without the interval columns it is unknown.
     assert comparison.monte_carlo_error(table.assign(replicates=400)) == pytest.approx(stated / 2)
     assert np.isnan(comparison.monte_carlo_error(table.drop(columns="replicates")))
+    # As the page shows it, beside the error.
+    assert comparison._plus_minus(0.26) == " ± 0.3"
+    assert comparison._plus_minus(0.047) == " ± <0.1"
+    assert comparison._plus_minus(float("nan")) == ""
