@@ -71,7 +71,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from care_demand import vocab
-from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config
+from care_demand.backtest import BacktestAppConfig, backtest, load_backtest_config, mape_mc_error
 from care_demand.backtest.arrival_drift import drift_record
 from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
@@ -536,33 +536,13 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         }
         for model in MODELS:
             row[f"{model}_mape"] = _mean(kept, f"{model}_pct_error", absolute=True)
-        row["care_demand_mape_mc"] = monte_carlo_error(kept)
+        row["care_demand_mape_mc"] = mape_mc_error(kept)
         for model in MODELS:
             row[f"{model}_mase"] = _mean(kept, f"{model}_mase")
         row["care_demand_coverage_80"] = _mean(kept, "inside_80")
         row["care_demand_coverage_90"] = _mean(kept, "inside_90")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def monte_carlo_error(table: pd.DataFrame) -> float:
-    """Monte Carlo standard error of care_demand's mean absolute % error over ``table``'s
-    forecasts: how much it would move with other replicates, from the same fits.
-
-    Each forecast is the median of its replicates, whose standard error is about
-    sqrt(pi / 2) x their spread / sqrt(replicates) (normal approximation; the spread is the
-    80% interval's width over 2 x 1.2816). An absolute error moves by at most its median's
-    error, so the mean's standard error is at most sqrt(sum of squares) / n. NaN without
-    the interval or replicate columns.
-    """
-    needed = ("lower_80", "upper_80", "replicates", "actual")
-    if len(table) == 0 or not all(c in table for c in needed):
-        return float("nan")
-    values = {c: pd.to_numeric(table[c].astype(float), errors="coerce") for c in needed}
-    spread = (values["upper_80"] - values["lower_80"]) / (2 * 1.2816)
-    error = np.sqrt(np.pi / 2) * spread / np.sqrt(values["replicates"])
-    percent = (100 * error / values["actual"]).dropna()
-    return float(np.sqrt((percent**2).sum()) / len(percent)) if len(percent) else float("nan")
 
 
 def _mean(frame: pd.DataFrame, column: str, *, absolute: bool = False) -> float:

@@ -21,7 +21,9 @@ from care_demand.backtest import (
     backtest,
     central_interval,
     load_backtest_config,
+    mape_mc_error,
     mase_scale,
+    median_mc_error,
     pit_value,
     score_forecast,
     summarise,
@@ -85,6 +87,29 @@ def test_score_forecast_leaves_undefined_ratios_empty() -> None:
     assert scores["abs_error"] == 1.0
 
 
+def test_the_monte_carlo_errors_match_the_scatter_over_fresh_replicates() -> None:
+    """Six forecasts of 100 normal replicates (sd 10) around medians 90-120, recorded 100,
+    drawn 2,000 times: the medians' and the mean absolute % error's scatter are the errors
+    the scoring states."""
+    rng = np.random.default_rng(5)
+    centre = np.array([110.0, 112.0, 95.0, 90.0, 108.0, 120.0])
+    draws = centre[:, None] + 10.0 * rng.standard_normal((2000, len(centre), 100))
+    medians = np.median(draws, axis=2)
+    # Each median's stated error, averaged over the draws (each estimate scatters by about
+    # 7%; their mean by 0.2%), against the scatter of the medians (known to about 1.6%).
+    stated = np.array([[median_mc_error(d) for d in rep] for rep in draws[:200]]).mean(axis=0)
+    np.testing.assert_allclose(medians.std(axis=0, ddof=1), stated, rtol=0.06)
+    # The mean absolute % error over the six: its scatter against the pooled statement.
+    mape = np.abs(medians - 100.0).mean(axis=1)
+    pooled = mape_mc_error(pd.DataFrame({"median_mc_error": stated, "actual": 100.0}))
+    assert mape.std(ddof=1) == pytest.approx(pooled, rel=0.06)
+    # Scored forecasts carry it; a single replicate has none; the summary pools it.
+    assert score_forecast(draws[0, 0], 100, naive=100, scale=1.0, levels=[0.8])[
+        "median_mc_error"
+    ] == pytest.approx(median_mc_error(draws[0, 0]))
+    assert math.isnan(median_mc_error(np.array([3.0])))
+
+
 def test_summary_aggregates_over_cuts_with_binomial_uncertainty() -> None:
     metrics = pd.DataFrame(
         {
@@ -104,6 +129,11 @@ def test_summary_aggregates_over_cuts_with_binomial_uncertainty() -> None:
     assert care["mape"] == 2.5 and care["mean_pct_error"] == 1.5 and care["mean_mase"] == 1.25
     assert care["coverage_50"] == 0.75
     assert care["coverage_50_sd"] == pytest.approx(math.sqrt(0.5 * 0.5 / 4))
+    assert math.isnan(care["mape_mc_error"])  # no medians' errors to pool
+    errors = metrics.assign(actual=[100.0, 50.0, 100.0, 100.0, 1.0], median_mc_error=0.5)
+    care = summarise(errors, [0.5]).iloc[0]
+    # 0.5, 1.0, 0.5 and 0.5 points over the four scored rows (the withheld one left out).
+    assert care["mape_mc_error"] == pytest.approx(math.sqrt(0.25 * 3 + 1.0) / 4)
     pooled = summary[(summary["horizon_months"] == "all") & (summary["measure"] == "all")]
     assert len(pooled) == 1 and pooled["n"].iloc[0] == 4
 

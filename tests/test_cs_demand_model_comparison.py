@@ -220,33 +220,18 @@ def test_the_variants_table_names_each_cuts_trend_and_rates_and_what_a_run_uses(
     assert "(else the shipped `damped`)" in text
 
 
-def test_the_monte_carlo_error_matches_the_scatter_of_the_error_over_new_replicates(
+def test_the_pooled_table_carries_the_monte_carlo_error_of_the_backtests_medians(
     comparison: ModuleType,
 ) -> None:
-    """Forecasts whose replicates are normal with sd 10 around 110, recorded 100: the error's
-    scatter over 2,000 fresh sets of 100 replicates is the stated Monte Carlo error."""
-    rng = np.random.default_rng(5)
-    n, replicates, sd = 6, 100, 10.0
-    actual = np.full(n, 100.0)
-    centre = np.array([110.0, 112.0, 95.0, 90.0, 108.0, 120.0])
-    half = 1.2816 * sd  # the 80% interval of the replicates
-    table = pd.DataFrame(
-        {
-            "actual": actual,
-            "lower_80": centre - half,
-            "upper_80": centre + half,
-            "replicates": replicates,
-        }
-    )
-    stated = comparison.monte_carlo_error(table)
-    draws = centre[:, None] + sd * rng.standard_normal((2000, n, replicates))
-    medians = np.median(draws, axis=2)
-    mape = np.abs(100 * (medians - actual) / actual).mean(axis=1)
-    # The sd of 2,000 draws is known to about 1/sqrt(2 x 1,999) = 1.6%: 6% is 3.8 of those.
-    assert mape.std(ddof=1) == pytest.approx(stated, rel=0.06)
-    # Four times the replicates halve it; without the interval columns it is unknown.
-    assert comparison.monte_carlo_error(table.assign(replicates=400)) == pytest.approx(stated / 2)
-    assert np.isnan(comparison.monte_carlo_error(table.drop(columns="replicates")))
+    """care_demand's error in the pool comes with the Monte Carlo error the backtest gave each
+    median (care_demand.backtest.metrics), and the page shows it beside the error."""
+    table = _table().assign(median_mc_error=[0.4, 0.3, 99.0])  # the last row is withheld
+    table = pd.concat([table, comparison.pooled(table, ["a", "b"], "all 2")], ignore_index=True)
+    summary = comparison.summary_table(table).set_index("dataset")
+    # 0.4 of 100 and 0.3 of 200: 0.4 and 0.15 points, pooled over the two scored forecasts.
+    assert summary.loc["a", "care_demand_mape_mc"] == pytest.approx(0.4)
+    assert summary.loc["all 2", "care_demand_mape_mc"] == pytest.approx(np.hypot(0.4, 0.15) / 2)
+    assert np.isnan(comparison.summary_table(_table())["care_demand_mape_mc"]).all()
     # As the page shows it, beside the error.
     assert comparison._plus_minus(0.26) == " ± 0.3"
     assert comparison._plus_minus(0.047) == " ± <0.1"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from care_demand.backtest.metrics import (
     central_interval,
+    mape_mc_error,
     mase_scale,
+    median_mc_error,
     pit_value,
     score_forecast,
     summarise,
@@ -38,7 +40,9 @@ __all__ = [
     "backtest",
     "central_interval",
     "load_backtest_config",
+    "mape_mc_error",
     "mase_scale",
+    "median_mc_error",
     "pit_value",
     "register_backtest_schema",
     "run_backtest",

@@ -8,7 +8,10 @@
 - PIT: the share of replicates below the recorded value, ties counting half
   (:func:`pit_value`);
 - CRPS: the continuous ranked probability score of the recorded value under the replicates
-  (:func:`crps`), which rewards a spread that matches the errors.
+  (:func:`crps`), which rewards a spread that matches the errors;
+- Monte Carlo error: how far the median, and the mean absolute % error over many
+  forecasts, would move with another set of replicates from the same fits
+  (:func:`median_mc_error`, :func:`mape_mc_error`).
 
 :func:`score_forecast` scores one forecast; :func:`summarise` aggregates the scores over the
 cuts.
@@ -26,7 +29,9 @@ __all__ = [
     "central_interval",
     "crps",
     "level_name",
+    "mape_mc_error",
     "mase_scale",
+    "median_mc_error",
     "pit_value",
     "score_forecast",
     "summarise",
@@ -83,6 +88,32 @@ def mase_scale(series: pd.Series, horizon: int) -> float:
     return float(np.mean(np.abs(values[horizon:] - values[:-horizon])))
 
 
+def median_mc_error(samples: np.ndarray) -> float:
+    """Monte Carlo standard error of the median of ``samples``: sqrt(pi / 2) x their standard
+    deviation / sqrt(their number), the large-sample error of a median of normal draws. NaN
+    with fewer than two."""
+    values = np.asarray(samples, dtype=float)
+    if values.size < 2:
+        return float("nan")
+    return float(math.sqrt(math.pi / 2) * values.std(ddof=1) / math.sqrt(values.size))
+
+
+def mape_mc_error(metrics: pd.DataFrame) -> float:
+    """Monte Carlo standard error of the mean absolute % error over the rows of ``metrics``
+    (columns ``median_mc_error`` and ``actual``, as :func:`score_forecast` gives them).
+
+    An absolute error moves by at most its median's error, so the mean's standard error is
+    at most sqrt(sum of (100 x median_mc_error / actual) squared) / n. NaN without the columns
+    or rows.
+    """
+    if len(metrics) == 0 or not {"median_mc_error", "actual"} <= set(metrics.columns):
+        return float("nan")
+    error = pd.to_numeric(metrics["median_mc_error"], errors="coerce")
+    actual = pd.to_numeric(metrics["actual"], errors="coerce")
+    percent = (100.0 * error / actual.where(actual != 0)).dropna()
+    return float(np.sqrt((percent**2).sum()) / len(percent)) if len(percent) else float("nan")
+
+
 def level_name(level: float) -> str:
     return f"{round(level * 100):d}"
 
@@ -100,7 +131,8 @@ def score_forecast(
     ``naive`` is the no-change forecast (the value recorded at the cut); ``scale`` the MASE
     denominator from :func:`mase_scale`. Returns ``median``, ``error`` (median - actual),
     ``abs_error``, ``pct_error`` and ``abs_pct_error`` (percent of the actual; NaN when it
-    is 0), ``naive_abs_error``, ``mase`` (NaN when the scale is 0 or unknown), ``pit``, and
+    is 0), ``median_mc_error`` (the median's Monte Carlo error, :func:`median_mc_error`),
+    ``naive_abs_error``, ``mase`` (NaN when the scale is 0 or unknown), ``pit``, and
     ``lower_L``, ``upper_L``, ``inside_L`` for each level (``L`` in percent).
     """
     values = np.asarray(samples, dtype=float)
@@ -112,6 +144,7 @@ def score_forecast(
         "abs_error": abs(error),
         "pct_error": 100.0 * error / actual if actual else float("nan"),
         "abs_pct_error": 100.0 * abs(error) / actual if actual else float("nan"),
+        "median_mc_error": median_mc_error(values),
         "naive_abs_error": abs(naive - actual),
         "mase": abs(error) / scale if scale and np.isfinite(scale) else float("nan"),
         "pit": pit_value(values, actual),
@@ -131,7 +164,8 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
 
     Rows with a withheld actual (``scored`` false) are left out and counted in
     ``withheld``. Columns: ``horizon_months``, ``measure`` (``all`` when pooled), ``n``,
-    ``withheld``, ``mape`` (mean absolute percentage error of the median), ``mean_pct_error``
+    ``withheld``, ``mape`` (mean absolute percentage error of the median), ``mape_mc_error``
+    (its Monte Carlo error, :func:`mape_mc_error`), ``mean_pct_error``
     (its signed mean: positive means forecasts ran high), ``mean_mase``, ``mean_pit``, and
     per level ``coverage_L`` (share of recorded values inside the interval) with
     ``coverage_L_sd``, the binomial standard deviation of that share if the intervals were
@@ -155,6 +189,7 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
             "n": n,
             "withheld": len(part) - n,
             "mape": _mean(scored, "abs_pct_error"),
+            "mape_mc_error": mape_mc_error(scored),
             "mean_pct_error": _mean(scored, "pct_error"),
             "mean_mase": _mean(scored, "mase"),
             "mean_pit": _mean(scored, "pit"),
