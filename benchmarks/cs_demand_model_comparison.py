@@ -77,6 +77,7 @@ from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
 from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.run import BacktestResult, arrival_drifts, arrival_variants
+from care_demand.backtest.summary import mc_error_text
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
 from care_demand.outputs.backtest_choice import held_status
@@ -596,14 +597,6 @@ def published_check(check: pd.DataFrame, rule: DisclosureRule) -> pd.DataFrame:
     return out
 
 
-def _plus_minus(value: float) -> str:
-    """A Monte Carlo error as " ± 0.2" (points of % error; " ± <0.1" below 0.05), or nothing
-    when unknown."""
-    if pd.isna(value):
-        return ""
-    return " ± <0.1" if value < 0.05 else f" ± {value:.1f}"
-
-
 def _cell(value: object, spec: str, suffix: str = "") -> str:
     """A number formatted with ``spec``; blank when missing; a marker as it is."""
     if isinstance(value, str):
@@ -653,7 +646,7 @@ def markdown(
         lines.append(
             f"| {row['dataset']} | {row['horizon_months']} | {row['measure']} | {row['n']} | "
             f"{row['withheld']} | {_cell(row['care_demand_mape'], '.1f', '%')}"
-            f"{_plus_minus(row['care_demand_mape_mc'])} | "
+            f"{mc_error_text(row['care_demand_mape_mc'])} | "
             f"{_cell(row['cs_demand_model_mape'], '.1f', '%')} | "
             f"{_cell(row['naive_mape'], '.1f', '%')} | "
             + " / ".join(_cell(row[f"{m}_mase"], ".2f") for m in MODELS)

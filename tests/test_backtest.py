@@ -31,6 +31,7 @@ from care_demand.backtest import (
     withheld_counts,
     write_backtest,
 )
+from care_demand.backtest.summary import mc_error_text
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.disclosure import DisclosureRule
@@ -263,6 +264,13 @@ def small_backtest(
     return result, out
 
 
+def test_a_monte_carlo_error_is_shown_to_a_tenth_of_a_point() -> None:
+    assert mc_error_text(0.26) == " ± 0.3"
+    assert mc_error_text(0.047) == " ± <0.1"
+    assert mc_error_text(float("nan")) == ""
+    assert mc_error_text(None) == ""
+
+
 @pytest.mark.slow
 def test_backtest_writes_its_tables_charts_and_summary(
     small_backtest: tuple[BacktestResult, Path],
@@ -287,6 +295,13 @@ def test_backtest_writes_its_tables_charts_and_summary(
     text = (out / "backtest/summary.md").read_text()
     assert "## Targets" in text and "6-month error of the median, children in care" in text
     assert "| 2018-03-31 | 6 | 2018-09-30 |" in text
+    # The error over the cuts comes with its Monte Carlo error, in the targets and the table.
+    summary = pd.read_csv(out / "backtest/summary.csv")
+    care = summary[(summary["measure"] == "care") & (summary["horizon_months"] == "6")].iloc[0]
+    assert care["mape_mc_error"] > 0
+    shown = f"{care['mape']:.1f}%{mc_error_text(care['mape_mc_error'])}"
+    assert f"| {shown} | no |" in text or f"| {shown} | yes |" in text
+    assert f"| 6 | children in care | 1 | {shown} |" in text
     forecasts = pd.read_csv(out / "backtest/forecasts.csv", parse_dates=["cut", "month"])
     assert len(forecasts) == 6 * len(measures)
     care = forecasts[forecasts["measure"] == "care"]
