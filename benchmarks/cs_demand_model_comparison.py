@@ -538,6 +538,7 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
         for model in MODELS:
             row[f"{model}_mape"] = _mean(kept, f"{model}_pct_error", absolute=True)
         row["care_demand_mape_mc"] = mape_mc_error(kept)
+        row["luck_mape"] = _mean(kept, "luck_abs_pct_error")
         for model in MODELS:
             row[f"{model}_mase"] = _mean(kept, f"{model}_mase")
         row["care_demand_coverage_80"] = _mean(kept, "inside_80")
@@ -569,6 +570,7 @@ FROM_RECORDED = (
     "inside_80",
     "inside_90",
     "pit",
+    "luck_abs_pct_error",
 )
 
 
@@ -633,14 +635,18 @@ def markdown(
         f"over as many months in the data before the cut (below 1: better than no change "
         f"made there). care_demand's error ± its Monte Carlo error: one standard error from "
         f"drawing {replicates} replicates (at most; another set of replicates from the same "
-        f"fits would move it about this much). {data_note}",
+        f"fits would move it about this much). Luck alone: the mean absolute % error a "
+        f"forecast that knew the rates and the arrivals' level would still make, from who "
+        f"arrives in a month and who leaves when (care_demand's backtest, docs/backtest.md: "
+        f"no model beats it on average where the process is as care_demand describes it). "
+        f"{data_note}",
         "",
         "## Mean absolute % error over the cuts",
         "",
         "| Data | Months ahead | Measure | Cuts | Withheld | care_demand | cs-demand-model "
-        "| No change | MASE: care_demand / cs-demand-model / no change "
+        "| No change | Luck alone | MASE: care_demand / cs-demand-model / no change "
         "| care_demand 80% / 90% coverage |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, row in summary.iterrows():
         lines.append(
@@ -649,6 +655,7 @@ def markdown(
             f"{mc_error_text(row['care_demand_mape_mc'])} | "
             f"{_cell(row['cs_demand_model_mape'], '.1f', '%')} | "
             f"{_cell(row['naive_mape'], '.1f', '%')} | "
+            f"{_cell(row.get('luck_mape', float('nan')), '.1f', '%')} | "
             + " / ".join(_cell(row[f"{m}_mase"], ".2f") for m in MODELS)
             + f" | {_cell(row['care_demand_coverage_80'] * 100, '.0f', '%')} / "
             f"{_cell(row['care_demand_coverage_90'] * 100, '.0f', '%')} |"
@@ -991,6 +998,7 @@ def main() -> None:
         "naive",
         *(f"{m}_pct_error" for m in MODELS),
         *(f"{m}_mase" for m in MODELS),
+        *(["luck_abs_pct_error"] if "luck_abs_pct_error" in table else []),
         "scored",
     ]
     shown = rounded(table) if rule is None else published(rounded(table), rule)

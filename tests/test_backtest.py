@@ -21,6 +21,7 @@ from care_demand.backtest import (
     backtest,
     central_interval,
     load_backtest_config,
+    luck_error,
     mape_mc_error,
     mase_scale,
     median_mc_error,
@@ -264,6 +265,35 @@ def small_backtest(
     return result, out
 
 
+def test_luck_alone_is_the_mean_distance_of_the_replicates_from_their_median() -> None:
+    """In percent of the record: 1, 2, 3, 4, 5 lie 2, 1, 0, 1, 2 from their median 3."""
+    assert luck_error(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 10.0) == pytest.approx(12.0)
+    assert np.isnan(luck_error(np.array([1.0, 2.0]), 0.0))
+    assert np.isnan(luck_error(np.array([]), 10.0))
+    samples = np.arange(100, dtype=float)
+    scored = score_forecast(samples, 50.0, naive=50.0, scale=1.0, levels=[0.8], luck=samples)
+    assert scored["luck_abs_pct_error"] == pytest.approx(100 * 25.0 / 50.0)
+    assert "luck_abs_pct_error" not in score_forecast(
+        samples, 50.0, naive=50.0, scale=1.0, levels=[0.8]
+    )
+    # Pooled over the scored rows only; missing without the column.
+    rows = pd.DataFrame(
+        {
+            "horizon_months": 12,
+            "measure": "care",
+            "scored": [True, True, False],
+            "abs_pct_error": 1.0,
+            "pct_error": 1.0,
+            "mase": 1.0,
+            "pit": 0.5,
+            "inside_80": True,
+            "luck_abs_pct_error": [2.0, 4.0, 99.0],
+        }
+    )
+    assert summarise(rows, [0.8])["luck_mape"].iloc[0] == pytest.approx(3.0)
+    assert summarise(rows.drop(columns="luck_abs_pct_error"), [0.8])["luck_mape"].isna().all()
+
+
 def test_a_monte_carlo_error_is_shown_to_a_tenth_of_a_point() -> None:
     assert mc_error_text(0.26) == " ± 0.3"
     assert mc_error_text(0.047) == " ± <0.1"
@@ -299,9 +329,12 @@ def test_backtest_writes_its_tables_charts_and_summary(
     summary = pd.read_csv(out / "backtest/summary.csv")
     care = summary[(summary["measure"] == "care") & (summary["horizon_months"] == "6")].iloc[0]
     assert care["mape_mc_error"] > 0
+    # And with the error luck alone would give (the rates and the arrivals' level known).
+    assert 0 < care["luck_mape"] < 100
     shown = f"{care['mape']:.1f}%{mc_error_text(care['mape_mc_error'])}"
-    assert f"| {shown} | no |" in text or f"| {shown} | yes |" in text
-    assert f"| 6 | children in care | 1 | {shown} |" in text
+    luck = f"{care['luck_mape']:.1f}%"
+    assert f"| {shown} (luck alone: {luck}) | " in text
+    assert f"| 6 | children in care | 1 | {shown} | {luck} |" in text
     forecasts = pd.read_csv(out / "backtest/forecasts.csv", parse_dates=["cut", "month"])
     assert len(forecasts) == 6 * len(measures)
     care = forecasts[forecasts["measure"] == "care"]

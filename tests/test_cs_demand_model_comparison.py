@@ -65,10 +65,10 @@ def test_automatic_cuts_leave_room_for_history_and_horizon(comparison: ModuleTyp
 def _table() -> pd.DataFrame:
     """Two data sets, one forecast each at 12 months; the second's record withheld."""
     rows = []
-    for dataset, actual, ours, theirs, scored in (
-        ("a", 100.0, 104.0, 110.0, True),
-        ("b", 200.0, 190.0, 220.0, True),
-        ("b", 4.0, 6.0, 3.0, False),
+    for dataset, actual, ours, theirs, scored, luck in (
+        ("a", 100.0, 104.0, 110.0, True, 3.0),
+        ("b", 200.0, 190.0, 220.0, True, 2.0),
+        ("b", 4.0, 6.0, 3.0, False, 50.0),
     ):
         rows.append(
             {
@@ -84,7 +84,10 @@ def _table() -> pd.DataFrame:
                 "mase_scale": 10.0,
                 "inside_80": True,
                 "inside_90": True,
+                "lower_90": ours - 10,
+                "upper_90": ours + 10,
                 "pit": 0.4,
+                "luck_abs_pct_error": luck,
                 "scored": scored,
             }
         )
@@ -232,3 +235,13 @@ def test_the_pooled_table_carries_the_monte_carlo_error_of_the_backtests_medians
     assert summary.loc["a", "care_demand_mape_mc"] == pytest.approx(0.4)
     assert summary.loc["all 2", "care_demand_mape_mc"] == pytest.approx(np.hypot(0.4, 0.15) / 2)
     assert np.isnan(comparison.summary_table(_table())["care_demand_mape_mc"]).all()
+    # So does the error luck alone would give, over the scored forecasts only, and the page
+    # shows it beside no change's.
+    assert summary.loc["all 2", "luck_mape"] == pytest.approx(2.5)
+    check = pd.DataFrame(
+        columns=["dataset", "date", "measure", "care_demand_record", "cs_demand_model_record"]
+    )
+    shown = comparison.published(table, DisclosureRule())
+    text = comparison.markdown(shown, summary.reset_index(), check, 100, pools=("all 2",))
+    assert "| No change | Luck alone | MASE:" in text
+    assert "| 3.8% | 2.5% | " in text  # no change 5 and 2.5 points, luck 3 and 2

@@ -10,14 +10,15 @@ import pytest
 
 from care_demand import vocab
 from care_demand.simulation import plan
+from care_demand.simulation.build import luck_only
 from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, HomeConfig
 from care_demand.simulation.engine import EXIT_REASONS, ReplicateModel, _epoch_starts
 from care_demand.simulation.expected import expected_stocks
 from care_demand.simulation.outside import OutsideTotals, outside_totals, stays_outside
 from care_demand.simulation.paths import TO_NOTHING, Paths
 from care_demand.simulation.runner import quantile_table, replicate_table, run_replicates
-from care_demand.simulation.system import CODES, LEAVER, code_of
-from toy_system import small_system
+from care_demand.simulation.system import CODES, FIRST_CARE, LEAVER, code_of
+from toy_system import constant_draws, small_system
 
 
 def test_mean_stocks_match_forward_equations_within_monte_carlo_error() -> None:
@@ -33,6 +34,37 @@ def test_mean_stocks_match_forward_equations_within_monte_carlo_error() -> None:
                 continue
             z = (mean[month, code] - expected[month, code]) / max(se[month, code], 0.5)
             assert abs(z) < 4.5, (CODES[code], month, mean[month, code], expected[month, code])
+
+
+def test_luck_alone_leaves_the_poisson_spread_of_a_system_whose_rates_are_known() -> None:
+    """Children who arrive by a Poisson process and move independently are in care in
+    Poisson numbers once the rates and the arrivals' level are fixed. luck_only fixes them at
+    the mean of the draws and paths: its replicates spread like a Poisson count (variance =
+    mean), while those of the same system with uncertain rates and arrival levels spread far
+    wider."""
+    base = small_system(horizon=24)
+    draws = constant_draws(2)
+    draws.rates[0] *= 0.6
+    draws.rates[1] *= 1.4
+    low, high = np.full((24, 3), (30.0, 40.0, 1.0)), np.full((24, 3), (90.0, 120.0, 3.0))
+    system = dataclasses.replace(
+        base, caseload=base.caseload.iloc[:0], draws=draws, arrival_intensity=np.stack([low, high])
+    )
+    luck = luck_only(system)
+    assert luck.draws.rates.shape[0] == 1
+    assert np.allclose(luck.draws.rates[0], draws.rates.mean(axis=0))
+    assert np.allclose(luck.arrival_intensity, (low + high)[None] / 2)
+
+    def in_care(of: object) -> np.ndarray:
+        runs = run_replicates(of, n_replicates=200, seed=17)
+        return np.array([r.stocks[-1].sum(axis=1)[FIRST_CARE:LEAVER].sum() for r in runs])
+
+    alone, uncertain = in_care(luck), in_care(system)
+    # A Poisson count's variance / mean is 1; over 200 replicates its standard error is
+    # about sqrt(2 / 199) = 0.10, so 0.4 is four of them.
+    assert alone.mean() > 30
+    assert abs(alone.var(ddof=1) / alone.mean() - 1.0) < 0.4
+    assert uncertain.var(ddof=1) / uncertain.mean() > 3.0
 
 
 def test_forward_equations_refuse_hazards_that_vary_with_age() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from care_demand.backtest.metrics import (
     central_interval,
+    luck_error,
     mape_mc_error,
     mase_scale,
     median_mc_error,
@@ -40,6 +41,7 @@ __all__ = [
     "backtest",
     "central_interval",
     "load_backtest_config",
+    "luck_error",
     "mape_mc_error",
     "mase_scale",
     "median_mc_error",

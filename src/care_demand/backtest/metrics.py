@@ -11,7 +11,11 @@
   (:func:`crps`), which rewards a spread that matches the errors;
 - Monte Carlo error: how far the median, and the mean absolute % error over many
   forecasts, would move with another set of replicates from the same fits
-  (:func:`median_mc_error`, :func:`mape_mc_error`).
+  (:func:`median_mc_error`, :func:`mape_mc_error`);
+- luck alone: the mean absolute distance of replicates that differ by the process's luck
+  alone (the rates and the arrivals' level known) from their median, in percent of the
+  record (:func:`luck_error`): the least mean absolute error any forecast of that process
+  can have.
 
 :func:`score_forecast` scores one forecast; :func:`summarise` aggregates the scores over the
 cuts.
@@ -29,6 +33,7 @@ __all__ = [
     "central_interval",
     "crps",
     "level_name",
+    "luck_error",
     "mape_mc_error",
     "mase_scale",
     "median_mc_error",
@@ -114,6 +119,20 @@ def mape_mc_error(metrics: pd.DataFrame) -> float:
     return float(np.sqrt((percent**2).sum()) / len(percent)) if len(percent) else float("nan")
 
 
+def luck_error(samples: np.ndarray, actual: float) -> float:
+    """Mean absolute distance of ``samples`` from their median, in percent of ``actual``.
+
+    With ``samples`` the replicates of a projection whose rates and arrival level are fixed
+    (:func:`care_demand.simulation.build.luck_only`), this is the error a forecast that knew
+    them would still make on average: the median is the forecast with the least mean
+    absolute error. NaN when ``actual`` is 0 or there are no samples.
+    """
+    values = np.asarray(samples, dtype=float)
+    if values.size == 0 or not actual:
+        return float("nan")
+    return float(100.0 * np.mean(np.abs(values - np.median(values))) / actual)
+
+
 def level_name(level: float) -> str:
     return f"{round(level * 100):d}"
 
@@ -125,6 +144,7 @@ def score_forecast(
     naive: float,
     scale: float,
     levels: Sequence[float],
+    luck: np.ndarray | None = None,
 ) -> dict[str, float | bool]:
     """Score one forecast (replicate values ``samples``) against the recorded ``actual``.
 
@@ -133,7 +153,9 @@ def score_forecast(
     ``abs_error``, ``pct_error`` and ``abs_pct_error`` (percent of the actual; NaN when it
     is 0), ``median_mc_error`` (the median's Monte Carlo error, :func:`median_mc_error`),
     ``naive_abs_error``, ``mase`` (NaN when the scale is 0 or unknown), ``pit``, and
-    ``lower_L``, ``upper_L``, ``inside_L`` for each level (``L`` in percent).
+    ``lower_L``, ``upper_L``, ``inside_L`` for each level (``L`` in percent); with ``luck``
+    (the replicates of the same forecast by luck alone), ``luck_abs_pct_error``
+    (:func:`luck_error`).
     """
     values = np.asarray(samples, dtype=float)
     median = float(np.median(values))
@@ -155,6 +177,8 @@ def score_forecast(
         out[f"lower_{name}"] = low
         out[f"upper_{name}"] = high
         out[f"inside_{name}"] = bool(low <= actual <= high)
+    if luck is not None:
+        out["luck_abs_pct_error"] = luck_error(luck, actual)
     return out
 
 
@@ -165,7 +189,8 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
     Rows with a withheld actual (``scored`` false) are left out and counted in
     ``withheld``. Columns: ``horizon_months``, ``measure`` (``all`` when pooled), ``n``,
     ``withheld``, ``mape`` (mean absolute percentage error of the median), ``mape_mc_error``
-    (its Monte Carlo error, :func:`mape_mc_error`), ``mean_pct_error``
+    (its Monte Carlo error, :func:`mape_mc_error`), ``luck_mape`` (the mean of
+    ``luck_abs_pct_error``: what luck alone would give; NaN without it), ``mean_pct_error``
     (its signed mean: positive means forecasts ran high), ``mean_mase``, ``mean_pit``, and
     per level ``coverage_L`` (share of recorded values inside the interval) with
     ``coverage_L_sd``, the binomial standard deviation of that share if the intervals were
@@ -190,6 +215,9 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
             "withheld": len(part) - n,
             "mape": _mean(scored, "abs_pct_error"),
             "mape_mc_error": mape_mc_error(scored),
+            "luck_mape": _mean(scored, "luck_abs_pct_error")
+            if "luck_abs_pct_error" in scored
+            else float("nan"),
             "mean_pct_error": _mean(scored, "pct_error"),
             "mean_mase": _mean(scored, "mase"),
             "mean_pit": _mean(scored, "pit"),

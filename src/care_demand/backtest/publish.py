@@ -64,6 +64,7 @@ _RECORDED_COLUMNS = (
     "naive_abs_error",
     "mase",
     "pit",
+    "luck_abs_pct_error",
 )
 
 
@@ -140,7 +141,8 @@ def published_tables(
     withheld = at_date | at_cut
     metrics["scored"] = ~withheld
     inside = [c for c in metrics.columns if c.startswith("inside_")]
-    for column in (*_RECORDED_COLUMNS, *inside):
+    present = [c for c in _RECORDED_COLUMNS if c in metrics.columns]
+    for column in (*present, *inside):
         metrics[column] = _marked(metrics[column], pd.Series(withheld), marker)
     levels = [float(c.removeprefix("inside_")) / 100 for c in inside]
     # The aggregates cover the published rows only.

@@ -63,7 +63,7 @@ from care_demand.config import (
 from care_demand.data import EventHistory
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.pipeline import Calibrated, calibrate, data_folder, load, recorded_monthly
-from care_demand.simulation.build import OutsideArrivals
+from care_demand.simulation.build import OutsideArrivals, luck_only
 from care_demand.simulation.projection import prepare, simulate
 
 __all__ = ["BacktestResult", "backtest", "run_backtest"]
@@ -180,11 +180,15 @@ def _forecast_cut(
     trend_damping: float | None = None,
     rate_period: str = WHOLE,
     level_drift_sd: float | None = None,
-) -> tuple[dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], Calibrated]:
+) -> tuple[
+    dict[str, np.ndarray], dict[str, np.ndarray], pd.DatetimeIndex, dict[str, object], Calibrated
+]:
     """Fit on the data before ``cut`` (the rates as ``rate_period`` says) and simulate
     (carrying the arrival trends forward with ``trend_damping`` and ``level_drift_sd``, the
-    run's own settings when None); return replicate values per measure, the months, the
-    cut's calibration record and its calibration."""
+    run's own settings when None); return replicate values per measure, the same by luck
+    alone (:func:`~care_demand.simulation.build.luck_only`; empty unless
+    ``backtest.luck_alone``), the months, the cut's calibration record and its
+    calibration."""
     settings = config.backtest
     horizon = max(int(h) for h in settings.horizons)
     n = int(settings.replicates)
@@ -217,6 +221,11 @@ def _forecast_cut(
     projection = simulate(system, projecting)
     months = pd.date_range(system.start, periods=horizon, freq="ME")
     simulated = _simulated_measures(projection.replicates, measures)
+    luck: dict[str, np.ndarray] = {}
+    if settings.luck_alone:
+        log.info("Cut %s: simulating %d replicates by luck alone", f"{cut:%Y-%m-%d}", n)
+        alone = simulate(luck_only(system), projecting)
+        luck = _simulated_measures(alone.replicates, measures)
     diagnostics = fitted.hazards.diagnostics_
     info: dict[str, object] = {
         "cut": cut,
@@ -232,7 +241,7 @@ def _forecast_cut(
         "trend_damping": float(fitted.arrivals.settings.trend_damping),
         "level_drift_sd": float(fitted.arrivals.settings.level_drift_sd),
     }
-    return simulated, months, info, fitted
+    return simulated, luck, months, info, fitted
 
 
 def arrival_variants(config: BacktestAppConfig) -> tuple[dict[str, float], str]:
@@ -439,7 +448,7 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
                 period,
             )
             period = WHOLE
-        simulated, months, info, fitted = _forecast_cut(
+        simulated, luck, months, info, fitted = _forecast_cut(
             history,
             cut,
             config,
@@ -471,7 +480,12 @@ def backtest(history: EventHistory, config: BacktestAppConfig) -> BacktestResult
                 naive = float(training[name].iloc[-1])
                 scale = mase_scale(training[name], h)
                 scores = score_forecast(
-                    values[:, h - 1], actual, naive=naive, scale=scale, levels=levels
+                    values[:, h - 1],
+                    actual,
+                    naive=naive,
+                    scale=scale,
+                    levels=levels,
+                    luck=luck[name][:, h - 1] if name in luck else None,
                 )
                 metric_rows.append(
                     {

@@ -177,6 +177,7 @@ class BacktestConfig:
     measures: dict[str, list[str]] = field(default_factory=_default_measures)
     pit_bins: int = 10
     chart_history_months: int = 24
+    luck_alone: bool = True
     targets: BacktestTargets = field(default_factory=BacktestTargets)
     interval_widening: IntervalWidening = field(default_factory=IntervalWidening)
     arrival_variants: ArrivalVariants = field(default_factory=ArrivalVariants)

@@ -94,12 +94,16 @@ def target_checks(summary: pd.DataFrame, settings: BacktestConfig) -> list[dict[
     ]
     mape = float(row["mape"].iloc[0]) if len(row) else float("nan")
     mc = row["mape_mc_error"].iloc[0] if len(row) and "mape_mc_error" in row else float("nan")
+    luck = row["luck_mape"].iloc[0] if len(row) and "luck_mape" in row else float("nan")
+    beside = f" (luck alone: {luck:.1f}%)" if not math.isnan(float(luck)) else ""
     checks.append(
         {
             "check": f"{targets.horizon}-month error of the median, "
             f"{measure_label(targets.measure)} (mean absolute % over the cuts)",
             "target": f"under {targets.max_abs_pct_error:g}%",
-            "result": f"{mape:.1f}%{mc_error_text(mc)}" if not math.isnan(mape) else "not scored",
+            "result": f"{mape:.1f}%{mc_error_text(mc)}{beside}"
+            if not math.isnan(mape)
+            else "not scored",
             "met": bool(mape < targets.max_abs_pct_error) if not math.isnan(mape) else False,
         }
     )
@@ -193,15 +197,17 @@ def summary_markdown(
         "",
         "MAPE: mean absolute % error of the median, ± its Monte Carlo error (how far "
         "another draw of the replicates could move it: a difference smaller than that is "
-        "noise); bias: mean signed % error (positive: "
-        "forecasts ran high); MASE below 1: smaller errors than a no-change forecast makes "
-        "on average over the training window. Coverage: share of recorded values inside the "
-        "interval (+/- the binomial sd if calibrated).",
+        "noise); luck alone: the mean absolute % error a forecast that knew the rates and the "
+        "arrivals' level would still make, from who arrives in a month and who leaves when "
+        "(no model beats it on average; an error near it leaves little to gain); bias: mean "
+        "signed % error (positive: forecasts ran high); MASE below 1: smaller errors than a "
+        "no-change forecast makes on average over the training window. Coverage: share of "
+        "recorded values inside the interval (+/- the binomial sd if calibrated).",
         "",
-        "| Months ahead | Measure | n | MAPE | Bias | MASE | Mean PIT | "
+        "| Months ahead | Measure | n | MAPE | Luck alone | Bias | MASE | Mean PIT | "
         + " | ".join(f"{lv}% coverage" for lv in levels)
         + " |",
-        "|---|---|---|---|---|---|---|" + "---|" * len(levels),
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(levels),
     ]
     for _, row in summary.iterrows():
         coverage = " | ".join(
@@ -212,9 +218,10 @@ def summary_markdown(
         )
         withheld = f" ({row['withheld']} withheld)" if row["withheld"] else ""
         mape = f"{_num(row['mape'], 1)}%{mc_error_text(row.get('mape_mc_error'))}"
+        luck = _formatted(row.get("luck_mape", float("nan")), ".1f", "%")
         lines.append(
             f"| {row['horizon_months']} | {measure_label(str(row['measure']))} | "
-            f"{row['n']}{withheld} | {mape} | {_pct(row['mean_pct_error'])} | "
+            f"{row['n']}{withheld} | {mape} | {luck} | {_pct(row['mean_pct_error'])} | "
             f"{_num(row['mean_mase'], 2)} | {_num(row['mean_pit'], 2)} | {coverage} |"
         )
     lines.append("")

@@ -25,6 +25,7 @@ __all__ = [
     "build_system",
     "emergency_shares",
     "leavers_past_end_age",
+    "luck_only",
     "nfa_share",
     "pending_care_leavers",
     "projection_start",
@@ -269,3 +270,25 @@ def with_recorded_arrivals(system: CareSystem, history: EventHistory) -> CareSys
     wide = recorded.pivot(index="month", columns="kind", values="count")
     wide = wide.reindex(index=months, columns=list(system.arrival_kinds)).fillna(0.0)
     return dataclasses.replace(system, arrival_intensity=wide.to_numpy(float)[None].copy())
+
+
+def luck_only(system: CareSystem) -> CareSystem:
+    """``system`` with every replicate on the same transition rates and placement shares (the
+    mean of its posterior draws) and the same expected arrivals each month (the mean of its
+    arrival paths), without a drift of the rates.
+
+    Its replicates differ by the process's own luck alone: how many arrive in a month, who
+    leaves when, where each child is placed. The spread of their median is the error a
+    forecast that knew the rates and the arrivals' level would still make (the backtest's
+    ``luck_abs_pct_error``).
+    """
+    draws = system.draws
+
+    def mean(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values.mean(axis=0, keepdims=True)
+
+    point = dataclasses.replace(
+        draws, rates=mean(draws.rates), entry=mean(draws.entry), move=mean(draws.move)
+    )
+    intensity = system.arrival_intensity.mean(axis=0, keepdims=True)
+    return dataclasses.replace(system, draws=point, arrival_intensity=intensity, rate_drift_sd=0.0)
