@@ -335,6 +335,11 @@ def test_backtest_writes_its_tables_charts_and_summary(
     luck = f"{care['luck_mape']:.1f}%"
     assert f"| {shown} (luck alone: {luck}) | " in text
     assert f"| 6 | children in care | 1 | {shown} | {luck} |" in text
+    # A run on the same data quotes the target's error and luck alone from the record.
+    record = json.loads((out / "backtest/interval_widening.json").read_text())["accuracy"]
+    assert record["measure"] == "care" and record["horizon"] == 6 and record["forecasts"] == 1
+    assert record["mape"] == pytest.approx(care["mape"], abs=1e-3)
+    assert record["luck_mape"] == pytest.approx(care["luck_mape"], abs=1e-3)
     forecasts = pd.read_csv(out / "backtest/forecasts.csv", parse_dates=["cut", "month"])
     assert len(forecasts) == 6 * len(measures)
     care = forecasts[forecasts["measure"] == "care"]

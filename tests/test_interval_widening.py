@@ -15,6 +15,7 @@ import pytest
 from care_demand import vocab
 from care_demand.config import AppConfig
 from care_demand.outputs.interval_widening import (
+    accuracy_note,
     applied_factors,
     distance_ratios,
     find_widening,
@@ -107,6 +108,17 @@ def test_too_few_cuts_write_the_factors_but_do_not_apply_them(tmp_path: Path) ->
     detail = run_widening("auto", tmp_path, "abc")
     assert detail["status"] == "too few cuts" and applied_factors(detail) == {}
     assert "too few cuts" in widening_note(detail)
+
+
+def test_the_backtests_accuracy_is_told_beside_the_error_luck_alone_gives() -> None:
+    record = {"measure": "care", "horizon": 12, "forecasts": 30, "mape": 2.9}
+    close = accuracy_note(record | {"mape_mc_error": 0.04, "luck_mape": 2.8})
+    assert "children in care 12 months ahead were 2.9% ± <0.1 from the record" in close
+    assert "would give 2.8%" in close and "as close as the record's own randomness" in close
+    far = accuracy_note(record | {"mape_mc_error": 0.2, "luck_mape": 1.5})
+    assert "2.9% ± 0.2" in far and "missed something the record holds" in far
+    assert accuracy_note(record).endswith("(30 forecasts).")  # a backtest without luck alone
+    assert accuracy_note(None) == "" and accuracy_note(record | {"mape": None}) == ""
 
 
 def test_withheld_and_unjudged_rows_are_left_out() -> None:
@@ -218,6 +230,14 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
             "max_factor": 2.0,
             "measures": JUDGED,
             "levels": levels,
+            "accuracy": {
+                "measure": "care",
+                "horizon": 12,
+                "forecasts": 5,
+                "mape": 4.2,
+                "mape_mc_error": 0.26,
+                "luck_mape": 2.1,
+            },
         },
     )
     choice = {"chosen": "level", "trend_damping": 0.0, "shipped": "damped", "months": 12}
@@ -253,6 +273,12 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
     assert trend["run_trend_damping"] == report_config.calibration.arrivals.trend_damping
     report = (out / LAYOUT.report).read_text()
     assert "80% intervals held 60%, widened x1.50" in report
+    # And how close that backtest came, beside the error luck alone gives.
+    assert (
+        "forecasts of children in care 12 months ahead were 4.2% ± 0.3 from the record on "
+        "average (5 forecasts); luck alone" in report
+    )
+    assert "would give 2.1%" in report and "missed something the record holds" in report
     assert "Arrival trend: over the backtest" in report and "the level variant" in report
     used = json.loads((out / LAYOUT.run_details).read_text())["arrival_drift"]
     assert used["status"] == "not checked out of sample"

@@ -36,6 +36,7 @@ from care_demand.backtest.settings import (
     REPORT_FILE,
     SUMMARY_FILE,
     BacktestAppConfig,
+    BacktestConfig,
     measure_atoms,
 )
 from care_demand.backtest.summary import measure_label, summary_markdown
@@ -49,7 +50,7 @@ from care_demand.pipeline import SYNTHETIC_CAPTION
 if TYPE_CHECKING:
     from care_demand.backtest.run import BacktestResult
 
-__all__ = ["published_tables", "withheld_counts", "write_backtest"]
+__all__ = ["accuracy_record", "published_tables", "withheld_counts", "write_backtest"]
 
 # Columns holding recorded counts.
 _COUNT_COLUMNS = frozenset(("actual", "naive", "recorded"))
@@ -216,6 +217,7 @@ def write_backtest(
                 max_factor=float(rule.max_factor),
                 min_cuts=int(rule.min_cuts),
             ),
+            "accuracy": accuracy_record(summary, settings),
         }
         out.write_text(LAYOUT.backtest.interval_widening, json.dumps(widening, indent=2) + "\n")
         variant = _write_choice(
@@ -297,6 +299,32 @@ def _write_choice(
     out.write_csv(files[0], published_variant_scores(scores, rule_of(config)))
     out.write_text(files[1], json.dumps(record, indent=2) + "\n")
     return record
+
+
+def accuracy_record(summary: pd.DataFrame, settings: BacktestConfig) -> dict[str, object]:
+    """The error of the target measure at the target horizon (``backtest.targets``) as plain
+    data, for a run on the same data to quote: ``measure``, ``horizon``, ``forecasts``
+    scored, ``mape``, its ``mape_mc_error`` and ``luck_mape`` (None when not scored)."""
+    targets = settings.targets
+    row = summary[
+        (summary["horizon_months"].astype(str) == str(targets.horizon))
+        & (summary["measure"] == targets.measure)
+    ]
+
+    def value(column: str) -> float | None:
+        if not len(row) or column not in row:
+            return None
+        number = float(row[column].iloc[0])
+        return None if np.isnan(number) else round(number, 4)
+
+    return {
+        "measure": targets.measure,
+        "horizon": int(targets.horizon),
+        "forecasts": int(row["n"].iloc[0]) if len(row) else 0,
+        "mape": value("mape"),
+        "mape_mc_error": value("mape_mc_error"),
+        "luck_mape": value("luck_mape"),
+    }
 
 
 def rule_of(config: BacktestAppConfig) -> DisclosureRule:

@@ -38,6 +38,7 @@ from care_demand.outputs.layout import LAYOUT
 
 __all__ = [
     "WIDENING_MODES",
+    "accuracy_note",
     "applied_factors",
     "distance_ratios",
     "find_widening",
@@ -298,4 +299,35 @@ def widening_note(record: Mapping[str, object] | None) -> str:
         f"({judged}): " + "; ".join(parts) + ". Each widened interval's ends were moved away "
         f"from the median by that factor (at most x{float(record.get('max_factor', 0)):.1f}; "
         "docs/backtest.md), so it would have held its share of the record."
+    )
+
+
+def accuracy_note(record: Mapping[str, object] | None) -> str:
+    """How close the council's own backtest came (its ``accuracy`` record: the target
+    measure's mean absolute % error at the target horizon, its Monte Carlo error and the
+    error luck alone gives), in one or two plain sentences; empty without a record."""
+    if not record or record.get("mape") is None:
+        return ""
+    measure = str(record.get("measure", "care"))
+    what = "children in care" if measure == "care" else measure.replace("_", " ")
+    mape = float(record["mape"])  # type: ignore[arg-type]
+    mc = record.get("mape_mc_error")
+    plus = "" if mc is None else " ± <0.1" if float(mc) < 0.05 else f" ± {float(mc):.1f}"  # type: ignore[arg-type]
+    text = (
+        f"On that backtest, forecasts of {what} {record.get('horizon')} months ahead were "
+        f"{mape:.1f}%{plus} from the record on average ({record.get('forecasts')} forecasts)"
+    )
+    luck = record.get("luck_mape")
+    if luck is None:
+        return text + "."
+    luck = float(luck)  # type: ignore[arg-type]
+    text += (
+        f"; luck alone, with the rates and the level of arrivals known, would give "
+        f'{luck:.1f}% (docs/backtest.md, "Luck alone")'
+    )
+    if mape <= 1.2 * luck:
+        return text + ": about as close as the record's own randomness allows."
+    return text + (
+        ": the forecasts missed something the record holds; the backtest's summary shows "
+        "where they ran high or low."
     )

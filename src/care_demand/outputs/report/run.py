@@ -14,7 +14,7 @@ import pandas as pd
 from care_demand.finance import fixed_cost_title
 from care_demand.outputs.arrival_choice import arrival_choice_note, drift_choice_note
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
-from care_demand.outputs.interval_widening import widening_note
+from care_demand.outputs.interval_widening import accuracy_note, widening_note
 from care_demand.outputs.rate_choice import rate_choice_note
 from care_demand.outputs.report.flows import flows_table
 from care_demand.outputs.report.html import (
@@ -219,6 +219,7 @@ def _intervals_note(run: RunFiles) -> str:
         return ""
     notes = [
         widening_note(run.details["interval_widening"]),
+        accuracy_note(run.details["interval_widening"].get("accuracy")),
         arrival_choice_note(run.details.get("arrival_trend")),
         drift_choice_note(run.details.get("arrival_drift")),
         rate_choice_note(run.details.get("rate_period")),
