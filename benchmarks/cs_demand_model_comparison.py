@@ -77,12 +77,12 @@ from care_demand.backtest.arrival_variants import variant_record
 from care_demand.backtest.publish import published_tables
 from care_demand.backtest.rate_variants import rate_record
 from care_demand.backtest.run import BacktestResult, arrival_drifts, arrival_variants
-from care_demand.backtest.summary import mc_error_text
 from care_demand.config import EXAMPLE_DATA_DIR
 from care_demand.data import CouncilData
 from care_demand.outputs.backtest_choice import held_status
 from care_demand.outputs.charts import PALETTE, save_figure
 from care_demand.outputs.disclosure import DisclosureRule, Total, suppress_counts
+from care_demand.outputs.interval_widening import mc_error_text
 from care_demand.pipeline import load
 from care_demand.synthetic.generate import write_example
 from isolated_venv import isolated_python

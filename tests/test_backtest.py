@@ -32,11 +32,10 @@ from care_demand.backtest import (
     withheld_counts,
     write_backtest,
 )
-from care_demand.backtest.summary import mc_error_text
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
 from care_demand.outputs.disclosure import DisclosureRule
-from care_demand.outputs.interval_widening import distance_ratios, widening_factor
+from care_demand.outputs.interval_widening import distance_ratios, mc_error_text, widening_factor
 
 # --------------------------------------------------------------------------------------
 # Metrics on hand-made forecasts
@@ -337,7 +336,8 @@ def test_backtest_writes_its_tables_charts_and_summary(
     assert f"| 6 | children in care | 1 | {shown} | {luck} |" in text
     # A run on the same data quotes the target's error and luck alone from the record.
     record = json.loads((out / "backtest/interval_widening.json").read_text())["accuracy"]
-    assert record["measure"] == "care" and record["horizon"] == 6 and record["forecasts"] == 1
+    assert record["measure"] == "care" and record["label"] == "children in care"
+    assert record["horizon"] == 6 and record["forecasts"] == 1
     assert record["mape"] == pytest.approx(care["mape"], abs=1e-3)
     assert record["luck_mape"] == pytest.approx(care["luck_mape"], abs=1e-3)
     forecasts = pd.read_csv(out / "backtest/forecasts.csv", parse_dates=["cut", "month"])

@@ -111,7 +111,8 @@ def test_too_few_cuts_write_the_factors_but_do_not_apply_them(tmp_path: Path) ->
 
 
 def test_the_backtests_accuracy_is_told_beside_the_error_luck_alone_gives() -> None:
-    record = {"measure": "care", "horizon": 12, "forecasts": 30, "mape": 2.9}
+    record = {"measure": "care", "label": "children in care", "horizon": 12, "forecasts": 30}
+    record |= {"mape": 2.9}
     close = accuracy_note(record | {"mape_mc_error": 0.04, "luck_mape": 2.8})
     assert "children in care 12 months ahead were 2.9% ± <0.1 from the record" in close
     assert "would give 2.8%" in close and "as close as the record's own randomness" in close
@@ -119,6 +120,10 @@ def test_the_backtests_accuracy_is_told_beside_the_error_luck_alone_gives() -> N
     assert "2.9% ± 0.2" in far and "missed something the record holds" in far
     assert accuracy_note(record).endswith("(30 forecasts).")  # a backtest without luck alone
     assert accuracy_note(None) == "" and accuracy_note(record | {"mape": None}) == ""
+    # A record without words for its measure names it by its code.
+    assert "forecasts of placed with parents 12" in accuracy_note(
+        record | {"measure": "placed_with_parents", "label": None}
+    )
 
 
 def test_withheld_and_unjudged_rows_are_left_out() -> None:
@@ -232,6 +237,7 @@ def test_a_run_widens_its_published_quantiles_and_says_so(
             "levels": levels,
             "accuracy": {
                 "measure": "care",
+                "label": "children in care",
                 "horizon": 12,
                 "forecasts": 5,
                 "mape": 4.2,

@@ -215,9 +215,7 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
             "withheld": len(part) - n,
             "mape": _mean(scored, "abs_pct_error"),
             "mape_mc_error": mape_mc_error(scored),
-            "luck_mape": _mean(scored, "luck_abs_pct_error")
-            if "luck_abs_pct_error" in scored
-            else float("nan"),
+            "luck_mape": _mean(scored, "luck_abs_pct_error"),
             "mean_pct_error": _mean(scored, "pct_error"),
             "mean_mase": _mean(scored, "mase"),
             "mean_pit": _mean(scored, "pit"),
@@ -232,5 +230,8 @@ def summarise(metrics: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
 
 
 def _mean(frame: pd.DataFrame, column: str) -> float:
+    """Mean of ``column``'s numbers; NaN when it has none or is absent."""
+    if column not in frame:
+        return float("nan")
     values = pd.to_numeric(frame[column], errors="coerce").dropna()
     return float(values.mean()) if len(values) else float("nan")

@@ -39,7 +39,7 @@ from care_demand.backtest.settings import (
     BacktestConfig,
     measure_atoms,
 )
-from care_demand.backtest.summary import measure_label, summary_markdown
+from care_demand.backtest.summary import measure_label, summary_markdown, target_row
 from care_demand.outputs.charts import save_figure
 from care_demand.outputs.disclosure import DisclosureRule, suppress_counts, suppression_mask
 from care_demand.outputs.interval_widening import widening_record
@@ -303,13 +303,11 @@ def _write_choice(
 
 def accuracy_record(summary: pd.DataFrame, settings: BacktestConfig) -> dict[str, object]:
     """The error of the target measure at the target horizon (``backtest.targets``) as plain
-    data, for a run on the same data to quote: ``measure``, ``horizon``, ``forecasts``
-    scored, ``mape``, its ``mape_mc_error`` and ``luck_mape`` (None when not scored)."""
+    data, for a run on the same data to quote: ``measure`` and its ``label`` in words,
+    ``horizon``, ``forecasts`` scored, ``mape``, its ``mape_mc_error`` and ``luck_mape``
+    (None when not scored)."""
     targets = settings.targets
-    row = summary[
-        (summary["horizon_months"].astype(str) == str(targets.horizon))
-        & (summary["measure"] == targets.measure)
-    ]
+    row = target_row(summary, targets)
 
     def value(column: str) -> float | None:
         if not len(row) or column not in row:
@@ -319,6 +317,7 @@ def accuracy_record(summary: pd.DataFrame, settings: BacktestConfig) -> dict[str
 
     return {
         "measure": targets.measure,
+        "label": measure_label(targets.measure),
         "horizon": int(targets.horizon),
         "forecasts": int(row["n"].iloc[0]) if len(row) else 0,
         "mape": value("mape"),

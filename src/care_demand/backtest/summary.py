@@ -25,15 +25,17 @@ from care_demand.backtest.settings import (
     SUMMARY_FILE,
     BacktestAppConfig,
     BacktestConfig,
+    BacktestTargets,
 )
 from care_demand.outputs.disclosure import DisclosureRule
+from care_demand.outputs.interval_widening import mc_error_text
 from care_demand.outputs.rate_choice import rate_variant_words
 from care_demand.pipeline import SYNTHETIC_CAPTION
 
 if TYPE_CHECKING:
     from care_demand.backtest.run import BacktestResult
 
-__all__ = ["mc_error_text", "measure_label", "summary_markdown", "target_checks"]
+__all__ = ["measure_label", "summary_markdown", "target_checks", "target_row"]
 
 
 def measure_label(measure: str) -> str:
@@ -55,18 +57,6 @@ def _formatted(value: object, spec: str, suffix: str = "") -> str:
     return "" if math.isnan(number) else f"{number:{spec}}{suffix}"
 
 
-def mc_error_text(value: object) -> str:
-    """A Monte Carlo error of a % error as " ± 0.2" (points; " ± <0.1" below 0.05), or
-    nothing when unknown."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(number):
-        return ""
-    return " ± <0.1" if number < 0.05 else f" ± {number:.1f}"
-
-
 def _pct(value: object, digits: int = 1) -> str:
     return _formatted(value, f"+.{digits}f", "%")
 
@@ -84,14 +74,20 @@ def _interval_cell(row: pd.Series, level: str) -> str:
     return text
 
 
+def target_row(summary: pd.DataFrame, targets: BacktestTargets) -> pd.DataFrame:
+    """The summary's row of ``targets.measure`` at ``targets.horizon`` months (none when it
+    was not scored)."""
+    return summary[
+        (summary["horizon_months"].astype(str) == str(targets.horizon))
+        & (summary["measure"] == targets.measure)
+    ]
+
+
 def target_checks(summary: pd.DataFrame, settings: BacktestConfig) -> list[dict[str, object]]:
     """The summary's checks against ``backtest.targets``: name, target, result, met."""
     targets = settings.targets
     checks: list[dict[str, object]] = []
-    row = summary[
-        (summary["horizon_months"].astype(str) == str(targets.horizon))
-        & (summary["measure"] == targets.measure)
-    ]
+    row = target_row(summary, targets)
     mape = float(row["mape"].iloc[0]) if len(row) else float("nan")
     mc = row["mape_mc_error"].iloc[0] if len(row) and "mape_mc_error" in row else float("nan")
     luck = row["luck_mape"].iloc[0] if len(row) and "luck_mape" in row else float("nan")

@@ -28,6 +28,7 @@ its quantile table (:func:`widen_quantiles`). The per-replicate tables are never
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -42,6 +43,7 @@ __all__ = [
     "applied_factors",
     "distance_ratios",
     "find_widening",
+    "mc_error_text",
     "quantile_level",
     "run_widening",
     "widen_quantiles",
@@ -302,20 +304,36 @@ def widening_note(record: Mapping[str, object] | None) -> str:
     )
 
 
+# An error at most this many times luck alone is told as "about as close as the record's own
+# randomness allows" (an assumption, docs/backtest.md: a mean over a handful of cuts is
+# itself a draw of luck, so a small excess says nothing).
+_CLOSE_TO_LUCK = 1.2
+
+
+def mc_error_text(value: object) -> str:
+    """A Monte Carlo error of a % error as " ± 0.2" (points; " ± <0.1" below 0.05), or
+    nothing when unknown."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(number):
+        return ""
+    return " ± <0.1" if number < 0.05 else f" ± {number:.1f}"
+
+
 def accuracy_note(record: Mapping[str, object] | None) -> str:
     """How close the council's own backtest came (its ``accuracy`` record: the target
     measure's mean absolute % error at the target horizon, its Monte Carlo error and the
     error luck alone gives), in one or two plain sentences; empty without a record."""
     if not record or record.get("mape") is None:
         return ""
-    measure = str(record.get("measure", "care"))
-    what = "children in care" if measure == "care" else measure.replace("_", " ")
+    what = record.get("label") or str(record.get("measure", "")).replace("_", " ")
     mape = float(record["mape"])  # type: ignore[arg-type]
-    mc = record.get("mape_mc_error")
-    plus = "" if mc is None else " ± <0.1" if float(mc) < 0.05 else f" ± {float(mc):.1f}"  # type: ignore[arg-type]
     text = (
         f"On that backtest, forecasts of {what} {record.get('horizon')} months ahead were "
-        f"{mape:.1f}%{plus} from the record on average ({record.get('forecasts')} forecasts)"
+        f"{mape:.1f}%{mc_error_text(record.get('mape_mc_error'))} from the record on average "
+        f"({record.get('forecasts')} forecasts)"
     )
     luck = record.get("luck_mape")
     if luck is None:
@@ -325,7 +343,7 @@ def accuracy_note(record: Mapping[str, object] | None) -> str:
         f"; luck alone, with the rates and the level of arrivals known, would give "
         f'{luck:.1f}% (docs/backtest.md, "Luck alone")'
     )
-    if mape <= 1.2 * luck:
+    if mape <= _CLOSE_TO_LUCK * luck:
         return text + ": about as close as the record's own randomness allows."
     return text + (
         ": the forecasts missed something the record holds; the backtest's summary shows "
