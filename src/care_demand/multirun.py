@@ -161,6 +161,7 @@ def summarise_multirun(config: Any) -> int:
 
     from care_demand.outputs.charts import write_comparison_charts
     from care_demand.outputs.report import write_comparison_report
+    from care_demand.pipeline import results_of
 
     out = sweep / LAYOUT.comparison.dir
     charts = out / LAYOUT.comparison.charts_dir
@@ -181,8 +182,7 @@ def summarise_multirun(config: Any) -> int:
         }
         write_comparison_workbook(comparison, run_dirs, out / LAYOUT.comparison.workbook, details)
     if charting:
-        for future in charting:
-            future.result()
+        results_of(charting)
     else:
         write_comparison_charts(sweep, charts)
     report = write_comparison_report(sweep, out / LAYOUT.comparison.report, charts)

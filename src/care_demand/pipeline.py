@@ -107,6 +107,7 @@ from care_demand.simulation.projection import Projection, Scheduled, schedule
 from care_demand.simulation.runner import (
     idle_pool,
     quantile_table,
+    results_of,
     start_workers,
     stop_workers,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "keep_recent",
     "load",
     "projection_key",
+    "results_of",
     "run",
     "schedule_runs",
     "stop_workers",
@@ -585,8 +587,7 @@ def run(
                 | fixed_cost_titles(config.costs),
             )
         if charting:
-            for future in charting:
-                future.result()
+            results_of(charting)
         elif config.output.charts:
             write_run_charts(out.staging_dir, out.path(LAYOUT.charts_dir))
         write_run_report(

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 import time
+import warnings
 import weakref
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, as_completed, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, as_completed
 
 import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
 
 from care_demand import vocab
+from care_demand.errors import CareDemandError
 from care_demand.simulation.engine import (
     ENTRY_AGE_BANDS,
     ENTRY_ROUTES,
@@ -35,11 +38,13 @@ __all__ = [
     "FAMILY_NETWORK_FLOWS",
     "MECHANISM_FLOWS",
     "QUANTILES",
+    "PoolStoppedError",
     "Submitted",
     "flow_replicates",
     "idle_pool",
     "quantile_table",
     "replicate_table",
+    "results_of",
     "run_replicate_range",
     "run_replicates",
     "start_workers",
@@ -76,6 +81,23 @@ def _ready() -> None:
 # scenarios of a multirun and the browser app's runs share it), but not by long.
 WORKER_IDLE_SECONDS = 120
 
+# Seconds between checks, while waiting on the pool, that it can still finish its work.
+POOL_CHECK_SECONDS = 10.0
+
+# joblib's pool warns when a worker ends its idle wait just as work arrives, and starts
+# another in its place: a note on its own bookkeeping, not a fault (no memory leaks, as the
+# note suggests). Raised as an error (``python -W error``) in the pool's manager thread it
+# would end that thread and leave every future waiting; shown, it alarms for nothing.
+_IDLE_RACE_NOTE = "A worker stopped while some jobs were given to the executor"
+warnings.filterwarnings("ignore", message=_IDLE_RACE_NOTE, category=UserWarning)
+
+# The pool last handed out, so that stopping ends that one (not a fresh one).
+_POOL: list[Executor] = []
+
+
+class PoolStoppedError(CareDemandError):
+    """The worker pool stopped before finishing the replicates handed to it."""
+
 
 def worker_pool(n_jobs: int) -> Executor:
     """The one pool of worker processes that simulates futures (``n_jobs``: -1 = every core).
@@ -88,21 +110,69 @@ def worker_pool(n_jobs: int) -> Executor:
     """
     from joblib.executor import get_memmapping_executor
 
-    return get_memmapping_executor(
+    pool = get_memmapping_executor(
         effective_n_jobs(n_jobs),
         timeout=WORKER_IDLE_SECONDS,
         initializer=_end_with_parent,
         initargs=(os.getpid(),),
         max_nbytes=None,
     )
+    _POOL[:] = [pool]
+    return pool
 
 
 def stop_workers() -> None:
-    """End the pool's worker processes at once, dropping work not yet done (on Ctrl-C)."""
-    from joblib.externals.loky import get_reusable_executor
+    """End the pool's worker processes at once, dropping work not yet done (on Ctrl-C).
 
+    The replicates still queued are withdrawn and the processes are killed; the pool then
+    finds them gone and fails whatever they were running. (joblib's own ``kill_workers``
+    leaves its manager thread failing over the withdrawn work.)
+    """
+    for submitted in list(_SUBMITTED):
+        submitted.cancel()
+    for pool in _POOL:
+        _end(pool)
+    _POOL.clear()
+
+
+def _end(pool: Executor) -> None:
+    """Shut ``pool`` down without waiting and kill its worker processes."""
+    pids = list(getattr(pool, "_processes", {}))
     with contextlib.suppress(Exception):
-        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        pool.shutdown(wait=False)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _can_finish(pool: Executor) -> bool:
+    """Whether ``pool`` still has the thread that hands its work out and collects results."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    return manager is None or manager.is_alive()
+
+
+def _completed(futures: Sequence[Future], pool: Executor) -> Iterator[Future]:
+    """``futures`` as they finish; :class:`PoolStoppedError` when ``pool`` cannot finish them.
+
+    A pool whose manager thread has ended leaves its futures pending for ever; it is
+    checked every :data:`POOL_CHECK_SECONDS` and, found stopped, shut down (the next
+    :func:`worker_pool` starts a fresh one) so the run fails instead of hanging.
+    """
+    pending = set(futures)
+    while pending:
+        try:
+            for future in as_completed(pending, timeout=POOL_CHECK_SECONDS):
+                pending.discard(future)
+                yield future
+        except TimeoutError:
+            if not _can_finish(pool):
+                for future in pending:
+                    future.cancel()
+                _end(pool)
+                raise PoolStoppedError(
+                    "The worker processes stopped before finishing their work. Run again, "
+                    "or set simulation.n_jobs=1 to do the work in this process."
+                ) from None
 
 
 def _end_with_parent(parent: int) -> None:
@@ -120,6 +190,17 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
+def results_of(futures: Sequence[Future]) -> list:
+    """The results of ``futures`` handed to the worker pool, in order, once all are done.
+
+    Raises :class:`PoolStoppedError` instead of waiting for ever when the pool stops.
+    """
+    if futures and _POOL:
+        for _ in _completed(futures, _POOL[0]):
+            pass
+    return [future.result() for future in futures]
+
+
 def start_workers(n_jobs: int) -> threading.Thread | None:
     """Start the processes that :func:`run_replicates` will use, in the background.
 
@@ -133,10 +214,12 @@ def start_workers(n_jobs: int) -> threading.Thread | None:
         return None
 
     def start() -> None:
-        # Only a head start: a failure here shows again, and is reported, when simulating.
+        # Only a head start: a failure here shows again, and is reported, when simulating;
+        # a pool found stopped is shut down, so the simulation starts a fresh one.
         with contextlib.suppress(Exception):
             pool = worker_pool(n_jobs)
-            wait([pool.submit(_ready) for _ in range(n)])
+            for _ in _completed([pool.submit(_ready) for _ in range(n)], pool):
+                pass
 
     thread = threading.Thread(target=start, name="start-workers", daemon=True)
     thread.start()
@@ -182,6 +265,7 @@ class Submitted:
         self, system: CareSystem, n_replicates: int, seed: int, n_jobs: int, chunk_size: int
     ) -> None:
         pool = worker_pool(n_jobs)
+        self._pool = pool
         self.n_replicates = n_replicates
         self._futures: list[Future[list[ReplicateResult]]] = [
             pool.submit(_run_chunk, system, chunk, seed)
@@ -197,7 +281,7 @@ class Submitted:
         """
         results: list[ReplicateResult] = []
         try:
-            for future in as_completed(self._futures):
+            for future in _completed(self._futures, self._pool):
                 results.extend(future.result())
                 if progress is not None:
                     progress(len(results))
