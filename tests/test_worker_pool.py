@@ -123,3 +123,15 @@ def test_waiting_on_charts_drawn_by_a_stopped_pool_fails_with_a_message(
     with pytest.raises(runner.PoolStoppedError, match="Run again"):
         runner.results_of(charting)
     assert stopped_pool.shut_down
+
+
+def test_a_worker_that_dies_mid_task_fails_the_run_with_a_message() -> None:
+    """A worker process killed mid-task (for want of memory, say) breaks the pool."""
+    import os
+
+    pool = runner.worker_pool(2)
+    futures = [pool.submit(os._exit, 1)]
+    with pytest.raises(runner.PoolStoppedError, match="ended before finishing") as raised:
+        runner.results_of(futures)
+    assert "simulation.n_jobs=1" in str(raised.value)
+    assert runner.worker_pool(2).submit(abs, -3).result(timeout=120) == 3  # a fresh pool

@@ -16,6 +16,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pandas as pd
@@ -154,25 +155,33 @@ def _can_finish(pool: Executor) -> bool:
 def _completed(futures: Sequence[Future], pool: Executor) -> Iterator[Future]:
     """``futures`` as they finish; :class:`PoolStoppedError` when ``pool`` cannot finish them.
 
-    A pool whose manager thread has ended leaves its futures pending for ever; it is
-    checked every :data:`POOL_CHECK_SECONDS` and, found stopped, shut down (the next
-    :func:`worker_pool` starts a fresh one) so the run fails instead of hanging.
+    A worker process that ends mid-task (killed for want of memory, say) breaks the pool;
+    a pool whose manager thread has ended leaves its futures pending for ever (it is
+    checked every :data:`POOL_CHECK_SECONDS`). Either way the pool is shut down (the next
+    :func:`worker_pool` starts a fresh one) and the run fails with a message, instead of a
+    traceback or a wait without end.
     """
     pending = set(futures)
     while pending:
         try:
             for future in as_completed(pending, timeout=POOL_CHECK_SECONDS):
                 pending.discard(future)
+                if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
+                    _give_up(pending, pool, "A worker process ended before finishing its work")
                 yield future
         except TimeoutError:
             if not _can_finish(pool):
-                for future in pending:
-                    future.cancel()
-                _end(pool)
-                raise PoolStoppedError(
-                    "The worker processes stopped before finishing their work. Run again, "
-                    "or set simulation.n_jobs=1 to do the work in this process."
-                ) from None
+                _give_up(pending, pool, "The worker processes stopped answering")
+
+
+def _give_up(pending: set[Future], pool: Executor, what: str) -> None:
+    for future in pending:
+        future.cancel()
+    _end(pool)
+    raise PoolStoppedError(
+        f"{what}. Run again; on a machine short of memory, simulation.n_jobs=1 does the "
+        "work in this one process."
+    ) from None
 
 
 def _end_with_parent(parent: int) -> None:
