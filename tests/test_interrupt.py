@@ -42,9 +42,9 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
-def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
-    run_dir = tmp_path / "run"
+def _simulating(tmp_path: Path, calibration_cache: Path) -> tuple[subprocess.Popen, list[str]]:
+    """A run of 400 replicates on the example, a few seconds into simulating them, and the
+    lines it has printed and logged so far (the list grows as it goes on)."""
     command = [
         sys.executable,
         "-m",
@@ -53,7 +53,7 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
         "simulation.n_jobs=2",
         "simulation.chunk_size=1",
         f"calibration.cache_dir={calibration_cache}",
-        f"hydra.run.dir={run_dir}",
+        f"hydra.run.dir={tmp_path / 'run'}",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -75,26 +75,71 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
             break
         time.sleep(0.2)
     time.sleep(3)  # well into the simulation: the worker processes are busy
-    workers = _children(process.pid)
-    assert process.poll() is None, "the run ended before it could be interrupted"
-    assert len(workers) >= 2
-    process.send_signal(signal.SIGINT)
+    assert process.poll() is None, "the run ended before it was well into simulating"
+    return process, said
+
+
+def _ended(process: subprocess.Popen, said: list[str]) -> str:
     process.wait(timeout=120)
-    reader.join(timeout=10)
+    time.sleep(0.5)  # the reader takes the last lines
     process.stdout.close()  # type: ignore[union-attr]
-    output = "".join(said)
-    assert process.returncode == 130, output[-2000:]
-    lines = [line for line in output.splitlines() if line.startswith("interrupted")]
-    assert lines == [f"interrupted: nothing written to {run_dir}"]
-    assert "Traceback" not in output and "KeyboardInterrupt" not in output
-    # No worker process outlives the run for long.
+    return "".join(said)
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The worker pool's processes among the descendants of ``pid``."""
+    found = []
+    for child in _children(pid):
+        try:
+            cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"popen_loky" in cmdline:
+            found.append(child)
+    return found
+
+
+def _gone(workers: list[int]) -> bool:
     stop = time.monotonic() + 20
     while time.monotonic() < stop and any(_alive(p) for p in workers):
         time.sleep(0.5)
-    assert not [p for p in workers if _alive(p)]
+    return not [p for p in workers if _alive(p)]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_ctrl_c_stops_cleanly(tmp_path: Path, calibration_cache: Path) -> None:
+    process, said = _simulating(tmp_path, calibration_cache)
+    workers = _children(process.pid)
+    assert len(workers) >= 2
+    process.send_signal(signal.SIGINT)
+    output = _ended(process, said)
+    assert process.returncode == 130, output[-2000:]
+    lines = [line for line in output.splitlines() if line.startswith("interrupted")]
+    assert lines == [f"interrupted: nothing written to {tmp_path / 'run'}"]
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    assert _gone(workers), "a worker process outlived the run"
     # Nothing of the run was published.
-    assert not (run_dir / "status.json").exists()
-    assert not (run_dir / "report.html").exists()
+    assert not (tmp_path / "run" / "status.json").exists()
+    assert not (tmp_path / "run" / "report.html").exists()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_a_worker_killed_mid_run_fails_the_run_in_one_line(
+    tmp_path: Path, calibration_cache: Path
+) -> None:
+    """A worker process killed while simulating (as the kernel does when memory runs out)."""
+    process, said = _simulating(tmp_path, calibration_cache)
+    workers = _pool_workers(process.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    output = _ended(process, said)
+    assert process.returncode == 2, output[-2000:]
+    assert "A worker process ended before finishing its work" in output
+    assert "simulation.n_jobs=1" in output
+    assert "Traceback" not in output
+    assert _gone(workers), "the other worker process outlived the run"
+    assert not (tmp_path / "run" / "status.json").exists()
+    assert not (tmp_path / "run" / "report.html").exists()
 
 
 # A process that starts the worker pool, gives it work and then waits to be killed.
