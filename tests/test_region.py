@@ -283,3 +283,30 @@ def test_councils_start_largest_first_and_spare_workers_form_teams(tmp_path: Pat
     assert worker_teams(1, ["w1", "w2"]) == [("w1", "w2")]
     with pytest.raises(CareDemandError, match="no workers"):
         worker_teams(3, [])
+
+
+def test_the_workers_fall_silent_once_the_work_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's heartbeat may meet a scheduler already closing and log a traceback; the
+    workers' logs are silenced after the work and before the local cluster closes."""
+    import logging
+
+    from care_demand import regional
+
+    levels: dict[str, dict[str, int]] = {}
+    quiet = regional.quiet_workers
+
+    def watched(client: object) -> None:
+        def level() -> int:
+            return logging.getLogger("distributed").getEffectiveLevel()
+
+        levels["before"] = client.run(level)  # type: ignore[attr-defined]
+        quiet(client)  # type: ignore[arg-type]
+        levels["after"] = client.run(level)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(regional, "quiet_workers", watched)
+    with regional.open_client(load_config(["cluster.n_workers=1"])) as client:
+        assert client.submit(abs, -2).result() == 2
+    assert len(levels["before"]) == 1
+    assert all(v < logging.CRITICAL for v in levels["before"].values())  # warnings show
+    assert all(v == logging.CRITICAL for v in levels["after"].values())
+    assert logging.getLogger("care_demand").getEffectiveLevel() < logging.CRITICAL

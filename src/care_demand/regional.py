@@ -150,6 +150,22 @@ def open_client(config: AppConfig) -> Iterator[Client]:
     ):
         log.info("Started a local Dask cluster of %d worker(s)", n)
         yield client
+        quiet_workers(client)
+
+
+def quiet_workers(client: Client) -> None:
+    """Silence the workers' logs once their work is done, as the local cluster closes.
+
+    A worker's heartbeat can reach a scheduler that is closing; the worker then logs the
+    failed heartbeat with a traceback, though nothing was lost. Warnings while the work runs
+    (a worker short of memory, say) still show: they come before this.
+    """
+    with contextlib.suppress(Exception):
+        client.run(_silence_distributed)
+
+
+def _silence_distributed() -> None:
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 # ---------------------------------------------------------------------------------------
