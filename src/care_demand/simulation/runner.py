@@ -97,7 +97,7 @@ _POOL: list[Executor] = []
 
 
 class PoolStoppedError(CareDemandError):
-    """The worker pool stopped before finishing the replicates handed to it."""
+    """The worker pool stopped before finishing the work handed to it (replicates, charts)."""
 
 
 def worker_pool(n_jobs: int) -> Executor:
