@@ -13,6 +13,9 @@ the file that set it (:func:`validate_config`), and hands each stage its part
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,7 @@ __all__ = [
     "projection_settings",
     "register_schema",
     "scenario_file",
+    "shipped_capacity",
     "validate_config",
 ]
 
@@ -137,12 +141,38 @@ def validate_config(
     raise_problems(config_problems(config), scenario_file, config_dir)
 
 
+@functools.cache
+def _shipped_capacity() -> CapacityConfig:
+    from omegaconf import OmegaConf
+
+    shipped = OmegaConf.merge(
+        OmegaConf.structured(CapacityConfig),
+        OmegaConf.load(CONFIG_DIR / "capacity" / "default.yaml"),
+    )
+    return OmegaConf.to_object(shipped)  # type: ignore[return-value]
+
+
+def shipped_capacity() -> CapacityConfig:
+    """The in-house capacity ``configs/capacity/default.yaml`` ships: the built-in example's
+    (a copy: the caller may change it)."""
+    return copy.deepcopy(_shipped_capacity())
+
+
 def projection_settings(config: AppConfig) -> ProjectionSettings:
     """The simulation stage's part of ``config``: size, capacity, seed and the levers."""
     levers = scenario_levers(config.scenario)
+    capacity, example = config.capacity, None
+    if capacity.sizing == "auto":  # the shipped capacity is the built-in example's
+        builtin = config.data.path in (None, "") or (
+            Path(config.data.path).expanduser().resolve() == EXAMPLE_DATA_DIR.resolve()
+        )
+        capacity = dataclasses.replace(capacity, sizing="configured" if builtin else "caseload")
+        # Sized where the figures are still the example's; a council's own are kept.
+        example = None if builtin else shipped_capacity()
     return ProjectionSettings(
         simulation=config.simulation,
-        capacity=config.capacity,
+        capacity=capacity,
+        example_capacity=example,
         seed=config.seed,
         care_leaver=config.data.care_leaver,
         arrival_levers=levers.arrivals,

@@ -102,7 +102,13 @@ from care_demand.outputs.workbook import (
     write_workbook,
 )
 from care_demand.scenarios import check_uasc_levers
-from care_demand.simulation.build import OutsideArrivals, projection_start
+from care_demand.simulation.build import (
+    OutsideArrivals,
+    capacity_as_run,
+    projection_start,
+    sizing_note,
+)
+from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.projection import Projection, Scheduled, schedule
 from care_demand.simulation.runner import (
     idle_pool,
@@ -501,7 +507,14 @@ def run(
         if fitted is not None:
             start = projection_start(history)
             _write_calibration(out, fitted, start, config.simulation.horizon_months)
-        out.write_text(LAYOUT.scenario, _scenario_markdown(config))
+        settings = projection_settings(config)
+        capacity = settings.capacity
+        sized = (
+            capacity_as_run(capacity, history, example=settings.example_capacity)
+            if simulate and capacity.sizing == "caseload" and capacity.enforce
+            else None
+        )
+        out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history))
         if projection is not None:
             quantiles = projection
             if summary.family_help:  # early help + CIN in each future, then its quantiles
@@ -537,6 +550,7 @@ def run(
             "arrival_trend": fitted.arrival_trend if fitted is not None else None,
             "arrival_drift": fitted.arrival_drift if fitted is not None else None,
             "rate_period": fitted.rate_period if fitted is not None else None,
+            "capacity_as_run": dataclasses.asdict(sized) if sized is not None else None,
             "config": dataclasses.asdict(config),
         }
         out.write_text(LAYOUT.run_details, json.dumps(details, indent=2, default=str) + "\n")
@@ -791,8 +805,11 @@ def _headline(quantiles: pd.DataFrame, costs: pd.DataFrame, config: AppConfig) -
     return pd.DataFrame(rows, columns=["item", "value", "unit"])
 
 
-def _scenario_markdown(config: AppConfig) -> str:
-    """What the run's scenario assumes, in plain English, with its levers."""
+def _scenario_markdown(
+    config: AppConfig, sized: CapacityConfig | None = None, history: EventHistory | None = None
+) -> str:
+    """What the run's scenario assumes, in plain English, with its levers (and the in-house
+    capacity, when ``sized`` to the caseload at the start of ``history``)."""
     scenario = config.scenario
     lines = [f"# Scenario: {scenario.title}", "", f"`{scenario.name}`", ""]
     if scenario.description:
@@ -823,6 +840,14 @@ def _scenario_markdown(config: AppConfig) -> str:
             f"Entries to care of unaccompanied asylum-seeking children: {uasc.per_month:g} a "
             f"month on average from {uasc.start} in place of their fitted rate "
             f"({uasc.source or 'see the scenario file'}).",
+            "",
+        ]
+    if sized is not None and history is not None:
+        lines += [
+            "In-house capacity: the shipped figures are the built-in example's (those a "
+            "description above may give), so this run sized the service to the council's own "
+            "caseload at the start "
+            f"(capacity.sizing): {sizing_note(sized, projection_start(history))}",
             "",
         ]
     lines.append(

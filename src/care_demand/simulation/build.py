@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,18 +18,26 @@ from care_demand.calibration.hazard_levers import EntryPreferenceLever, HazardLe
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.data import EventHistory
 from care_demand.data.settings import CareLeaverConfig
-from care_demand.simulation.capacity import CapacityConfig
-from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at
+from care_demand.simulation.capacity import (
+    CapacityConfig,
+    sized_to_caseload,
+    usable_places_per_household,
+)
+from care_demand.simulation.system import ARRIVAL_STATES, CareSystem, caseload_at, code_of
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "OutsideArrivals",
     "build_system",
+    "capacity_as_run",
     "emergency_shares",
     "leavers_past_end_age",
     "luck_only",
     "nfa_share",
     "pending_care_leavers",
     "projection_start",
+    "sizing_note",
     "with_recorded_arrivals",
 ]
 
@@ -191,6 +200,46 @@ def _age_samples(
     return tuple(samples)
 
 
+def sizing_note(sized: CapacityConfig, start: pd.Timestamp) -> str:
+    """What a capacity sized to the caseload at ``start`` holds, and how to use the
+    council's own figures instead."""
+    fostering = sized.fostering
+    places = fostering.households * usable_places_per_household(fostering)
+    beds = sum(h.beds for h in sized.homes.values() if pd.Timestamp(h.opens) <= start)
+    later = "; Harbour outreach as the scenario adds it" if sized.harbour.caseload else ""
+    return (
+        f"{fostering.households} mainstream fostering households (about {places:.0f} usable "
+        f"places) and {beds} beds in the children's homes open then{later}. Figures the "
+        "council sets in configs/capacity/ are used as they stand (capacity.sizing=configured "
+        "uses that file whole)."
+    )
+
+
+def capacity_as_run(
+    capacity: CapacityConfig,
+    history: EventHistory,
+    caseload: pd.DataFrame | None = None,
+    example: CapacityConfig | None = None,
+) -> CapacityConfig:
+    """The capacity a projection of ``history`` runs with: ``capacity`` as configured, or
+    sized to the in-house caseload at the start when ``capacity.sizing`` is ``caseload``
+    (:func:`~care_demand.simulation.capacity.sized_to_caseload`, where the parts still
+    holding the ``example``'s figures are sized; ``caseload``: the children open at the end
+    of the history, when already at hand)."""
+    if capacity.sizing != "caseload":
+        return capacity
+    if caseload is None:
+        caseload = caseload_at(history.spells, history.window_end)
+    codes = caseload["code"].to_numpy()
+    return sized_to_caseload(
+        capacity,
+        inhouse_foster=int((codes == code_of(vocab.CARE, vocab.INHOUSE_FOSTER)).sum()),
+        inhouse_residential=int((codes == code_of(vocab.CARE, vocab.INHOUSE_RESIDENTIAL)).sum()),
+        start=projection_start(history),
+        example=example,
+    )
+
+
 def build_system(
     history: EventHistory,
     draws: HazardDraws,
@@ -206,6 +255,7 @@ def build_system(
     entry_levers: Sequence[EntryPreferenceLever] = (),
     care_leaver: CareLeaverConfig | None = None,
     rate_drift_sd: float,
+    example_capacity: CapacityConfig | None = None,
 ) -> CareSystem:
     """Everything one run needs, from the history and the fitted models.
 
@@ -217,6 +267,7 @@ def build_system(
     outside, with the ages of the history's UASC entrants.
     ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd`; pass ``simulation.rate_drift_sd``
     (it has no default, so no caller leaves the configured drift out by omission).
+    ``example_capacity``: see :func:`capacity_as_run`.
     """
     start = projection_start(history)
     kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
@@ -233,6 +284,13 @@ def build_system(
     )
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)
+    if capacity.sizing == "caseload":
+        capacity = capacity_as_run(capacity, history, caseload, example_capacity)
+        if capacity.enforce:  # limits apply (not a backtest's unlimited places): say so
+            log.info(
+                "In-house capacity sized to the caseload at the start: %s",
+                sizing_note(capacity, start),
+            )
     outside = history.arrivals_from_outside()
     leaver = care_leaver if care_leaver is not None else CareLeaverConfig()
     return CareSystem(

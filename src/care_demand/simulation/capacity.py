@@ -6,14 +6,20 @@ and months from the projection start inside the engine.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import pandas as pd
 
 from care_demand.checking import Checker, Problems
 from care_demand.vocab import PLACEMENT_GROUPS
 
 __all__ = [
     "REFERRAL_ROUTES",
+    "SIZINGS",
     "CapacityConfig",
     "FamilyNetworkConfig",
     "FosteringConfig",
@@ -23,6 +29,8 @@ __all__ = [
     "PlacementPolicy",
     "RecruitmentChange",
     "capacity_problems",
+    "sized_to_caseload",
+    "usable_places_per_household",
 ]
 
 
@@ -180,6 +188,100 @@ class CapacityConfig:
     policy: PlacementPolicy = field(default_factory=PlacementPolicy)
     # When false, in-house groups are unlimited (used by the expected-value check).
     enforce: bool = True
+    # How the in-house capacity is set (SIZINGS): "configured" as above; "caseload" sized
+    # to the council's own caseload at the start (sized_to_caseload); "auto" as configured
+    # for the built-in example and sized to the caseload for a council's own data.
+    sizing: str = "auto"
+
+
+# The ways capacity can be set (CapacityConfig.sizing).
+SIZINGS: tuple[str, ...] = ("auto", "configured", "caseload")
+
+
+def usable_places_per_household(fostering: FosteringConfig) -> float:
+    """Usable places an approved household offers on average (sizes and usable share)."""
+    shares = list(fostering.places_per_household)
+    mean = sum((i + 1) * share for i, share in enumerate(shares)) / sum(shares)
+    return mean * fostering.usable_share
+
+
+def sized_to_caseload(
+    cap: CapacityConfig,
+    *,
+    inhouse_foster: int,
+    inhouse_residential: int,
+    start: pd.Timestamp,
+    example: CapacityConfig | None = None,
+) -> CapacityConfig:
+    """``cap`` with the in-house service it had at ``start`` sized to the caseload then.
+
+    For a council whose own capacity is not configured: the shipped figures are the built-in
+    example's, and another council's places would move its children between in-house and
+    agency placements for no reason of its own. Sized, the service is full at the start:
+
+    - fostering: as many households as give ``inhouse_foster`` usable places on average,
+      with enquiries scaled in proportion (recruitment and attrition per household as
+      configured);
+    - homes open at ``start``: their beds scaled to ``inhouse_residential`` in all (by their
+      configured shares); homes that open later (a scenario's) as configured;
+    - Harbour outreach: places dated before ``start`` dropped (the example's service; a
+      council's own is in its record), later steps (a scenario's) kept.
+
+    With ``example`` (the shipped capacity), only the parts still holding its figures are
+    sized: fostering households and enquiries, each home's beds, the outreach before
+    ``start``; figures a council has set are kept. Scenario changes from ``start`` on
+    (recruitment multipliers, Mockingbird, new homes, outreach) apply on top.
+    """
+
+    def is_example(part: Callable[[CapacityConfig], object]) -> bool:
+        return example is None or part(cap) == part(example)
+
+    f = cap.fostering
+    fostering = f
+    if is_example(lambda c: (c.fostering.households, c.fostering.enquiries_per_month)):
+        per_household = usable_places_per_household(f)
+        households = math.ceil(inhouse_foster / per_household - 1e-9) if inhouse_foster else 0
+        scale = households / f.households if f.households > 0 else 0.0
+        fostering = dataclasses.replace(
+            f, households=households, enquiries_per_month=f.enquiries_per_month * scale
+        )
+
+    def open_at_start(home: HomeConfig) -> bool:
+        closes = pd.Timestamp(home.closes) if home.closes else None
+        return pd.Timestamp(home.opens) <= start and (closes is None or closes > start)
+
+    existing = {name: home for name, home in cap.homes.items() if open_at_start(home)}
+    examples = {
+        name: home
+        for name, home in existing.items()
+        if example is None or (name in example.homes and example.homes[name].beds == home.beds)
+    }
+    kept_beds = sum(home.beds for name, home in existing.items() if name not in examples)
+    to_give = max(inhouse_residential - kept_beds, 0)
+    configured_beds = sum(home.beds for home in examples.values())
+    homes = dict(cap.homes)
+    given = 0
+    for i, (name, home) in enumerate(examples.items()):
+        if i == len(examples) - 1:  # the last takes what rounding left over
+            beds = to_give - given
+        elif configured_beds > 0:
+            beds = round(to_give * home.beds / configured_beds)
+        else:
+            beds = 0
+        beds = max(int(beds), 0)
+        given += beds
+        homes[name] = dataclasses.replace(home, beds=beds)
+
+    def before_start(c: CapacityConfig) -> list[Any]:
+        return [step for step in c.harbour.caseload if pd.Timestamp(step[0]) < start]
+
+    harbour = cap.harbour
+    if is_example(before_start):
+        later = [step for step in cap.harbour.caseload if pd.Timestamp(step[0]) >= start]
+        harbour = dataclasses.replace(cap.harbour, caseload=later)
+    return dataclasses.replace(
+        cap, fostering=fostering, homes=homes, harbour=harbour, sizing="configured"
+    )
 
 
 def _routes(check: Checker, base: str, routes: list[str]) -> None:
@@ -200,6 +302,7 @@ def _family_network_problems(check: Checker, net: FamilyNetworkConfig) -> None:
 def capacity_problems(cap: CapacityConfig) -> Problems:
     """Every problem in the capacity settings, as ``(field, message)`` pairs."""
     check = Checker()
+    check.member("capacity.sizing", cap.sizing, SIZINGS, "sizings")
     f = cap.fostering
     check.number("capacity.fostering.households", f.households, 0)
     shares = list(f.places_per_household)

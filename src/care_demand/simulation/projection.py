@@ -108,6 +108,7 @@ def prepare(
         arrival_levels=settings.arrival_levels,
         hazard_levers=settings.hazard_levers,
         entry_levers=settings.entry_levers,
+        example_capacity=settings.example_capacity,
         rate_drift_sd=float(settings.simulation.rate_drift_sd),
     )
 

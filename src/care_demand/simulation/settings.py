@@ -49,7 +49,7 @@ class ProjectionSettings:
     arrival paths and of replicates run. ``seed`` is the run's seed, split into every random
     stream by :mod:`care_demand.streams`. The levers are those of the scenario, already in
     name order (:func:`care_demand.scenarios.scenario_levers`). ``care_leaver``: who counts
-    as a care leaver.
+    as a care leaver. ``example_capacity``: the shipped capacity a sizing compares with.
     """
 
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
@@ -60,3 +60,6 @@ class ProjectionSettings:
     arrival_levels: tuple[ArrivalLevel, ...] = ()
     hazard_levers: tuple[HazardLever, ...] = ()
     entry_levers: tuple[EntryPreferenceLever, ...] = ()
+    # The shipped capacity (the built-in example's), when ``capacity`` is to be sized to the
+    # caseload: only the parts still holding its figures are sized (sized_to_caseload).
+    example_capacity: CapacityConfig | None = None
