@@ -195,6 +195,11 @@ def test_a_run_sized_to_its_caseload_says_so_in_its_report_and_details(
     assert "sized the service to the council's own caseload" in scenario
     assert f"{households} mainstream fostering households" in scenario
     assert "capacity.sizing=configured" in scenario
+    # The example's running services go with its capacity: their costs too.
+    assert "left out of the costs with its capacity: Harbour outreach team." in scenario
+    lines = set(pd.read_csv(out / LAYOUT.costs_by_replicate)["line"])
+    assert "harbour_team" not in lines and "kinship_foster" in lines
+    assert "harbour_team" not in details["config"]["costs"]["fixed"]
     report = (out / LAYOUT.report).read_text()
     assert f"{households} mainstream fostering households" in report
     # The capacity the simulation used is the one reported: in the first month, the usable
@@ -211,3 +216,15 @@ def test_a_run_sized_to_its_caseload_says_so_in_its_report_and_details(
     )
     places = households * usable_places_per_household(config.capacity.fostering)
     assert abs(first / places - 1.0) < 0.1
+
+
+def test_the_example_runs_with_its_own_capacity_and_services(report_run: Path) -> None:
+    import json
+
+    from care_demand.outputs.layout import LAYOUT
+
+    details = json.loads((report_run / LAYOUT.run_details).read_text())
+    assert details["capacity_as_run"] is None
+    assert "sized the service" not in (report_run / LAYOUT.scenario).read_text()
+    lines = set(pd.read_csv(report_run / LAYOUT.costs_by_replicate)["line"])
+    assert "harbour_team" in lines

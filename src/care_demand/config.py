@@ -54,6 +54,7 @@ __all__ = [
     "register_schema",
     "scenario_file",
     "shipped_capacity",
+    "shipped_costs",
     "validate_config",
 ]
 
@@ -150,6 +151,22 @@ def _shipped_capacity() -> CapacityConfig:
         OmegaConf.load(CONFIG_DIR / "capacity" / "default.yaml"),
     )
     return OmegaConf.to_object(shipped)  # type: ignore[return-value]
+
+
+@functools.cache
+def _shipped_costs() -> CostConfig:
+    from omegaconf import OmegaConf
+
+    shipped = OmegaConf.merge(
+        OmegaConf.structured(CostConfig), OmegaConf.load(CONFIG_DIR / "costs" / "default.yaml")
+    )
+    return OmegaConf.to_object(shipped)  # type: ignore[return-value]
+
+
+def shipped_costs() -> CostConfig:
+    """The costs ``configs/costs/default.yaml`` ships (their fixed costs are the built-in
+    example's services; a copy: the caller may change it)."""
+    return copy.deepcopy(_shipped_costs())
 
 
 def shipped_capacity() -> CapacityConfig:

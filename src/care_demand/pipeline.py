@@ -40,6 +40,7 @@ from care_demand.config import (
     AppConfig,
     projection_settings,
     scenario_file,
+    shipped_costs,
     validate_config,
 )
 from care_demand.data import (
@@ -53,6 +54,7 @@ from care_demand.data import (
 from care_demand.data.caseload import starting_caseload
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import (
+    CostConfig,
     cost_assumptions,
     cost_replicates,
     cost_summary,
@@ -514,7 +516,15 @@ def run(
             if simulate and capacity.sizing == "caseload" and capacity.enforce
             else None
         )
-        out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history))
+        left_out: list[str] = []
+        if sized is not None:  # the example's running services go with its capacity
+            own = _own_fixed_costs(config.costs, projection_start(history))
+            titles = fixed_cost_titles(config.costs)
+            left_out = [
+                titles.get(name, name) for name in config.costs.fixed if name not in own.fixed
+            ]
+            config = dataclasses.replace(config, costs=own)
+        out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history, left_out))
         if projection is not None:
             quantiles = projection
             if summary.family_help:  # early help + CIN in each future, then its quantiles
@@ -805,11 +815,29 @@ def _headline(quantiles: pd.DataFrame, costs: pd.DataFrame, config: AppConfig) -
     return pd.DataFrame(rows, columns=["item", "value", "unit"])
 
 
+def _own_fixed_costs(costs: CostConfig, start: pd.Timestamp) -> CostConfig:
+    """``costs`` without the built-in example's running services: fixed costs that begin
+    before ``start`` exactly as shipped (the Harbour outreach team), for a run on a council's
+    own data whose capacity was sized to its caseload. Costs a council or a scenario sets are
+    kept."""
+    shipped = shipped_costs().fixed
+    fixed = {
+        name: cost
+        for name, cost in costs.fixed.items()
+        if not (name in shipped and cost == shipped[name] and pd.Timestamp(cost.start) < start)
+    }
+    return dataclasses.replace(costs, fixed=fixed)
+
+
 def _scenario_markdown(
-    config: AppConfig, sized: CapacityConfig | None = None, history: EventHistory | None = None
+    config: AppConfig,
+    sized: CapacityConfig | None = None,
+    history: EventHistory | None = None,
+    left_out: Sequence[str] = (),
 ) -> str:
     """What the run's scenario assumes, in plain English, with its levers (and the in-house
-    capacity, when ``sized`` to the caseload at the start of ``history``)."""
+    capacity, when ``sized`` to the caseload at the start of ``history``, with the fixed
+    costs of the example's services ``left_out``)."""
     scenario = config.scenario
     lines = [f"# Scenario: {scenario.title}", "", f"`{scenario.name}`", ""]
     if scenario.description:
@@ -850,6 +878,12 @@ def _scenario_markdown(
             f"(capacity.sizing): {sizing_note(sized, projection_start(history))}",
             "",
         ]
+        if left_out:
+            lines += [
+                "The example's running services are left out of the costs with its capacity: "
+                f"{', '.join(left_out)}.",
+                "",
+            ]
     lines.append(
         f"Capacity and cost settings of the run are listed in full in `{LAYOUT.run_details}`; "
         "the scenario file in `scenarios/` cites the source of each."
