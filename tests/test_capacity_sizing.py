@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,13 @@ def test_a_run_sized_to_its_caseload_says_so_in_its_report_and_details(
     assert "harbour_team" not in details["config"]["costs"]["fixed"]
     report = (out / LAYOUT.report).read_text()
     assert f"{households} mainstream fostering households" in report
+    # The report's table of capacity settings gives what the simulation ran with.
+    from care_demand.outputs.run_files import read_run
+
+    assert read_run(out).config["capacity"]["fostering"]["households"] == households
+    assert "young people from 2021-04-01" not in report  # the example's outreach
+    row = re.search(r"Mainstream fostering households at the start</th><td>(\d+)<", report)
+    assert row is not None and int(row.group(1)) == households
     # The capacity the simulation used is the one reported: in the first month, the usable
     # places of that many households (their sizes are drawn, so about).
     q = pd.read_csv(out / LAYOUT.quantiles)

@@ -82,8 +82,12 @@ class RunFiles:
 
     @property
     def config(self) -> dict[str, Any]:
-        """The run's full configuration as recorded in ``run_details.json``."""
-        return self.details.get("config", {}) or {}
+        """The run's full configuration as recorded in ``run_details.json``, with the
+        in-house capacity the simulation ran with when it was sized to the council's
+        caseload (``capacity_as_run``)."""
+        config = self.details.get("config", {}) or {}
+        as_run = self.details.get("capacity_as_run")
+        return {**config, "capacity": as_run} if as_run else config
 
     @property
     def scenario(self) -> str:

@@ -90,7 +90,7 @@ def _capacity_items(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         items.append(
             (
                 "Foster carer enquiries a month (before campaigns)",
-                f"{float(fostering.get('enquiries_per_month', 0)):g}",
+                f"{float(fostering.get('enquiries_per_month', 0)):.1f}",
             )
         )
         for name, campaign in sorted((fostering.get("recruitment") or {}).items()):
