@@ -196,6 +196,7 @@ def test_a_run_sized_to_its_caseload_says_so_in_its_report_and_details(
     assert "sized the service to the council's own caseload" in scenario
     assert f"{households} mainstream fostering households" in scenario
     assert "capacity.sizing=configured" in scenario
+    assert "priced at the shipped unit costs" in scenario  # whose prices, said too
     # The example's running services go with its capacity: their costs too.
     assert "left out of the costs with its capacity: Harbour outreach team." in scenario
     lines = set(pd.read_csv(out / LAYOUT.costs_by_replicate)["line"])
@@ -233,6 +234,8 @@ def test_the_example_runs_with_its_own_capacity_and_services(report_run: Path) -
 
     details = json.loads((report_run / LAYOUT.run_details).read_text())
     assert details["capacity_as_run"] is None
-    assert "sized the service" not in (report_run / LAYOUT.scenario).read_text()
+    scenario = (report_run / LAYOUT.scenario).read_text()
+    assert "sized the service" not in scenario
+    assert "priced at the shipped unit costs" not in scenario
     lines = set(pd.read_csv(report_run / LAYOUT.costs_by_replicate)["line"])
     assert "harbour_team" in lines

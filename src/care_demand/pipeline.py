@@ -884,6 +884,13 @@ def _scenario_markdown(
                 f"{', '.join(left_out)}.",
                 "",
             ]
+        if config.costs.placements == shipped_costs().placements:
+            lines += [
+                "Placements are priced at the shipped unit costs (`configs/costs/default.yaml`: "
+                "published prices and the example council's), not yet the council's own: set "
+                "them there for the council's budget.",
+                "",
+            ]
     lines.append(
         f"Capacity and cost settings of the run are listed in full in `{LAYOUT.run_details}`; "
         "the scenario file in `scenarios/` cites the source of each."
