@@ -49,6 +49,7 @@ __all__ = [
     "RegionConfig",
     "SimulationConfig",
     "config_problems",
+    "data_folder",
     "load_config",
     "projection_settings",
     "register_schema",
@@ -143,36 +144,32 @@ def validate_config(
 
 
 @functools.cache
-def _shipped_capacity() -> CapacityConfig:
+def _shipped(schema: type, group: str) -> object:
+    """A config group's shipped file (``configs/<group>/default.yaml``) as ``schema``."""
     from omegaconf import OmegaConf
 
-    shipped = OmegaConf.merge(
-        OmegaConf.structured(CapacityConfig),
-        OmegaConf.load(CONFIG_DIR / "capacity" / "default.yaml"),
-    )
-    return OmegaConf.to_object(shipped)  # type: ignore[return-value]
-
-
-@functools.cache
-def _shipped_costs() -> CostConfig:
-    from omegaconf import OmegaConf
-
-    shipped = OmegaConf.merge(
-        OmegaConf.structured(CostConfig), OmegaConf.load(CONFIG_DIR / "costs" / "default.yaml")
-    )
-    return OmegaConf.to_object(shipped)  # type: ignore[return-value]
+    file = OmegaConf.load(CONFIG_DIR / group / "default.yaml")
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), file))
 
 
 def shipped_costs() -> CostConfig:
     """The costs ``configs/costs/default.yaml`` ships (their fixed costs are the built-in
     example's services; a copy: the caller may change it)."""
-    return copy.deepcopy(_shipped_costs())
+    return copy.deepcopy(_shipped(CostConfig, "costs"))  # type: ignore[return-value]
 
 
 def shipped_capacity() -> CapacityConfig:
     """The in-house capacity ``configs/capacity/default.yaml`` ships: the built-in example's
     (a copy: the caller may change it)."""
-    return copy.deepcopy(_shipped_capacity())
+    return copy.deepcopy(_shipped(CapacityConfig, "capacity"))  # type: ignore[return-value]
+
+
+def data_folder(config: AppConfig) -> tuple[Path, bool]:
+    """The folder to read and whether it is the built-in synthetic example."""
+    if config.data.path in (None, ""):
+        return EXAMPLE_DATA_DIR, True
+    path = Path(config.data.path).expanduser().resolve()
+    return path, path == EXAMPLE_DATA_DIR.resolve()
 
 
 def projection_settings(config: AppConfig) -> ProjectionSettings:
@@ -180,9 +177,7 @@ def projection_settings(config: AppConfig) -> ProjectionSettings:
     levers = scenario_levers(config.scenario)
     capacity, example = config.capacity, None
     if capacity.sizing == "auto":  # the shipped capacity is the built-in example's
-        builtin = config.data.path in (None, "") or (
-            Path(config.data.path).expanduser().resolve() == EXAMPLE_DATA_DIR.resolve()
-        )
+        builtin = data_folder(config)[1]
         capacity = dataclasses.replace(capacity, sizing="configured" if builtin else "caseload")
         # Sized where the figures are still the example's; a council's own are kept.
         example = None if builtin else shipped_capacity()

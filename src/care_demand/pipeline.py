@@ -36,8 +36,8 @@ from care_demand.calibration.reference import (
 from care_demand.checking import yaml_keys
 from care_demand.config import (
     CONFIG_DIR,
-    EXAMPLE_DATA_DIR,
     AppConfig,
+    data_folder,
     projection_settings,
     scenario_file,
     shipped_costs,
@@ -104,12 +104,7 @@ from care_demand.outputs.workbook import (
     write_workbook,
 )
 from care_demand.scenarios import check_uasc_levers
-from care_demand.simulation.build import (
-    OutsideArrivals,
-    capacity_as_run,
-    projection_start,
-    sizing_note,
-)
+from care_demand.simulation.build import OutsideArrivals, projection_start, sizing_note
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.projection import Projection, Scheduled, schedule
 from care_demand.simulation.runner import (
@@ -176,14 +171,6 @@ class RunResult:
     files: list[Path]
     history: EventHistory
     quantiles: pd.DataFrame | None
-
-
-def data_folder(config: AppConfig) -> tuple[Path, bool]:
-    """The folder to read and whether it is the built-in synthetic example."""
-    if config.data.path in (None, ""):
-        return EXAMPLE_DATA_DIR, True
-    path = Path(config.data.path).expanduser().resolve()
-    return path, path == EXAMPLE_DATA_DIR.resolve()
 
 
 # The last data read in this process, by what they depend on (see :func:`load`), oldest first.
@@ -457,8 +444,11 @@ def run(
     fitted = calibrate(history, config) if config.run_until != "data" else None
     if workers is not None:
         workers.join()
+    projected = _project(history, fitted, config, progress) if simulate else None
     projection, replicates, moves = (
-        _project(history, fitted, config, progress) if simulate else (None, None, None)
+        (projected.quantiles, projected.replicates, projected.flows)
+        if projected is not None
+        else (None, None, None)
     )
     if simulate:
         log.info("Simulated; writing the outputs")
@@ -509,11 +499,11 @@ def run(
         if fitted is not None:
             start = projection_start(history)
             _write_calibration(out, fitted, start, config.simulation.horizon_months)
-        settings = projection_settings(config)
-        capacity = settings.capacity
+        # The capacity the simulation ran with, when sized to the caseload (and enforced).
+        resolved = projection_settings(config).capacity
         sized = (
-            capacity_as_run(capacity, history, example=settings.example_capacity)
-            if simulate and capacity.sizing == "caseload" and capacity.enforce
+            projected.system.capacity
+            if projected is not None and resolved.sizing == "caseload" and resolved.enforce
             else None
         )
         left_out: list[str] = []
@@ -723,9 +713,8 @@ def _project(
     fitted: Calibrated,
     config: AppConfig,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Project with a progress bar; return the quantiles, the replicate table and every
-    replicate's monthly flows.
+) -> Projection:
+    """Project with a progress bar.
 
     A projection started ahead on the same settings (:func:`schedule_runs`) is taken up.
     """
@@ -743,8 +732,7 @@ def _project(
             if progress is not None:
                 progress(done, n)
 
-        projection = scheduled.result(progress=report)
-    return projection.quantiles, projection.replicates, projection.flows
+        return scheduled.result(progress=report)
 
 
 def _costs_source(config: AppConfig) -> str:

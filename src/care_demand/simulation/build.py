@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "OutsideArrivals",
     "build_system",
-    "capacity_as_run",
     "emergency_shares",
     "leavers_past_end_age",
     "luck_only",
@@ -205,7 +204,7 @@ def sizing_note(sized: CapacityConfig, start: pd.Timestamp) -> str:
     council's own figures instead."""
     fostering = sized.fostering
     places = fostering.households * usable_places_per_household(fostering)
-    beds = sum(h.beds for h in sized.homes.values() if pd.Timestamp(h.opens) <= start)
+    beds = sum(home.beds for home in sized.homes.values() if home.open_at(start))
     later = "; Harbour outreach as the scenario adds it" if sized.harbour.caseload else ""
     return (
         f"{fostering.households} mainstream fostering households (about {places:.0f} usable "
@@ -215,27 +214,21 @@ def sizing_note(sized: CapacityConfig, start: pd.Timestamp) -> str:
     )
 
 
-def capacity_as_run(
+def _sized_capacity(
     capacity: CapacityConfig,
-    history: EventHistory,
-    caseload: pd.DataFrame | None = None,
-    example: CapacityConfig | None = None,
+    caseload: pd.DataFrame,
+    start: pd.Timestamp,
+    example: CapacityConfig | None,
 ) -> CapacityConfig:
-    """The capacity a projection of ``history`` runs with: ``capacity`` as configured, or
-    sized to the in-house caseload at the start when ``capacity.sizing`` is ``caseload``
-    (:func:`~care_demand.simulation.capacity.sized_to_caseload`, where the parts still
-    holding the ``example``'s figures are sized; ``caseload``: the children open at the end
-    of the history, when already at hand)."""
-    if capacity.sizing != "caseload":
-        return capacity
-    if caseload is None:
-        caseload = caseload_at(history.spells, history.window_end)
+    """``capacity`` sized to the in-house ``caseload`` at ``start``
+    (:func:`~care_demand.simulation.capacity.sized_to_caseload`: the parts still holding the
+    ``example``'s figures, or every part without one)."""
     codes = caseload["code"].to_numpy()
     return sized_to_caseload(
         capacity,
         inhouse_foster=int((codes == code_of(vocab.CARE, vocab.INHOUSE_FOSTER)).sum()),
         inhouse_residential=int((codes == code_of(vocab.CARE, vocab.INHOUSE_RESIDENTIAL)).sum()),
-        start=projection_start(history),
+        start=start,
         example=example,
     )
 
@@ -267,7 +260,9 @@ def build_system(
     outside, with the ages of the history's UASC entrants.
     ``rate_drift_sd`` is :attr:`CareSystem.rate_drift_sd`; pass ``simulation.rate_drift_sd``
     (it has no default, so no caller leaves the configured drift out by omission).
-    ``example_capacity``: see :func:`capacity_as_run`.
+    With ``capacity.sizing`` ``caseload``, the in-house service at the start is sized to
+    the caseload then, where it still holds ``example_capacity``'s figures (every part
+    without it); the system's ``capacity`` is what the simulation runs with.
     """
     start = projection_start(history)
     kinds = tuple(k for k in arrivals.kinds_ if k in ARRIVAL_STATES)
@@ -285,7 +280,7 @@ def build_system(
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)
     if capacity.sizing == "caseload":
-        capacity = capacity_as_run(capacity, history, caseload, example_capacity)
+        capacity = _sized_capacity(capacity, caseload, start, example_capacity)
         if capacity.enforce:  # limits apply (not a backtest's unlimited places): say so
             log.info(
                 "In-house capacity sized to the caseload at the start: %s",

@@ -99,6 +99,11 @@ class HomeConfig:
     # Share of beds that can be filled at once (matching of young people in one home).
     max_occupancy: float = 1.0
 
+    def open_at(self, day: pd.Timestamp) -> bool:
+        """Whether the home is open on ``day``."""
+        closes = pd.Timestamp(self.closes) if self.closes else None
+        return pd.Timestamp(self.opens) <= day and (closes is None or closes > day)
+
 
 # Routes into care (the engine's ENTRY_ROUTES) a Harbour referral can come from.
 REFERRAL_ROUTES: tuple[str, ...] = ("planned", "emergency")
@@ -246,11 +251,7 @@ def sized_to_caseload(
             f, households=households, enquiries_per_month=f.enquiries_per_month * scale
         )
 
-    def open_at_start(home: HomeConfig) -> bool:
-        closes = pd.Timestamp(home.closes) if home.closes else None
-        return pd.Timestamp(home.opens) <= start and (closes is None or closes > start)
-
-    existing = {name: home for name, home in cap.homes.items() if open_at_start(home)}
+    existing = {name: home for name, home in cap.homes.items() if home.open_at(start)}
     examples = {
         name: home
         for name, home in existing.items()

@@ -174,6 +174,12 @@ def _completed(futures: Sequence[Future], pool: Executor) -> Iterator[Future]:
                 _give_up(pending, pool, "The worker processes stopped answering")
 
 
+def _wait_all(futures: Sequence[Future], pool: Executor) -> None:
+    """Wait until every one of ``futures`` is done (see :func:`_completed`)."""
+    for _ in _completed(futures, pool):
+        pass
+
+
 def _give_up(pending: set[Future], pool: Executor, what: str) -> None:
     for future in pending:
         future.cancel()
@@ -205,8 +211,7 @@ def results_of(futures: Sequence[Future]) -> list:
     Raises :class:`PoolStoppedError` instead of waiting for ever when the pool stops.
     """
     if futures and _POOL:
-        for _ in _completed(futures, _POOL[0]):
-            pass
+        _wait_all(futures, _POOL[0])
     return [future.result() for future in futures]
 
 
@@ -227,8 +232,7 @@ def start_workers(n_jobs: int) -> threading.Thread | None:
         # a pool found stopped is shut down, so the simulation starts a fresh one.
         with contextlib.suppress(Exception):
             pool = worker_pool(n_jobs)
-            for _ in _completed([pool.submit(_ready) for _ in range(n)], pool):
-                pass
+            _wait_all([pool.submit(_ready) for _ in range(n)], pool)
 
     thread = threading.Thread(target=start, name="start-workers", daemon=True)
     thread.start()
