@@ -25,11 +25,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from care_demand.app.actions import inspect_data
 from care_demand.app.editor import field_id
 from care_demand.app.scenario_files import search_root
 from care_demand.app.settings import SCENARIOS_ENV
 from care_demand.config import load_config, validate_config
-from care_demand.paths import SCENARIO_DIR
+from care_demand.paths import EXAMPLE_DATA_DIR, SCENARIO_DIR
 from test_app import CHROMIUM, ROOT, Browser, _environment, _free_port, _shot
 
 NEW = "recruitment_push"
@@ -241,6 +242,53 @@ def _more_meetings(page: Any) -> dict[str, str]:
     page.get_by_role("button", name="Save", exact=True).click()
     page.locator("#editor-status").get_by_text(f"Saved as {MEETINGS}.yaml").wait_for()
     return shown
+
+
+@pytest.mark.slow
+def test_capacity_says_how_a_run_on_a_councils_data_sizes_it(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Checked on the Data page, a council's folder (a copy of the example's returns, so not
+    the built-in example) puts the note a run on it would act on at the head of the Capacity
+    section; the built-in example, which runs as configured, puts none."""
+    council = tmp_path_factory.mktemp("council") / "returns"
+    shutil.copytree(EXAMPLE_DATA_DIR, council)
+    expected = inspect_data(str(council)).capacity_note
+    assert "mainstream fostering households" in expected
+    own = browser(lambda page: _capacity_note(page, str(council)))
+    example = browser(lambda page: _capacity_note(page, None))
+    assert own == "On the data checked on the Data page. " + expected + _FORM_NOTE
+    assert example == ""
+
+
+_FORM_NOTE = (
+    " The fields below show the settings as configured; a scenario's changes from the start "
+    "on apply to the capacity as sized."
+)
+
+
+def _capacity_note(page: Any, folder: str | None) -> str:
+    page.get_by_role("tab", name="Data").click()
+    if folder is None:
+        page.get_by_label("The built-in example").check()
+    else:
+        page.get_by_label("A folder on this computer").check()
+        page.locator("#folder").fill(folder)
+    page.get_by_role("button", name="Check the data").click()
+    page.locator("#validation_summary").get_by_text(
+        "built-in example" if folder is None else folder
+    ).wait_for()
+    page.get_by_role("tab", name="Scenarios").click()
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.get_by_role("heading", name="Children's homes").wait_for()
+    note = page.locator("#editor-capacity_sizing")
+    if folder is not None:
+        note.get_by_text("mainstream fostering households").wait_for()
+    else:
+        page.wait_for_function(
+            "() => document.getElementById('editor-capacity_sizing').innerText.trim() === ''"
+        )
+    return " ".join(note.inner_text().split())
 
 
 @pytest.mark.slow

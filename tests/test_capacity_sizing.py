@@ -17,6 +17,7 @@ from care_demand.data import EventHistory
 from care_demand.paths import EXAMPLE_DATA_DIR
 from care_demand.pipeline import Calibrated
 from care_demand.simulation import prepare, simulate
+from care_demand.simulation.build import sizing_note
 from care_demand.simulation.capacity import (
     HomeConfig,
     capacity_problems,
@@ -63,6 +64,12 @@ def test_a_scenarios_new_homes_and_later_outreach_are_kept_as_configured() -> No
     assert beds == {"old_a": 4, "old_b": 2, "closed": 3, "new": 5}
     assert sized.harbour.caseload == [["2023-04-01", 80]]
     assert sized.fostering.households == 0 and sized.fostering.enquiries_per_month == 0.0
+    note = sizing_note(sized, START)
+    assert "0 mainstream fostering households" in note and ", 6 beds in the" in note
+    assert "no Harbour outreach, then as the scenario sets it." in note
+    kept = dataclasses.replace(sized.harbour, caseload=[["2021-04-01", 12], ["2023-04-01", 80]])
+    note = sizing_note(dataclasses.replace(sized, harbour=kept), START)
+    assert "Harbour outreach for 12, then as the scenario sets it." in note
 
 
 def test_figures_a_council_has_set_are_kept_and_the_examples_sized() -> None:
@@ -239,3 +246,33 @@ def test_the_example_runs_with_its_own_capacity_and_services(report_run: Path) -
     assert "priced at the shipped unit costs" not in scenario
     lines = set(pd.read_csv(report_run / LAYOUT.costs_by_replicate)["line"])
     assert "harbour_team" in lines
+
+
+def test_the_app_says_what_a_run_on_a_councils_data_starts_with(
+    tmp_path: Path,
+    example_history: EventHistory,
+    example_calibrated: Calibrated,
+    quick_config: AppConfig,
+) -> None:
+    """The Data page's note on a council's folder gives the capacity the run's system is
+    built with; on the built-in example it says nothing (the run uses configs/capacity/)."""
+    import shutil
+
+    from care_demand.app.actions import inspect_data
+    from care_demand.simulation.build import capacity_at_start
+
+    council = tmp_path / "council"
+    shutil.copytree(EXAMPLE_DATA_DIR, council)
+    assert inspect_data(None).capacity_note == ""
+    note = inspect_data(str(council)).capacity_note
+    settings = projection_settings(load_config([f"data.path={council}"]))
+    settings = dataclasses.replace(settings, simulation=quick_config.simulation)
+    system = prepare(example_history, example_calibrated, settings)
+    sized = capacity_at_start(example_history, settings.capacity, settings.example_capacity)
+    assert sized == system.capacity
+    assert sized.fostering.households != settings.capacity.fostering.households
+    beds = sum(home.beds for home in sized.homes.values() if home.open_at(START))
+    assert f"{sized.fostering.households} mainstream fostering households" in note
+    assert f", {beds} beds in the children's homes open then and no Harbour outreach" in note
+    assert sized.harbour.caseload == []  # the example's outreach (from April 2021)
+    assert note.startswith("A run on these data starts on 1 April 2022")

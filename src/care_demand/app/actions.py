@@ -9,6 +9,7 @@ published tables.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,8 @@ import yaml
 from matplotlib.figure import Figure
 
 from care_demand.app.explore import HistoryCube, history_cube
-from care_demand.config import SCENARIO_DIR, AppConfig, load_config
-from care_demand.data import build_history
+from care_demand.config import SCENARIO_DIR, AppConfig, load_config, projection_settings
+from care_demand.data import EventHistory, build_history
 from care_demand.data.problems import REPAIRS, ValidationReport
 from care_demand.data.validate import check_folder
 from care_demand.errors import CareDemandError
@@ -32,6 +33,7 @@ from care_demand.outputs.disclosure import (
 from care_demand.outputs.summary import summarise_history
 from care_demand.paths import EXAMPLE_DATA_DIR
 from care_demand.pipeline import SYNTHETIC_CAPTION, recorded_monthly
+from care_demand.simulation.build import capacity_at_start, projection_start, sizing_note
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -91,6 +93,9 @@ class DataView:
     history_note: str = ""
     # Counts of the history of care for the explorer (kept on the server, never shown raw).
     cube: HistoryCube | None = None
+    # What a run on these data does with the in-house capacity (capacity.sizing), when it
+    # sizes it to the caseload at the start; empty when it runs as configured.
+    capacity_note: str = ""
 
     def problems_csv(self) -> str:
         """The validation table as CSV text, as the page's download gives it."""
@@ -165,7 +170,23 @@ def inspect_data(folder: str | Path | None, lenient: bool = False) -> DataView:
             "recorded": suppress_recorded_monthly(recorded_monthly(history), rule),
             "rule": rule,
             "cube": history_cube(history),
+            "capacity_note": _capacity_note(config, path, history),
         }
+    )
+
+
+def _capacity_note(config: AppConfig, folder: Path, history: EventHistory) -> str:
+    """How a run on ``folder`` sizes the in-house capacity (empty: as configured)."""
+    data = dataclasses.replace(config.data, path=str(folder))
+    settings = projection_settings(dataclasses.replace(config, data=data))
+    if settings.capacity.sizing != "caseload":
+        return ""
+    start = projection_start(history)
+    sized = capacity_at_start(history, settings.capacity, settings.example_capacity)
+    return (
+        f"A run on these data starts on {start.day} {start:%B %Y} with the in-house capacity "
+        "sized to the children in care then, where configs/capacity/ still holds the "
+        f"built-in example's figures: {sizing_note(sized, start)}"
     )
 
 

@@ -11,6 +11,7 @@ after each save, copy or deletion so the Run page can refresh its list of scenar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from care_demand.app.scenario_files import (
 __all__ = ["EditorState", "editor_server", "editor_ui", "field_id"]
 
 _MESSAGE = "care_demand_problems"
+_CAPACITY = "Capacity"  # the section that says how a run sizes the in-house capacity
 _SCRIPT = """
 Shiny.addCustomMessageHandler("MESSAGE", function (problems) {
   for (const [id, text] of Object.entries(problems)) {
@@ -124,8 +126,16 @@ def _widget(fid: str, f: Field, value: Any, message: str = "") -> Tag:
 
 
 @module.server
-def editor_server(input: Inputs, output: Outputs, session: Session, folder: Path) -> EditorState:
-    """The page's logic; returns the flags the Run page reads."""
+def editor_server(
+    input: Inputs,
+    output: Outputs,
+    session: Session,
+    folder: Path,
+    capacity_note: Callable[[], str] = lambda: "",
+) -> EditorState:
+    """The page's logic; returns the flags the Run page reads. ``capacity_note``: what a run
+    on the data checked on the Data page does with the in-house capacity (empty: nothing to
+    say), shown at the head of the Capacity section."""
     structure: reactive.Value[ScenarioForm | None] = reactive.value(None)
     changed: reactive.Value[int] = reactive.value(0)
     note: reactive.Value[str] = reactive.value("")
@@ -235,11 +245,27 @@ def editor_server(input: Inputs, output: Outputs, session: Session, folder: Path
             parts.append(_table(item, form) if isinstance(item, Table) else _schedule(item, form))
         if singles:
             parts.append(ui.div(*singles, class_="editor-grid"))
+        sizing = [ui.output_ui("capacity_sizing")] if section.title == _CAPACITY else []
         return ui.div(
             ui.h4(section.title),
             ui.p(section.intro, class_="note"),
+            *sizing,
             *parts,
             class_="editor-section",
+        )
+
+    @render.ui
+    def capacity_sizing() -> Tag | None:
+        text = capacity_note()
+        if not text:
+            return None
+        return ui.div(
+            ui.tags.strong("On the data checked on the Data page. "),
+            text,
+            " The fields below show the settings as configured; a scenario's changes from "
+            "the start on apply to the capacity as sized.",
+            class_="alert alert-info",
+            role="note",
         )
 
     def _button(label: str, target: str, value: str, **attrs: str) -> Tag:

@@ -127,7 +127,9 @@ def create_app(settings: AppSettings | None = None) -> App:
         handled: set[Path] = set()
         results_path: reactive.Value[Path | None] = reactive.value(None)
         data_path: reactive.Value[str | None] = reactive.value(None)
-        editor = editor_server("editor", settings.scenarios)
+        # The Data page first: the Scenarios page says what a run on its data does.
+        view = data_server(input, data_path)
+        editor = editor_server("editor", settings.scenarios, lambda: view().capacity_note)
 
         @reactive.effect
         def _run_allowed() -> None:  # no run while the scenario being edited has a problem
@@ -139,9 +141,6 @@ def create_app(settings: AppSettings | None = None) -> App:
             with reactive.isolate():
                 chosen = [c for c in input.scenarios() if c in _run_choices(settings)]
             ui.update_checkbox_group("scenarios", choices=_run_choices(settings), selected=chosen)
-
-        # --- Data -------------------------------------------------------------------------
-        view = data_server(input, data_path)
 
         # --- Calibration ------------------------------------------------------------------
         reference = calibration_server(input, settings, view, data_path)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "OutsideArrivals",
     "build_system",
+    "capacity_at_start",
     "emergency_shares",
     "leavers_past_end_age",
     "luck_only",
@@ -205,13 +206,37 @@ def sizing_note(sized: CapacityConfig, start: pd.Timestamp) -> str:
     fostering = sized.fostering
     places = fostering.households * usable_places_per_household(fostering)
     beds = sum(home.beds for home in sized.homes.values() if home.open_at(start))
-    later = "; Harbour outreach as the scenario adds it" if sized.harbour.caseload else ""
+    steps = sorted((pd.Timestamp(date), int(n)) for date, n in sized.harbour.caseload)
+    before = [n for date, n in steps if date <= start]
+    outreach = (
+        f"Harbour outreach for {before[-1]}" if before and before[-1] else "no Harbour outreach"
+    )
+    if any(date > start for date, _ in steps):
+        outreach += ", then as the scenario sets it"
     return (
         f"{fostering.households} mainstream fostering households (about {places:.0f} usable "
-        f"places) and {beds} beds in the children's homes open then{later}. Figures the "
+        f"places), {beds} beds in the children's homes open then and {outreach}. Figures the "
         "council sets in configs/capacity/ are used as they stand (capacity.sizing=configured "
         "uses that file whole)."
     )
+
+
+def capacity_at_start(
+    history: EventHistory,
+    capacity: CapacityConfig,
+    example_capacity: CapacityConfig | None = None,
+) -> CapacityConfig:
+    """The in-house capacity a projection of ``history`` runs with.
+
+    ``capacity`` itself unless its ``sizing`` is ``caseload``; then sized to the children
+    open on the history's last day, where it still holds ``example_capacity``'s figures
+    (every part without it), as :func:`build_system` sizes it. For a page or a report that
+    says what a run will use before it runs.
+    """
+    if capacity.sizing != "caseload":
+        return capacity
+    caseload = caseload_at(history.spells, history.window_end)
+    return _sized_capacity(capacity, caseload, projection_start(history), example_capacity)
 
 
 def _sized_capacity(
