@@ -278,6 +278,21 @@ def test_care_only_data_are_calibrated_and_projected(
     assert (outside_care["p95"] == 0).all()
     care = q[(q.measure == "children") & (q.category == "care") & (q.age_band == "all")]
     assert 300 <= care.iloc[0]["p50"] <= 500
+    # What is published says nothing of services the files do not hold.
+    out = tmp_path / "out"
+    flows = pd.read_csv(out / LAYOUT.flows, dtype=str)
+    assert not set(flows["flow"]) & {"referrals", "step_up", "step_down"}
+    assert {"entries_to_care", "exits_from_care"} <= set(flows["flow"])
+    charts = out / LAYOUT.charts_dir
+    assert not (charts / "continuum.png").exists()
+    flows_text = (charts / "flows.txt").read_text(encoding="utf-8")
+    assert flows_text.startswith("Projected entries to and exits from care")
+    assert "step-ups" not in flows_text.lower()
+    fan = (charts / "children_in_care_fan.svg").read_text(encoding="utf-8")
+    assert "the council's returns (SSDA903)" in fan  # the caption names the files read
+    report = (out / LAYOUT.report).read_text(encoding="utf-8")
+    assert "The council's files hold children in care alone" in report
+    assert "wider continuum" not in report and "Steps up between services" not in report
 
 
 def test_a_process_keeps_as_many_folders_and_calibrations_as_asked() -> None:

@@ -368,6 +368,42 @@ def test_recorded_points_of_one_to_five_are_not_drawn() -> None:
     assert "Per 10,000 children aged 0-17" in labels
 
 
+def test_services_the_files_do_not_hold_are_not_drawn() -> None:
+    """Children in care alone (SSDA903 only): one panel, not three empty ones beside it; a
+    CIN census without early help: children in need and plans beside care."""
+    from care_demand.outputs.charts.run import flows_chart, held_states, returns_read
+
+    recorded = _recorded_monthly()
+    care_only = recorded[recorded["category"] == "care"]
+    assert held_states(care_only) == ("care",) and returns_read(("care",)) == "SSDA903"
+    fig = continuum_chart(care_only, _projection())
+    shown = [
+        ax.get_title(loc="left") for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")
+    ]
+    assert shown == ["Children in care"]
+    no_early_help = recorded[recorded["category"] != "early_help"]
+    assert returns_read(held_states(no_early_help)) == "SSDA903, CIN census"
+    fig = continuum_chart(no_early_help, _projection())
+    shown = [
+        ax.get_title(loc="left") for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")
+    ]
+    assert shown == ["Children in need", "Child protection plans", "Children in care"]
+    assert len(held_states(recorded)) == 4 and len(held_states(None)) == 4
+    flows = pd.DataFrame(
+        [
+            {"month": m, "measure": "flow", "category": c, "age_band": "all", "mean": 3.0}
+            for m in pd.date_range("2022-04-30", periods=12, freq="ME")
+            for c in ("step_up", "step_down", "entry_to_care", "exit:home")
+        ]
+    )
+
+    def panels(fig: Figure) -> list[str]:
+        return [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+
+    assert panels(flows_chart(flows, services=False)) == ["Into and out of care"]
+    assert len(panels(flows_chart(flows))) == 2
+
+
 def test_placement_mix_counts_a_hidden_group_in_other_placements() -> None:
     dates = [pd.Timestamp("2021-03-31"), pd.Timestamp("2022-03-31")]
     groups = {

@@ -485,6 +485,7 @@ def run(
             recorded_flows(history),
             projected_flows(projection) if projection is not None else None,
             rule,
+            services=history.mode != "care_only",
         )
         out.write_csv(LAYOUT.flows, flows)
         if council.dropped:

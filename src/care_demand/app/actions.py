@@ -25,6 +25,7 @@ from care_demand.data.problems import REPAIRS, ValidationReport
 from care_demand.data.validate import check_folder
 from care_demand.errors import CareDemandError
 from care_demand.outputs.charts import continuum_chart, placement_mix_chart
+from care_demand.outputs.charts.run import held_states
 from care_demand.outputs.disclosure import (
     DisclosureRule,
     suppress_recorded_monthly,
@@ -211,10 +212,13 @@ def continuum_figure(view: DataView) -> Figure | None:
     """Children in early help, in need, on a plan and in care at month end, or ``None``."""
     if view.recorded is None:
         return None
+    services = len(held_states(view.recorded)) > 1
     return continuum_chart(
         view.recorded,
         _NO_PROJECTION,
-        title="Children in early help, in need, on a protection plan and in care: recorded",
+        title="Children in early help, in need, on a protection plan and in care: recorded"
+        if services
+        else "Children in care at month end: recorded",
         caption=SYNTHETIC_CAPTION if view.synthetic else "",
         rule=view.rule,
     )

@@ -74,6 +74,8 @@ FLOW_LABELS: dict[str, str] = {
     "family_network:kinship": "Entries to care with a kinship carer the family network found",
     "entries_to_kinship_care": "Entries to care placed with kinship carers",
 }
+# The flows between services outside care, which data of children in care alone do not hold.
+_SERVICE_FLOWS = ("referrals", "step_up", "step_down")
 # The (measure, categories) of the projection that add up to each flow.
 _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "referrals": ("arrivals", ("referral",)),
@@ -175,7 +177,11 @@ def recorded_flows(history: EventHistory) -> pd.DataFrame:
 
 
 def flows_by_year(
-    recorded: pd.DataFrame | None, projected: pd.DataFrame | None, rule: DisclosureRule
+    recorded: pd.DataFrame | None,
+    projected: pd.DataFrame | None,
+    rule: DisclosureRule,
+    *,
+    services: bool = True,
 ) -> pd.DataFrame:
     """The published flows table: one row per flow and financial year.
 
@@ -183,8 +189,14 @@ def flows_by_year(
     ``projected``), ``part_year`` (a projected year covered in part), ``value``: recorded
     counts under ``rule`` (text: a whole number or the marker), projected means to one
     decimal place. Steps up and down are recorded only where the returns cover the services
-    outside care (the early help and CIN census files).
+    outside care (the early help and CIN census files); without ``services`` (children in
+    care alone, SSDA903 only) referrals and steps between services are left out.
     """
+    if not services:
+        recorded, projected = (
+            None if t is None else t.drop(index=list(_SERVICE_FLOWS), errors="ignore")
+            for t in (recorded, projected)
+        )
     parts = []
     if recorded is not None and not recorded.empty:
         tidy = recorded.rename_axis(index="flow", columns="financial_year").stack()

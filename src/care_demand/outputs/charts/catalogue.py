@@ -32,8 +32,10 @@ from care_demand.outputs.charts.run import (
     demand_capacity_chart,
     fan_chart,
     flows_chart,
+    held_states,
     out_of_area_chart,
     placement_mix_chart,
+    returns_read,
 )
 from care_demand.outputs.charts.style import _recorded, _select, save_figure, source_caption
 from care_demand.outputs.charts.sufficiency import (
@@ -102,8 +104,22 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
         else ""
     )
 
+    states = held_states(run.recorded)
+    services = len(states) > 1  # care alone (SSDA903 only): no continuum to draw
+    flows_title = (
+        "Projected moves between services per financial year"
+        if services
+        else "Projected entries to and exits from care per financial year"
+    )
+
     def both(note: str = "") -> str:
-        return source_caption(synthetic=run.synthetic, recorded=True, replicates=reps, note=note)
+        return source_caption(
+            synthetic=run.synthetic,
+            recorded=True,
+            replicates=reps,
+            note=note,
+            returns=returns_read(states),
+        )
 
     def projected(note: str = "") -> str:
         return source_caption(synthetic=run.synthetic, replicates=reps, note=note)
@@ -127,23 +143,41 @@ def run_charts(run: RunFiles | str | Path) -> list[Chart]:
                 _care_history(run), _select(q, "children", vocab.CARE), "Children in care"
             ),
         ),
-        Chart(
-            "continuum",
-            "Children in early help, in need, on a protection plan and in care",
-            "Four panels, one per service: recorded children at month end and the projection "
-            "with its intervals.",
-            lambda: continuum_chart(
-                run.recorded, q, caption=both(rate), population=run.population, rule=run.rule
-            ),
-            lambda: continuum_finding(run.recorded, q, run.rule),
+        *(
+            [
+                Chart(
+                    "continuum",
+                    "Children in early help, in need, on a protection plan and in care",
+                    "One panel per service the council's files hold: recorded children at "
+                    "month end and the projection with its intervals.",
+                    lambda: continuum_chart(
+                        run.recorded,
+                        q,
+                        caption=both(rate),
+                        population=run.population,
+                        rule=run.rule,
+                        states=states,
+                    ),
+                    lambda: continuum_finding(run.recorded, q, run.rule, states),
+                )
+            ]
+            if services
+            else []
         ),
         Chart(
             "flows",
-            "Projected moves between services per financial year",
+            flows_title,
             "Bars per financial year: step-ups and step-downs between early help, children in "
-            "need and protection plans; entries to and exits from care.",
-            lambda: flows_chart(q, caption=projected("Bars are means across simulated futures.")),
-            lambda: flows_finding(q),
+            "need and protection plans; entries to and exits from care."
+            if services
+            else "Bars per financial year: entries to and exits from care.",
+            lambda: flows_chart(
+                q,
+                title=flows_title,
+                caption=projected("Bars are means across simulated futures."),
+                services=services,
+            ),
+            lambda: flows_finding(q, services),
         ),
         Chart(
             "placement_mix",

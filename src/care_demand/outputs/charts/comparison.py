@@ -23,7 +23,7 @@ from care_demand.finance import fixed_cost_title
 from care_demand.outputs.charts.catalogue import Chart, _care_history, _write
 from care_demand.outputs.charts.findings import savings_finding, scenarios_finding
 from care_demand.outputs.charts.panels import plot_demand_capacity
-from care_demand.outputs.charts.run import _INHOUSE
+from care_demand.outputs.charts.run import _INHOUSE, held_states, returns_read
 from care_demand.outputs.charts.style import (
     PALETTE,
     _bands,
@@ -509,7 +509,12 @@ def comparison_charts(sweep: SweepFiles | str | Path) -> list[Chart]:
         return []
     reps = next(iter(runs.values())).replicates
     short = {n: _label(n) for n in runs}
-    both = source_caption(synthetic=sweep.synthetic, recorded=True, replicates=reps)
+    both = source_caption(
+        synthetic=sweep.synthetic,
+        recorded=True,
+        replicates=reps,
+        returns=returns_read(held_states(reference.recorded)),
+    )
     projected = source_caption(synthetic=sweep.synthetic, replicates=reps)
     paired = source_caption(
         synthetic=sweep.synthetic,

@@ -10,7 +10,7 @@ where the chart draws means.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -87,9 +87,13 @@ def fan_finding(history: pd.Series, quantiles: pd.DataFrame, subject: str) -> st
 
 
 def continuum_finding(
-    recorded: pd.DataFrame | None, quantiles: pd.DataFrame, rule: DisclosureRule
+    recorded: pd.DataFrame | None,
+    quantiles: pd.DataFrame,
+    rule: DisclosureRule,
+    states: Sequence[str] | None = None,
 ) -> str:
-    """Each service's last recorded count and its projection at the end."""
+    """Each service's last recorded count and its projection at the end (``states``: the
+    services drawn; default every one)."""
     names = {
         vocab.EARLY_HELP: "early help",
         vocab.CIN: "children in need",
@@ -99,7 +103,7 @@ def continuum_finding(
     parts, by = [], ""
     for state, name in names.items():
         q = _select(quantiles, "children", state)
-        if q.empty:
+        if q.empty or (states is not None and state not in states):
             continue
         end = q.iloc[-1]
         by = _month(pd.Timestamp(end["month"]))
@@ -113,8 +117,9 @@ def continuum_finding(
     return f"Children at month end, last recorded and projected by {by}: " + "; ".join(parts) + "."
 
 
-def flows_finding(quantiles: pd.DataFrame) -> str:
-    """The moves of the last complete financial year (means)."""
+def flows_finding(quantiles: pd.DataFrame, services: bool = True) -> str:
+    """The moves of the last complete financial year (means); without ``services`` only
+    entries to and exits from care."""
     q = quantiles[(quantiles["measure"] == "flow") & (quantiles["age_band"] == "all")].copy()
     q["month"] = pd.to_datetime(q["month"])
     q = _whole_years(q)
@@ -130,6 +135,8 @@ def flows_finding(quantiles: pd.DataFrame) -> str:
         "entry_to_care": totals.get("entry_to_care", 0.0),
         "care_exit": rows.loc[exits, "mean"].sum(),
     }
+    if not services:
+        values = {k: v for k, v in values.items() if k in ("entry_to_care", "care_exit")}
     labels = {key: name for _, series in FLOW_PANELS.values() for key, name, _ in series}
     text = ", ".join(f"{_n(values[k])} {labels[k].lower()}" for k in values)
     return f"In {year} the projection has (means across simulated futures) {text}."

@@ -11,7 +11,7 @@ are merged into "other".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -46,8 +46,10 @@ __all__ = [
     "demand_capacity_chart",
     "fan_chart",
     "flows_chart",
+    "held_states",
     "out_of_area_chart",
     "placement_mix_chart",
+    "returns_read",
     "write_fan_chart",
 ]
 
@@ -58,6 +60,26 @@ _CONTINUUM = (
     (vocab.CP, "Child protection plans"),
     (vocab.CARE, "Children in care"),
 )
+
+
+def held_states(recorded: pd.DataFrame | None) -> tuple[str, ...]:
+    """The services of the continuum the council's files hold, in the continuum's order:
+    children in care always, early help, children in need and protection plans where the
+    recorded history (``recorded_monthly.csv``) counts them; every one without a record."""
+    if recorded is None or recorded.empty:
+        return tuple(state for state, _ in _CONTINUUM)
+    present = set(recorded["category"].astype(str))
+    return tuple(s for s, _ in _CONTINUUM if s == vocab.CARE or s in present)
+
+
+def returns_read(states: Sequence[str]) -> str:
+    """The council's files that hold ``states``, as a caption names them."""
+    names = ["SSDA903"]
+    if vocab.CIN in states or vocab.CP in states:
+        names.append("CIN census")
+    if vocab.EARLY_HELP in states:
+        names.append("early help")
+    return ", ".join(names)
 
 
 _INHOUSE = (
@@ -118,15 +140,23 @@ def continuum_chart(
     caption: str = "",
     population: int | None = None,
     rule: DisclosureRule | None = None,
+    states: Sequence[str] | None = None,
 ) -> Figure:
     """Early help, CIN, CP and care at month end: recorded history and projection.
 
     ``recorded``: ``recorded_monthly.csv``; hidden or small counts are not drawn. With
     ``population`` each panel has a right-hand axis with the rate per 10,000 children.
+    ``states``: the panels drawn (default: those the record holds, :func:`held_states`), so
+    a service the council's files do not hold is not drawn as an empty panel.
     """
     rule = rule or DisclosureRule()
-    fig, axes = _figure(2, 2, height=6.2, sharex=True)
-    for ax, (state, name) in zip(axes.flat, _CONTINUUM, strict=True):
+    shown = set(held_states(recorded) if states is None else states)
+    panels = [(state, name) for state, name in _CONTINUUM if state in shown]
+    rows, cols = (1, len(panels)) if len(panels) <= 2 else (2, 2)
+    fig, axes = _figure(rows, cols, height=6.2 if rows == 2 else 3.8, sharex=True)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (state, name) in zip(axes.flat, panels, strict=False):
         plot_fan(
             _recorded(recorded, state, rule),
             _select(quantiles, "children", state),
@@ -146,11 +176,14 @@ def flows_chart(
     *,
     title: str = "Projected moves between services per financial year",
     caption: str = "",
+    services: bool = True,
 ) -> Figure:
     """Step-ups and step-downs between early help, CIN and CP, and entries to and exits
-    from care, per complete financial year (mean across replicates)."""
-    fig, axes = _figure(1, 2, height=3.8)
-    for ax, panel in zip(axes[0], ("services", "care"), strict=True):
+    from care, per complete financial year (mean across replicates). Without ``services``
+    (data of children in care alone) only entries to and exits from care."""
+    panels = ("services", "care") if services else ("care",)
+    fig, axes = _figure(1, len(panels), height=3.8)
+    for ax, panel in zip(axes[0], panels, strict=True):
         plot_flows(quantiles, panel, ax=ax)
         ax.set_xlabel("Financial year (April-March)")
     axes[0, 0].set_ylabel("Children moving in the year")

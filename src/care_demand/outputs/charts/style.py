@@ -385,11 +385,13 @@ def source_caption(
     projected: bool = True,
     replicates: int | None = None,
     note: str = "",
+    returns: str = "SSDA903, CIN census, early help",
 ) -> str:
-    """The caption: the source of what is drawn, a note, and "synthetic data" if it is."""
+    """The caption: the source of what is drawn, a note, and "synthetic data" if it is.
+    ``returns``: the council's files the recorded figures come from."""
     sources = []
     if recorded:
-        sources.append("recorded: the council's returns (SSDA903, CIN census, early help)")
+        sources.append(f"recorded: the council's returns ({returns})")
     if projected:
         reps = f", {replicates} simulated futures" if replicates else ""
         sources.append(f"projected: care_demand flow model{reps}")

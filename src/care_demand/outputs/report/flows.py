@@ -46,12 +46,18 @@ def flows_table(run: RunFiles) -> str:
         return ""
     wide = flows_wide(flows.astype({"value": str}))
     text = {c: str for c in wide.columns if c != "Flow"}
+    services = (
+        "Entries to care count every child entering care, whether new to services or "
+        "stepping up from child protection. Steps up and down are between the services "
+        "outside care (early help, then assessment or children in need, then child "
+        "protection). "
+        if "step_up" in set(flows["flow"])
+        else ""
+    )
     return (
         "<p>Moves per financial year, as recorded in the council's returns and as projected: "
-        "the mean across the simulated futures, so the years and the reasons add up. Entries "
-        "to care count every child entering care, whether new to services or stepping up "
-        "from child protection. Steps up and down are between the services outside care "
-        "(early help, then assessment or children in need, then child protection). The same "
-        "table is in the workbook and in <code>projection/flows_by_year.csv</code>.</p>"
+        "the mean across the simulated futures, so the years and the reasons add up. "
+        f"{services}The same table is in the workbook and in "
+        "<code>projection/flows_by_year.csv</code>.</p>"
         + html_table(wide, caption=FLOWS_CAPTION, model=True, formats=text)
     )

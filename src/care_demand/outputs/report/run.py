@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from care_demand import vocab
 from care_demand.finance import fixed_cost_title
 from care_demand.outputs.arrival_choice import arrival_choice_note, drift_choice_note
 from care_demand.outputs.charts.catalogue import SUFFICIENCY_CHARTS, run_charts
+from care_demand.outputs.charts.run import held_states
 from care_demand.outputs.interval_widening import accuracy_note, widening_note
 from care_demand.outputs.rate_choice import rate_choice_note
 from care_demand.outputs.report.flows import flows_table
@@ -103,11 +105,22 @@ def _headline(run: RunFiles) -> str:
     return "".join(parts)
 
 
-def _projected_states(q: pd.DataFrame) -> str:
+_CARE_ONLY_NOTE = (
+    "<p class='note'>The council's files hold children in care alone (the SSDA903 return): "
+    "children entering care are the arrivals, and early help, children in need and child "
+    "protection plans are not modelled. With the CIN census and early help files in the "
+    "data folder, the run models the whole continuum (docs/input_formats.md).</p>"
+)
+
+
+def _projected_states(q: pd.DataFrame, services: bool) -> str:
+    """Children by service at each 31 March; without ``services`` (children in care alone)
+    only care and care leavers."""
+    shown = SERVICES if services else (vocab.CARE, vocab.CARE_LEAVER)
     march = q[
         (q["measure"] == "children")
         & (q["age_band"] == "all")
-        & (q["category"].isin(SERVICES))
+        & (q["category"].isin(shown))
         & (pd.to_datetime(q["month"]).dt.month == 3)
     ].copy()
     if march.empty:
@@ -117,7 +130,7 @@ def _projected_states(q: pd.DataFrame) -> str:
         _spread(a, b, c) for a, b, c in zip(march["p50"], march["p10"], march["p90"], strict=True)
     ]
     wide = march.pivot(index="category", columns="date", values="cell")
-    wide = wide.reindex([s for s in SERVICES if s in wide.index])
+    wide = wide.reindex([s for s in shown if s in wide.index])
     wide = wide[sorted(wide.columns, key=lambda d: pd.to_datetime(d))]
     wide.index = [SERVICE_LABELS.get(s, s) for s in wide.index]
     return html_table(
@@ -245,13 +258,15 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
         ("scenario", "Scenario and assumptions", _scenario(run)),
     ]
     if q is not None and not q.empty:
+        services = len(held_states(run.recorded)) > 1
         sections += [
             (
                 "demand",
-                "Children in care and the wider continuum",
-                _charts_html(charts, ["children_in_care_fan", "continuum", "flows"], folder)
+                "Children in care and the wider continuum" if services else "Children in care",
+                ("" if services else _CARE_ONLY_NOTE)
+                + _charts_html(charts, ["children_in_care_fan", "continuum", "flows"], folder)
                 + _intervals_note(run)
-                + _projected_states(q)
+                + _projected_states(q, services)
                 + flows_table(run),
             ),
             (
