@@ -293,6 +293,11 @@ def test_care_only_data_are_calibrated_and_projected(
     report = (out / LAYOUT.report).read_text(encoding="utf-8")
     assert "The council's files hold children in care alone" in report
     assert "wider continuum" not in report and "Steps up between services" not in report
+    # Casework is costed for the services the data hold: none outside care, not £0 lines.
+    lines = pd.read_csv(out / LAYOUT.cost_summary)
+    casework = set(lines.loc[lines["kind"] == "casework", "line"])
+    assert casework == {"care_leaver", "care_leaver_21_plus"}
+    assert (lines["kind"] == "placements").any()
 
 
 def test_a_process_keeps_as_many_folders_and_calibrations_as_asked() -> None:

@@ -515,6 +515,8 @@ def run(
                 titles.get(name, name) for name in config.costs.fixed if name not in own.fixed
             ]
             config = dataclasses.replace(config, costs=own)
+        if history.mode == "care_only":  # no casework outside care: those services are not modelled
+            config = dataclasses.replace(config, costs=_care_casework(config.costs))
         out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history, left_out))
         if projection is not None:
             quantiles = projection
@@ -816,6 +818,17 @@ def _own_fixed_costs(costs: CostConfig, start: pd.Timestamp) -> CostConfig:
         if not (name in shipped and cost == shipped[name] and pd.Timestamp(cost.start) < start)
     }
     return dataclasses.replace(costs, fixed=fixed)
+
+
+_OUTSIDE_CARE = (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)
+
+
+def _care_casework(costs: CostConfig) -> CostConfig:
+    """``costs`` without casework for the services outside care: for data of children in
+    care alone, where early help, assessment, CIN and CP are not modelled and a casework
+    line of £0 for them would read as a cost of nothing. Care leavers' stays."""
+    casework = {s: weekly for s, weekly in costs.casework.items() if s not in _OUTSIDE_CARE}
+    return dataclasses.replace(costs, casework=casework)
 
 
 def _scenario_markdown(
