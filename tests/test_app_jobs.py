@@ -34,6 +34,30 @@ def test_progress_counts_futures_and_time_left(tmp_path: Path) -> None:
         report(41, 40)
 
 
+def test_a_scenario_with_problems_shows_them_not_the_heading(tmp_path: Path) -> None:
+    """A scenario whose levers the data do not record fails with the lever named on the page
+    (the whole message stays in its status.json)."""
+    import json
+
+    from care_demand.config import CONFIG_DIR, load_config, scenario_file
+    from care_demand.errors import ConfigError
+    from care_demand.scenarios import check_levers_held
+
+    config = load_config(["scenario=demand_surge"])
+    with pytest.raises(ConfigError) as info:
+        check_levers_held(config, {"care_entry"}, {"care"}, scenario_file(config), CONFIG_DIR)
+    job = RunJob(sweep=tmp_path, scenarios=[ScenarioProgress("demand_surge")], overrides=[])
+    job._fail(0, tmp_path / "demand_surge", "demand_surge", str(info.value))
+    shown = job.snapshot()[0]
+    assert shown.state == "failed"
+    assert shown.error.startswith("scenario.arrival_levers.referral_surge.kind (scenarios/")
+    assert "which these data do not record" in shown.error
+    status = json.loads((tmp_path / "demand_surge" / LAYOUT.status).read_text())
+    assert status["error"] == str(info.value)
+    job._fail(0, tmp_path / "x", "x", "one line\nand a second")
+    assert job.snapshot()[0].error == "one line"
+
+
 def test_cancel_stops_inside_the_simulation(tmp_path: Path, calibration_cache: Path) -> None:
     """Cancelling while the futures are simulated stops the run and writes nothing of it."""
     settings = AppSettings(

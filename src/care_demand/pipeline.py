@@ -103,7 +103,7 @@ from care_demand.outputs.workbook import (
     demand_capacity_table,
     write_workbook,
 )
-from care_demand.scenarios import check_uasc_levers
+from care_demand.scenarios import check_levers_held, check_uasc_levers
 from care_demand.simulation.build import OutsideArrivals, projection_start, sizing_note
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.projection import Projection, Scheduled, schedule
@@ -368,6 +368,16 @@ def _calibrate(history: EventHistory, config: AppConfig, cache: Path) -> Calibra
     return Calibrated(hazards=hazards, arrivals=arrivals, reference_period=period)
 
 
+def _check_levers(config: AppConfig, history: EventHistory) -> None:
+    """Stop, naming the fields, when the scenario changes what the data do not record:
+    UASC arrivals without UASC information, or arrivals and moves of services outside the
+    returns supplied (referrals on the SSDA903 return alone)."""
+    source = scenario_file(config)
+    check_uasc_levers(config, history.uasc_supplied, source, CONFIG_DIR)
+    kinds = set(pd.unique(history.arrivals_from_outside()["kind"]))
+    check_levers_held(config, kinds, set(pd.unique(history.spells["state"])), source, CONFIG_DIR)
+
+
 def recorded_monthly(history: EventHistory) -> pd.DataFrame:
     """Recorded children at each month end: ``month``, ``category``, ``children``.
 
@@ -426,7 +436,7 @@ def run(
     simulate = config.run_until == "simulation"
     workers = start_workers(config.simulation.n_jobs) if simulate else None
     council, history, synthetic = load(config)
-    check_uasc_levers(config, history.uasc_supplied, scenario_file(config), CONFIG_DIR)
+    _check_levers(config, history)
     if config.run_until != "data":  # a projection must not start from a caseload it lost
         caseload = check_caseload(council, history, config.data.max_lost_caseload_share)
     else:
@@ -694,7 +704,7 @@ def schedule_runs(configs: Sequence[AppConfig]) -> int:
             validate_config(config, scenario_file(config), CONFIG_DIR)
             validate_costs(config.costs, source=_costs_source(config))
             council, history, _ = load(config)
-            check_uasc_levers(config, history.uasc_supplied, scenario_file(config), CONFIG_DIR)
+            _check_levers(config, history)
             check_caseload(council, history, config.data.max_lost_caseload_share)
             fitted = calibrate(history, config)
             _SCHEDULED[key] = schedule(history, fitted, projection_settings(config))

@@ -213,7 +213,7 @@ class RunJob:
         run_dir.mkdir(parents=True, exist_ok=True)
         status = {"scenario": name, "ok": False, "error": message}
         (run_dir / LAYOUT.status).write_text(json.dumps(status), encoding="utf-8")
-        self._update(index, state="failed", step="failed", error=message.splitlines()[0])
+        self._update(index, state="failed", step="failed", error=_shown(message))
 
     def _compare(self) -> None:
         """The comparison of the finished runs, written as a multirun writes it."""
@@ -275,6 +275,15 @@ class _ProgressHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Nothing to write: the progress is read from the job."""
+
+
+def _shown(message: str) -> str:
+    """What the Run page shows of a failure: its first line, or for a list of problems (the
+    command line's "correct these values:" with one line per setting) the problems."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return "; ".join(lines[1:])
+    return lines[0] if lines else message
 
 
 def start_run(

@@ -23,7 +23,11 @@ from care_demand.scenarios.schema import (
     ScenarioConfig,
     UascArrivalsConfig,
 )
-from care_demand.scenarios.validate import check_uasc_levers, scenario_problems
+from care_demand.scenarios.validate import (
+    check_levers_held,
+    check_uasc_levers,
+    scenario_problems,
+)
 
 __all__ = [
     "ArrivalLeverConfig",
@@ -32,6 +36,7 @@ __all__ = [
     "ScenarioConfig",
     "ScenarioLevers",
     "UascArrivalsConfig",
+    "check_levers_held",
     "check_uasc_levers",
     "scenario_levers",
     "scenario_problems",

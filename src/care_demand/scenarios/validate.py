@@ -8,16 +8,17 @@ every stage's problems into one :class:`~care_demand.errors.ConfigError`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from care_demand import vocab
-from care_demand.calibration.arrival_settings import ARRIVAL_KINDS, CARE_ENTRY_UASC
+from care_demand.calibration.arrival_settings import ARRIVAL_KINDS, CARE_ENTRY, CARE_ENTRY_UASC
 from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.checking import Checker, Problems, raise_problems
 from care_demand.scenarios.schema import ScenarioConfig
 
-__all__ = ["check_uasc_levers", "scenario_problems"]
+__all__ = ["check_levers_held", "check_uasc_levers", "scenario_problems"]
 
 
 def _age_bands(check: Checker, field: str, bands: Any) -> None:
@@ -102,3 +103,49 @@ def check_uasc_levers(
         "docs/input_formats.md); supply it or run a scenario without UASC levers"
     )
     raise_problems([(field, message) for field in fields], scenario_file, config_dir)
+
+
+def check_levers_held(
+    config: Any,
+    arrival_kinds: Collection[str],
+    states: Collection[str],
+    scenario_file: Path | None,
+    config_dir: Path,
+) -> None:
+    """Raise a :class:`ConfigError` when the scenario changes arrivals of a kind, or moves
+    out of a state, that the council's data do not hold (``arrival_kinds``: the kinds of
+    arrival from outside services the data record; ``states``: the states their spells
+    hold), naming each such field and its file. Such a lever would change nothing, and the
+    comparison would show no effect for a reason nobody could see: the SSDA903 return alone
+    records no referrals, early help or CIN. UASC arrivals are :func:`check_uasc_levers`'s.
+    """
+    held = ", ".join(k for k in ARRIVAL_KINDS if k in arrival_kinds) or "none"
+    care_only = set(states) <= {vocab.CARE, vocab.CARE_LEAVER}
+    hint = (
+        f"; with the SSDA903 return alone the arrivals are entries to care (kind {CARE_ENTRY})"
+        if care_only
+        else ""
+    )
+    supply = (
+        ". Supply the CIN census and early help files (docs/input_formats.md), or run a "
+        "scenario without this lever"
+    )
+    problems = [
+        (
+            f"scenario.arrival_levers.{key}.kind",
+            f"changes {lever.kind} arrivals, which these data do not record (they hold "
+            f"{held}){hint}{supply}",
+        )
+        for key, lever in sorted(config.scenario.arrival_levers.items())
+        if lever.kind != CARE_ENTRY_UASC and lever.kind not in arrival_kinds
+    ]
+    problems += [
+        (
+            f"scenario.hazard_levers.{key}.state",
+            f"changes moves out of {lever.state}, which these data do not record (they hold "
+            f"{', '.join(s for s in vocab.STATES if s in states)}){supply}",
+        )
+        for key, lever in sorted(config.scenario.hazard_levers.items())
+        if lever.state not in states
+    ]
+    raise_problems(problems, scenario_file, config_dir)
