@@ -54,8 +54,8 @@ def test_a_scenario_with_problems_shows_them_not_the_heading(tmp_path: Path) -> 
     assert "which these data do not record" in shown.error
     status = json.loads((tmp_path / "demand_surge" / LAYOUT.status).read_text())
     assert status["error"] == str(info.value)
-    job._fail(0, tmp_path / "x", "x", "one line\nand a second")
-    assert job.snapshot()[0].error == "one line"
+    job._fail(0, tmp_path / "x", "x", "one line\n\nand a second")
+    assert job.snapshot()[0].error == "one line; and a second"
 
 
 def test_cancel_stops_inside_the_simulation(tmp_path: Path, calibration_cache: Path) -> None:

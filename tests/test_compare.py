@@ -109,6 +109,9 @@ def test_a_multirun_with_a_failing_scenario_keeps_the_others(
     assert done.returncode == 1, done.stderr[-2000:]
     assert "scenario broken failed" in done.stderr
     assert "capacity.homes.existing.beds" in done.stderr
+    # The closing summary names the setting, not the heading of the list of problems.
+    summary = next(line for line in done.stderr.splitlines() if "scenario broken failed:" in line)
+    assert "failed: capacity.homes.existing.beds (" in summary, summary
     assert "Traceback" not in done.stderr
     for name in ("baseline", "demand_surge"):
         (folder,) = sweep.glob(f"*_{name}")

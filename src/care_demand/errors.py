@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CareDemandError", "ConfigError", "NotFittedError"]
+__all__ = ["CareDemandError", "ConfigError", "NotFittedError", "problem_lines"]
 
 
 class CareDemandError(Exception):
@@ -22,3 +22,13 @@ class NotFittedError(CareDemandError, ValueError, AttributeError, RuntimeError):
     attribute reads ``False``); it is also a ``RuntimeError``, what an unfitted model raised
     before.
     """
+
+
+def problem_lines(message: str) -> list[str]:
+    """A failure's message as its lines, without blank ones and, for a heading ending in
+    ":" over one line per problem (a :class:`ConfigError`'s "correct these values:"),
+    without the heading: the problems themselves."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return lines[1:]
+    return lines or ["unknown error"]

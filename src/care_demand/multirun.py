@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from care_demand.config import AppConfig, load_config
-from care_demand.errors import CareDemandError
+from care_demand.errors import CareDemandError, problem_lines
 from care_demand.outputs.layout import LAYOUT
 
 __all__ = [
@@ -210,9 +210,9 @@ def summarise_multirun(config: Any) -> int:
 
 
 def _one_line(message: str) -> str:
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    lines = problem_lines(message)
     if len(lines) <= 1:
-        return lines[0] if lines else "unknown error"
+        return lines[0]
     return f"{lines[0]} (and {len(lines) - 1} more line(s) in the run's {LAYOUT.status})"
 
 

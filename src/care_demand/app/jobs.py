@@ -27,7 +27,7 @@ from pathlib import Path
 from care_demand.app.actions import compose
 from care_demand.app.settings import WHOLE_RECORD, AppSettings, RatePeriod
 from care_demand.data import InvalidDataError
-from care_demand.errors import CareDemandError
+from care_demand.errors import CareDemandError, problem_lines
 from care_demand.outputs.charts import write_comparison_charts
 from care_demand.outputs.comparison import (
     compare_runs,
@@ -213,7 +213,7 @@ class RunJob:
         run_dir.mkdir(parents=True, exist_ok=True)
         status = {"scenario": name, "ok": False, "error": message}
         (run_dir / LAYOUT.status).write_text(json.dumps(status), encoding="utf-8")
-        self._update(index, state="failed", step="failed", error=_shown(message))
+        self._update(index, state="failed", step="failed", error="; ".join(problem_lines(message)))
 
     def _compare(self) -> None:
         """The comparison of the finished runs, written as a multirun writes it."""
@@ -275,15 +275,6 @@ class _ProgressHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Nothing to write: the progress is read from the job."""
-
-
-def _shown(message: str) -> str:
-    """What the Run page shows of a failure: its first line, or for a list of problems (the
-    command line's "correct these values:" with one line per setting) the problems."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].endswith(":"):
-        return "; ".join(lines[1:])
-    return lines[0] if lines else message
 
 
 def start_run(
