@@ -101,6 +101,29 @@ def test_figures_a_council_has_set_are_kept_and_the_examples_sized() -> None:
     )
 
 
+def test_the_examples_outreach_is_dropped_whenever_the_run_starts() -> None:
+    """A backtest cut before the example's service began (April 2021) must not gain it on
+    another council's data; a scenario's steps after the example's are kept."""
+    shipped = load_config([]).capacity
+    early = pd.Timestamp("2019-04-01")
+    sized = sized_to_caseload(
+        shipped, inhouse_foster=38, inhouse_residential=5, start=early, example=shipped
+    )
+    assert shipped.harbour.caseload == [["2021-04-01", 40]] and sized.harbour.caseload == []
+    expansion = dataclasses.replace(
+        shipped,
+        harbour=dataclasses.replace(
+            shipped.harbour,
+            caseload=[["2021-04-01", 40], ["2022-06-01", 60], ["2023-04-01", 80]],
+        ),
+    )
+    for start in (early, START):
+        sized = sized_to_caseload(
+            expansion, inhouse_foster=38, inhouse_residential=5, start=start, example=shipped
+        )
+        assert sized.harbour.caseload == [["2022-06-01", 60], ["2023-04-01", 80]]
+
+
 def test_auto_means_the_examples_capacity_for_the_example_and_sized_for_a_council(
     tmp_path: Path,
 ) -> None:

@@ -21,7 +21,7 @@ from care_demand.simulation.capacity import (
 from care_demand.simulation.engine import ReplicateModel
 from care_demand.simulation.recording import ReplicateResult
 from care_demand.simulation.system import FIRST_CARE, CareSystem, code_of
-from toy_system import small_system
+from toy_system import care_only_system, small_system
 
 SEED = 17
 KINSHIP = code_of(vocab.CARE, vocab.KINSHIP_FOSTER)
@@ -91,6 +91,25 @@ def test_meetings_avert_entries_at_the_drawn_share_and_never_exceed_the_month() 
     gaps = np.asarray(gaps)
     se = gaps.std(ddof=1) / np.sqrt(n)
     assert abs(gaps.mean()) <= 3.0 * se + 0.05, (gaps.mean(), se)
+
+
+def test_on_the_ssda903_return_alone_meetings_avert_entries_from_outside() -> None:
+    """Data of children in care alone: a family whose meeting averted the entry stays out of
+    care, not followed (no child in need to hold them in); the entries fall by the averted."""
+    network = FamilyNetworkConfig(meetings=[["2022-04-01", 3]], offer_share=1.0)
+    with_meetings = care_only_system(
+        horizon=24, ages=5.0, capacity=CapacityConfig(enforce=False, family_network=network)
+    )
+    base = care_only_system(horizon=24, ages=5.0)
+    outside = [code_of(s) for s in (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)]
+    for r in range(4):
+        before = ReplicateModel(base, r, SEED).run()
+        model = ReplicateModel(with_meetings, r, SEED)
+        after = model.run()
+        averted = int(after.family_network[:, 1].sum())
+        assert after.family_network[:, 0].sum() > 0.8 * 3 * 24  # the meetings are used
+        assert averted > 0 and entries(before) - entries(after) == averted
+        assert after.stocks[:, outside].sum() == 0
 
 
 def test_more_meetings_mean_fewer_entries_to_care_and_more_of_them_with_kinship_carers() -> None:

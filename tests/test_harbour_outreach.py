@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from care_demand import vocab
 from care_demand.simulation.capacity import CapacityConfig, HarbourConfig, capacity_problems
 from care_demand.simulation.engine import ReplicateModel
-from care_demand.simulation.system import CareSystem
-from toy_system import small_system
+from care_demand.simulation.system import CareSystem, code_of
+from toy_system import care_only_system, small_system
 
 
 def harbour_system(
@@ -62,6 +63,44 @@ def test_entries_avoided_are_places_reached_times_the_share_averted() -> None:
     se = gaps.std(ddof=1) / np.sqrt(n)
     assert abs(gaps.mean()) <= 3.0 * se + 0.05, (gaps.mean(), se)
     # The effect is there: about 0.4 x 20 = 8 fewer entries to care on average.
+    assert np.mean(reductions) > 5.0
+
+
+def test_on_the_ssda903_return_alone_arrivals_averted_stay_out_of_care() -> None:
+    """Data of children in care alone model no children in need to hold an averted arrival
+    in: it stays out of care, not followed, and the arithmetic holds as above. An arrival
+    never waits for a place (there is nowhere to wait), and no child appears outside care."""
+    places, seed, n = 20, 7, 40
+    settings = {
+        "support_months": 24.0,
+        "care_entry_multiplier_median": 0.6,
+        "care_entry_multiplier_log_sd": 0.3,
+        "residential_step_down_multiplier_median": 1.0,
+        "residential_step_down_multiplier_log_sd": 0.0,
+        "max_wait_months": 3.0,
+    }
+
+    def system(k: int) -> CareSystem:
+        harbour = HarbourConfig(caseload=[["2022-04-01", k]], **settings)
+        return care_only_system(capacity=CapacityConfig(enforce=False, harbour=harbour))
+
+    base, harbour = system(0), system(places)
+    gaps, reductions = [], []
+    for r in range(n):
+        before = ReplicateModel(base, r, seed).run()
+        model = ReplicateModel(harbour, r, seed)
+        after = model.run()
+        assert model.referrals > places and model.reached == places
+        assert not model._harbour_queue  # nobody waits
+        outside = [code_of(s) for s in (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)]
+        assert after.stocks[:, outside].sum() == 0
+        share_averted = max(0.0, 1.0 - model.harbour_effects[0])
+        reduction = entries(before) - entries(after)
+        reductions.append(reduction)
+        gaps.append(reduction - places * share_averted)
+    gaps = np.asarray(gaps)
+    se = gaps.std(ddof=1) / np.sqrt(n)
+    assert abs(gaps.mean()) <= 3.0 * se + 0.05, (gaps.mean(), se)
     assert np.mean(reductions) > 5.0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from care_demand import vocab
-from care_demand.calibration.hazard_exposure import FULL_INDEX
+from care_demand.calibration.hazard_exposure import FULL_INDEX, HazardIndex
 from care_demand.calibration.hazards import HazardDraws
 from care_demand.simulation.capacity import CapacityConfig
 from care_demand.simulation.system import CareSystem, code_of
@@ -61,4 +61,42 @@ def small_system(
         referral_nfa_share=0.25,
         caseload=caseload,
         capacity=capacity if capacity is not None else CapacityConfig(enforce=False),
+    )
+
+
+def care_only_system(
+    horizon: int = 12,
+    ages: float = 14.0,
+    capacity: CapacityConfig | None = None,
+    per_month: float = 20.0,
+) -> CareSystem:
+    """The toy system as data of children in care alone (the SSDA903 return) give it: care
+    hazards only, entries to care the one kind of arrival, children in care at the start."""
+    full = constant_draws()
+    care = [p for p, pair in enumerate(full.index.pairs) if pair[0] == vocab.CARE]
+    draws = HazardDraws(
+        rates=full.rates[:, care],
+        index=HazardIndex(tuple(full.index.pairs[p] for p in care)),
+        entry=full.entry,
+        move=full.move,
+    )
+    caseload = pd.DataFrame(
+        {
+            "code": [code_of(vocab.CARE, vocab.IFA)] * 150,
+            "age": ages,
+            "months_in_state": 4.0,
+            "months_in_care": 6.0,
+        }
+    )
+    return CareSystem(
+        start=pd.Timestamp("2022-04-01"),
+        horizon_months=horizon,
+        draws=draws,
+        arrival_kinds=("care_entry",),
+        arrival_intensity=np.full((2, horizon, 1), per_month),
+        arrival_ages=(np.full(10, ages),),
+        referral_nfa_share=0.0,
+        caseload=caseload,
+        capacity=capacity if capacity is not None else CapacityConfig(enforce=False),
+        mode="care_only",
     )

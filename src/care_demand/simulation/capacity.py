@@ -229,13 +229,16 @@ def sized_to_caseload(
       configured);
     - homes open at ``start``: their beds scaled to ``inhouse_residential`` in all (by their
       configured shares); homes that open later (a scenario's) as configured;
-    - Harbour outreach: places dated before ``start`` dropped (the example's service; a
-      council's own is in its record), later steps (a scenario's) kept.
+    - Harbour outreach: places dated before ``start`` dropped (a council's own service is
+      in its record), later steps (a scenario's) kept.
 
     With ``example`` (the shipped capacity), only the parts still holding its figures are
-    sized: fostering households and enquiries, each home's beds, the outreach before
-    ``start``; figures a council has set are kept. Scenario changes from ``start`` on
-    (recruitment multipliers, Mockingbird, new homes, outreach) apply on top.
+    sized: fostering households and enquiries, each home's beds, and the outreach: the
+    example's steps are dropped whenever dated (a run or a backtest starting before the
+    example's service began would otherwise gain it), a scenario's steps after them kept; a
+    schedule that does not begin with the example's is the council's and kept whole.
+    Scenario changes from ``start`` on (recruitment multipliers, Mockingbird, new homes,
+    outreach) apply on top.
     """
 
     def is_example(part: Callable[[CapacityConfig], object]) -> bool:
@@ -273,13 +276,13 @@ def sized_to_caseload(
         given += beds
         homes[name] = dataclasses.replace(home, beds=beds)
 
-    def before_start(c: CapacityConfig) -> list[Any]:
-        return [step for step in c.harbour.caseload if pd.Timestamp(step[0]) < start]
-
-    harbour = cap.harbour
-    if is_example(before_start):
-        later = [step for step in cap.harbour.caseload if pd.Timestamp(step[0]) >= start]
-        harbour = dataclasses.replace(cap.harbour, caseload=later)
+    steps = [list(step) for step in cap.harbour.caseload]
+    if example is None:  # every part sized: the outreach before the start is not known
+        kept = [step for step in steps if pd.Timestamp(step[0]) >= start]
+    else:  # the example's steps, whenever dated, are its service, not the council's
+        shipped = [list(step) for step in example.harbour.caseload]
+        kept = steps[len(shipped) :] if steps[: len(shipped)] == shipped else steps
+    harbour = dataclasses.replace(cap.harbour, caseload=kept)
     return dataclasses.replace(
         cap, fostering=fostering, homes=homes, harbour=harbour, sizing="configured"
     )

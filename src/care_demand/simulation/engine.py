@@ -34,7 +34,11 @@ multiplier's rate and to a family placement. The arithmetic to expect::
 
 Places used for step-down reach fewer referrals; young people whose move was averted may
 be referred again after their support ends, so the last line is an upper bound that holds
-as the horizon grows past the support months. ``tests/test_harbour_outreach.py`` checks the
+as the horizon grows past the support months. On data of children in care alone (the
+SSDA903 return) there is no child in need to hold an averted arrival in: it stays out of
+care and is not followed, so a later entry to care of the same young person is not
+modelled and the effect is the upper bound; an arrival is referred only when a place is
+free. ``tests/test_harbour_outreach.py`` checks the
 first two lines against the engine within Monte Carlo error.
 
 Family network meetings (family group decision-making, the Families First reforms) work at
@@ -212,10 +216,11 @@ class ReplicateModel(PlanMixin, PlacementMixin, CapacityProcessesMixin, Recordin
         self._tabs, self._tabs_supported, self._entry_cums = _epoch_tables(
             system, draw, epochs, walk, supported, levers
         )
-        if self._tabs[0][code_of(vocab.CIN)] is None:
-            # Care-only data model no services outside care to hold an arrival in, so only
-            # moves from the edge of care (none here) and step-downs reach the Harbour.
-            self._refer_kind = [False] * len(self._refer_kind)
+        # Whether the services outside care are modelled, to hold an arrival whose entry
+        # to care was averted or deferred. Data of children in care alone model none: an
+        # averted arrival then stays out of care and is not followed (as a family's
+        # future outside children's services is not), and an arrival never waits.
+        self._hold_outside = self._tabs[0][code_of(vocab.CIN)] is not None
         self._leaver_end = 12.0 * system.care_leaver_end_age
         self._emergency = list(system.emergency_share) or [0.0] * (_N_AGE + 1)
         self._supported_end = 12.0 * system.care_leaver_supported_end_age

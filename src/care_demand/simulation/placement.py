@@ -296,7 +296,9 @@ class PlacementMixin:
             return self._support(c, now)
         if emergency or self._max_wait <= 0.0 or self._outreach_cap <= 0:
             return False
-        if c.code < 0:  # an arrival into care waits as a child in need
+        if c.code < 0:  # an arrival into care waits as a child in need, where modelled
+            if not self._hold_outside:
+                return False
             self._set_code(c, _CIN, now)
         self._harbour_queue[c.idx] = (c, group)
         self._at(c, now + self._max_wait, _WAIT_END, 0)
@@ -316,10 +318,18 @@ class PlacementMixin:
         if self._rng(streams.HARBOUR, key, c.referrals).random() >= self._p_avert:
             return False
         self.averted += 1
-        if c.code < 0:  # an arrival into care is supported as a child in need
+        return self._stay_out(c, now)
+
+    def _stay_out(self, c: _Child, now: float) -> bool:
+        """A child whose move into care was averted stays where they are: an arrival as a
+        child in need, or, where the services outside care are not modelled, out of care
+        and not followed. Always True (the move did not happen)."""
+        if c.code < 0:
+            if not self._hold_outside:
+                return True
             self._set_code(c, _CIN, now)
-        c.entered = now  # time in the state counts from the referral
-        self._schedule(c, now)  # their state continues, held out of care while supported
+        c.entered = now  # time in the state counts from the referral or the meeting
+        self._schedule(c, now)  # their state continues (held out of care while supported)
         return True
 
     def _take_place(self, c: _Child) -> None:
@@ -381,11 +391,7 @@ class PlacementMixin:
         if avert >= 1.0 - still_enters:
             return False
         self.network_rec[month, 1] += 1
-        if c.code < 0:  # an arrival into care is supported as a child in need
-            self._set_code(c, _CIN, now)
-        c.entered = now
-        self._schedule(c, now)
-        return True
+        return self._stay_out(c, now)
 
     def _end_wait(self, c: _Child, now: float) -> None:
         """No place came up within the maximum wait: the planned move into care goes ahead."""
