@@ -267,7 +267,8 @@ _FORM_NOTE = (
 )
 
 
-def _capacity_note(page: Any, folder: str | None) -> str:
+def _check_folder(page: Any, folder: str | None) -> None:
+    """Check ``folder`` (``None``: the built-in example) on the Data page."""
     page.get_by_role("tab", name="Data").click()
     if folder is None:
         page.get_by_label("The built-in example").check()
@@ -278,6 +279,10 @@ def _capacity_note(page: Any, folder: str | None) -> str:
     page.locator("#validation_summary").get_by_text(
         "built-in example" if folder is None else folder
     ).wait_for()
+
+
+def _capacity_note(page: Any, folder: str | None) -> str:
+    _check_folder(page, folder)
     page.get_by_role("tab", name="Scenarios").click()
     page.get_by_role("button", name="Load", exact=True).click()
     page.get_by_role("heading", name="Children's homes").wait_for()
@@ -289,6 +294,38 @@ def _capacity_note(page: Any, folder: str | None) -> str:
             "() => document.getElementById('editor-capacity_sizing').innerText.trim() === ''"
         )
     return " ".join(note.inner_text().split())
+
+
+@pytest.mark.slow
+def test_the_run_page_names_scenarios_the_data_cannot_run(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Checked on the Data page, the SSDA903 return alone (no CIN census, no early help):
+    the Run page says which scenarios change what those data do not record, and leaves
+    them unticked; back on the built-in example every scenario is offered plainly."""
+    council = tmp_path_factory.mktemp("care-only") / "returns"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", council / "ssda903")
+    own = browser(lambda page: _run_labels(page, str(council)))
+    example = browser(lambda page: _run_labels(page, None))
+    flagged = {label for label in own if "(not on these data:" in label}
+    assert {label.split(" (not on")[0] for label in flagged} == {
+        "Demand surge (stress test)",
+        "Families First (Family Help, family network meetings, kinship first)",
+    }
+    assert "Harbour expansion" in own and not any("not on these data" in x for x in example)
+
+
+def _run_labels(page: Any, folder: str | None) -> list[str]:
+    _check_folder(page, folder)
+    page.get_by_role("tab", name="Run", exact=True).click()
+    boxes = page.locator("#scenarios label")
+    if folder is not None:
+        boxes.get_by_text("not on these data").first.wait_for()
+    else:
+        page.wait_for_function(
+            "() => !document.getElementById('scenarios').innerText.includes('not on these')"
+        )
+    return [" ".join(t.split()) for t in boxes.all_inner_texts()]
 
 
 @pytest.mark.slow

@@ -70,3 +70,20 @@ def test_a_run_on_the_ssda903_return_alone_stops_before_calibrating(tmp_path: Pa
     with pytest.raises(ConfigError, match=r"referral_surge\.kind .*do not record"):
         run(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_the_app_names_the_scenarios_that_cannot_run_on_the_data_checked(
+    tmp_path: Path,
+) -> None:
+    from care_demand.app.actions import inspect_data
+    from care_demand.app.scenario_files import scenarios_not_held
+
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", data / "ssda903")
+    view = inspect_data(str(data))
+    assert view.states == {"care", "care_leaver"} and view.arrival_kinds == {"care_entry"}
+    not_held = scenarios_not_held(SCENARIO_DIR, view.arrival_kinds, view.states)
+    assert set(not_held) == {"demand_surge", "families_first"}
+    example = inspect_data(None)
+    assert example.states is not None and example.arrival_kinds is not None
+    assert scenarios_not_held(SCENARIO_DIR, example.arrival_kinds, example.states) == {}

@@ -97,6 +97,10 @@ class DataView:
     # What a run on these data does with the in-house capacity (capacity.sizing), when it
     # sizes it to the caseload at the start; empty when it runs as configured.
     capacity_note: str = ""
+    # The kinds of arrival from outside services and the states the data record (None:
+    # no history), which say the scenarios that can run on them.
+    arrival_kinds: frozenset[str] | None = None
+    states: frozenset[str] | None = None
 
     def problems_csv(self) -> str:
         """The validation table as CSV text, as the page's download gives it."""
@@ -172,6 +176,8 @@ def inspect_data(folder: str | Path | None, lenient: bool = False) -> DataView:
             "rule": rule,
             "cube": history_cube(history),
             "capacity_note": _capacity_note(config, path, history),
+            "arrival_kinds": frozenset(history.arrivals_from_outside()["kind"]),
+            "states": frozenset(history.spells["state"]),
         }
     )
 

@@ -19,18 +19,21 @@ import shutil
 import tempfile
 import textwrap
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from care_demand import vocab
 from care_demand.app.actions import _COMPOSE_LOCK
 from care_demand.app.scenario_fields import SECTIONS, Field, Schedule, Table, all_tables
 from care_demand.checking import Problems
 from care_demand.config import CONFIG_DIR, AppConfig, config_problems, register_schema
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import validate_costs
+from care_demand.scenarios import check_levers_held
 
 __all__ = [
     "BASELINE",
@@ -48,6 +51,7 @@ __all__ = [
     "save_scenario",
     "scenario_titles",
     "scenario_yaml",
+    "scenarios_not_held",
     "search_root",
 ]
 
@@ -152,6 +156,30 @@ def compose_scenario(
             message = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
             return None, [(str(key) or "scenario", message)]
     return config, [*config_problems(config), *_cost_problems(config)]
+
+
+def scenarios_not_held(
+    folder: Path, arrival_kinds: Collection[str], states: Collection[str]
+) -> dict[str, str]:
+    """Scenario name -> why it cannot run on data that record only ``arrival_kinds`` and
+    ``states`` (a lever on referrals or services outside care, for the SSDA903 return
+    alone: :func:`care_demand.scenarios.check_levers_held`); data that record every
+    service give none. A file that does not compose is left to report itself."""
+    if set(vocab.STATES) <= set(states):
+        return {}
+    out = {}
+    for name in scenario_titles(folder):
+        try:
+            config, _ = compose_scenario(folder, name)
+        except ScenarioFileError:
+            continue
+        if config is None:
+            continue
+        try:
+            check_levers_held(config, arrival_kinds, states, None, CONFIG_DIR)
+        except ConfigError:
+            out[name] = "it changes services these data do not record"
+    return out
 
 
 def _cost_problems(config: AppConfig) -> Problems:

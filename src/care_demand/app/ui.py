@@ -22,7 +22,7 @@ from care_demand.app.editor import editor_server, editor_ui
 from care_demand.app.jobs import RunJob, start_run
 from care_demand.app.results import list_runs, open_results
 from care_demand.app.results_page import results_panel, results_server
-from care_demand.app.scenario_files import BASELINE, scenario_titles
+from care_demand.app.scenario_files import BASELINE, scenario_titles, scenarios_not_held
 from care_demand.app.settings import QUICK_LOOK, AppSettings
 
 __all__ = ["create_app"]
@@ -53,8 +53,15 @@ def _size_choices() -> dict[str, str]:
     }
 
 
-def _run_choices(settings: AppSettings) -> dict[str, str]:
-    return {k: v for k, v in scenario_titles(settings.scenarios).items() if k != BASELINE}
+def _run_choices(settings: AppSettings, not_held: dict[str, str] | None = None) -> dict[str, str]:
+    """The scenarios to tick, each by its title; one that cannot run on the data checked
+    says why (``not_held``: :func:`~care_demand.app.scenario_files.scenarios_not_held`)."""
+    not_held = not_held or {}
+    return {
+        k: v + (f" (not on these data: {not_held[k]})" if k in not_held else "")
+        for k, v in scenario_titles(settings.scenarios).items()
+        if k != BASELINE
+    }
 
 
 def _page_ui(settings: AppSettings) -> Tag:
@@ -135,12 +142,20 @@ def create_app(settings: AppSettings | None = None) -> App:
         def _run_allowed() -> None:  # no run while the scenario being edited has a problem
             ui.update_action_button("start", disabled=editor.has_problems())
 
+        @reactive.calc
+        def not_held() -> dict[str, str]:
+            checked = view()
+            if checked.states is None or checked.arrival_kinds is None:
+                return {}
+            return scenarios_not_held(settings.scenarios, checked.arrival_kinds, checked.states)
+
         @reactive.effect
-        @reactive.event(editor.changed)
+        @reactive.event(editor.changed, not_held)
         def _run_list() -> None:
+            choices = _run_choices(settings, not_held())
             with reactive.isolate():
-                chosen = [c for c in input.scenarios() if c in _run_choices(settings)]
-            ui.update_checkbox_group("scenarios", choices=_run_choices(settings), selected=chosen)
+                chosen = [c for c in input.scenarios() if c in choices and c not in not_held()]
+            ui.update_checkbox_group("scenarios", choices=choices, selected=chosen)
 
         # --- Calibration ------------------------------------------------------------------
         reference = calibration_server(input, settings, view, data_path)
