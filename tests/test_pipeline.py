@@ -293,6 +293,11 @@ def test_care_only_data_are_calibrated_and_projected(
     report = (out / LAYOUT.report).read_text(encoding="utf-8")
     assert "The council's files hold children in care alone" in report
     assert "wider continuum" not in report and "Steps up between services" not in report
+    stocks = pd.read_csv(out / LAYOUT.stocks, dtype=str)
+    assert set(stocks["state"]) == {"care", "care_leaver"}  # not early help etc. as 0
+    summary = (out / LAYOUT.data_summary).read_text(encoding="utf-8")
+    assert "| Early help |" not in summary and "| Child in need |" not in summary
+    assert "the SSDA903 return records no other service" in summary
     # Casework is costed for the services the data hold: none outside care, not £0 lines.
     lines = pd.read_csv(out / LAYOUT.cost_summary)
     casework = set(lines.loc[lines["kind"] == "casework", "line"])

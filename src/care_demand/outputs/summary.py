@@ -114,11 +114,19 @@ def financial_year(dates: pd.Series) -> pd.Series:
     return start_year.astype(str) + "/" + ((start_year + 1) % 100).astype(str).str.zfill(2)
 
 
+def _held_states(history: EventHistory) -> tuple[str, ...]:
+    """The states the council's files record: care and care leavers alone for the SSDA903
+    return without the CIN census or early help (a count of 0 there would be wrong)."""
+    if history.mode == "care_only":
+        return (vocab.CARE, vocab.CARE_LEAVER)
+    return vocab.STATES
+
+
 def _stocks(history: EventHistory, dates: list[pd.Timestamp]) -> pd.DataFrame:
     rows = []
     for date in dates:
         by_state = history.stock(date, by=("state",))
-        for state in vocab.STATES:
+        for state in _held_states(history):
             rows.append((date, state, "all", int(by_state.get(state, 0))))
         by_group = history.stock(date, by=("state", "placement_group"))
         for group in vocab.PLACEMENT_GROUPS:
@@ -260,7 +268,9 @@ def summarise_history(
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
-    family_help = family_help_on(output.family_help, history.window_end)
+    family_help = history.mode != "care_only" and family_help_on(
+        output.family_help, history.window_end
+    )
     if family_help:
         stocks = add_family_help_stocks(stocks)
     arrivals = _arrivals(history)
@@ -274,7 +284,7 @@ def summarise_history(
     labels = SERVICE_LABELS
     totals["state"] = totals["state"].map(labels)
     wide = totals.pivot(index="state", columns="date", values="children")
-    shown = [*vocab.STATES, FAMILY_HELP] if family_help else vocab.STATES
+    shown = [*_held_states(history), FAMILY_HELP] if family_help else _held_states(history)
     wide = wide.reindex([labels[s] for s in shown])
     wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
     wide = wide.reset_index().rename(columns={"state": "State"})
@@ -337,7 +347,11 @@ def summarise_history(
         f"## Children by state at {output.stock_day} {_month_name(output.stock_month)}",
         "",
         "A child is counted once, in their highest level of need "
-        "(care > child protection > child in need > assessment > early help).",
+        "(care > child protection > child in need > assessment > early help)."
+        if history.mode != "care_only"
+        else "Children in care and care leavers: the SSDA903 return records no other "
+        "service (early help, assessment, children in need and protection plans are in the "
+        "early help and CIN census files).",
         *(
             [
                 "Family Help, one service under the Families First Partnership programme, is "

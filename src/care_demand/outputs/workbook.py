@@ -93,8 +93,9 @@ SHEET_NOTES: dict[str, str] = {
     "kind of placement, in-house places, children placed in-house, placed externally for want "
     "of a place and by preference or need, and in-house places needed for the target share "
     "(medians and P10/P90 across simulated futures, whole children).",
-    "Flows per year": "Referrals, entries to care, exits from care by reason and steps up "
-    "and down per financial year: recorded counts, then projected means.",
+    "Flows per year": "Entries to care, exits from care by reason and, where the data hold "
+    "the services outside care, referrals and steps up and down, per financial year: "
+    "recorded counts, then projected means.",
     "Assumptions": "Every cost assumption with its unit, price year and source.",
     "Run details": "The software version, seed and data fingerprints that reproduce the run.",
     FLOW_DIFFERENCES_SHEET: "How each scenario works: entries to care by age, moves between "
