@@ -527,3 +527,11 @@ def test_backtest_scores_the_period_the_rates_are_fitted_on_at_each_cut(
     assert list(calibration["rate_chosen_on_cuts"]) == [0]
     text = (out / "backtest/summary.md").read_text()
     assert "## The period the rates are fitted on" in text
+
+
+def test_a_row_with_every_record_withheld_shows_no_error() -> None:
+    from care_demand.backtest.summary import mape_cell
+
+    assert mape_cell(4.61, 0.72) == "4.6% ± 0.7"
+    assert mape_cell(float("nan"), float("nan")) == ""  # not "%"
+    assert mape_cell(12.0, None) == "12.0%"

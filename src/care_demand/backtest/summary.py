@@ -35,7 +35,7 @@ from care_demand.pipeline import SYNTHETIC_CAPTION
 if TYPE_CHECKING:
     from care_demand.backtest.run import BacktestResult
 
-__all__ = ["measure_label", "summary_markdown", "target_checks", "target_row"]
+__all__ = ["mape_cell", "measure_label", "summary_markdown", "target_checks", "target_row"]
 
 
 def measure_label(measure: str) -> str:
@@ -63,6 +63,13 @@ def _pct(value: object, digits: int = 1) -> str:
 
 def _num(value: object, digits: int = 0) -> str:
     return _formatted(value, f",.{digits}f")
+
+
+def mape_cell(mape: object, mc_error: object) -> str:
+    """A mean absolute % error with its Monte Carlo error ("4.6% ± 0.7"); blank when there
+    is none (every record of the row withheld)."""
+    text = _formatted(mape, ",.1f", "%")
+    return text + mc_error_text(mc_error) if text else ""
 
 
 def _interval_cell(row: pd.Series, level: str) -> str:
@@ -213,7 +220,7 @@ def summary_markdown(
             for lv in levels
         )
         withheld = f" ({row['withheld']} withheld)" if row["withheld"] else ""
-        mape = f"{_num(row['mape'], 1)}%{mc_error_text(row.get('mape_mc_error'))}"
+        mape = mape_cell(row["mape"], row.get("mape_mc_error"))
         luck = _formatted(row.get("luck_mape", float("nan")), ".1f", "%")
         lines.append(
             f"| {row['horizon_months']} | {measure_label(str(row['measure']))} | "
