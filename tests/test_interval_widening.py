@@ -110,6 +110,18 @@ def test_too_few_cuts_write_the_factors_but_do_not_apply_them(tmp_path: Path) ->
     assert "too few cuts" in widening_note(detail)
 
 
+def test_the_note_says_how_intervals_were_widened_only_when_one_was() -> None:
+    base = {"status": "applied", "backtest_dir": "bt", "cuts": 5, "forecasts": 97}
+    base |= {"max_factor": 2.0}
+    held = {"80": {"level": 0.8, "coverage": 0.9, "factor": 1.0}}
+    note = widening_note({**base, "levels": held})
+    assert "80% intervals held 90%, unchanged" in note and "none was widened" in note
+    assert "moved away from the median" not in note
+    short = {"80": {"level": 0.8, "coverage": 0.7, "factor": 1.25}}
+    note = widening_note({**base, "levels": short})
+    assert "widened x1.25" in note and "moved away from the median" in note
+
+
 def test_the_backtests_accuracy_is_told_beside_the_error_luck_alone_gives() -> None:
     record = {"measure": "care", "label": "children in care", "horizon": 12, "forecasts": 30}
     record |= {"mape": 2.9}

@@ -277,12 +277,13 @@ def widening_note(record: Mapping[str, object] | None) -> str:
             "of these data was found (run care-demand-backtest on them, then this run again)."
         )
     levels: Mapping[str, Mapping[str, object]] = record.get("levels", {})  # type: ignore[assignment]
-    parts = []
+    parts, widened = [], False
     for name, entry in levels.items():
         coverage = entry.get("coverage")
         held = "" if coverage is None else f"held {float(coverage) * 100:.0f}%"  # type: ignore[arg-type]
         factor = float(entry.get("factor", 1.0))  # type: ignore[arg-type]
         change = f"widened x{factor:.2f}" if factor > 1 else "unchanged"
+        widened = widened or factor > 1
         parts.append(f"{name}% intervals {held}, {change}")
     where = f"the backtest in {record.get('backtest_dir')}"
     judged = (
@@ -296,11 +297,16 @@ def widening_note(record: Mapping[str, object] | None) -> str:
             + "; ".join(parts)
             + "."
         )
+    how = (
+        " Each widened interval's ends were moved away from the median by that factor (at most "
+        f"x{float(record.get('max_factor', 0)):.1f}; docs/backtest.md), so it would have held "
+        "its share of the record."
+        if widened
+        else " Each held at least its share of the record, so none was widened (docs/backtest.md)."
+    )
     return (
         f"Intervals of children in care and its placement groups checked against {where} "
-        f"({judged}): " + "; ".join(parts) + ". Each widened interval's ends were moved away "
-        f"from the median by that factor (at most x{float(record.get('max_factor', 0)):.1f}; "
-        "docs/backtest.md), so it would have held its share of the record."
+        f"({judged}): " + "; ".join(parts) + "." + how
     )
 
 
