@@ -292,6 +292,8 @@ def test_care_only_data_are_calibrated_and_projected(
     assert "the council's returns (SSDA903)" in fan  # the caption names the files read
     report = (out / LAYOUT.report).read_text(encoding="utf-8")
     assert "The council's files hold children in care alone" in report
+    assert "every entry to care is an arrival" in report
+    assert "of children not already in a service" not in report
     assert "wider continuum" not in report and "Steps up between services" not in report
     stocks = pd.read_csv(out / LAYOUT.stocks, dtype=str)
     assert set(stocks["state"]) == {"care", "care_leaver"}  # not early help etc. as 0

@@ -298,6 +298,10 @@ def _calibration(run: RunFiles) -> str:
             if "care_entry_uasc" in wide.index
             else _FORECAST_LABELS
         )
+        care_only = run.details.get("mode") == "care_only"
+        if care_only:  # no services outside care: every entry to care is an arrival
+            uasc = ", other than UASC" if "care_entry_uasc" in wide.index else ""
+            labels = {**labels, "care_entry": f"Entries to care{uasc}"}
         wide.index = [labels.get(k, k) for k in wide.index]
         parts.append(
             html_table(
@@ -308,7 +312,11 @@ def _calibration(run: RunFiles) -> str:
             )
         )
         parts.append(
-            "<p class='note'>These are arrivals of children not already in a service. "
+            "<p class='note'>With the SSDA903 return alone every entry to care is an arrival: "
+            "the forecast continues the recorded entries to care in the data quality "
+            "section.</p>"
+            if care_only
+            else "<p class='note'>These are arrivals of children not already in a service. "
             "They are fewer than the recorded referrals and entries to care in the data "
             "quality section, which also count children already known to services; the flow "
             "model moves those children between services itself, and the projected entries "
