@@ -626,7 +626,7 @@ def _bridge_charts(sweep: SweepFiles, short: Mapping[str, str], caption: str) ->
     charts = []
     for name, rows in bridge.groupby("scenario", sort=False):
         label = short.get(str(name), str(name))
-        title = f"From the baseline's cost to {label}'s: the cost bridge"
+        title = f"Cost bridge from the baseline to {label}"
         charts.append(
             Chart(
                 f"cost_bridge_{name}",
