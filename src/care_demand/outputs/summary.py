@@ -115,11 +115,11 @@ def financial_year(dates: pd.Series) -> pd.Series:
 
 
 def _held_states(history: EventHistory) -> tuple[str, ...]:
-    """The states the council's files record: care and care leavers alone for the SSDA903
-    return without the CIN census or early help (a count of 0 there would be wrong)."""
-    if history.mode == "care_only":
-        return (vocab.CARE, vocab.CARE_LEAVER)
-    return vocab.STATES
+    """The states the council's files record, in the continuum's order: care and care
+    leavers always, the services outside care where their files are there (the SSDA903
+    return alone records none, and a count of 0 for them would be wrong)."""
+    present = set(history.spells["state"])
+    return tuple(s for s in vocab.STATES if s in present or s in (vocab.CARE, vocab.CARE_LEAVER))
 
 
 def _stocks(history: EventHistory, dates: list[pd.Timestamp]) -> pd.DataFrame:
@@ -268,7 +268,7 @@ def summarise_history(
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
-    family_help = history.mode != "care_only" and family_help_on(
+    family_help = {vocab.EARLY_HELP, vocab.CIN} <= set(_held_states(history)) and family_help_on(
         output.family_help, history.window_end
     )
     if family_help:
