@@ -192,6 +192,8 @@ def test_data_explorer_filters_the_history(browser: Browser) -> None:
 
 
 def _explorer(page: Any) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     flows = page.locator("#explore_flows_table")
     flows.wait_for(timeout=60_000)
     everyone = flows.locator("tbody tr").first.locator("td").first.inner_text()
@@ -208,13 +210,20 @@ def _explorer(page: Any) -> None:
     )
     chosen = flows.locator("tbody tr").first.locator("td").first.inner_text()
     assert chosen == "[c]" or int(chosen) < int(everyone)
-    chart = page.locator("#explore_chart img")
-    chart.scroll_into_view_if_needed()
-    box = chart.bounding_box()
-    chart.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
-    chart.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.5})
     reading = page.locator("#explore_reading")
-    reading.wait_for()
+    # The chart is drawn again after each filter; a pointer over the image it replaces reads
+    # nothing, so move it again over the chart as drawn, as a person would.
+    for _ in range(10):
+        chart = page.locator("#explore_chart img")
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        chart.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+        chart.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.5})
+        try:
+            reading.wait_for(timeout=6_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
     assert "children in care" in reading.inner_text()
 
 
