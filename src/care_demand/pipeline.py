@@ -374,8 +374,7 @@ def _check_levers(config: AppConfig, history: EventHistory) -> None:
     returns supplied (referrals on the SSDA903 return alone)."""
     source = scenario_file(config)
     check_uasc_levers(config, history.uasc_supplied, source, CONFIG_DIR)
-    kinds = set(pd.unique(history.arrivals_from_outside()["kind"]))
-    check_levers_held(config, kinds, set(pd.unique(history.spells["state"])), source, CONFIG_DIR)
+    check_levers_held(config, history.recorded_kinds, history.recorded_states, source, CONFIG_DIR)
 
 
 def recorded_monthly(history: EventHistory) -> pd.DataFrame:
@@ -525,8 +524,9 @@ def run(
                 titles.get(name, name) for name in config.costs.fixed if name not in own.fixed
             ]
             config = dataclasses.replace(config, costs=own)
-        if history.mode == "care_only":  # no casework outside care: those services are not modelled
-            config = dataclasses.replace(config, costs=_care_casework(config.costs))
+        config = dataclasses.replace(
+            config, costs=_recorded_casework(config.costs, history.recorded_states)
+        )
         out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history, left_out))
         if projection is not None:
             quantiles = projection
@@ -830,14 +830,14 @@ def _own_fixed_costs(costs: CostConfig, start: pd.Timestamp) -> CostConfig:
     return dataclasses.replace(costs, fixed=fixed)
 
 
-_OUTSIDE_CARE = (vocab.EARLY_HELP, vocab.ASSESSMENT, vocab.CIN, vocab.CP)
-
-
-def _care_casework(costs: CostConfig) -> CostConfig:
-    """``costs`` without casework for the services outside care: for data of children in
-    care alone, where early help, assessment, CIN and CP are not modelled and a casework
-    line of £0 for them would read as a cost of nothing. Care leavers' stays."""
-    casework = {s: weekly for s, weekly in costs.casework.items() if s not in _OUTSIDE_CARE}
+def _recorded_casework(costs: CostConfig, recorded: Sequence[str]) -> CostConfig:
+    """``costs`` without casework for the states the council's files do not record (early
+    help, assessment, CIN and CP on the SSDA903 return alone): not modelled, and a line of
+    £0 would read as a cost of nothing. Lines that are not a state (care leavers past 21)
+    stay."""
+    casework = {
+        s: weekly for s, weekly in costs.casework.items() if s not in vocab.STATES or s in recorded
+    }
     return dataclasses.replace(costs, casework=casework)
 
 

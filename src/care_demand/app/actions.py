@@ -176,8 +176,8 @@ def inspect_data(folder: str | Path | None, lenient: bool = False) -> DataView:
             "rule": rule,
             "cube": history_cube(history),
             "capacity_note": _capacity_note(config, path, history),
-            "arrival_kinds": frozenset(history.arrivals_from_outside()["kind"]),
-            "states": frozenset(history.spells["state"]),
+            "arrival_kinds": history.recorded_kinds,
+            "states": frozenset(history.recorded_states),
         }
     )
 

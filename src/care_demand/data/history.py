@@ -147,6 +147,21 @@ class EventHistory:
     pre_proceedings: pd.DataFrame = field(default_factory=empty_pre_proceedings)
 
     @property
+    def recorded_states(self) -> tuple[str, ...]:
+        """The states the council's files record, in the continuum's order: care and care
+        leavers always, early help, assessment, CIN and CP where their files hold spells of
+        them (the SSDA903 return alone records none)."""
+        present = set(self.spells["state"])
+        always = (vocab.CARE, vocab.CARE_LEAVER)
+        return tuple(s for s in vocab.STATES if s in present or s in always)
+
+    @property
+    def recorded_kinds(self) -> frozenset[str]:
+        """The kinds of arrival the council's files record (entries to care alone for the
+        SSDA903 return)."""
+        return frozenset(self.arrivals["kind"])
+
+    @property
     def has_pre_proceedings(self) -> bool:
         """Whether the history holds any pre-proceedings (the CIN census 2025/26 block)."""
         return not self.pre_proceedings.empty

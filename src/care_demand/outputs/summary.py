@@ -114,19 +114,11 @@ def financial_year(dates: pd.Series) -> pd.Series:
     return start_year.astype(str) + "/" + ((start_year + 1) % 100).astype(str).str.zfill(2)
 
 
-def _held_states(history: EventHistory) -> tuple[str, ...]:
-    """The states the council's files record, in the continuum's order: care and care
-    leavers always, the services outside care where their files are there (the SSDA903
-    return alone records none, and a count of 0 for them would be wrong)."""
-    present = set(history.spells["state"])
-    return tuple(s for s in vocab.STATES if s in present or s in (vocab.CARE, vocab.CARE_LEAVER))
-
-
 def _stocks(history: EventHistory, dates: list[pd.Timestamp]) -> pd.DataFrame:
     rows = []
     for date in dates:
         by_state = history.stock(date, by=("state",))
-        for state in _held_states(history):
+        for state in history.recorded_states:
             rows.append((date, state, "all", int(by_state.get(state, 0))))
         by_group = history.stock(date, by=("state", "placement_group"))
         for group in vocab.PLACEMENT_GROUPS:
@@ -268,7 +260,7 @@ def summarise_history(
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
-    family_help = {vocab.EARLY_HELP, vocab.CIN} <= set(_held_states(history)) and family_help_on(
+    family_help = {vocab.EARLY_HELP, vocab.CIN} <= set(history.recorded_states) and family_help_on(
         output.family_help, history.window_end
     )
     if family_help:
@@ -284,7 +276,7 @@ def summarise_history(
     labels = SERVICE_LABELS
     totals["state"] = totals["state"].map(labels)
     wide = totals.pivot(index="state", columns="date", values="children")
-    shown = [*_held_states(history), FAMILY_HELP] if family_help else _held_states(history)
+    shown = [*history.recorded_states, FAMILY_HELP] if family_help else history.recorded_states
     wide = wide.reindex([labels[s] for s in shown])
     wide.columns = [d.strftime("%d %b %Y") for d in wide.columns]
     wide = wide.reset_index().rename(columns={"state": "State"})

@@ -245,9 +245,12 @@ def _sized_capacity(
     start: pd.Timestamp,
     example: CapacityConfig | None,
 ) -> CapacityConfig:
-    """``capacity`` sized to the in-house ``caseload`` at ``start``
+    """``capacity`` as a run starting at ``start`` uses it: as it stands, or with
+    ``sizing`` ``caseload`` sized to the in-house ``caseload``
     (:func:`~care_demand.simulation.capacity.sized_to_caseload`: the parts still holding the
     ``example``'s figures, or every part without one)."""
+    if capacity.sizing != "caseload":
+        return capacity
     codes = caseload["code"].to_numpy()
     return sized_to_caseload(
         capacity,
@@ -304,13 +307,12 @@ def build_system(
     )
     intensity = paths.sel(kind=list(kinds)).to_numpy()
     caseload = caseload_at(history.spells, history.window_end)
-    if capacity.sizing == "caseload":
-        capacity = _sized_capacity(capacity, caseload, start, example_capacity)
-        if capacity.enforce:  # limits apply (not a backtest's unlimited places): say so
-            log.info(
-                "In-house capacity sized to the caseload at the start: %s",
-                sizing_note(capacity, start),
-            )
+    sized = _sized_capacity(capacity, caseload, start, example_capacity)
+    if sized is not capacity and sized.enforce:  # limits apply (not a backtest's): say so
+        log.info(
+            "In-house capacity sized to the caseload at the start: %s", sizing_note(sized, start)
+        )
+    capacity = sized
     outside = history.arrivals_from_outside()
     leaver = care_leaver if care_leaver is not None else CareLeaverConfig()
     return CareSystem(
