@@ -315,6 +315,40 @@ def test_the_run_page_names_scenarios_the_data_cannot_run(
     assert "Harbour expansion" in own and not any("not on these data" in x for x in example)
 
 
+@pytest.mark.slow
+def test_the_scenarios_page_marks_levers_the_data_cannot_run(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With the SSDA903 return alone checked on the Data page, the demand surge loaded on
+    the Scenarios page has its referral lever marked beside its field and in the status, as
+    something a run on these data would stop for, while the form itself has no problem (it
+    can be saved, and Run stays enabled for the scenarios that can run)."""
+    council = tmp_path_factory.mktemp("care-only-editor") / "returns"
+    shutil.copytree(EXAMPLE_DATA_DIR / "ssda903", council / "ssda903")
+    seen = browser(lambda page: _marked_levers(page, str(council)))
+    assert "changes referral arrivals, which these data do not record" in seen["field"]
+    assert seen["field"].startswith("Not on the data checked on the Data page:")
+    assert "1 lever(s) change services the data checked on the Data page" in seen["status"]
+    assert "No problems: ready to save." in seen["status"]
+    assert seen["run_disabled"] is False
+
+
+def _marked_levers(page: Any, folder: str) -> dict[str, Any]:
+    _check_folder(page, folder)
+    page.get_by_role("tab", name="Scenarios").click()
+    page.locator("#editor-start_from").select_option("demand_surge")
+    page.get_by_role("button", name="Load", exact=True).click()
+    status = page.locator("#editor-status")
+    status.get_by_text("lever(s) change services").wait_for()
+    message = _message(page, "scenario.arrival_levers.referral_surge.kind")
+    message.get_by_text("Not on the data").wait_for()
+    return {
+        "field": " ".join(message.inner_text().split()),
+        "status": " ".join(status.inner_text().split()),
+        "run_disabled": page.locator("#start").is_disabled(),
+    }
+
+
 def _run_labels(page: Any, folder: str | None) -> list[str]:
     _check_folder(page, folder)
     page.get_by_role("tab", name="Run", exact=True).click()

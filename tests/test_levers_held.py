@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from care_demand import vocab
 from care_demand.config import CONFIG_DIR, load_config, scenario_file
 from care_demand.data import EventHistory
 from care_demand.errors import ConfigError
@@ -87,3 +88,22 @@ def test_the_app_names_the_scenarios_that_cannot_run_on_the_data_checked(
     example = inspect_data(None)
     assert example.states is not None and example.arrival_kinds is not None
     assert scenarios_not_held(SCENARIO_DIR, example.arrival_kinds, example.states) == {}
+
+
+def test_the_scenarios_page_marks_levers_the_data_checked_do_not_record() -> None:
+    """Edited in the app against the SSDA903 return alone, a referral lever is marked on its
+    own field as not on those data, which does not stop the file being saved (it may be
+    run on data that record referrals); with no data checked, or the whole continuum,
+    nothing is marked."""
+    from care_demand.app.scenario_files import check_form, read_form
+
+    form = read_form(SCENARIO_DIR, "demand_surge")
+    checked = check_form(form, SCENARIO_DIR, CARE_ONLY)
+    assert checked.problems == []
+    assert [field for field, _ in checked.not_held] == [
+        "scenario.arrival_levers.referral_surge.kind"
+    ]
+    assert checked.not_held[0][1].startswith("changes referral arrivals, which these data do not")
+    assert check_form(form, SCENARIO_DIR).not_held == []
+    everything = ({"referral", "early_help_request", "care_entry"}, set(vocab.STATES))
+    assert check_form(form, SCENARIO_DIR, everything).not_held == []

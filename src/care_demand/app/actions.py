@@ -102,6 +102,13 @@ class DataView:
     arrival_kinds: frozenset[str] | None = None
     states: frozenset[str] | None = None
 
+    @property
+    def held(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The arrival kinds and the states the data record, or ``None`` with no history."""
+        if self.arrival_kinds is None or self.states is None:
+            return None
+        return self.arrival_kinds, self.states
+
     def problems_csv(self) -> str:
         """The validation table as CSV text, as the page's download gives it."""
         return self.problems.to_csv(index=False)

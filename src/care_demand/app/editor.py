@@ -3,7 +3,9 @@
 The page only lays out the form and wires it to the plain functions of
 :mod:`care_demand.app.scenario_files` (read, write, check, save, copy, delete), which are
 tested on their own. Every field is checked as it changes by the command line's own
-validation; each message appears beside its field. :func:`editor_server` returns the flag
+validation; each message appears beside its field, and so does each lever on a service the
+data checked on the Data page do not record (a run on them would stop; the file can still be
+saved, for data that do). :func:`editor_server` returns the flag
 the Run page uses to disable Run while the form has a problem, and a counter that changes
 after each save, copy or deletion so the Run page can refresh its list of scenarios.
 """
@@ -11,7 +13,7 @@ after each save, copy or deletion so the Run page can refresh its list of scenar
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,14 @@ from shiny.types import SilentException
 from care_demand.app.scenario_fields import SECTIONS, Field, Schedule, Table
 from care_demand.app.scenario_files import (
     BASELINE,
+    FormCheck,
     ScenarioFileError,
     ScenarioForm,
     add_row,
+    check_form,
     delete_scenario,
     duplicate_scenario,
-    form_problems,
+    field_label,
     read_form,
     remove_row,
     save_scenario,
@@ -38,6 +42,7 @@ from care_demand.app.scenario_files import (
 __all__ = ["EditorState", "editor_server", "editor_ui", "field_id"]
 
 _MESSAGE = "care_demand_problems"
+_NOT_HELD = "Not on the data checked on the Data page: "
 _CAPACITY = "Capacity"  # the section that says how a run sizes the in-house capacity
 _SCRIPT = """
 Shiny.addCustomMessageHandler("MESSAGE", function (problems) {
@@ -132,10 +137,13 @@ def editor_server(
     session: Session,
     folder: Path,
     capacity_note: Callable[[], str] = lambda: "",
+    data_held: Callable[[], tuple[Collection[str], Collection[str]] | None] = lambda: None,
 ) -> EditorState:
     """The page's logic; returns the flags the Run page reads. ``capacity_note``: what a run
     on the data checked on the Data page does with the in-house capacity (empty: nothing to
-    say), shown at the head of the Capacity section."""
+    say), shown at the head of the Capacity section. ``data_held``: the arrival kinds and
+    the states those data record (``None``: no data checked), against which the form's
+    levers are checked."""
     structure: reactive.Value[ScenarioForm | None] = reactive.value(None)
     changed: reactive.Value[int] = reactive.value(0)
     note: reactive.Value[str] = reactive.value("")
@@ -176,9 +184,23 @@ def editor_server(
         return out
 
     @reactive.calc
-    def problems() -> list[tuple[str, str]]:
+    def checked() -> FormCheck:
         form = current()
-        return form_problems(form, folder) if form is not None else []
+        if form is None:
+            return FormCheck([], [])
+        try:
+            held = data_held()
+        except SilentException:  # no data checked on the Data page yet
+            held = None
+        return check_form(form, folder, held)
+
+    @reactive.calc
+    def problems() -> list[tuple[str, str]]:
+        return checked().problems
+
+    @reactive.calc
+    def not_held() -> list[tuple[str, str]]:
+        return [(target, _NOT_HELD + message) for target, message in checked().not_held]
 
     @reactive.calc
     def has_problems() -> bool:
@@ -190,7 +212,7 @@ def editor_server(
         if form is None:
             return
         messages = {_ns(p): "" for p in form.values}
-        for target, message in problems():
+        for target, message in [*problems(), *not_held()]:
             if target:
                 key = _ns(target)
                 messages[key] = (messages[key] + " " + message).strip()
@@ -221,7 +243,7 @@ def editor_server(
         if form is None:
             return ui.p("Pick a scenario and press Load.", class_="note")
         with reactive.isolate():
-            shown = problems()
+            shown = [*problems(), *not_held()]
         messages.clear()
         for target, message in shown:
             messages[target] = (messages.get(target, "") + " " + message).strip()
@@ -332,6 +354,24 @@ def editor_server(
             lines.append(ui.tags.ul(*[ui.tags.li(m) for _, m in found], class_="text-danger small"))
         elif current() is not None:
             lines.append(ui.p("No problems: ready to save.", class_="text-success"))
+        away = not_held()
+        if away:
+            lines.append(
+                ui.div(
+                    ui.p(
+                        f"{len(away)} lever(s) change services the data checked on the Data "
+                        "page do not record: a run on those data would stop. The scenario "
+                        "can still be saved, for data that record them."
+                    ),
+                    ui.tags.ul(
+                        *[ui.tags.li(f"{field_label(t)}: {m}") for t, m in checked().not_held],
+                        class_="small",
+                        style="overflow-wrap: anywhere",
+                    ),
+                    class_="alert alert-warning",
+                    role="status",
+                )
+            )
         return ui.div(*lines)
 
     @reactive.effect

@@ -33,13 +33,15 @@ from care_demand.checking import Problems
 from care_demand.config import CONFIG_DIR, AppConfig, config_problems, register_schema
 from care_demand.errors import CareDemandError, ConfigError
 from care_demand.finance import validate_costs
-from care_demand.scenarios import check_levers_held
+from care_demand.scenarios import levers_not_held
 
 __all__ = [
     "BASELINE",
+    "FormCheck",
     "ScenarioFileError",
     "ScenarioForm",
     "add_row",
+    "check_form",
     "compose_scenario",
     "delete_scenario",
     "duplicate_scenario",
@@ -163,7 +165,7 @@ def scenarios_not_held(
 ) -> dict[str, str]:
     """Scenario name -> why it cannot run on data that record only ``arrival_kinds`` and
     ``states`` (a lever on referrals or services outside care, for the SSDA903 return
-    alone: :func:`care_demand.scenarios.check_levers_held`); data that record every
+    alone: :func:`care_demand.scenarios.levers_not_held`); data that record every
     service give none. A file that does not compose is left to report itself."""
     if set(vocab.STATES) <= set(states):
         return {}
@@ -173,11 +175,7 @@ def scenarios_not_held(
             config, _ = compose_scenario(folder, name)
         except ScenarioFileError:
             continue
-        if config is None:
-            continue
-        try:
-            check_levers_held(config, arrival_kinds, states, None, CONFIG_DIR)
-        except ConfigError:
+        if config is not None and levers_not_held(config, arrival_kinds, states):
             out[name] = "it changes services these data do not record"
     return out
 
@@ -677,6 +675,29 @@ def form_problems(form: ScenarioForm, folder: Path) -> list[tuple[str, str]]:
     """Every problem of the form as ``(form field, message)``: the file name's own rule,
     amounts that cannot be read, then the command line's validation of the run composed
     with the form's scenario (those amounts left empty)."""
+    return check_form(form, folder).problems
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    """What :func:`check_form` found, each as ``(form field, message)``: ``problems`` stop
+    the form being saved or run (each message names its field); ``not_held`` are levers on
+    services the council's data do not record, which a run on those data would refuse (the
+    file may still be saved, for data that do record them; each message is the lever's
+    alone, to show beside its field)."""
+
+    problems: list[tuple[str, str]]
+    not_held: list[tuple[str, str]]
+
+
+def check_form(
+    form: ScenarioForm,
+    folder: Path,
+    held: tuple[Collection[str], Collection[str]] | None = None,
+) -> FormCheck:
+    """The form's problems (:func:`form_problems`) and, given ``held`` (the arrival kinds
+    and the states the council's data record), its levers on what those data do not
+    record (:func:`care_demand.scenarios.levers_not_held`), composed once."""
     out: list[tuple[str, str]] = []
     name = str(form.values.get("scenario.name") or "")
     if not _NAME.match(name):
@@ -689,14 +710,15 @@ def form_problems(form: ScenarioForm, folder: Path) -> list[tuple[str, str]]:
         form = form.copy()
         form.values.update({path: "" for path, _ in unreadable})
     try:
-        _, problems = compose_scenario(folder, text=scenario_yaml(form))
+        config, problems = compose_scenario(folder, text=scenario_yaml(form))
     except (ValueError, TypeError) as exc:
-        return [*out, ("scenario", f"cannot be written: {exc}")]
+        return FormCheck([*out, ("scenario", f"cannot be written: {exc}")], [])
+    not_held = levers_not_held(config, *held) if held is not None and config is not None else []
     for setting, message in problems:
         target = field_of(setting, form)
         label = field_label(target) if target else setting
         out.append((target, f"{label} ({setting}): {message}"))
-    return out
+    return FormCheck(out, [(field_of(setting, form), message) for setting, message in not_held])
 
 
 # --- Saving, copying, deleting -----------------------------------------------------------

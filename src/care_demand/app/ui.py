@@ -136,7 +136,12 @@ def create_app(settings: AppSettings | None = None) -> App:
         data_path: reactive.Value[str | None] = reactive.value(None)
         # The Data page first: the Scenarios page says what a run on its data does.
         view = data_server(input, data_path)
-        editor = editor_server("editor", settings.scenarios, lambda: view().capacity_note)
+        editor = editor_server(
+            "editor",
+            settings.scenarios,
+            lambda: view().capacity_note,
+            lambda: view().held,
+        )
 
         @reactive.effect
         def _run_allowed() -> None:  # no run while the scenario being edited has a problem
@@ -144,10 +149,8 @@ def create_app(settings: AppSettings | None = None) -> App:
 
         @reactive.calc
         def not_held() -> dict[str, str]:
-            checked = view()
-            if checked.states is None or checked.arrival_kinds is None:
-                return {}
-            return scenarios_not_held(settings.scenarios, checked.arrival_kinds, checked.states)
+            held = view().held
+            return {} if held is None else scenarios_not_held(settings.scenarios, *held)
 
         @reactive.effect
         @reactive.event(editor.changed, not_held)

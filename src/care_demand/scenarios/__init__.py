@@ -26,6 +26,7 @@ from care_demand.scenarios.schema import (
 from care_demand.scenarios.validate import (
     check_levers_held,
     check_uasc_levers,
+    levers_not_held,
     scenario_problems,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "UascArrivalsConfig",
     "check_levers_held",
     "check_uasc_levers",
+    "levers_not_held",
     "scenario_levers",
     "scenario_problems",
 ]

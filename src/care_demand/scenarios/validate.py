@@ -18,7 +18,7 @@ from care_demand.calibration.hazard_exposure import FULL_INDEX, TRANSITIONS
 from care_demand.checking import Checker, Problems, raise_problems
 from care_demand.scenarios.schema import ScenarioConfig
 
-__all__ = ["check_levers_held", "check_uasc_levers", "scenario_problems"]
+__all__ = ["check_levers_held", "check_uasc_levers", "levers_not_held", "scenario_problems"]
 
 
 def _age_bands(check: Checker, field: str, bands: Any) -> None:
@@ -113,12 +113,21 @@ def check_levers_held(
     config_dir: Path,
 ) -> None:
     """Raise a :class:`ConfigError` when the scenario changes arrivals of a kind, or moves
-    out of a state, that the council's data do not hold (``arrival_kinds``: the kinds of
-    arrival from outside services the data record; ``states``: the states their spells
-    hold), naming each such field and its file. Such a lever would change nothing, and the
-    comparison would show no effect for a reason nobody could see: the SSDA903 return alone
-    records no referrals, early help or CIN. UASC arrivals are :func:`check_uasc_levers`'s.
+    out of a state, that the council's data do not hold (:func:`levers_not_held`), naming
+    each such field and its file. Such a lever would change nothing, and the comparison
+    would show no effect for a reason nobody could see: the SSDA903 return alone records no
+    referrals, early help or CIN. UASC arrivals are :func:`check_uasc_levers`'s.
     """
+    raise_problems(levers_not_held(config, arrival_kinds, states), scenario_file, config_dir)
+
+
+def levers_not_held(
+    config: Any, arrival_kinds: Collection[str], states: Collection[str]
+) -> Problems:
+    """The levers of ``config.scenario`` on arrivals of a kind, or moves out of a state,
+    that the data do not hold, as ``(field, message)`` pairs (``arrival_kinds``: the kinds
+    of arrival from outside services the data record; ``states``: the states their spells
+    hold); none when the data hold every lever's."""
     held = ", ".join(k for k in ARRIVAL_KINDS if k in arrival_kinds) or "none"
     care_only = set(states) <= {vocab.CARE, vocab.CARE_LEAVER}
     hint = (
@@ -148,4 +157,4 @@ def check_levers_held(
         for key, lever in sorted(config.scenario.hazard_levers.items())
         if lever.state not in states
     ]
-    raise_problems(problems, scenario_file, config_dir)
+    return problems
