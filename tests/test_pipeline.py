@@ -295,6 +295,12 @@ def test_care_only_data_are_calibrated_and_projected(
     assert "every entry to care is an arrival" in report
     assert "of children not already in a service" not in report
     assert "wider continuum" not in report and "Steps up between services" not in report
+    assert "Mode: care only (SSDA903 alone)" in report
+    method = report[report.index("<section id='method'>") :]
+    method = method[: method.index("</section>")]
+    assert "SSDA903 return (children looked after) is read and validated" in method
+    assert "CIN census" not in method and "early help" not in method
+    assert "time in care (by placement type) and as a care leaver" in method
     stocks = pd.read_csv(out / LAYOUT.stocks, dtype=str)
     assert set(stocks["state"]) == {"care", "care_leaver"}  # not early help etc. as 0
     summary = (out / LAYOUT.data_summary).read_text(encoding="utf-8")

@@ -179,6 +179,11 @@ def test_run_report_has_every_section(report_run: Path) -> None:
         "In-house foster care",
         "Placed out of area",
         "Cost assumptions and scenario levers",
+        "Mode: whole continuum",
+        # the method names the files read and the services modelled
+        "the CIN census and an early-help extract are read and validated",
+        "time in early help, assessment, child in need, child protection, care (by placement",
+        "New arrivals from outside services are forecast",
     ):
         assert phrase in text, phrase
     assert re.search(r"Care rates pooled over placement types[^<]*</th>\s*<td[^>]*>yes</td>", text)

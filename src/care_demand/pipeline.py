@@ -1011,7 +1011,7 @@ def _write_calibration(
 def _print_summary(
     run_dir: Path, quantiles: pd.DataFrame | None, synthetic: bool, mode: str
 ) -> None:
-    print(f"\nMode: {'whole continuum' if mode == 'continuum' else 'care only (SSDA903 alone)'}")
+    print(f"\nMode: {vocab.MODE_TITLES[mode]}")
     if quantiles is not None:
         care = quantiles[
             (quantiles["measure"] == "children")

@@ -34,6 +34,7 @@ __all__ = [
     "INHOUSE_FOSTER",
     "INHOUSE_RESIDENTIAL",
     "KINSHIP_FOSTER",
+    "MODE_TITLES",
     "MOVE",
     "NONE",
     "PLACED_FOR_ADOPTION",
@@ -66,6 +67,13 @@ STATE_PRIORITY: Final[tuple[str, ...]] = (CARE, CP, CIN, ASSESSMENT, EARLY_HELP)
 STATES: Final[tuple[str, ...]] = (EARLY_HELP, ASSESSMENT, CIN, CP, CARE, CARE_LEAVER)
 # Outside every service (before a first arrival, after a closure).
 NONE: Final = "none"
+
+# What a run models: the whole continuum (the CIN census and/or early help beside the
+# SSDA903 return) or children in care alone (the SSDA903 return alone), as outputs name it.
+MODE_TITLES: Final[dict[str, str]] = {
+    "continuum": "whole continuum",
+    "care_only": "care only (SSDA903 alone)",
+}
 
 # Placement groups a commissioner plans for (SSDA903 PLACE and PLACE_PROVIDER codes
 # [SSDA903 guidance]; the cost lines of [Social Finance regional demand model]).

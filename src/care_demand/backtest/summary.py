@@ -152,8 +152,7 @@ def summary_markdown(
     if synthetic:
         lines += [f"_{SYNTHETIC_CAPTION}_", ""]
     lines += [
-        f"Data: {start:%d %B %Y} to {end:%d %B %Y}, "
-        f"{'whole continuum' if result.mode == 'continuum' else 'care only (SSDA903 alone)'}.",
+        f"Data: {start:%d %B %Y} to {end:%d %B %Y}, {vocab.MODE_TITLES[result.mode]}.",
         f"Cuts: {', '.join(f'{c:%Y-%m-%d}' for c in result.cuts)}; horizons "
         f"{', '.join(str(h) for h in settings.horizons)} months; {settings.replicates} "
         f"replicates per cut; intervals {', '.join(f'{lv}%' for lv in levels)}.",

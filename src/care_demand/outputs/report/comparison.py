@@ -15,6 +15,7 @@ import pandas as pd
 
 from care_demand import vocab
 from care_demand.outputs.charts.comparison import comparison_charts
+from care_demand.outputs.charts.run import held_states
 from care_demand.outputs.disclosure import DisclosureRule
 from care_demand.outputs.report.html import (
     _banner,
@@ -321,7 +322,11 @@ def comparison_report_html(
         sections += [
             ("data", "Data quality", _data_quality(reference)),
             ("calibration", "Calibration diagnostics", _calibration(reference)),
-            ("method", "Method in plain English", _method(reference)),
+            (
+                "method",
+                "Method in plain English",
+                _method(reference, held_states(reference.recorded)),
+            ),
         ]
     rule = reference.rule if reference is not None else DisclosureRule()
     replicates = reference.replicates if reference is not None else None

@@ -211,7 +211,7 @@ def _meta(run: RunFiles) -> list[str]:
         meta.append(f"Data to {run.data_to:%d %B %Y}")
     meta += [
         f"Scenario: {run.scenario}",
-        f"Mode: {run.details.get('mode', 'unknown')}",
+        f"Mode: {vocab.MODE_TITLES.get(str(run.details.get('mode')), 'unknown')}",
         f"Seed: {run.details.get('seed', '')}",
         f"care_demand {run.details.get('package_version', '')}",
     ]
@@ -293,7 +293,7 @@ def run_report_html(run: RunFiles | str | Path, charts_dir: str | Path | None = 
     sections += [
         ("data", "Data quality", _data_quality(run)),
         ("calibration", "Calibration diagnostics", _calibration(run)),
-        ("method", "Method in plain English", _method(run)),
+        ("method", "Method in plain English", _method(run, held_states(run.recorded))),
         (
             "caveats",
             "Caveats and disclosure control",
