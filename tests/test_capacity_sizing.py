@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from care_demand import vocab
-from care_demand.config import AppConfig, load_config, projection_settings
+from care_demand.config import AppConfig, load_config, projection_settings, shipped_capacity
 from care_demand.data import EventHistory
 from care_demand.paths import EXAMPLE_DATA_DIR
 from care_demand.pipeline import Calibrated
@@ -70,6 +70,36 @@ def test_a_scenarios_new_homes_and_later_outreach_are_kept_as_configured() -> No
     kept = dataclasses.replace(sized.harbour, caseload=[["2021-04-01", 12], ["2023-04-01", 80]])
     note = sizing_note(dataclasses.replace(sized, harbour=kept), START)
     assert "Harbour outreach for 12, then as the scenario sets it." in note
+
+
+def test_what_a_scenario_adds_to_a_sized_capacity_is_set_beside_the_examples() -> None:
+    """On a council's data the shipped scenarios' homes, outreach and fixed costs are the
+    example's absolute figures: the run's scenario page lists them beside the capacity the
+    council starts with and the example's; the baseline adds none."""
+    from care_demand.pipeline import _own_fixed_costs, _scenario_additions
+
+    def added(scenario: str) -> str:
+        config = load_config([f"scenario={scenario}"])
+        settings = projection_settings(config)
+        example = shipped_capacity()  # as on a council's data (capacity.sizing auto)
+        sized = sized_to_caseload(
+            settings.capacity,
+            inhouse_foster=30,
+            inhouse_residential=2,
+            start=START,
+            example=example,
+        )
+        config = dataclasses.replace(config, costs=_own_fixed_costs(config.costs, START))
+        return _scenario_additions(config, sized, START, example)
+
+    harbour = added("harbour_expansion")
+    assert "8 beds in 2 children's home(s) opening later, against the 2 open at the" in harbour
+    assert "Harbour outreach for up to 80 young people" in harbour
+    assert re.search(r"fixed costs of £\d+\.\d\dm a year and £1\.30m capital", harbour)
+    households = load_config([]).capacity.fostering.households
+    assert f"in-house fostering of {households} households, where this council starts" in harbour
+    assert added("baseline") == ""
+    assert "opening later" not in added("more_foster_carers")
 
 
 def test_figures_a_council_has_set_are_kept_and_the_examples_sized() -> None:

@@ -40,6 +40,7 @@ from care_demand.config import (
     data_folder,
     projection_settings,
     scenario_file,
+    shipped_capacity,
     shipped_costs,
     validate_config,
 )
@@ -527,7 +528,10 @@ def run(
         config = dataclasses.replace(
             config, costs=_recorded_casework(config.costs, history.recorded_states)
         )
-        out.write_text(LAYOUT.scenario, _scenario_markdown(config, sized, history, left_out))
+        out.write_text(
+            LAYOUT.scenario,
+            _scenario_markdown(config, sized, history, left_out, shipped_capacity()),
+        )
         if projection is not None:
             quantiles = projection
             if summary.family_help:  # early help + CIN in each future, then its quantiles
@@ -846,10 +850,12 @@ def _scenario_markdown(
     sized: CapacityConfig | None = None,
     history: EventHistory | None = None,
     left_out: Sequence[str] = (),
+    example: CapacityConfig | None = None,
 ) -> str:
     """What the run's scenario assumes, in plain English, with its levers (and the in-house
     capacity, when ``sized`` to the caseload at the start of ``history``, with the fixed
-    costs of the example's services ``left_out``)."""
+    costs of the example's services ``left_out`` and what the scenario adds to it as its
+    file sets it, beside the ``example``'s capacity those figures were set for)."""
     scenario = config.scenario
     lines = [f"# Scenario: {scenario.title}", "", f"`{scenario.name}`", ""]
     if scenario.description:
@@ -890,6 +896,9 @@ def _scenario_markdown(
             f"(capacity.sizing): {sizing_note(sized, projection_start(history))}",
             "",
         ]
+        added = _scenario_additions(config, sized, projection_start(history), example)
+        if added:
+            lines += [added, ""]
         if left_out:
             lines += [
                 "The example's running services are left out of the costs with its capacity: "
@@ -908,6 +917,56 @@ def _scenario_markdown(
         "the scenario file in `scenarios/` cites the source of each."
     )
     return "\n".join(lines) + "\n"
+
+
+def _scenario_additions(
+    config: AppConfig,
+    sized: CapacityConfig,
+    start: pd.Timestamp,
+    example: CapacityConfig | None,
+) -> str:
+    """What a scenario adds to a capacity ``sized`` to the caseload at ``start``, in the
+    absolute numbers its file sets (homes opening later, Harbour outreach after the start,
+    its fixed costs: ``config.costs`` holds only the scenario's once the example's are left
+    out), and the ``example``'s in-house fostering to compare them with; empty when it adds
+    none of these."""
+    later = {
+        name: home
+        for name, home in sized.homes.items()
+        if not home.open_at(start) and (example is None or name not in example.homes)
+    }
+    open_beds = sum(home.beds for home in sized.homes.values() if home.open_at(start))
+    outreach = [int(n) for date, n in sized.harbour.caseload if pd.Timestamp(date) > start]
+    annual = sum(cost.annual for cost in config.costs.fixed.values())
+    capital = sum(cost.capital for cost in config.costs.fixed.values())
+    parts = []
+    if later:
+        beds = sum(home.beds for home in later.values())
+        parts.append(
+            f"{beds} beds in {len(later)} children's home(s) opening later, against the "
+            f"{open_beds} open at the start"
+        )
+    if outreach:
+        parts.append(f"Harbour outreach for up to {max(outreach)} young people")
+    if annual or capital:
+        parts.append(
+            f"fixed costs of £{annual / 1e6:.2f}m a year and £{capital / 1e6:.2f}m capital in "
+            "all (at their price years)"
+        )
+    if not parts:
+        return ""
+    scale = (
+        f" (in-house fostering of {example.fostering.households} households, where this "
+        f"council starts with {sized.fostering.households})"
+        if example is not None
+        else ""
+    )
+    return (
+        "What this scenario adds is as its file sets it, not sized to this council: "
+        f"{'; '.join(parts)}. The shipped scenarios' figures were set for the built-in "
+        f"example{scale}: set this council's own in the scenario file (`scenarios/`, or the "
+        "browser app's Scenarios page)."
+    )
 
 
 def submit_when_idle(
