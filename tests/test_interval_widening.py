@@ -221,7 +221,12 @@ def test_a_run_finds_the_newest_backtest_of_its_own_data(tmp_path: Path) -> None
     assert find_widening([tmp_path / "2024-01-01" / "10-00-00"], "abc")[0]["n"] == 1
     assert run_widening("auto", tmp_path, "xyz")["status"] == "no backtest"
     assert run_widening("off", tmp_path, "abc") == {"status": "off"}
-    assert "not checked" in widening_note({"status": "no backtest"})
+    # Said of any data, the built-in example's as well as a council's.
+    assert widening_note({"status": "no backtest"}) == (
+        "The intervals were not checked against a backtest of these data: none was found "
+        "(run care-demand-backtest on them, then this run again)."
+    )
+    assert "(output.interval_widening is off)" in widening_note({"status": "off"})
 
 
 @pytest.mark.slow

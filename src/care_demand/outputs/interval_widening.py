@@ -268,13 +268,13 @@ def widening_note(record: Mapping[str, object] | None) -> str:
     """What a run's ``interval_widening`` detail says, in one or two plain sentences."""
     if not record or record.get("status") == "off":
         return (
-            "The intervals were not checked against the council's own record "
+            "The intervals were not checked against a backtest of these data "
             "(output.interval_widening is off)."
         )
     if record.get("status") == "no backtest":
         return (
-            "The intervals were not checked against the council's own record: no backtest "
-            "of these data was found (run care-demand-backtest on them, then this run again)."
+            "The intervals were not checked against a backtest of these data: none was "
+            "found (run care-demand-backtest on them, then this run again)."
         )
     levels: Mapping[str, Mapping[str, object]] = record.get("levels", {})  # type: ignore[assignment]
     parts, widened = [], False
