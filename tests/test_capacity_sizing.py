@@ -19,6 +19,7 @@ from care_demand.pipeline import Calibrated
 from care_demand.simulation import prepare, simulate
 from care_demand.simulation.build import sizing_note
 from care_demand.simulation.capacity import (
+    CapacityConfig,
     HomeConfig,
     capacity_problems,
     sized_to_caseload,
@@ -75,10 +76,12 @@ def test_a_scenarios_new_homes_and_later_outreach_are_kept_as_configured() -> No
 def test_what_a_scenario_adds_to_a_sized_capacity_is_set_beside_the_examples() -> None:
     """On a council's data the shipped scenarios' homes, outreach and fixed costs are the
     example's absolute figures: the run's scenario page lists them beside the capacity the
-    council starts with and the example's; the baseline adds none."""
-    from care_demand.pipeline import _own_fixed_costs, _scenario_additions
+    council starts with and the example's; the baseline adds none. The scenario's outreach
+    steps are growth over the example's outreach team, which is costed from the first of
+    them (the example's base team alone is left out, with the example's outreach)."""
+    from care_demand.pipeline import _outreach_from, _own_fixed_costs, _scenario_additions
 
-    def added(scenario: str) -> str:
+    def sized_and_costs(scenario: str) -> tuple[AppConfig, CapacityConfig]:
         config = load_config([f"scenario={scenario}"])
         settings = projection_settings(config)
         example = shipped_capacity()  # as on a council's data (capacity.sizing auto)
@@ -89,13 +92,22 @@ def test_what_a_scenario_adds_to_a_sized_capacity_is_set_beside_the_examples() -
             start=START,
             example=example,
         )
-        config = dataclasses.replace(config, costs=_own_fixed_costs(config.costs, START))
-        return _scenario_additions(config, sized, START, example)
+        costs = _own_fixed_costs(config.costs, START, _outreach_from(sized, START))
+        return dataclasses.replace(config, costs=costs), sized
 
+    def added(scenario: str) -> str:
+        config, sized = sized_and_costs(scenario)
+        return _scenario_additions(config, sized, START, shipped_capacity())
+
+    harbour_config, _ = sized_and_costs("harbour_expansion")
+    team = harbour_config.costs.fixed["harbour_team"]
+    assert team.start == "2022-06-01" and team.annual == 1_000_000.0
+    assert "harbour_team" not in sized_and_costs("baseline")[0].costs.fixed
     harbour = added("harbour_expansion")
     assert "8 beds in 2 children's home(s) opening later, against the 2 open at the" in harbour
     assert "Harbour outreach for up to 80 young people" in harbour
-    assert re.search(r"fixed costs of £\d+\.\d\dm a year and £1\.30m capital", harbour)
+    # the example's team (£1m) and the two steps of growth (£0.5m each)
+    assert "fixed costs of £2.00m a year and £1.30m capital" in harbour
     households = load_config([]).capacity.fostering.households
     assert f"in-house fostering of {households} households, where this council starts" in harbour
     assert added("baseline") == ""

@@ -519,7 +519,8 @@ def run(
         )
         left_out: list[str] = []
         if sized is not None:  # the example's running services go with its capacity
-            own = _own_fixed_costs(config.costs, projection_start(history))
+            start = projection_start(history)
+            own = _own_fixed_costs(config.costs, start, _outreach_from(sized, start))
             titles = fixed_cost_titles(config.costs)
             left_out = [
                 titles.get(name, name) for name in config.costs.fixed if name not in own.fixed
@@ -820,18 +821,38 @@ def _headline(quantiles: pd.DataFrame, costs: pd.DataFrame, config: AppConfig) -
     return pd.DataFrame(rows, columns=["item", "value", "unit"])
 
 
-def _own_fixed_costs(costs: CostConfig, start: pd.Timestamp) -> CostConfig:
+# The example's running service that a scenario's outreach steps stand on: outreach for the
+# example's base caseload (configs/costs/default.yaml, fixed: harbour_team).
+_OUTREACH_TEAM = "harbour_team"
+
+
+def _own_fixed_costs(
+    costs: CostConfig, start: pd.Timestamp, outreach_from: pd.Timestamp | None = None
+) -> CostConfig:
     """``costs`` without the built-in example's running services: fixed costs that begin
     before ``start`` exactly as shipped (the Harbour outreach team), for a run on a council's
     own data whose capacity was sized to its caseload. Costs a council or a scenario sets are
-    kept."""
+    kept. With ``outreach_from`` (the first Harbour outreach a scenario sets on such a run),
+    the example's outreach team is costed from then: the scenario's steps and their costs are
+    growth over the example's team, which the outreach they set includes."""
     shipped = shipped_costs().fixed
-    fixed = {
-        name: cost
-        for name, cost in costs.fixed.items()
-        if not (name in shipped and cost == shipped[name] and pd.Timestamp(cost.start) < start)
-    }
+    fixed = {}
+    for name, cost in costs.fixed.items():
+        running = name in shipped and cost == shipped[name] and pd.Timestamp(cost.start) < start
+        if not running:
+            fixed[name] = cost
+        elif name == _OUTREACH_TEAM and outreach_from is not None:
+            fixed[name] = dataclasses.replace(cost, start=f"{outreach_from:%Y-%m-%d}")
     return dataclasses.replace(costs, fixed=fixed)
+
+
+def _outreach_from(sized: CapacityConfig, start: pd.Timestamp) -> pd.Timestamp | None:
+    """When the Harbour outreach of a capacity ``sized`` to the caseload at ``start`` begins
+    after it (a scenario's steps; the example's own are dropped in sizing), or ``None``."""
+    later = sorted(
+        pd.Timestamp(date) for date, n in sized.harbour.caseload if pd.Timestamp(date) > start and n
+    )
+    return later[0] if later else None
 
 
 def _recorded_casework(costs: CostConfig, recorded: Sequence[str]) -> CostConfig:
