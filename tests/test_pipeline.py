@@ -296,6 +296,9 @@ def test_care_only_data_are_calibrated_and_projected(
     assert "of children not already in a service" not in report
     assert "wider continuum" not in report and "Steps up between services" not in report
     assert "Mode: care only (SSDA903 alone)" in report
+    # No Family Help to compare between scenarios (a column of 0 in the comparison before).
+    measures = set(pd.read_csv(out / LAYOUT.key_measures)["measure"])
+    assert "children_in_care" in measures and "family_help" not in measures
     method = report[report.index("<section id='method'>") :]
     method = method[: method.index("</section>")]
     assert "SSDA903 return (children looked after) is read and validated" in method

@@ -539,7 +539,7 @@ def run(
                 family_help = quantile_table(family_help_replicates(replicates))
                 quantiles = pd.concat([projection, family_help], ignore_index=True)
             out.write_csv(LAYOUT.quantiles, quantiles)
-            out.write_csv(LAYOUT.key_measures, key_measures(replicates))
+            out.write_csv(LAYOUT.key_measures, key_measures(replicates, summary.family_help))
             out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))
             started = time.perf_counter()
             costed = cost_replicates(replicates, config.costs, config.seed)

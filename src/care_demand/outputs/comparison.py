@@ -87,10 +87,12 @@ class Comparison:
     bridge: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
-def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
+def key_measures(replicates: pd.DataFrame, family_help: bool = True) -> pd.DataFrame:
     """The compared measures per replicate and month, from a simulation's replicate table.
 
-    Columns ``replicate``, ``month``, ``measure`` (see :data:`KEY_MEASURES`) and ``value``.
+    Columns ``replicate``, ``month``, ``measure`` (see :data:`KEY_MEASURES`) and ``value``;
+    without the Family Help caseload when ``family_help`` is false (the council's files do
+    not record both early help and children in need, so there is none to compare).
     """
     rep = replicates[replicates["age_band"] == "all"]
     children = rep[rep["measure"] == "children"]
@@ -109,8 +111,9 @@ def key_measures(replicates: pd.DataFrame) -> pd.DataFrame:
         total(rep[rep["measure"] == "out_of_area"], "out_of_area"),
         total(rep[rep["measure"] == "shortfall"], "shortfall"),
         total(children[children["category"] == vocab.KINSHIP_FOSTER], "kinship_placements"),
-        total(family_help_replicates(children), "family_help"),
     ]
+    if family_help:
+        parts.append(total(family_help_replicates(children), "family_help"))
     out = pd.concat(parts, ignore_index=True)
     return out[["replicate", "month", "measure", "value"]]
 
