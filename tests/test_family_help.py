@@ -170,3 +170,20 @@ def test_the_comparison_measures_family_help_and_kinship_placements_in_each_futu
     np.testing.assert_array_equal(key["family_help"], wide[vocab.EARLY_HELP] + wide[vocab.CIN])
     np.testing.assert_array_equal(key["kinship_placements"], wide[vocab.KINSHIP_FOSTER])
     np.testing.assert_array_equal(key["children_in_care"], wide[vocab.CARE])
+
+
+def test_the_comparison_holds_family_help_where_both_its_services_are_recorded(
+    example_history: EventHistory,
+) -> None:
+    """The example records early help and CIN, so its scenarios are compared on the Family
+    Help caseload; without the early help file there is none to compare (the SSDA903 return
+    alone: tests/test_pipeline.py)."""
+    from care_demand.pipeline import family_help_held
+
+    assert family_help_held(example_history)
+    spells = example_history.spells
+    no_early_help = dataclasses.replace(
+        example_history, spells=spells[spells["state"] != vocab.EARLY_HELP]
+    )
+    assert vocab.EARLY_HELP not in no_early_help.recorded_states
+    assert not family_help_held(no_early_help)

@@ -539,7 +539,7 @@ def run(
                 family_help = quantile_table(family_help_replicates(replicates))
                 quantiles = pd.concat([projection, family_help], ignore_index=True)
             out.write_csv(LAYOUT.quantiles, quantiles)
-            out.write_csv(LAYOUT.key_measures, key_measures(replicates, summary.family_help))
+            out.write_csv(LAYOUT.key_measures, key_measures(replicates, family_help_held(history)))
             out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))
             started = time.perf_counter()
             costed = cost_replicates(replicates, config.costs, config.seed)
@@ -853,6 +853,12 @@ def _outreach_from(sized: CapacityConfig, start: pd.Timestamp) -> pd.Timestamp |
         pd.Timestamp(date) for date, n in sized.harbour.caseload if pd.Timestamp(date) > start and n
     )
     return later[0] if later else None
+
+
+def family_help_held(history: EventHistory) -> bool:
+    """Whether the council's files record both services of Family Help (early help and
+    children in need), so that its caseload is modelled and compared between scenarios."""
+    return {vocab.EARLY_HELP, vocab.CIN} <= set(history.recorded_states)
 
 
 def _recorded_casework(costs: CostConfig, recorded: Sequence[str]) -> CostConfig:

@@ -46,7 +46,6 @@ from care_demand.config import AppConfig, projection_settings
 from care_demand.data import InvalidDataError, check_caseload
 from care_demand.errors import CareDemandError
 from care_demand.finance import cost_replicates
-from care_demand.outputs.comparison import key_measures
 from care_demand.outputs.disclosure import DisclosureRule, suppress_counts
 from care_demand.outputs.layout import LAYOUT
 from care_demand.outputs.run_folder import RunFolder
@@ -282,7 +281,9 @@ def _write_task(
     adopt_projection(mine, Projection(system=system, replicates=replicates))
     run(mine, run_dir)
     return CouncilTables(
-        key_measures=key_measures(replicates),
+        # as the council's own run folder holds them (the same measures: Family Help only
+        # where its files record early help and CIN)
+        key_measures=pd.read_csv(Path(run_dir) / LAYOUT.key_measures),
         costs=cost_replicates(replicates, mine.costs, mine.seed),
         sufficiency=sufficiency_by_replicate(replicates, mine.output.target_inhouse_share),
     )
@@ -492,9 +493,12 @@ def write_rollup(
     measures = sufficiency_measures = costs = None
     with RunFolder(folder) as out:
         if tables:
-            measures = sum_over_councils(
-                {k: t.key_measures for k, t in tables.items()}, MEASURE_KEYS
-            )
+            # a measure is summed only where every council has it (Family Help needs the
+            # early help and CIN files; a sum over some councils would read as the region's)
+            held = set.intersection(*(set(t.key_measures["measure"]) for t in tables.values()))
+            kept = {k: t.key_measures for k, t in tables.items()}
+            kept = {k: t[t["measure"].isin(held)] for k, t in kept.items()}
+            measures = sum_over_councils(kept, MEASURE_KEYS)
             costs = sum_over_councils({k: t.costs for k, t in tables.items()}, COST_KEYS)
             sufficiency_measures = sum_over_councils(
                 {k: t.sufficiency for k, t in tables.items()},
