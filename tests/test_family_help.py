@@ -178,12 +178,12 @@ def test_the_comparison_holds_family_help_where_both_its_services_are_recorded(
     """The example records early help and CIN, so its scenarios are compared on the Family
     Help caseload; without the early help file there is none to compare (the SSDA903 return
     alone: tests/test_pipeline.py)."""
-    from care_demand.pipeline import family_help_held
+    from care_demand.outputs.family_help import family_help_held
 
-    assert family_help_held(example_history)
+    assert family_help_held(example_history.recorded_states)
     spells = example_history.spells
     no_early_help = dataclasses.replace(
         example_history, spells=spells[spells["state"] != vocab.EARLY_HELP]
     )
     assert vocab.EARLY_HELP not in no_early_help.recorded_states
-    assert not family_help_held(no_early_help)
+    assert not family_help_held(no_early_help.recorded_states)

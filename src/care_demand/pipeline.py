@@ -78,7 +78,11 @@ from care_demand.outputs.disclosure import (
     suppress_recorded_monthly,
     suppress_stocks,
 )
-from care_demand.outputs.family_help import add_family_help_recorded, family_help_replicates
+from care_demand.outputs.family_help import (
+    add_family_help_recorded,
+    family_help_held,
+    family_help_replicates,
+)
 from care_demand.outputs.flows import (
     flows_by_replicate,
     flows_by_year,
@@ -539,7 +543,10 @@ def run(
                 family_help = quantile_table(family_help_replicates(replicates))
                 quantiles = pd.concat([projection, family_help], ignore_index=True)
             out.write_csv(LAYOUT.quantiles, quantiles)
-            out.write_csv(LAYOUT.key_measures, key_measures(replicates, family_help_held(history)))
+            out.write_csv(
+                LAYOUT.key_measures,
+                key_measures(replicates, family_help_held(history.recorded_states)),
+            )
             out.write_csv(LAYOUT.flows_by_replicate, flows_by_replicate(moves))
             started = time.perf_counter()
             costed = cost_replicates(replicates, config.costs, config.seed)
@@ -849,16 +856,7 @@ def _own_fixed_costs(
 def _outreach_from(sized: CapacityConfig, start: pd.Timestamp) -> pd.Timestamp | None:
     """When the Harbour outreach of a capacity ``sized`` to the caseload at ``start`` begins
     after it (a scenario's steps; the example's own are dropped in sizing), or ``None``."""
-    later = sorted(
-        pd.Timestamp(date) for date, n in sized.harbour.caseload if pd.Timestamp(date) > start and n
-    )
-    return later[0] if later else None
-
-
-def family_help_held(history: EventHistory) -> bool:
-    """Whether the council's files record both services of Family Help (early help and
-    children in need), so that its caseload is modelled and compared between scenarios."""
-    return {vocab.EARLY_HELP, vocab.CIN} <= set(history.recorded_states)
+    return next((date for date, n in sized.harbour.steps() if date > start and n), None)
 
 
 def _recorded_casework(costs: CostConfig, recorded: Sequence[str]) -> CostConfig:
@@ -962,8 +960,7 @@ def _scenario_additions(
         for name, home in sized.homes.items()
         if not home.open_at(start) and (example is None or name not in example.homes)
     }
-    open_beds = sum(home.beds for home in sized.homes.values() if home.open_at(start))
-    outreach = [int(n) for date, n in sized.harbour.caseload if pd.Timestamp(date) > start]
+    outreach = [n for date, n in sized.harbour.steps() if date > start]
     annual = sum(cost.annual for cost in config.costs.fixed.values())
     capital = sum(cost.capital for cost in config.costs.fixed.values())
     parts = []
@@ -971,7 +968,7 @@ def _scenario_additions(
         beds = sum(home.beds for home in later.values())
         parts.append(
             f"{beds} beds in {len(later)} children's home(s) opening later, against the "
-            f"{open_beds} open at the start"
+            f"{sized.beds_open(start)} open at the start"
         )
     if outreach:
         parts.append(f"Harbour outreach for up to {max(outreach)} young people")

@@ -10,6 +10,8 @@ never overlap, nor do the projection's), so the sum counts each child once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 
 from care_demand import vocab
@@ -21,6 +23,7 @@ __all__ = [
     "FAMILY_HELP_START",
     "add_family_help_recorded",
     "add_family_help_stocks",
+    "family_help_held",
     "family_help_on",
     "family_help_replicates",
 ]
@@ -34,6 +37,12 @@ FAMILY_HELP_PARTS = (vocab.EARLY_HELP, vocab.CIN)
 # [Families First Partnership programme guide]: ``auto`` reports Family Help for a history
 # running past this day.
 FAMILY_HELP_START = pd.Timestamp("2025-04-01")
+
+
+def family_help_held(recorded_states: Collection[str]) -> bool:
+    """Whether the council's files record both services of Family Help (early help and
+    children in need): only then is its caseload reported or compared between scenarios."""
+    return {vocab.EARLY_HELP, vocab.CIN} <= set(recorded_states)
 
 
 def family_help_on(setting: object, window_end: pd.Timestamp) -> bool:

@@ -22,6 +22,7 @@ from care_demand.outputs.family_help import (
     FAMILY_HELP,
     FAMILY_HELP_LABEL,
     add_family_help_stocks,
+    family_help_held,
     family_help_on,
 )
 from care_demand.outputs.settings import OutputConfig
@@ -260,7 +261,7 @@ def summarise_history(
     """Summarise ``history``: stocks at each count date, arrivals per financial year."""
     dates = stock_dates(history, output)
     stocks = _stocks(history, dates)
-    family_help = {vocab.EARLY_HELP, vocab.CIN} <= set(history.recorded_states) and family_help_on(
+    family_help = family_help_held(history.recorded_states) and family_help_on(
         output.family_help, history.window_end
     )
     if family_help:

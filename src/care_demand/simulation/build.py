@@ -205,8 +205,8 @@ def sizing_note(sized: CapacityConfig, start: pd.Timestamp) -> str:
     council's own figures instead."""
     fostering = sized.fostering
     places = fostering.households * usable_places_per_household(fostering)
-    beds = sum(home.beds for home in sized.homes.values() if home.open_at(start))
-    steps = sorted((pd.Timestamp(date), int(n)) for date, n in sized.harbour.caseload)
+    beds = sized.beds_open(start)
+    steps = sized.harbour.steps()
     before = [n for date, n in steps if date <= start]
     outreach = (
         f"Harbour outreach for {before[-1]}" if before and before[-1] else "no Harbour outreach"

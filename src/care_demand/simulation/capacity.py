@@ -140,6 +140,10 @@ class HarbourConfig:
     # Longest wait for a place before a planned move into care goes ahead (0: no list).
     max_wait_months: float = 0.0
 
+    def steps(self) -> list[tuple[pd.Timestamp, int]]:
+        """The outreach schedule as ``(from, places)`` in date order."""
+        return sorted((pd.Timestamp(date), int(places)) for date, places in self.caseload)
+
 
 @dataclass
 class FamilyNetworkConfig:
@@ -197,6 +201,10 @@ class CapacityConfig:
     # to the council's own caseload at the start (sized_to_caseload); "auto" as configured
     # for the built-in example and sized to the caseload for a council's own data.
     sizing: str = "auto"
+
+    def beds_open(self, date: pd.Timestamp) -> int:
+        """Beds in the children's homes open on ``date``."""
+        return sum(home.beds for home in self.homes.values() if home.open_at(date))
 
 
 # The ways capacity can be set (CapacityConfig.sizing).

@@ -330,6 +330,11 @@ def _calibration(run: RunFiles) -> str:
     return "".join(parts)
 
 
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _method(run: RunFiles, states: tuple[str, ...]) -> str:
     """The method in plain English, naming the files read and the services modelled
     (``states``: the services the council's files hold)."""
@@ -338,29 +343,28 @@ def _method(run: RunFiles, states: tuple[str, ...]) -> str:
     horizon = sim.get("horizon_months")
     cin = vocab.CIN in states or vocab.CP in states
     early_help = vocab.EARLY_HELP in states
-    files = ["The council's SSDA903 return (children looked after)"]
-    services = []
-    if early_help:
-        services.append("early help")
-    if cin:
-        files.append("the CIN census")
-        services += ["assessment", "child in need", "child protection"]
-    if early_help:
-        files.append("an early-help extract")
-    read = files[0] if len(files) == 1 else ", ".join(files[:-1]) + " and " + files[-1]
-    verb = "is" if len(files) == 1 else "are"
-    services += ["care (by placement type)", "as a care leaver"]
+    files = [
+        "The council's SSDA903 return (children looked after)",
+        *(["the CIN census"] if cin else []),
+        *(["an early-help extract"] if early_help else []),
+    ]
+    services = [
+        *(["early help"] if early_help else []),
+        *(["assessment", "child in need", "child protection"] if cin else []),
+        "care (by placement type)",
+    ]
+    read = _and(files) + (" is" if len(files) == 1 else " are")
     arrivals = (
         "New arrivals from outside services are"
-        if services[0] != "care (by placement type)"
+        if cin or early_help
         else "Entries to care (with the SSDA903 return alone, every entry is an arrival) are"
     )
     return markdown_to_html(
         f"""
-1. **Read and check the data.** {read} {verb} read and validated; every problem is reported
-with its file, row and rule. Child identifiers are replaced by a keyed hash as files are read.
-2. **One history.** Each child's time in {", ".join(services[:-1])} and {services[-1]} becomes
-one tidy event history.
+1. **Read and check the data.** {read} read and validated; every problem is reported with its
+file, row and rule. Child identifiers are replaced by a keyed hash as files are read.
+2. **One history.** Each child's time in {", ".join(services)} and as a care leaver becomes one
+tidy event history.
 3. **Learn the rates.** How often children move on from each service (by age and time in the
 service) is estimated with a Bayesian model that keeps its uncertainty (PyMC). Where a
 placement type has few children, its rates lean on what the other placement types show, by as
